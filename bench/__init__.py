@@ -1,0 +1,1 @@
+"""The benchmark suite (issue: benchmark suite and performance targets)."""

@@ -1,0 +1,132 @@
+"""Problem JSON for every error under /api/, and Idempotency-Key for every write."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.signals import got_request_exception
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+
+from programdesk.api.problems import PROBLEM_CONTENT_TYPE, problem_response
+from programdesk.core.models import IdempotencyRecord, User
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+IDEMPOTENCY_WAIT_SECONDS = 30.0
+
+
+class ApiProblemMiddleware:
+    """Turns the framework's own error pages under /api/ (unknown path 404, wrong method 405,
+    CSRF 403, crash 500) into problem JSON, so a client never has to parse HTML."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(API_PREFIX) or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").startswith(PROBLEM_CONTENT_TYPE):
+            return response
+        status = response.status_code
+        detail = {
+            404: "No such path under /api/v1.",
+            405: f"Method {request.method} is not allowed here.",
+        }.get(status, "")
+        converted = problem_response(status, detail=detail)
+        if status == 405 and response.has_header("Allow"):
+            converted["Allow"] = response["Allow"]
+        return converted
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith(API_PREFIX):
+            return None
+        logger.exception("unexpected error on %s %s", request.method, request.path)
+        got_request_exception.send(sender=None, request=request)
+        return problem_response(500, detail="Something went wrong on our side; nothing was saved.")
+
+
+def _request_user(request: HttpRequest) -> User | None:
+    from programdesk.api.auth import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return user_for_token(header[7:].strip())
+    user = getattr(request, "user", None)
+    return user if isinstance(user, User) and user.is_active else None
+
+
+class IdempotencyMiddleware:
+    """API.md: the same key with the same body returns the first response and writes nothing
+    more; the same key with another body is a 409.
+
+    The key is claimed by inserting its row before the view runs; the unique constraint makes
+    concurrent identical requests wait for the first one's answer instead of writing again.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get("Idempotency-Key")
+        if (key is None or request.method not in WRITE_METHODS
+                or not request.path.startswith(API_PREFIX)):
+            return self.get_response(request)
+        user = _request_user(request)
+        if user is None:
+            return self.get_response(request)  # the view answers 401
+        if not key or len(key) > 200:
+            return problem_response(422, detail="Idempotency-Key must be 1 to 200 characters.",
+                                    errors=[{"field": "Idempotency-Key",
+                                             "message": "1 to 200 characters"}])
+        digest = hashlib.sha256(
+            b"\0".join([request.method.encode(), request.get_full_path().encode(), request.body])
+        ).hexdigest()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    user=user, key=key, method=request.method, path=request.path[:500],
+                    body_digest=digest)
+        except IntegrityError:
+            return self._replay(user, key, digest)
+        try:
+            response = self.get_response(request)
+        except Exception:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            raise
+        if response.status_code >= 500 or response.streaming:
+            # Nothing was written (services are atomic): free the key so a retry can run.
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status_code=response.status_code, response_body=response.content,
+            content_type=response.get("Content-Type", ""))
+        return response
+
+    def _replay(self, user: User, key: str, digest: str) -> HttpResponse:
+        deadline = time.monotonic() + IDEMPOTENCY_WAIT_SECONDS
+        while True:
+            record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+            if record is None:
+                return problem_response(409, detail="A request with this Idempotency-Key failed "
+                                                    "and is being retried; send it again.")
+            if record.body_digest != digest:
+                return problem_response(409, detail="This Idempotency-Key was used with another "
+                                                    "request body.")
+            if record.status_code is not None:
+                response = HttpResponse(bytes(record.response_body or b""),
+                                        status=record.status_code,
+                                        content_type=record.content_type or None)
+                response["Idempotent-Replayed"] = "true"
+                return response
+            if time.monotonic() > deadline:
+                return problem_response(409, detail="A request with this Idempotency-Key is still "
+                                                    "in progress.")
+            time.sleep(0.05 if not settings.DEBUG else 0.1)

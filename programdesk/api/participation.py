@@ -1,0 +1,7 @@
+"""API: participation (API.md)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["participation"])

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
+
+from programdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
+from programdesk.core.models import ApiToken, AuditEvent, FieldDefinition, StatusValue, User
+
+
+@admin.register(User)
+class UserAdmin(AuditedAdmin, BaseUserAdmin):
+    list_display = ["username", "email", "role", "is_active", "last_login"]
+    list_filter = ["role", "is_active", "programs"]
+    search_fields = ["username", "email", "first_name", "last_name"]
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()),
+                 ("Program Desk", {"fields": ["role", "programs"]}))
+    filter_horizontal = ["programs", "groups", "user_permissions"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(AuditedAdmin):
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at"]
+    search_fields = ["prefix", "user__username", "name"]
+    readonly_fields = ["prefix", "digest", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tokens are made by token_create, which shows the token once
+
+
+@admin.register(StatusValue)
+class StatusValueAdmin(AuditedAdmin):
+    list_display = ["kind", "code", "label", "bucket", "is_default", "is_active", "order"]
+    list_filter = ["kind", "bucket", "is_active"]
+    search_fields = ["code", "label"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A value's code and bucket are its meaning: fixed once created.
+        return ["kind", "code", "bucket", "is_default"] if obj else ["is_default"]
+
+
+@admin.register(FieldDefinition)
+class FieldDefinitionAdmin(AuditedAdmin):
+    list_display = ["label", "key", "target", "field_type", "required", "program", "benefit",
+                    "is_active"]
+    list_filter = ["target", "field_type", "required", "is_active", "program"]
+    search_fields = ["label", "key"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor", "action", "object_type", "object_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["action", "object_type", "reason"]
+    date_hierarchy = "at"

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from programdesk.core.roles import Cap
+
+
+class ProgramDeskAdminSite(admin.AdminSite):
+    site_header = "Program Desk administration"
+    site_title = "Program Desk admin"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """The admin is for configuration: the admin role (or a superuser), not ``is_staff``."""
+        user = request.user
+        return bool(user.is_active and getattr(user, "can", None) and user.can(Cap.CONFIGURE))

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from programdesk.core.models import TimeStampedModel
+
+
+class AccountKind(models.TextChoices):
+    HOUSEHOLD = "household", "Household"
+    ORGANIZATION = "organization", "Organization"
+
+
+class Account(TimeStampedModel):
+    """A household or an organisation. People may belong to one; none is fine too."""
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=AccountKind.choices,
+                            default=AccountKind.HOUSEHOLD)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["household", "organization"]),
+                                   name="people_account_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Person(TimeStampedModel):
+    """An individual client ("Contact"). Only first and last name are required."""
+
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    birth_date = models.DateField(null=True, blank=True)
+    email = models.EmailField(blank=True, db_index=True)
+    phone = models.CharField(max_length=40, blank=True, db_index=True)
+    postal_code = models.CharField(max_length=20, blank=True, db_index=True)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="members")
+    household_size = models.PositiveSmallIntegerField(null=True, blank=True)
+    annual_income = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # Printed on a card or QR code for the check-in kiosk.
+    card_code = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        verbose_name_plural = "people"
+        indexes = [models.Index(fields=["last_name", "first_name"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(first_name="") & ~Q(last_name=""),
+                                   name="people_person_name_required"),
+            models.CheckConstraint(condition=Q(household_size__isnull=True)
+                                   | Q(household_size__gte=1),
+                                   name="people_person_household_size_positive"),
+            models.CheckConstraint(condition=Q(annual_income__isnull=True)
+                                   | Q(annual_income__gte=0),
+                                   name="people_person_income_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def kiosk_name(self) -> str:
+        """What the check-in kiosk may show: first name and last initial."""
+        return f"{self.first_name} {self.last_name[:1]}."
+
+
+class DocumentType(models.TextChoices):
+    AGE = "age", "Proof of age"
+    ADDRESS = "address", "Proof of address"
+    INCOME = "income", "Proof of income"
+
+
+class PersonDocument(TimeStampedModel):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="documents")
+    document_type = models.CharField(max_length=16, choices=DocumentType.choices)
+    verified_on = models.DateField()
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-verified_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(document_type__in=["age", "address", "income"]),
+                                   name="people_persondocument_type_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_document_type_display()} {self.verified_on}"
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Case(TimeStampedModel):
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="cases")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="cases")
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="cases")
+    programs = models.ManyToManyField("programs.Program", blank=True, related_name="cases")
+    opened_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(person__isnull=False, account__isnull=True)
+                           | Q(person__isnull=True, account__isnull=False)),
+                name="people_case_one_client",
+            ),
+            models.CheckConstraint(condition=Q(status__in=["open", "closed"]),
+                                   name="people_case_status_valid"),
+            models.CheckConstraint(
+                condition=Q(closed_on__isnull=True) | Q(closed_on__gte=F("opened_on")),
+                name="people_case_closed_after_opened",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import F, Q
+
+from programdesk.core.models import TimeStampedModel
+from programdesk.programs.models import quantity_field
+
+
+class BenefitSchedule(TimeStampedModel):
+    """Recurring sessions of a benefit.
+
+    The first session is stored as wall-clock date and time in ``timezone`` plus a duration;
+    sessions are expanded from ``recurrence`` in that zone (scheduling/recurrence.py), so a weekly
+    18:00 class stays at 18:00 across daylight-saving changes.
+    """
+
+    benefit = models.ForeignKey("programs.Benefit", on_delete=models.PROTECT,
+                                related_name="schedules")
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64)
+    first_date = models.DateField()
+    start_time = models.TimeField()
+    duration = models.DurationField()
+    recurrence = models.JSONField(default=dict)
+    capacity = models.PositiveIntegerField(null=True, blank=True)
+    default_quantity = quantity_field(null=True, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["benefit__name", "first_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(duration__gt=dt.timedelta(0)),
+                                   name="scheduling_benefitschedule_end_after_start"),
+            models.CheckConstraint(condition=Q(capacity__isnull=True) | Q(capacity__gte=1),
+                                   name="scheduling_benefitschedule_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(default_quantity__isnull=True) | Q(default_quantity__gte=0),
+                name="scheduling_benefitschedule_quantity_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    POSTPONED = "postponed", "Postponed"
+
+
+class BenefitSession(TimeStampedModel):
+    schedule = models.ForeignKey(BenefitSchedule, on_delete=models.PROTECT,
+                                 related_name="sessions")
+    # Copied from the schedule so "sessions of this benefit/program on this day" needs no join.
+    benefit = models.ForeignKey("programs.Benefit", on_delete=models.PROTECT,
+                                related_name="sessions")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    # The start's date in the schedule's time zone: what users call "the session's date".
+    local_date = models.DateField(db_index=True)
+    status = models.CharField(max_length=16, choices=SessionStatus.choices,
+                              default=SessionStatus.SCHEDULED)
+    location = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [models.Index(fields=["benefit", "start"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")),
+                                   name="scheduling_benefitsession_end_after_start"),
+            models.UniqueConstraint(fields=["schedule", "start"],
+                                    name="scheduling_benefitsession_unique_start"),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in SessionStatus]),
+                                   name="scheduling_benefitsession_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule} {self.local_date}"

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from programdesk.core.roles import Cap
+
+# (label, path, capability needed to see the link)
+NAV = [
+    ("Dashboard", "/", Cap.READ_SETUP),
+    ("People", "/people/", Cap.READ_RECORDS),
+    ("Accounts", "/accounts/", Cap.READ_RECORDS),
+    ("Cases", "/cases/", Cap.READ_RECORDS),
+    ("Programs", "/programs/", Cap.READ_SETUP),
+    ("Sessions", "/sessions/", Cap.READ_SETUP),
+    ("Disbursements", "/disbursements/", Cap.READ_RECORDS),
+    ("Reports", "/reports/", Cap.READ_RECORDS),
+    ("Import", "/imports/", Cap.WRITE_RECORDS),
+    ("Settings", "/settings/", Cap.CONFIGURE),
+    ("Check-in", "/kiosk/", Cap.CHECK_IN),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    items = [{"label": label, "path": path,
+              "current": request.path == path if path == "/" else request.path.startswith(path)}
+             for label, path, cap in NAV if user.can(cap)]
+    return {"nav": items}

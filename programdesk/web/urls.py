@@ -1,0 +1,7 @@
+"""Pages. Each area's view module lists its own urlpatterns; this file only collects them."""
+
+from programdesk.web.views import home
+
+urlpatterns = [
+    *home.urlpatterns,
+]

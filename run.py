@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Program Desk's two commands. Needs only Python 3.11+; sets up everything else itself.
+
+    python3 run.py serve    set up, load the demo data, serve at http://127.0.0.1:8000
+    python3 run.py test     set up, run the whole suite (SQLite, and PostgreSQL when installed)
+
+Set-up is a virtual environment in .venv with the exact dependencies of pyproject.toml; it is
+redone only when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+
+
+def say(message: str) -> None:
+    print(f"\033[1m==> {message}\033[0m" if sys.stdout.isatty() else f"==> {message}", flush=True)
+
+
+def run(*cmd: str | Path, env: dict[str, str] | None = None, check: bool = True) -> int:
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    if check and result.returncode != 0:
+        sys.exit(result.returncode)
+    return result.returncode
+
+
+def ensure_venv(*, dev: bool) -> None:
+    """Create .venv and install the pinned dependencies, unless already done for this pyproject."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    deps = list(config["project"]["dependencies"])
+    if dev:
+        deps += config["project"]["optional-dependencies"]["dev"]
+    stamp = VENV / ".programdesk-stamp"
+    wanted = hashlib.sha256("\n".join(sorted(deps)).encode()).hexdigest()
+    have = stamp.read_text().split() if stamp.exists() else []
+    if wanted in have:
+        return
+    if not PY.exists():
+        say(f"Creating the virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    say(f"Installing {len(deps)} pinned dependencies")
+    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *deps)
+    stamp.write_text(" ".join([*have, wanted]))
+
+
+def django_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "programdesk.settings")
+    env.update(extra)
+    return env
+
+
+def cmd_serve(args: list[str]) -> None:
+    ensure_venv(dev=False)
+    os.execve(str(PY), [str(PY), str(ROOT / "manage.py"), "serve", *args], django_env())
+
+
+def _pytest(label: str, env: dict[str, str], pytest_args: list[str]) -> int:
+    say(f"pytest on {label}")
+    started = time.monotonic()
+    code = run(PY, "-m", "pytest", *pytest_args, env=env, check=False)
+    say(f"pytest on {label}: {'passed' if code == 0 else 'FAILED'} in "
+        f"{time.monotonic() - started:.0f}s")
+    return code
+
+
+def cmd_test(args: list[str]) -> None:
+    ensure_venv(dev=True)
+    env = django_env(PROGRAMDESK_TESTING="1")
+    env.pop("DATABASE_URL", None)
+    results: dict[str, int] = {}
+
+    say("ruff")
+    results["ruff"] = run(PY, "-m", "ruff", "check", ".", env=env, check=False)
+    say("mypy")
+    results["mypy"] = run(PY, "-m", "mypy", "programdesk", "bench", env=env, check=False)
+    say("makemigrations --check")
+    results["migrations"] = run(PY, "manage.py", "makemigrations", "--check", "--dry-run",
+                                env=env, check=False)
+
+    results["sqlite"] = _pytest("SQLite", env, args)
+
+    if shutil.which("pg_virtualenv"):
+        # A throwaway cluster for this run; pg_virtualenv exports PGHOST, PGPORT, PGUSER, ...
+        # Browser tests already ran on SQLite; the PostgreSQL run covers everything else.
+        inner = (f"DATABASE_URL=postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/programdesk "
+                 f"exec {PY} -m pytest -m 'not browser' {' '.join(args)}")
+        say("pytest on PostgreSQL (pg_virtualenv)")
+        started = time.monotonic()
+        results["postgresql"] = run("pg_virtualenv", "-o", "fsync=off", "sh", "-c", inner,
+                                    env=env, check=False)
+        say(f"pytest on PostgreSQL: {'passed' if results['postgresql'] == 0 else 'FAILED'} in "
+            f"{time.monotonic() - started:.0f}s")
+    else:
+        say("PostgreSQL server binaries not found (pg_virtualenv): ran on SQLite only")
+
+    say("Summary: " + ", ".join(f"{k} {'ok' if v == 0 else 'FAILED'}" for k, v in results.items()))
+    sys.exit(0 if all(v == 0 for v in results.values()) else 1)
+
+
+def main() -> None:
+    commands = {"serve": cmd_serve, "test": cmd_test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        sys.exit(2)
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The fixed cast (Healthchecks style): alice admin, bob manager, charlie staff, dana viewer,
+kim kiosk. ``api`` speaks to /api/v1 with a bearer token; every request that answers 500 fails
+the test that made it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.signals import got_request_exception
+from django.db import connection
+from django.test import Client
+
+from programdesk.core.models import User
+from programdesk.core.services import token_create
+from tests.factories import UserFactory
+
+PASSWORD = "correct horse battery"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import os
+
+    url = os.environ.get("DATABASE_URL", "")
+    backend = "postgresql" if url.startswith("postgres") else "sqlite"
+    return f"programdesk database backend: {backend}"
+
+
+@pytest.fixture(autouse=True)
+def _no_server_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A 500 anywhere — test client or live server thread — fails the test."""
+    crashes: list[Any] = []
+
+    def on_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
+        crashes.append(getattr(request, "path", "?"))
+
+    got_request_exception.connect(on_exception, weak=False)
+    original = Client.request
+
+    def request(self: Client, **kwargs: Any) -> Any:
+        response = original(self, **kwargs)
+        if response.status_code >= 500:
+            crashes.append(kwargs.get("PATH_INFO", "?"))
+        return response
+
+    monkeypatch.setattr(Client, "request", request)
+    try:
+        yield
+    finally:
+        got_request_exception.disconnect(on_exception)
+    assert not crashes, f"requests answered 500: {crashes}"
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    return UserFactory(username="alice", role="admin")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return UserFactory(username="bob", role="manager")
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    return UserFactory(username="charlie", role="staff")
+
+
+@pytest.fixture
+def dana(db: None) -> User:
+    return UserFactory(username="dana", role="viewer")
+
+
+@pytest.fixture
+def kim(db: None) -> User:
+    return UserFactory(username="kim", role="kiosk")
+
+
+class ApiClient:
+    """A test client for /api/v1 authenticated with a real bearer token."""
+
+    def __init__(self, user: User | None) -> None:
+        self.client = Client()
+        self.headers: dict[str, str] = {}
+        if user is not None:
+            token = token_create(actor=None, user=user) if user.pk else ""
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def _call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+              headers: dict[str, str] | None = None, **query: Any) -> Any:
+        url = path if path.startswith("/") else f"/api/v1/{path}"
+        data: Any = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        kwargs: dict[str, Any] = {"headers": {**self.headers, **(headers or {})}}
+        if method == "get":
+            return self.client.get(url, query or None, **kwargs)
+        return getattr(self.client, method)(url, data=data, content_type="application/json",
+                                            **kwargs)
+
+    def get(self, path: str, **query: Any) -> Any:
+        return self._call("get", path, **query)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self._call("post", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self._call("patch", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self._call("put", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self._call("delete", path, **kw)
+
+
+@pytest.fixture
+def api_as(db: None) -> Any:
+    """``api_as(user)`` → an ApiClient; ``api_as(None)`` sends no credentials."""
+    return ApiClient
+
+
+@pytest.fixture
+def api(alice: User) -> ApiClient:
+    return ApiClient(alice)
+
+
+def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
+    """The response is RFC 9457 problem JSON with this status, naming these fields."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/problem+json"), response["Content-Type"]
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    named = {e["field"] for e in body["errors"]}
+    for field in fields:
+        assert field in named, f"{field} not in {named}"
+    return body

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def counts() -> dict[str, int]:
+    return {m._meta.label: m.objects.count() for m in apps.get_models()
+            if m._meta.app_label in {"core", "people", "programs", "scheduling", "participation"}}
+
+
+def test_demo_twice_duplicates_nothing(settings, tmp_path) -> None:
+    settings.VAR_DIR = tmp_path
+    call_command("demo", stdout=io.StringIO())
+    first = counts()
+    assert first["people.Person"] >= 300
+    call_command("demo", stdout=io.StringIO())
+    assert counts() == first
