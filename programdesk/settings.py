@@ -146,15 +146,9 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG and not env_bool("PROGRAMDESK_TESTING")
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
-    },
+    "staticfiles": {"BACKEND": "programdesk.core.storage.StaticStorage"},
 }
-WHITENOISE_USE_FINDERS = env_bool("PROGRAMDESK_TESTING") or DEBUG
+WHITENOISE_USE_FINDERS = DEBUG or env_bool("PROGRAMDESK_TESTING")
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

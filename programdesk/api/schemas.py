@@ -8,7 +8,7 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import Field, PlainSerializer
 
-MAX_ID = 2**63 - 1
+from programdesk.core.scoping import MAX_ID
 
 # An id in a request body: a positive integer the database can hold (larger is a 422).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]

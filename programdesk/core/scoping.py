@@ -1,0 +1,46 @@
+"""Program scoping: a user limited to some programs sees only those programs and what belongs to
+them; anything else is "not found" (never "forbidden", which would confirm it exists)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+
+from programdesk.core.errors import NotFound
+from programdesk.core.models import User
+
+M = TypeVar("M", bound=Model)
+
+MAX_ID = 2**63 - 1
+
+
+def visible(qs: QuerySet[M], user: User, program_field: str = "program_id") -> QuerySet[M]:
+    """``qs`` limited to the user's programs (unchanged for users who see every program)."""
+    ids = user.visible_program_ids()
+    if ids is None:
+        return qs
+    return qs.filter(**{f"{program_field}__in": ids})
+
+
+def get_visible(qs: QuerySet[M], *, pk: Any, user: User, program_field: str = "program_id") -> M:
+    """The object with this id if the user may see it, else NotFound (404).
+
+    Ids outside what the database can hold (``/people/-1``, 2**70) are simply not found.
+    """
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 1 <= pk <= MAX_ID:
+        raise NotFound()
+    obj = visible(qs, user, program_field).filter(pk=pk).first()
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+def check_program_visible(user: User, program_id: int) -> None:
+    ids = user.visible_program_ids()
+    if ids is not None and program_id not in ids:
+        raise NotFound()
