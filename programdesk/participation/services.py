@@ -560,6 +560,20 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
     return existing
 
 
+@transaction.atomic
+def kiosk_register(*, actor: User | None, session: BenefitSession, first_name: str,
+                   last_name: str, postal_code: str = "", extra: dict[str, Any] | None = None
+                   ) -> Person:
+    """Someone unknown registers at the kiosk with the few fields the program needs and is
+    checked in as a walk-in, in one step."""
+    from programdesk.people.services import person_create
+
+    person = person_create(actor=actor, first_name=first_name, last_name=last_name,
+                           postal_code=postal_code, extra=extra)
+    check_in(actor=actor, session=session, person_id=person.pk)
+    return person
+
+
 # --- enrollments and cohorts ----------------------------------------------------------------
 
 
