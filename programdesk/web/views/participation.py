@@ -197,7 +197,8 @@ def raise_forbidden() -> None:
 
 def _marks_from_post(request: HttpRequest) -> tuple[list[services.AttendanceMark], list[str]]:
     marks, errors = [], []
-    for key, value in request.POST.items():
+    for key in request.POST:
+        value = request.POST.get(key, "")
         if not key.startswith("status_"):
             continue
         raw_id = key.removeprefix("status_")
@@ -332,7 +333,9 @@ class EnrollmentForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [
+        status = self.fields["status"]
+        assert isinstance(status, forms.ChoiceField)
+        status.choices = [
             (s.code, f"{s.label} ({s.bucket})") for s in
             StatusValue.objects.filter(kind="enrollment", is_active=True).order_by("order")]
 
