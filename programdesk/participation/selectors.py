@@ -256,3 +256,30 @@ def kiosk_search(*, session: BenefitSession, query: str, limit: int = 10
         .values_list("person_id", flat=True))
     return [{"person_id": p.pk, "display_name": p.kiosk_name, "on_roster": p.pk in on_sheet}
             for p in matches]
+
+
+# --- disbursements --------------------------------------------------------------------------
+
+
+def disbursements_list(*, user: User, person_id: int | None = None,
+                       account_id: int | None = None, benefit_id: int | None = None,
+                       program_id: int | None = None, session_id: int | None = None,
+                       case_id: int | None = None, recipient_type: str | None = None,
+                       status: str | None = None, date_from: dt.date | None = None,
+                       date_to: dt.date | None = None, search: str = ""
+                       ) -> QuerySet[BenefitDisbursement]:
+    """Disbursements the user may see, newest first, filtered."""
+    qs = visible(BenefitDisbursement.objects.all(), user).select_related(
+        "benefit", "program", "person", "account", "status", "unit", "session")
+    exact = {"person_id": person_id, "account_id": account_id, "benefit_id": benefit_id,
+             "program_id": program_id, "session_id": session_id, "case_id": case_id,
+             "recipient_type": recipient_type, "status__code": status}
+    qs = qs.filter(**{k: v for k, v in exact.items() if v})
+    if date_from:
+        qs = qs.filter(disbursed_on__gte=date_from)
+    if date_to:
+        qs = qs.filter(disbursed_on__lte=date_to)
+    for term in search.split()[:4]:
+        qs = qs.filter(Q(person__first_name__icontains=term) | Q(person__last_name__icontains=term)
+                       | Q(account__name__icontains=term))
+    return qs.order_by("-disbursed_on", "-id")

@@ -1,8 +1,9 @@
 """Pages. Each area's view module lists its own urlpatterns; this file only collects them."""
 
-from programdesk.web.views import home, participation
+from programdesk.web.views import disbursements, home, participation
 
 urlpatterns = [
     *home.urlpatterns,
     *participation.urlpatterns,
+    *disbursements.urlpatterns,
 ]

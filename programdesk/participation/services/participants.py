@@ -638,14 +638,20 @@ def enrollment_create(*, actor: User | None, program: Program, person: Person | 
     return enrollment
 
 
-def _validated_extra(program: Program, extra: dict[str, Any] | None, *,
-                     partial: bool = False) -> dict[str, Any]:
+def _validated_extra_for(*, target: str, values: dict[str, Any] | None,
+                         program_id: int | None = None, benefit_id: int | None = None,
+                         field_prefix: str = "extra") -> dict[str, Any]:
+    """Custom field values checked against the admin's field definitions."""
     try:
         from programdesk.core.custom_fields import extra_validate
     except ImportError:  # the custom fields module arrives with the people/programs work
-        return dict(extra or {})
-    return extra_validate(target="enrollment", values=extra, program_id=program.pk,
-                          partial=partial)
+        return dict(values or {})
+    return extra_validate(target=target, values=values, program_id=program_id,
+                          benefit_id=benefit_id, field_prefix=field_prefix)
+
+
+def _validated_extra(program: Program, extra: dict[str, Any] | None) -> dict[str, Any]:
+    return _validated_extra_for(target="enrollment", values=extra, program_id=program.pk)
 
 
 @transaction.atomic
