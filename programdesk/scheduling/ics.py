@@ -59,12 +59,14 @@ def calendar(sessions: Iterable[BenefitSession], *, name: str, uid_domain: str,
     # How often subscribers should refresh (RFC 7986, and the older Microsoft property).
     cal.add("refresh-interval", dt.timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
-    zones: set[str] = set()
+    first: dt.date | None = None
+    last: dt.date | None = None
     for session in sessions:
+        first = min(first or session.local_date, session.local_date)
+        last = max(last or session.local_date, session.local_date)
         schedule = session.schedule
         benefit = session.benefit
         tz = schedule.zone
-        zones.add(schedule.timezone)
         event = Event()
         event.add("uid", f"session-{session.pk}@{uid_domain}")
         event.add("dtstamp", session.updated_at.astimezone(dt.UTC))
@@ -84,6 +86,8 @@ def calendar(sessions: Iterable[BenefitSession], *, name: str, uid_domain: str,
         if url_base:
             event.add("url", f"{url_base}/sessions/{session.pk}/")
         cal.add_component(event)
-    if zones:
-        cal.add_missing_timezones()
+    if first is not None and last is not None:
+        # VTIMEZONE transitions covering the sessions (with a margin), not a fixed 1970–2038.
+        cal.add_missing_timezones(first_date=first - dt.timedelta(days=366),
+                                  last_date=last + dt.timedelta(days=366))
     return cal.to_ical()
