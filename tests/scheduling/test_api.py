@@ -55,7 +55,8 @@ def test_create_schedule_as_api_md_describes(api_as, bob, benefit) -> None:
     assert schedule["capacity"] == 25 and schedule["default_quantity"] == 2.0
     assert schedule["recurrence"]["weekdays"] == ["TU", "TH"]
     assert schedule["session_count"] == 20
-    assert schedule["calendar_url"].startswith(f"/api/v1/schedules/{schedule['id']}/calendar.ics?key=")
+    feed = f"/api/v1/schedules/{schedule['id']}/calendar.ics?key="
+    assert schedule["calendar_url"].startswith(feed)
     sessions = data["sessions"]
     assert len(sessions) == 20
     assert sessions[0]["start"] == "2030-03-05T18:00:00-05:00"
@@ -208,8 +209,8 @@ def test_sessions_by_day_program_and_benefit(api_as, dana, schedule_id, benefit)
     assert on_day["count"] == 1 and on_day["items"][0]["start"] == "2030-03-07T18:00:00-05:00"
     assert on_day["items"][0]["schedule_id"] == schedule_id
     assert client.get("sessions", program_id=benefit.program_id).json()["count"] == 20
-    assert client.get("sessions", benefit_id=benefit.pk, **{"from": "2030-03-10",
-                                                            "to": "2030-03-20"}).json()["count"] == 3
+    week = {"from": "2030-03-10", "to": "2030-03-20"}
+    assert client.get("sessions", benefit_id=benefit.pk, **week).json()["count"] == 3
     assert client.get("sessions", benefit_id=BenefitFactory().pk).json()["count"] == 0
     assert_problem(client.get("sessions", date="yesterday"), 422, "date")
 
