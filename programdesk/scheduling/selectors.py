@@ -78,7 +78,8 @@ def sessions_between(*, user: User, start: dt.date, end: dt.date, program_id: in
 
 def schedule_sessions_with_counts(*, schedule: BenefitSchedule) -> QuerySet[BenefitSession]:
     """The schedule's sessions, each with its disbursement counts by bucket, in one query."""
-    return with_counts(BenefitSession.objects.filter(schedule=schedule)).order_by("start", "id")
+    return with_counts(BenefitSession.objects.filter(schedule=schedule).select_related(
+        "schedule")).order_by("start", "id")
 
 
 def session_counts(*, session: BenefitSession) -> dict[str, int]:

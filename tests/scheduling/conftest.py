@@ -32,3 +32,19 @@ def make_schedule(benefit: Any, bob: Any) -> Any:
             recurrence=recurrence if recurrence is not None else dict(WEEKLY_TU_TH), **kwargs)
 
     return make
+
+
+def disburse(session: Any, code: str = "enrolled", **person: Any) -> Any:
+    """A disbursement of ``session`` with status ``code`` for a new enrollee of its program."""
+    from tests.factories import (
+        AssignmentFactory,
+        DisbursementFactory,
+        EnrollmentFactory,
+        status,
+    )
+
+    enrollment = EnrollmentFactory(program=session.benefit.program, **person)
+    assignment = AssignmentFactory(benefit=session.benefit, enrollment=enrollment)
+    return DisbursementFactory(assignment=assignment, session=session,
+                               status=status("disbursement", code),
+                               disbursed_on=session.local_date)
