@@ -52,7 +52,7 @@ class MonthlyIn(Schema):
 
 class RecurrenceIn(Schema):
     frequency: Frequency
-    interval: int = Field(1, description="Every N days/weeks/months/years")
+    interval: int | None = Field(1, description="Every N days/weeks/months/years (1–99)")
     weekdays: list[Weekday] | None = Field(
         None, description="Weekly (or daily) on these days; default the first session's weekday")
     count: int | None = Field(None, description="Number of sessions (give this or `until`)")
@@ -147,9 +147,7 @@ class ScheduleOut(Schema):
 
     @staticmethod
     def resolve_description(obj: BenefitSchedule) -> str:
-        return recurrence.describe(
-            recurrence.rule_from_json(obj.recurrence, first=obj.first_wall_start),
-            obj.first_wall_start)
+        return selectors.schedule_description(obj)
 
     @staticmethod
     def resolve_session_count(obj: BenefitSchedule) -> int:
@@ -417,7 +415,9 @@ _ICS_DOC = {"responses": {200: {"description": "An RFC 5545 calendar",
                                 "content": {"text/calendar": {}}}}}
 
 
-@router.get("/schedules/{schedule_id}/calendar.ics", auth=None, openapi_extra=_ICS_DOC)
+# HEAD too: some calendar apps check a subscription URL with HEAD before fetching it.
+@router.api_operation(["GET", "HEAD"], "/schedules/{schedule_id}/calendar.ics", auth=None,
+                      openapi_extra=_ICS_DOC)
 def schedule_calendar(request: HttpRequest, schedule_id: int, key: str | None = None
                       ) -> HttpResponse:
     """The schedule's sessions as an iCalendar feed (RFC 5545, with VTIMEZONE; cancelled
@@ -432,7 +432,8 @@ def schedule_calendar(request: HttpRequest, schedule_id: int, key: str | None = 
                          f"schedule-{schedule.pk}.ics")
 
 
-@router.get("/programs/{program_id}/calendar.ics", auth=None, openapi_extra=_ICS_DOC)
+@router.api_operation(["GET", "HEAD"], "/programs/{program_id}/calendar.ics", auth=None,
+                      openapi_extra=_ICS_DOC)
 def program_calendar(request: HttpRequest, program_id: int, key: str | None = None
                      ) -> HttpResponse:
     """Every session of the program's schedules from 90 days ago on, as an iCalendar feed. Same

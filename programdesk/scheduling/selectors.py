@@ -7,9 +7,11 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from programdesk.core.errors import ValidationError
 from programdesk.core.models import Bucket, User
 from programdesk.core.scoping import get_visible, visible
 from programdesk.participation.models import BenefitDisbursement
+from programdesk.scheduling import recurrence
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
 PROGRAM = "benefit__program_id"
@@ -108,3 +110,13 @@ def schedule_summary(*, schedule: BenefitSchedule) -> dict[str, Any]:
         postponed=Count("id", filter=Q(status="postponed")),
     )
     return row
+
+
+def schedule_description(schedule: BenefitSchedule) -> str:
+    """The schedule's rule in words ("Weekly on Tuesday and Thursday, 20 times"); empty for a
+    stored rule that does not parse (written outside the services)."""
+    try:
+        rule = recurrence.rule_from_json(schedule.recurrence, first=schedule.first_wall_start)
+    except ValidationError:
+        return ""
+    return recurrence.describe(rule, schedule.first_wall_start)

@@ -278,3 +278,21 @@ def test_idempotent_create(api_as, bob, benefit) -> None:
     again = client.post(f"benefits/{benefit.pk}/schedules", BODY, headers=headers)
     assert first.status_code == again.status_code == 201
     assert BenefitSchedule.objects.count() == 1
+
+
+def test_openapi_documents_the_scheduling_endpoints(api) -> None:
+    paths = api.get("openapi.json").json()["paths"]
+    for path in ["/api/v1/benefits/{benefit_id}/schedules", "/api/v1/schedules/{schedule_id}",
+                 "/api/v1/schedules/{schedule_id}/sessions/delete-future",
+                 "/api/v1/schedules/{schedule_id}/recurrence",
+                 "/api/v1/schedules/{schedule_id}/calendar.ics",
+                 "/api/v1/programs/{program_id}/calendar.ics", "/api/v1/sessions/{session_id}"]:
+        assert path in paths
+    create = paths["/api/v1/benefits/{benefit_id}/schedules"]["post"]
+    assert "daylight-saving" in create["description"]
+
+
+def test_null_interval_means_every(api_as, bob, benefit) -> None:
+    response = api_as(bob).post(f"benefits/{benefit.pk}/schedules",
+                                body(recurrence={"interval": None}, dry_run=True))
+    assert response.status_code == 200 and len(response.json()["sessions"]) == 20

@@ -83,6 +83,8 @@ def test_signed_url_needs_no_login(api_as, schedule) -> None:
     assert_problem(anonymous.get(f"/api/v1/schedules/{schedule.pk}/calendar.ics?key={other}"),
                    404)
     assert_problem(anonymous.get("/api/v1/schedules/999999/calendar.ics"), 404)
+    head = anonymous.client.head(path)
+    assert head.status_code == 200 and head["Content-Type"].startswith("text/calendar")
 
 
 def test_kiosk_needs_the_key_too(api_as, kim, schedule) -> None:

@@ -265,13 +265,12 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
 
 
 def _schedule_context(request: HttpRequest, schedule: BenefitSchedule) -> dict[str, Any]:
-    rule = recurrence.rule_from_json(schedule.recurrence, first=schedule.first_wall_start)
     start = recurrence.localize(schedule.first_wall_start, schedule.zone)
     end = (start.astimezone(dt.UTC) + schedule.duration).astimezone(schedule.zone)
     feed = request.build_absolute_uri(ics.schedule_feed_path(schedule.pk))
     return {
         "schedule": schedule, "benefit": schedule.benefit, "program": schedule.benefit.program,
-        "description": recurrence.describe(rule, schedule.first_wall_start),
+        "description": selectors.schedule_description(schedule),
         "first_start": start, "first_end": end,
         "sessions": selectors.schedule_sessions_with_counts(schedule=schedule),
         "summary": selectors.schedule_summary(schedule=schedule),
