@@ -16,8 +16,9 @@ def fresh_database() -> str:
     if not url.startswith("postgres"):
         os.environ.pop("DATABASE_URL", None)  # a new SQLite file under PROGRAMDESK_VAR_DIR
         return "sqlite"
-    import psycopg
     from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
 
     parts = urlsplit(url)
     name = f"programdesk_bench_{uuid.uuid4().hex[:10]}"

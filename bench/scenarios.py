@@ -54,7 +54,7 @@ def _clear_participation() -> None:
     for table in ["participation_benefitdisbursement", "participation_scheduleassignment",
                   "participation_cohortmember", "participation_benefitassignment",
                   "participation_programenrollment"]:
-        _sql(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        _sql(f"DELETE FROM {table}")
 
 
 # --- data -----------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from pydantic import Field
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import DisbursementOut, Id, Quantity, QuantityOut, Warning
+from programdesk.api.scheduling import SessionDetailOut, session_detail_for
+from programdesk.api.schemas import DisbursementOut, Id, Quantity, Warning
 from programdesk.core.errors import NotAllowed, NotFound, ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap, Role
@@ -150,47 +151,9 @@ class AttendanceIn(Schema):
     complete_session: bool = False
 
 
-class SheetRowOut(Schema):
-    disbursement_id: int
-    assignment_id: int
-    enrollment_id: int
-    person_id: int | None
-    account_id: int | None
-    name: str
-    status: str
-    quantity: QuantityOut
-    recipient_type: str
-
-
-class SessionSheetOut(Schema):
-    id: int
-    schedule_id: int
-    benefit_id: int
-    start: dt.datetime
-    end: dt.datetime
-    status: str
-    location: str
-    attendance_rate: float | None
-    roster: list[SheetRowOut]
-
-
-def session_with_roster(session: BenefitSession) -> dict[str, Any]:
-    from zoneinfo import ZoneInfo
-
-    session.refresh_from_db()
-    tz = ZoneInfo(session.schedule.timezone)
-    return {
-        "id": session.pk, "schedule_id": session.schedule_id, "benefit_id": session.benefit_id,
-        "start": session.start.astimezone(tz), "end": session.end.astimezone(tz),
-        "status": session.status, "location": session.location,
-        "attendance_rate": selectors.session_tally(session=session).rate,
-        "roster": [row.__dict__ for row in selectors.session_sheet(session=session)],
-    }
-
-
-@router.post("/sessions/{session_id}/attendance", response=SessionSheetOut)
+@router.post("/sessions/{session_id}/attendance", response=SessionDetailOut)
 def session_attendance(request: HttpRequest, session_id: int,
-                       payload: AttendanceIn) -> dict[str, Any]:
+                       payload: AttendanceIn) -> BenefitSession:
     """Save the attendance sheet in one request. Late entry for past sessions is allowed and
     audited."""
     user = require(request, Cap.WRITE_RECORDS)
@@ -199,7 +162,7 @@ def session_attendance(request: HttpRequest, session_id: int,
         actor=user, session=session, complete_session=payload.complete_session,
         marks=[services.AttendanceMark(disbursement_id=r.disbursement_id, status=r.status,
                                        quantity=r.quantity) for r in payload.records])
-    return session_with_roster(session)
+    return session_detail_for(user, session.pk)
 
 
 def _kiosk_session(request: HttpRequest, session_id: int) -> tuple[User, BenefitSession]:

@@ -1,9 +1,11 @@
 """Pages. Each area's view module lists its own urlpatterns; this file only collects them."""
 
-from programdesk.web.views import disbursements, home, participation
+from programdesk.web.views import disbursements, home, participation, scheduling
 
 urlpatterns = [
     *home.urlpatterns,
+    # participation first: its attendance sheet is the session page (/sessions/<id>/)
     *participation.urlpatterns,
+    *scheduling.urlpatterns,
     *disbursements.urlpatterns,
 ]

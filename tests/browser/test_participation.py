@@ -27,7 +27,7 @@ def test_add_three_people_take_attendance_and_see_the_rate(page, login, charlie)
     expect(page.get_by_role("heading", name="On the roster (3)")).to_be_visible()
 
     session = schedule.sessions.get(local_date=timezone.localdate())
-    page.goto(f"/sessions/{session.pk}/attendance/")
+    page.goto(f"/sessions/{session.pk}/")
     page.get_by_role("button", name="Mark all present").click()
     page.get_by_role("group", name="Status for Mbeki, Ben").get_by_text("Absent").click()
     page.get_by_role("button", name="Save and complete session").click()

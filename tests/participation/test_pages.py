@@ -37,9 +37,9 @@ def test_attendance_sheet_saves_statuses(client, charlie, schedule):
     session = schedule.sessions.order_by("start").first()
     rows = list(BenefitDisbursement.objects.filter(session=session).order_by("id"))
     client.force_login(charlie)
-    page = client.get(f"/sessions/{session.pk}/attendance/")
+    page = client.get(f"/sessions/{session.pk}/")
     assert page.status_code == 200 and b"Mark all present" in page.content
-    response = client.post(f"/sessions/{session.pk}/attendance/", {
+    response = client.post(f"/sessions/{session.pk}/", {
         f"status_{rows[0].pk}": "completed", f"quantity_{rows[0].pk}": "2",
         f"status_{rows[1].pk}": "absent", "action": "complete"}, follow=True)
     assert b"Attendance saved (2 changed). Session completed." in response.content
@@ -54,7 +54,7 @@ def test_attendance_sheet_bad_quantity_saves_nothing(client, charlie, schedule):
     session = schedule.sessions.order_by("start").first()
     row = BenefitDisbursement.objects.get(session=session)
     client.force_login(charlie)
-    response = client.post(f"/sessions/{session.pk}/attendance/", {
+    response = client.post(f"/sessions/{session.pk}/", {
         f"status_{row.pk}": "completed", f"quantity_{row.pk}": "-1"})
     assert b"must be a number" in response.content
     assert BenefitDisbursement.objects.get(pk=row.pk).status.code == "enrolled"
@@ -65,8 +65,8 @@ def test_viewer_sees_the_sheet_but_cannot_save(client, dana, charlie, schedule):
                                        person_ids=[f.PersonFactory().pk])
     session = schedule.sessions.order_by("start").first()
     client.force_login(dana)
-    assert client.get(f"/sessions/{session.pk}/attendance/").status_code == 200
-    assert client.post(f"/sessions/{session.pk}/attendance/", {}).status_code == 403
+    assert client.get(f"/sessions/{session.pk}/").status_code == 200
+    assert client.post(f"/sessions/{session.pk}/", {}).status_code == 403
 
 
 def test_kiosk_lists_todays_sessions_and_checks_in(client, kim, charlie, schedule):

@@ -25,6 +25,7 @@ from programdesk.programs.models import Program, ProgramCohort
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
+from programdesk.web.views.scheduling import session_page_context
 
 
 def _object_or_404(qs: Any, pk: int, user: User, program_field: str) -> Any:
@@ -184,9 +185,9 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 _show_domain_error(request, exc)
     return render(request, "web/participation/session_attendance.html", {
-        "session": session, "can_edit": user.can(Cap.WRITE_RECORDS),
-        **attendance_context(session), **_candidates(session.benefit.program,
-                                                     request.GET.get("q", ""))})
+        **session_page_context(user=user, session=session),
+        "can_edit": user.can(Cap.WRITE_RECORDS), **attendance_context(session),
+        **_candidates(session.benefit.program, request.GET.get("q", ""))})
 
 
 def raise_forbidden() -> None:
@@ -407,7 +408,8 @@ urlpatterns = [
          name="schedule_participants"),
     path("schedules/<int:pk>/participants/search", schedule_participant_search,
          name="schedule_participant_search"),
-    path("sessions/<int:pk>/attendance/", session_attendance, name="session_attendance"),
+    # The session page is the attendance sheet under the scheduling header.
+    path("sessions/<int:pk>/", session_attendance, name="session_detail"),
     path("kiosk/", kiosk, name="kiosk"),
     path("kiosk/<int:pk>/", kiosk_session, name="kiosk_session"),
     path("kiosk/<int:pk>/search", kiosk_search, name="kiosk_search"),
