@@ -1,7 +1,10 @@
 """Pages. Each area's view module lists its own urlpatterns; this file only collects them."""
 
-from programdesk.web.views import home
+from programdesk.web.views import home, people, programs, settings
 
 urlpatterns = [
     *home.urlpatterns,
+    *people.urlpatterns,
+    *programs.urlpatterns,
+    *settings.urlpatterns,
 ]
