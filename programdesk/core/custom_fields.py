@@ -5,9 +5,9 @@ benefit. Values live in the record's ``extra`` JSON column; every door (page, AP
 validates them here, so a value in ``extra`` always has the definition's type:
 
 - text: a string (stripped; at most ``max_length`` characters)
-- number: a JSON number — an int when whole, else a float (at most 15 significant digits,
-  so what was typed is what is stored; no NaN or infinity). Strings like "12.5" are accepted
-  from forms and imports.
+- number: a JSON number — an int when whole, else a float (at most 15 digits, 6 of them
+  after the point, so what was typed is what is stored; no NaN or infinity). Strings like
+  "12.5" are accepted from forms and imports.
 - date: an ISO string "2026-03-02" (``datetime.date`` or an ISO string in)
 - boolean: true/false ("yes"/"no", "true"/"false", "1"/"0", "on"/"off" accepted)
 - choice: one of the definition's choices, exactly as spelled there
@@ -39,6 +39,7 @@ from programdesk.core.models import FieldDefinition, FieldTarget, FieldType, Use
 TRUE_WORDS = {"true", "yes", "y", "1", "on"}
 FALSE_WORDS = {"false", "no", "n", "0", "off"}
 MAX_NUMBER_DIGITS = 15
+MAX_DECIMALS = 6
 MAX_TEXT_LENGTH = 2000  # without a max_length of its own, a text value is at most this long
 FORM_PREFIX = "extra."
 
@@ -117,8 +118,12 @@ def clean_value(definition: FieldDefinition, value: Any) -> Any:
             raise ValueError("Must be a number.") from None
         if not number.is_finite():
             raise ValueError("Must be a finite number.")
-        if len(number.normalize().as_tuple().digits) > MAX_NUMBER_DIGITS:
-            raise ValueError(f"At most {MAX_NUMBER_DIGITS} significant digits.")
+        exponent = number.normalize().as_tuple().exponent
+        if (abs(number) >= Decimal(10) ** MAX_NUMBER_DIGITS
+                or len(number.normalize().as_tuple().digits) > MAX_NUMBER_DIGITS
+                or (isinstance(exponent, int) and exponent < -MAX_DECIMALS)):
+            raise ValueError(f"At most {MAX_NUMBER_DIGITS} digits, {MAX_DECIMALS} of them "
+                             f"after the point.")
         if number == number.to_integral_value():
             return int(number)
         result = float(number)

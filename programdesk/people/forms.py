@@ -32,8 +32,8 @@ class PersonForm(forms.Form):
     last_name = forms.CharField(max_length=100, widget=forms.TextInput(
         attrs={"autocomplete": "off"}))
     birth_date = forms.DateField(required=False, widget=DateInput())
-    email = forms.CharField(required=False, max_length=254,
-                            widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    email = forms.EmailField(required=False, max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     phone = forms.CharField(required=False, max_length=40,
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))
     postal_code = forms.CharField(required=False, max_length=20)
@@ -77,7 +77,7 @@ class PersonForm(forms.Form):
 class AccountForm(forms.Form):
     name = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=AccountKind.choices)
-    email = forms.CharField(required=False, max_length=254, widget=forms.EmailInput())
+    email = forms.EmailField(required=False, max_length=254)
     phone = forms.CharField(required=False, max_length=40)
     postal_code = forms.CharField(required=False, max_length=20)
 

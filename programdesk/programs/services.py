@@ -66,78 +66,63 @@ def benefit_type_create(*, actor: User | None, name: str, kind: str, unit_code: 
     return benefit_type
 
 
-def _check_dates(start: dt.date | None, end: dt.date | None) -> None:
+def _name_errors(model: type[models.Model], name: str, taken: models.QuerySet[Any],
+                 exists: str) -> dict[str, str]:
+    if not name:
+        return {"name": "A name is required."}
+    limit = getattr(model._meta.get_field("name"), "max_length", None)
+    if limit and len(name) > limit:
+        return {"name": f"At most {limit} characters."}
+    if taken.filter(name__iexact=name).exists():
+        return {"name": exists.format(name=name)}
+    return {}
+
+
+def _date_errors(start: dt.date | None, end: dt.date | None) -> dict[str, str]:
     if start and end and end < start:
-        raise ValidationError.for_fields({"end_date": "The end date is before the start date."})
+        return {"end_date": "The end date is before the start date."}
+    return {}
+
+
+def _raise(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError.for_fields(errors)
+
+
+def _check_lengths(model: type[models.Model], values: dict[str, Any]) -> None:
+    errors = {}
+    for name, value in values.items():
+        limit = getattr(model._meta.get_field(name), "max_length", None)
+        if isinstance(value, str) and limit and len(value) > limit:
+            errors[name] = f"At most {limit} characters."
+    _raise(errors)
+
+
+# --- Programs ----------------------------------------------------------------------------------
+
+PROGRAM_FIELDS = {"name", "status", "start_date", "end_date", "summary"}
+
+
+def _program_errors(program: Program) -> dict[str, str]:
+    """Every problem with a program's values at once (field -> message)."""
+    errors = _name_errors(Program, program.name, Program.objects.exclude(pk=program.pk),
+                          "A program named '{name}' exists.")
+    if program.status not in ProgramStatus.values:
+        errors["status"] = f"Use one of: {', '.join(ProgramStatus.values)}."
+    errors.update(_date_errors(program.start_date, program.end_date))
+    return errors
 
 
 @transaction.atomic
 def program_create(*, actor: User | None, name: str, status: str = ProgramStatus.ACTIVE,
                    start_date: dt.date | None = None, end_date: dt.date | None = None,
                    summary: str = "") -> Program:
-    name = name.strip()
-    if not name:
-        raise ValidationError.for_fields({"name": "A name is required."})
-    if status not in ProgramStatus.values:
-        raise ValidationError.for_fields(
-            {"status": f"Use one of: {', '.join(ProgramStatus.values)}."})
-    _check_dates(start_date, end_date)
-    _check_lengths(Program, {"name": name})
-    if Program.objects.filter(name__iexact=name).exists():
-        raise ValidationError.for_fields({"name": f"A program named '{name}' exists."})
-    program = Program.objects.create(name=name, status=status, start_date=start_date,
-                                     end_date=end_date, summary=summary)
+    program = Program(name=(name or "").strip(), status=status, start_date=start_date,
+                      end_date=end_date, summary=(summary or "").strip())
+    _raise(_program_errors(program))
+    program.save()
     audit_record(actor=actor, action="program.create", obj=program, after=snapshot(program))
     return program
-
-
-@transaction.atomic
-def benefit_create(*, actor: User | None, program: Program, name: str,
-                   unit: UnitOfMeasure | None = None, benefit_type: BenefitType | None = None,
-                   is_active: bool = True, default_quantity: Decimal | None = None,
-                   description: str = "") -> Benefit:
-    name = name.strip()
-    if not name:
-        raise ValidationError.for_fields({"name": "A name is required."})
-    if unit is None:
-        if benefit_type is None:
-            raise ValidationError.for_fields({"unit": "A unit (or a benefit type) is required."})
-        unit = benefit_type.unit
-    if default_quantity is not None and default_quantity < 0:
-        raise ValidationError.for_fields({"default_quantity": "Must not be negative."})
-    _check_lengths(Benefit, {"name": name})
-    if Benefit.objects.filter(program=program, name__iexact=name).exists():
-        raise ValidationError.for_fields({"name": f"'{program}' already has a benefit '{name}'."})
-    benefit = Benefit.objects.create(
-        program=program, name=name, unit=unit, benefit_type=benefit_type, is_active=is_active,
-        default_quantity=Decimal(1) if default_quantity is None else default_quantity,
-        description=description)
-    audit_record(actor=actor, action="benefit.create", obj=benefit, after=snapshot(benefit))
-    return benefit
-
-
-@transaction.atomic
-def cohort_create(*, actor: User | None, program: Program, name: str,
-                  start_date: dt.date | None = None, end_date: dt.date | None = None,
-                  max_members: int | None = None) -> ProgramCohort:
-    name = name.strip()
-    if not name:
-        raise ValidationError.for_fields({"name": "A name is required."})
-    _check_dates(start_date, end_date)
-    if max_members is not None and max_members < 1:
-        raise ValidationError.for_fields({"max_members": "Must be at least 1."})
-    _check_lengths(ProgramCohort, {"name": name})
-    if ProgramCohort.objects.filter(program=program, name__iexact=name).exists():
-        raise ValidationError.for_fields({"name": f"'{program}' already has a cohort '{name}'."})
-    cohort = ProgramCohort.objects.create(program=program, name=name, start_date=start_date,
-                                          end_date=end_date, max_members=max_members)
-    audit_record(actor=actor, action="cohort.create", obj=cohort, after=snapshot(cohort))
-    return cohort
-
-
-# --- Updates -----------------------------------------------------------------------------------
-
-PROGRAM_FIELDS = {"name", "status", "start_date", "end_date", "summary"}
 
 
 @transaction.atomic
@@ -148,30 +133,49 @@ def program_update(*, actor: User | None, program: Program, **fields: Any) -> Pr
         raise TypeError(f"program_update got unknown fields: {sorted(unknown)}")
     obj = Program.objects.select_for_update().get(pk=program.pk)
     before = snapshot(obj)
-    if "name" in fields:
-        fields["name"] = (fields["name"] or "").strip()
-        if not fields["name"]:
-            raise ValidationError.for_fields({"name": "A name is required."})
-        if Program.objects.filter(name__iexact=fields["name"]).exclude(pk=obj.pk).exists():
-            raise ValidationError.for_fields(
-                {"name": f"A program named '{fields['name']}' exists."})
-    if "status" in fields and fields["status"] not in ProgramStatus.values:
-        raise ValidationError.for_fields(
-            {"status": f"Use one of: {', '.join(ProgramStatus.values)}."})
-    if "summary" in fields:
-        fields["summary"] = (fields["summary"] or "").strip()
-    _check_lengths(Program, fields)
     for key, value in fields.items():
-        setattr(obj, key, value)
-    _check_dates(obj.start_date, obj.end_date)
+        setattr(obj, key, (value or "").strip() if key in {"name", "summary"} else value)
+    _raise(_program_errors(obj))
     obj.save()
     before, after = changes(before, snapshot(obj))
     audit_record(actor=actor, action="program.update", obj=obj, before=before, after=after)
     return obj
 
 
+# --- Benefits ----------------------------------------------------------------------------------
+
 BENEFIT_FIELDS = {"name", "unit", "benefit_type", "is_active", "default_quantity", "description",
                   "program"}
+
+
+def _benefit_errors(benefit: Benefit) -> dict[str, str]:
+    errors = _name_errors(Benefit, benefit.name, Benefit.objects.filter(
+        program_id=benefit.program_id).exclude(pk=benefit.pk),
+        f"'{benefit.program}' already has a benefit '{{name}}'.")
+    if benefit.unit_id is None:
+        errors["unit"] = "A unit (or a benefit type) is required."
+    if benefit.default_quantity is None or benefit.default_quantity < 0:
+        errors["default_quantity"] = "A quantity of 0 or more."
+    return errors
+
+
+@transaction.atomic
+def benefit_create(*, actor: User | None, program: Program, name: str,
+                   unit: UnitOfMeasure | None = None, benefit_type: BenefitType | None = None,
+                   is_active: bool = True, default_quantity: Decimal | None = None,
+                   description: str = "") -> Benefit:
+    """A benefit of a program. Without a unit it takes its benefit type's; the default
+    quantity is 1 unless given."""
+    if unit is None and benefit_type is not None:
+        unit = benefit_type.unit
+    benefit = Benefit(program=program, name=(name or "").strip(), unit=unit,
+                      benefit_type=benefit_type, is_active=is_active,
+                      default_quantity=Decimal(1) if default_quantity is None
+                      else default_quantity, description=(description or "").strip())
+    _raise(_benefit_errors(benefit))
+    benefit.save()
+    audit_record(actor=actor, action="benefit.create", obj=benefit, after=snapshot(benefit))
+    return benefit
 
 
 @transaction.atomic
@@ -184,79 +188,69 @@ def benefit_update(*, actor: User | None, benefit: Benefit, **fields: Any) -> Be
         raise TypeError(f"benefit_update got unknown fields: {sorted(unknown)}")
     obj = Benefit.objects.select_for_update().get(pk=benefit.pk)
     program = fields.pop("program", None)
+    errors = {}
     if program is not None and program.pk != obj.program_id:
-        raise ValidationError.for_fields(
-            {"program_id": "A benefit cannot move to another program."})
+        errors["program_id"] = "A benefit cannot move to another program."
     before = snapshot(obj)
-    if "name" in fields:
-        fields["name"] = (fields["name"] or "").strip()
-        if not fields["name"]:
-            raise ValidationError.for_fields({"name": "A name is required."})
-        if Benefit.objects.filter(program_id=obj.program_id, name__iexact=fields["name"]
-                                  ).exclude(pk=obj.pk).exists():
-            raise ValidationError.for_fields(
-                {"name": f"'{obj.program}' already has a benefit '{fields['name']}'."})
-    if "unit" in fields and fields["unit"] is None:
-        raise ValidationError.for_fields({"unit": "A unit is required."})
-    quantity = fields.get("default_quantity")
-    if "default_quantity" in fields and (quantity is None or quantity < 0):
-        raise ValidationError.for_fields({"default_quantity": "A quantity of 0 or more."})
-    _check_lengths(Benefit, fields)
     for key, value in fields.items():
-        setattr(obj, key, value)
+        setattr(obj, key, (value or "").strip() if key in {"name", "description"} else value)
+    _raise({**_benefit_errors(obj), **errors})
     obj.save()
     before, after = changes(before, snapshot(obj))
     audit_record(actor=actor, action="benefit.update", obj=obj, before=before, after=after)
     return obj
 
 
+# --- Cohorts -----------------------------------------------------------------------------------
+
 COHORT_FIELDS = {"name", "start_date", "end_date", "max_members"}
+
+
+def _cohort_errors(cohort: ProgramCohort) -> dict[str, str]:
+    from programdesk.participation.models import CohortMember
+
+    errors = _name_errors(ProgramCohort, cohort.name, ProgramCohort.objects.filter(
+        program_id=cohort.program_id).exclude(pk=cohort.pk),
+        f"'{cohort.program}' already has a cohort '{{name}}'.")
+    errors.update(_date_errors(cohort.start_date, cohort.end_date))
+    if cohort.max_members is not None:
+        if cohort.max_members < 1:
+            errors["max_members"] = "Must be at least 1."
+        elif cohort.pk is not None:
+            current = CohortMember.objects.filter(cohort_id=cohort.pk,
+                                                  removed_on__isnull=True).count()
+            if cohort.max_members < current:
+                errors["max_members"] = f"The cohort already has {current} members."
+    return errors
+
+
+@transaction.atomic
+def cohort_create(*, actor: User | None, program: Program, name: str,
+                  start_date: dt.date | None = None, end_date: dt.date | None = None,
+                  max_members: int | None = None) -> ProgramCohort:
+    cohort = ProgramCohort(program=program, name=(name or "").strip(), start_date=start_date,
+                           end_date=end_date, max_members=max_members)
+    _raise(_cohort_errors(cohort))
+    cohort.save()
+    audit_record(actor=actor, action="cohort.create", obj=cohort, after=snapshot(cohort))
+    return cohort
 
 
 @transaction.atomic
 def cohort_update(*, actor: User | None, cohort: ProgramCohort, **fields: Any) -> ProgramCohort:
     """Change name, dates or the maximum member count (not below the current members)."""
-    from programdesk.participation.models import CohortMember
-
     unknown = set(fields) - COHORT_FIELDS
     if unknown:
         raise TypeError(f"cohort_update got unknown fields: {sorted(unknown)}")
     obj = ProgramCohort.objects.select_for_update().get(pk=cohort.pk)
     before = snapshot(obj)
-    if "name" in fields:
-        fields["name"] = (fields["name"] or "").strip()
-        if not fields["name"]:
-            raise ValidationError.for_fields({"name": "A name is required."})
-        if ProgramCohort.objects.filter(program_id=obj.program_id, name__iexact=fields["name"]
-                                        ).exclude(pk=obj.pk).exists():
-            raise ValidationError.for_fields(
-                {"name": f"'{obj.program}' already has a cohort '{fields['name']}'."})
-    limit = fields.get("max_members")
-    if limit is not None:
-        if limit < 1:
-            raise ValidationError.for_fields({"max_members": "Must be at least 1."})
-        current = CohortMember.objects.filter(cohort=obj, removed_on__isnull=True).count()
-        if limit < current:
-            raise ValidationError.for_fields(
-                {"max_members": f"The cohort already has {current} members."})
-    _check_lengths(ProgramCohort, fields)
     for key, value in fields.items():
-        setattr(obj, key, value)
-    _check_dates(obj.start_date, obj.end_date)
+        setattr(obj, key, (value or "").strip() if key == "name" else value)
+    _raise(_cohort_errors(obj))
     obj.save()
     before, after = changes(before, snapshot(obj))
     audit_record(actor=actor, action="cohort.update", obj=obj, before=before, after=after)
     return obj
-
-
-def _check_lengths(model: type[models.Model], values: dict[str, Any]) -> None:
-    errors = {}
-    for name, value in values.items():
-        limit = getattr(model._meta.get_field(name), "max_length", None)
-        if isinstance(value, str) and limit and len(value) > limit:
-            errors[name] = f"At most {limit} characters."
-    if errors:
-        raise ValidationError.for_fields(errors)
 
 
 # --- Eligibility rules and the income guideline ------------------------------------------------

@@ -204,3 +204,35 @@ def test_case_needs_exactly_one_client(api) -> None:
 def test_writes_are_audited(api) -> None:
     api.post("people", {"first_name": "Ana", "last_name": "Diaz"})
     assert AuditEvent.objects.filter(action="person.create").count() == 1
+
+
+def test_custom_fields_through_the_api(api) -> None:
+    from programdesk.core.custom_fields import field_definition_create
+
+    field_definition_create(actor=None, target="person", key="language", label="Language",
+                            field_type="choice", choices=["English", "Spanish"], required=True)
+    field_definition_create(actor=None, target="person", key="shoe_size", label="Shoe size",
+                            field_type="number")
+    body = assert_problem(api.post("people", {"first_name": "A", "last_name": "B"}), 422,
+                          "extra.language")
+    assert body["errors"] == [{"field": "extra.language", "message": "This field is required."}]
+    assert_problem(api.post("people", {"first_name": "A", "last_name": "B", "extra": {
+        "language": "Klingon", "shoe_size": "big", "pets": 2}}), 422,
+        "extra.language", "extra.shoe_size", "extra.pets")
+    assert not Person.objects.exists()
+    created = api.post("people", {"first_name": "A", "last_name": "B",
+                                  "extra": {"language": "Spanish", "shoe_size": 9.5}})
+    assert created.json()["extra"] == {"language": "Spanish", "shoe_size": 9.5}
+    person_id = created.json()["id"]
+    patched = api.patch(f"people/{person_id}", {"extra": {"shoe_size": None}})
+    assert patched.json()["extra"] == {"language": "Spanish"}
+    assert_problem(api.patch(f"people/{person_id}", {"extra": {"language": "French"}}), 422,
+                   "extra.language")
+    assert api.get(f"people/{person_id}").json()["extra"] == {"language": "Spanish"}
+
+
+def test_idempotent_person_create(api) -> None:
+    body = {"first_name": "Ana", "last_name": "Diaz"}
+    first = api.post("people", body, headers={"Idempotency-Key": "p1"})
+    again = api.post("people", body, headers={"Idempotency-Key": "p1"})
+    assert first.json() == again.json() and Person.objects.count() == 1
