@@ -170,13 +170,13 @@ def find_duplicates(request: HttpRequest, query: Query[DuplicateQuery]) -> dict:
     return {"count": len(matches), "items": [duplicate_out(m) for m in matches]}
 
 
-@router.get("/people/{person_id}", response=PersonOut, exclude_unset=True)
+@router.get("/people/{int:person_id}", response=PersonOut, exclude_unset=True)
 def get_person(request: HttpRequest, person_id: int) -> dict:
     user = require(request, Cap.READ_RECORDS)
     return person_out(selectors.person_get(user, person_id), user)
 
 
-@router.patch("/people/{person_id}", response=PersonOut, exclude_unset=True)
+@router.patch("/people/{int:person_id}", response=PersonOut, exclude_unset=True)
 def update_person(request: HttpRequest, person_id: int, payload: PersonPatch) -> dict:
     """Change the fields given. `account_id: null` takes the person out of their account;
     in `extra` only the keys given change."""
@@ -196,7 +196,7 @@ class MergeIn(Schema):
     duplicate_id: Id = Field(description="The person merged into this one (then deleted)")
 
 
-@router.post("/people/{person_id}/merge", response=PersonOut, exclude_unset=True)
+@router.post("/people/{int:person_id}/merge", response=PersonOut, exclude_unset=True)
 def merge_person(request: HttpRequest, person_id: int, payload: MergeIn) -> dict:
     """Merge the person `duplicate_id` into this one in one transaction: their enrollments,
     assignments, disbursements, cases and documents move here, blank fields here take the
@@ -227,7 +227,7 @@ class DocumentOut(Schema):
     note: str
 
 
-@router.get("/people/{person_id}/documents", response=Page[DocumentOut])
+@router.get("/people/{int:person_id}/documents", response=Page[DocumentOut])
 def list_documents(request: HttpRequest, person_id: int, page: Query[PageParams]) -> dict:
     """Proof documents staff verified (age, address, income), newest first. Not for viewers."""
     user = require(request, Cap.SEE_ELIGIBILITY)
@@ -236,7 +236,7 @@ def list_documents(request: HttpRequest, person_id: int, page: Query[PageParams]
                     page)
 
 
-@router.post("/people/{person_id}/documents", response={201: DocumentOut})
+@router.post("/people/{int:person_id}/documents", response={201: DocumentOut})
 def add_document(request: HttpRequest, person_id: int, payload: DocumentIn
                  ) -> Status[PersonDocument]:
     """Record that a proof document was verified on a date (used by document eligibility
@@ -247,7 +247,7 @@ def add_document(request: HttpRequest, person_id: int, payload: DocumentIn
                                                     **payload.dict()))
 
 
-@router.delete("/people/{person_id}/documents/{document_id}", response={204: None})
+@router.delete("/people/{int:person_id}/documents/{int:document_id}", response={204: None})
 def delete_document(request: HttpRequest, person_id: int, document_id: int) -> Status[None]:
     user = require(request, Cap.WRITE_RECORDS)
     person = selectors.person_get(user, person_id)
@@ -279,7 +279,7 @@ class DecisionOut(Schema):
     results: list[RuleResultOut]
 
 
-@router.get("/people/{person_id}/eligibility", response=DecisionOut)
+@router.get("/people/{int:person_id}/eligibility", response=DecisionOut)
 def person_eligibility(request: HttpRequest, person_id: int,
                        query: Query[EligibilityQuery]) -> dict:
     """Check the person against a program's (or a benefit's, which includes its program's)
@@ -352,13 +352,13 @@ def create_account(request: HttpRequest, payload: AccountIn) -> Status[Account]:
     return Status(201, services.account_create(actor=user, **payload.dict()))
 
 
-@router.get("/accounts/{account_id}", response=AccountOut)
+@router.get("/accounts/{int:account_id}", response=AccountOut)
 def get_account(request: HttpRequest, account_id: int) -> Account:
     user = require(request, Cap.READ_RECORDS)
     return selectors.account_get(user, account_id)
 
 
-@router.patch("/accounts/{account_id}", response=AccountOut)
+@router.patch("/accounts/{int:account_id}", response=AccountOut)
 def update_account(request: HttpRequest, account_id: int, payload: AccountPatch) -> Account:
     user = require(request, Cap.WRITE_RECORDS)
     account = selectors.account_get(user, account_id)
@@ -477,13 +477,13 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     return Status(201, case)
 
 
-@router.get("/cases/{case_id}", response=CaseOut)
+@router.get("/cases/{int:case_id}", response=CaseOut)
 def get_case(request: HttpRequest, case_id: int) -> Case:
     user = require(request, Cap.READ_RECORDS)
     return selectors.case_get(user, case_id)
 
 
-@router.patch("/cases/{case_id}", response=CaseOut)
+@router.patch("/cases/{int:case_id}", response=CaseOut)
 def update_case(request: HttpRequest, case_id: int, payload: CasePatch) -> Case:
     """Change the fields given. `status: closed` sets `closed_on` (today unless given);
     reopening clears it."""

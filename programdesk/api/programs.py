@@ -110,13 +110,13 @@ def create_program(request: HttpRequest, payload: ProgramIn) -> Status[Program]:
     return Status(201, services.program_create(actor=user, **payload.dict()))
 
 
-@router.get("/programs/{program_id}", response=ProgramOut)
+@router.get("/programs/{int:program_id}", response=ProgramOut)
 def get_program(request: HttpRequest, program_id: int) -> Program:
     user = require(request, Cap.READ_SETUP)
     return get_visible(Program.objects.all(), pk=program_id, user=user, program_field="id")
 
 
-@router.patch("/programs/{program_id}", response=ProgramOut)
+@router.patch("/programs/{int:program_id}", response=ProgramOut)
 def update_program(request: HttpRequest, program_id: int, payload: ProgramPatch) -> Program:
     """Change the fields given."""
     user = require(request, Cap.MANAGE_PROGRAMS)
@@ -217,13 +217,13 @@ def create_benefit(request: HttpRequest, payload: BenefitIn) -> Status[Benefit]:
     return Status(201, benefit)
 
 
-@router.get("/benefits/{benefit_id}", response=BenefitOut)
+@router.get("/benefits/{int:benefit_id}", response=BenefitOut)
 def get_benefit(request: HttpRequest, benefit_id: int) -> Benefit:
     user = require(request, Cap.READ_SETUP)
     return get_visible(Benefit.objects.select_related("unit"), pk=benefit_id, user=user)
 
 
-@router.patch("/benefits/{benefit_id}", response=BenefitOut)
+@router.patch("/benefits/{int:benefit_id}", response=BenefitOut)
 def update_benefit(request: HttpRequest, benefit_id: int, payload: BenefitPatch) -> Benefit:
     """Change the fields given (`is_active: false` stops new assignments and disbursements).
     A benefit cannot move to another program."""
@@ -299,13 +299,13 @@ def create_cohort(request: HttpRequest, payload: CohortIn) -> Status[ProgramCoho
     return Status(201, _cohorts(user).get(pk=cohort.pk))
 
 
-@router.get("/cohorts/{cohort_id}", response=CohortOut)
+@router.get("/cohorts/{int:cohort_id}", response=CohortOut)
 def get_cohort(request: HttpRequest, cohort_id: int) -> ProgramCohort:
     user = require(request, Cap.READ_SETUP)
     return get_visible(_cohorts(user), pk=cohort_id, user=user)
 
 
-@router.patch("/cohorts/{cohort_id}", response=CohortOut)
+@router.patch("/cohorts/{int:cohort_id}", response=CohortOut)
 def update_cohort(request: HttpRequest, cohort_id: int, payload: CohortPatch) -> ProgramCohort:
     user = require(request, Cap.WRITE_RECORDS)
     cohort = get_visible(ProgramCohort.objects.all(), pk=cohort_id, user=user)
@@ -395,7 +395,7 @@ def create_custom_field(request: HttpRequest, payload: FieldDefinitionIn
     return Status(201, custom_fields.field_definition_create(actor=user, **payload.dict()))
 
 
-@config.patch("/custom-fields/{field_id}", response=FieldDefinitionOut)
+@config.patch("/custom-fields/{int:field_id}", response=FieldDefinitionOut)
 def update_custom_field(request: HttpRequest, field_id: int, payload: FieldDefinitionPatch
                         ) -> FieldDefinition:
     """Change label, required, maximum length (null removes it), choices, help text, order, or
@@ -479,7 +479,7 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> Status[EligibilityRule
         params=payload.params, mode=payload.mode))
 
 
-@config.patch("/eligibility-rules/{rule_id}", response=RuleOut)
+@config.patch("/eligibility-rules/{int:rule_id}", response=RuleOut)
 def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> EligibilityRule:
     user = require(request, Cap.CONFIGURE)
     rule = get_one(_rules(user), rule_id)
@@ -488,7 +488,7 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> Eligi
     return services.eligibility_rule_update(actor=user, rule=rule, **data)
 
 
-@config.delete("/eligibility-rules/{rule_id}", response={204: None})
+@config.delete("/eligibility-rules/{int:rule_id}", response={204: None})
 def delete_rule(request: HttpRequest, rule_id: int) -> Status[None]:
     user = require(request, Cap.CONFIGURE)
     services.eligibility_rule_delete(actor=user, rule=get_one(_rules(user), rule_id))

@@ -125,8 +125,7 @@ def people_search(qs: QuerySet[Person], text: str) -> QuerySet[Person]:
         return qs.filter(birth_date=date)
     for word in text.split()[:8]:
         cond = (Q(first_name__icontains=word) | Q(last_name__icontains=word)
-                | Q(email__icontains=word)
-                | Q(postal_code__istartswith=matching.postal_key(word)))
+                | Q(email__icontains=word) | Q(postal_code__icontains=word))
         digits = re.sub(r"\D", "", word)
         if len(digits) >= 3:
             cond |= Q(phone_key__contains=digits)
@@ -137,8 +136,7 @@ def people_search(qs: QuerySet[Person], text: str) -> QuerySet[Person]:
 def accounts_search(qs: QuerySet[Account], text: str) -> QuerySet[Account]:
     for word in (text or "").split()[:8]:
         qs = qs.filter(Q(name__icontains=word) | Q(email__icontains=word)
-                       | Q(phone__icontains=word)
-                       | Q(postal_code__istartswith=matching.postal_key(word)))
+                       | Q(phone__icontains=word) | Q(postal_code__icontains=word))
     return qs
 
 

@@ -26,8 +26,9 @@ from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 
+from programdesk.core.scoping import MAX_ID
 from programdesk.people import matching
 from programdesk.people.models import DocumentType, Person, PersonDocument
 from programdesk.people.sql import JsonValues
@@ -198,8 +199,9 @@ def _rules(program_id: int | None, benefit_id: int | None) -> list[EligibilityRu
         scope = Q(program_id=program_id)
     else:
         raise ValueError("eligibility needs a program or a benefit")
+    # The program's rules first, then the benefit's — the same order on every database.
     return list(EligibilityRule.objects.filter(scope, is_active=True).order_by(
-        "benefit_id", "id"))
+        F("benefit_id").asc(nulls_first=True), "id"))
 
 
 def _guidelines(rules: list[EligibilityRule]) -> dict[int, Decimal]:
@@ -246,7 +248,7 @@ def eligibility_check_many(*, person_ids: Iterable[int], program_id: int | None 
     """Decisions for many people at once (bulk participation and disbursement), in at most
     four queries whatever their number: the rules, the people, their latest documents and the
     guideline table. Ids of people that do not exist are left out of the answer."""
-    ids = sorted({int(pk) for pk in person_ids})
+    ids = sorted({int(pk) for pk in person_ids if 1 <= int(pk) <= MAX_ID})
     rules = _rules(program_id if benefit_id is None else None, benefit_id)
     if not rules or not ids:
         return dict.fromkeys(ids, EligibilityDecision(results=[])) if not rules else {}

@@ -236,3 +236,8 @@ def test_idempotent_person_create(api) -> None:
     first = api.post("people", body, headers={"Idempotency-Key": "p1"})
     again = api.post("people", body, headers={"Idempotency-Key": "p1"})
     assert first.json() == again.json() and Person.objects.count() == 1
+
+
+def test_a_path_id_that_is_not_a_number_is_404(api) -> None:
+    for path in ["people/abc", "people/1.5", "accounts/x", "cases/-3", "people/abc/merge"]:
+        assert_problem(api.get(path), 404)

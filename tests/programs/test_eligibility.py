@@ -242,3 +242,12 @@ def test_params_are_normalized_and_summarized() -> None:
     assert rule_summary(rule("age", {"min": "14"})) == "Age at least 14 on the service date"
     assert rule_summary(rule("document", {"document_type": "address", "within_days": 90})) == \
         "Proof of address verified within 90 days"
+
+
+def test_factories_for_other_areas() -> None:
+    rule = f.EligibilityRuleFactory(program=PROGRAM[0], mode="block")
+    person = f.PersonFactory(birth_date=dt.date(2000, 1, 1))
+    f.DocumentFactory(person=person)
+    definition = f.FieldDefinitionFactory()
+    assert check(person).blocked and rule.criterion == "age"
+    assert definition.key.startswith("field_")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -157,7 +157,8 @@ def benefit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     benefit = _visible_or_404(
         Benefit.objects.select_related("program", "unit", "benefit_type"), request, pk)
     rules = EligibilityRule.objects.filter(
-        Q(benefit=benefit) | Q(program_id=benefit.program_id)).order_by("benefit_id", "id")
+        Q(benefit=benefit) | Q(program_id=benefit.program_id)).order_by(
+        F("benefit_id").asc(nulls_first=True), "id")
     fields = FieldDefinition.objects.filter(
         Q(benefit=benefit) | Q(program_id=benefit.program_id)).order_by("target", "order")
     return render(request, "web/programs/benefit.html", {
