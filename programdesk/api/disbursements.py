@@ -18,7 +18,7 @@ from programdesk.core.roles import Cap
 from programdesk.core.scoping import get_visible
 from programdesk.participation import selectors, services
 from programdesk.participation.models import BenefitDisbursement
-from programdesk.people.models import Account, Case, Person
+from programdesk.people.selectors import accounts_visible, cases_visible, people_visible
 from programdesk.programs.models import Benefit
 
 router = Router(tags=["disbursements"])
@@ -99,9 +99,10 @@ def create_ad_hoc(request: HttpRequest, payload: AdHocIn) -> Status[Any]:
     user = require(request, Cap.MANAGE_PROGRAMS)
     result = services.disbursements_create_ad_hoc(
         actor=user,
-        person=_visible_or_field_error(Person.objects, payload.person_id, "person_id"),
-        account=_visible_or_field_error(Account.objects, payload.account_id, "account_id"),
-        case=_visible_or_field_error(Case.objects, payload.case_id, "case_id"),
+        person=_visible_or_field_error(people_visible(user), payload.person_id, "person_id"),
+        account=_visible_or_field_error(accounts_visible(user), payload.account_id,
+                                        "account_id"),
+        case=_visible_or_field_error(cases_visible(user), payload.case_id, "case_id"),
         disbursed_on=payload.disbursed_on, override=_override(payload),
         lines=[services.DisbursementLine(benefit_id=i.benefit_id, quantity=i.quantity,
                                          status=i.status, extra=i.extra)

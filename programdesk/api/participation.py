@@ -18,10 +18,10 @@ from programdesk.api.schemas import DisbursementOut, Id, Quantity, Warning
 from programdesk.core.errors import NotAllowed, NotFound, ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap, Role
-from programdesk.core.scoping import get_visible
+from programdesk.core.scoping import get_visible, visible
 from programdesk.participation import selectors, services
 from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
-from programdesk.people.models import Account, Person
+from programdesk.people.selectors import accounts_visible, people_visible
 from programdesk.programs.models import Program, ProgramCohort
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
@@ -266,13 +266,11 @@ def list_enrollments(request: HttpRequest, filters: Query[EnrollmentFilter]) -> 
     return paginate(qs, filters)
 
 
-def _get(model: Any, pk: int | None, field: str, user: User | None = None,
-         program_field: str | None = None) -> Any:
+def _get(qs: Any, pk: int | None, field: str) -> Any:
+    """The object named by a body field, or a field error (422) when missing or hidden."""
     if pk is None:
         return None
-    qs = model.objects.all()
-    obj = (get_visible(qs, pk=pk, user=user, program_field=program_field)
-           if user is not None and program_field else qs.filter(pk=pk).first())
+    obj = qs.filter(pk=pk).first()
     if obj is None:
         raise ValidationError.for_fields({field: f"Unknown id {pk}."})
     return obj
@@ -289,12 +287,14 @@ def create_enrollment(request: HttpRequest, payload: EnrollmentIn) -> Status[Pro
     except NotFound:
         raise ValidationError.for_fields({"program_id": "Unknown program."}) from None
     enrollment = services.enrollment_create(
-        actor=user, program=program, person=_get(Person, payload.person_id, "person_id"),
-        account=_get(Account, payload.account_id, "account_id"),
+        actor=user, program=program,
+        person=_get(people_visible(user), payload.person_id, "person_id"),
+        account=_get(accounts_visible(user), payload.account_id, "account_id"),
         is_anonymous=payload.is_anonymous, status=payload.status,
         application_date=payload.application_date, start_date=payload.start_date,
         end_date=payload.end_date,
-        cohort=_get(ProgramCohort, payload.cohort_id, "cohort_id"), extra=payload.extra)
+        cohort=_get(visible(ProgramCohort.objects.all(), user), payload.cohort_id, "cohort_id"),
+        extra=payload.extra)
     return Status(201, enrollment)
 
 

@@ -1,6 +1,14 @@
 """Pages. Each area's view module lists its own urlpatterns; this file only collects them."""
 
-from programdesk.web.views import disbursements, home, participation, scheduling
+from programdesk.web.views import (
+    disbursements,
+    home,
+    participation,
+    people,
+    programs,
+    scheduling,
+    settings,
+)
 
 urlpatterns = [
     *home.urlpatterns,
@@ -8,4 +16,7 @@ urlpatterns = [
     *participation.urlpatterns,
     *scheduling.urlpatterns,
     *disbursements.urlpatterns,
+    *people.urlpatterns,
+    *programs.urlpatterns,
+    *settings.urlpatterns,
 ]

@@ -16,7 +16,8 @@ def test_case_worker_logs_three_benefits_from_a_case(page, login, bob):
     f.BenefitFactory(program=program, name="Résumé review", unit=f.unit("hour"))
     case = f.CaseFactory(subject="Back to work", person__first_name="Dee",
                          person__last_name="Mensah")
-    login(bob, f"/cases/{case.pk}/log-benefits/")
+    login(bob, f"/cases/{case.pk}/")
+    page.get_by_role("link", name="Log benefits").click()
     expect(page.get_by_role("heading", name="Log benefits for Dee Mensah")).to_be_visible()
     page.get_by_label("Benefit 1").select_option(label="Bus pass (pass)")
     page.get_by_label("Quantity 1").fill("1")
@@ -27,6 +28,7 @@ def test_case_worker_logs_three_benefits_from_a_case(page, login, bob):
     page.get_by_label("Unit 3").select_option(label="minutes (hourly benefits)")
     page.get_by_role("button", name="Log benefits").click()
     page.wait_for_url(f"**/cases/{case.pk}/")
+    expect(page.get_by_text("Logged 3 benefits.")).to_be_visible()
     rows = dict(BenefitDisbursement.objects.values_list("benefit__name", "quantity"))
     assert rows == {"Bus pass": 1, "Job coaching": 1, "Résumé review": 0.5}
     assert set(BenefitDisbursement.objects.values_list("case_id", flat=True)) == {case.pk}

@@ -21,8 +21,8 @@ def test_log_benefits_from_a_case_page(client, bob):
         "submission": "abc", "disbursed_on": timezone.localdate().isoformat(),
         "benefit_0": coaching.pk, "quantity_0": "1", "status_0": "completed",
         "benefit_1": resume.pk, "quantity_1": "30", "unit_1": "minute", "status_1": "completed",
-        "benefit_2": "", "quantity_2": ""})
-    assert response["Location"] == f"/cases/{case.pk}/"
+        "benefit_2": "", "quantity_2": ""}, follow=True)
+    assert b"Logged 2 benefits." in response.content
     rows = dict(BenefitDisbursement.objects.values_list("benefit__name", "quantity"))
     assert rows == {"Job coaching": 1, "Résumé review": 0.5}
     assert set(BenefitDisbursement.objects.values_list("case_id", flat=True)) == {case.pk}

@@ -258,7 +258,7 @@ def disbursements_bulk_walk_in(
     result, quantity, status_value, extra = _bulk_start(benefit, quantity, status,
                                                         disbursed_on, extra)
     enrollees = participants_resolve(program=benefit.program, person_ids=person_ids,
-                                     account_ids=account_ids)
+                                     account_ids=account_ids, user=actor)
     if not enrollees:
         raise ValidationError.for_fields({"person_ids": "Pick at least one recipient."})
     eligibility = ParticipationResult()
@@ -364,7 +364,8 @@ def disbursements_bulk_enrollment(
     benefit = Benefit.objects.select_related("program").get(pk=benefit.pk)
     result, quantity, status_value, extra = _bulk_start(benefit, quantity, status,
                                                         disbursed_on, extra)
-    enrollees = participants_resolve(program=benefit.program, enrollment_ids=enrollment_ids)
+    enrollees = participants_resolve(program=benefit.program, enrollment_ids=enrollment_ids,
+                                     user=actor)
     if not enrollees:
         raise ValidationError.for_fields({"enrollment_ids": "Pick at least one enrollment."})
     eligibility = ParticipationResult()

@@ -29,6 +29,7 @@ from programdesk.core.bulk import (
     insert_rows,
     update_rows,
 )
+from programdesk.core.custom_fields import extra_validate
 from programdesk.core.errors import Conflict, NotAllowed, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.roles import Cap
@@ -42,6 +43,7 @@ from programdesk.participation.models import (
     ScheduleAssignment,
 )
 from programdesk.people.models import Account, Person
+from programdesk.people.selectors import accounts_visible, people_visible
 from programdesk.programs.eligibility import eligibility_check_many
 from programdesk.programs.models import Benefit, Program, ProgramCohort
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
@@ -91,18 +93,22 @@ def _missing(requested: Iterable[int], found: Iterable[int]) -> list[int]:
 
 def participants_resolve(*, program: Program, person_ids: Sequence[int] = (),
                          account_ids: Sequence[int] = (), enrollment_ids: Sequence[int] = (),
-                         allow_inactive: bool | None = None) -> list[Enrollee]:
-    """Check that every id exists and fits the program; return the participants, each once.
-
-    Unknown ids are one field error naming all of them, so nothing is written.
-    """
+                         allow_inactive: bool | None = None, user: User | None = None,
+                         ) -> list[Enrollee]:
+    """Check that every id exists (and is visible to ``user``) and fits the program; return the
+    participants, each once. Unknown ids are one field error naming all of them, so nothing is
+    written."""
     errors: dict[str, str] = {}
-    people = set(Person.objects.filter(id__in=set(person_ids)).values_list("id", flat=True)) \
-        if person_ids else set()
+    people_qs = people_visible(user) if user is not None else Person.objects.all()
+    accounts_qs = accounts_visible(user) if user is not None else Account.objects.all()
+    people: set[int] = set()
+    for chunk in chunked(set(person_ids)):
+        people.update(people_qs.filter(id__in=chunk).values_list("id", flat=True))
     if missing := _missing(person_ids, people):
         errors["person_ids"] = f"Unknown people: {', '.join(map(str, missing))}."
-    accounts = set(Account.objects.filter(id__in=set(account_ids)).values_list("id", flat=True)) \
-        if account_ids else set()
+    accounts: set[int] = set()
+    for chunk in chunked(set(account_ids)):
+        accounts.update(accounts_qs.filter(id__in=chunk).values_list("id", flat=True))
     if missing := _missing(account_ids, accounts):
         errors["account_ids"] = f"Unknown accounts: {', '.join(map(str, missing))}."
     enrollments = {
@@ -309,7 +315,8 @@ def schedule_add_participants(
     _require_active_benefit(benefit)
     result = ParticipationResult()
     enrollees = participants_resolve(program=benefit.program, person_ids=person_ids,
-                                     account_ids=account_ids, enrollment_ids=enrollment_ids)
+                                     account_ids=account_ids, enrollment_ids=enrollment_ids,
+                                     user=actor)
     if not enrollees:
         raise ValidationError.for_fields({"person_ids": "Name at least one participant."})
     override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees, on=on,
@@ -394,7 +401,8 @@ def session_add_participants(
     _require_active_benefit(benefit)
     result = ParticipationResult()
     enrollees = participants_resolve(program=benefit.program, person_ids=person_ids,
-                                     account_ids=account_ids, enrollment_ids=enrollment_ids)
+                                     account_ids=account_ids, enrollment_ids=enrollment_ids,
+                                     user=actor)
     if not enrollees:
         raise ValidationError.for_fields({"person_ids": "Name at least one participant."})
     override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees,
@@ -642,10 +650,6 @@ def _validated_extra_for(*, target: str, values: dict[str, Any] | None,
                          program_id: int | None = None, benefit_id: int | None = None,
                          field_prefix: str = "extra") -> dict[str, Any]:
     """Custom field values checked against the admin's field definitions."""
-    try:
-        from programdesk.core.custom_fields import extra_validate
-    except ImportError:  # the custom fields module arrives with the people/programs work
-        return dict(values or {})
     return extra_validate(target=target, values=values, program_id=program_id,
                           benefit_id=benefit_id, field_prefix=field_prefix)
 

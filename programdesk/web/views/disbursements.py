@@ -25,6 +25,7 @@ from programdesk.core.selectors import status_first_in_bucket
 from programdesk.participation import selectors, services
 from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
 from programdesk.people.models import Account, Case, Person
+from programdesk.people.selectors import account_get, case_get, people_visible, person_get
 from programdesk.programs.models import Benefit, Program
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web.permissions import page_user, role_required
@@ -154,27 +155,28 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
         "submission": uuid.uuid4().hex})
 
 
+def _or_404(get: Any, request: HttpRequest, pk: int) -> Any:
+    try:
+        return get(page_user(request), pk)
+    except NotFound:
+        raise Http404 from None
+
+
 @role_required(Cap.MANAGE_PROGRAMS)
 def log_benefits_person(request: HttpRequest, pk: int) -> HttpResponse:
-    person = Person.objects.filter(pk=pk).first()
-    if person is None:
-        raise Http404
+    person = _or_404(person_get, request, pk)
     return log_benefits(request, person=person, back=f"/people/{pk}/")
 
 
 @role_required(Cap.MANAGE_PROGRAMS)
 def log_benefits_account(request: HttpRequest, pk: int) -> HttpResponse:
-    account = Account.objects.filter(pk=pk).first()
-    if account is None:
-        raise Http404
+    account = _or_404(account_get, request, pk)
     return log_benefits(request, account=account, back=f"/accounts/{pk}/")
 
 
 @role_required(Cap.MANAGE_PROGRAMS)
 def log_benefits_case(request: HttpRequest, pk: int) -> HttpResponse:
-    case = Case.objects.select_related("person", "account").filter(pk=pk).first()
-    if case is None:
-        raise Http404
+    case = _or_404(case_get, request, pk)
     return log_benefits(request, person=case.person, account=case.account, case=case,
                         back=f"/cases/{pk}/")
 
@@ -185,7 +187,7 @@ def log_benefits_case(request: HttpRequest, pk: int) -> HttpResponse:
 def _recipients(request: HttpRequest, program: Program) -> QuerySet[Person]:
     """People for a walk-in bulk, filtered by name, account, postal code, cohort, or "served
     by this program before"."""
-    people = Person.objects.all()
+    people = people_visible(page_user(request))
     params = request.POST if request.method == "POST" else request.GET
     for term in params.get("q", "").split()[:4]:
         people = people.filter(Q(first_name__icontains=term) | Q(last_name__icontains=term))

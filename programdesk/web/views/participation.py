@@ -8,7 +8,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -21,6 +20,12 @@ from programdesk.core.scoping import get_visible, visible
 from programdesk.participation import selectors, services
 from programdesk.participation.models import ProgramEnrollment
 from programdesk.people.models import Account, Person
+from programdesk.people.selectors import (
+    accounts_search,
+    accounts_visible,
+    people_search,
+    people_visible,
+)
 from programdesk.programs.models import Program, ProgramCohort
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web.forms import add_service_errors
@@ -68,16 +73,13 @@ def _show_domain_error(request: HttpRequest, exc: DomainError) -> None:
 # --- add participants to a schedule ---------------------------------------------------------
 
 
-def _candidates(program: Program, query: str, limit: int = 25) -> dict[str, Any]:
+def _candidates(user: User, query: str, limit: int = 25) -> dict[str, Any]:
     people = Person.objects.none()
     accounts = Account.objects.none()
     query = query.strip()
     if len(query) >= 2:
-        people = Person.objects.all()
-        for term in query.split()[:4]:
-            people = people.filter(Q(first_name__icontains=term) | Q(last_name__icontains=term)
-                                   | Q(email__icontains=term) | Q(phone__icontains=term))
-        accounts = Account.objects.filter(name__icontains=query)
+        people = people_search(people_visible(user), query)
+        accounts = accounts_search(accounts_visible(user), query)
     return {"people": people.order_by("last_name", "first_name")[:limit],
             "accounts": accounts.order_by("name")[:10], "query": query}
 
@@ -126,15 +128,15 @@ def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
         "enrollments": enrollments, "blocked": blocked,
         "selected_people": _ids(request, "person_ids") if blocked else [],
         "can_override": user.can(Cap.MANAGE_PROGRAMS),
-        **_candidates(program, request.GET.get("q", "")),
+        **_candidates(user, request.GET.get("q", "")),
     })
 
 
 @role_required(Cap.WRITE_RECORDS)
 def schedule_participant_search(request: HttpRequest, pk: int) -> HttpResponse:
-    schedule = _schedule(request, pk)
+    _schedule(request, pk)  # 404 unless the user may see the schedule
     return render(request, "web/participation/_candidates.html",
-                  _candidates(schedule.benefit.program, request.GET.get("q", "")))
+                  _candidates(page_user(request), request.GET.get("q", "")))
 
 
 # --- the attendance sheet -------------------------------------------------------------------
@@ -187,7 +189,7 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/participation/session_attendance.html", {
         **session_page_context(user=user, session=session),
         "can_edit": user.can(Cap.WRITE_RECORDS), **attendance_context(session),
-        **_candidates(session.benefit.program, request.GET.get("q", ""))})
+        **_candidates(user, request.GET.get("q", ""))})
 
 
 def raise_forbidden() -> None:
