@@ -265,3 +265,63 @@ def test_removing_someone_not_on_the_roster_is_refused(charlie, schedule):
     with pytest.raises(ValidationError):
         services.schedule_remove_participants(actor=charlie, schedule=schedule,
                                               assignment_ids=[12345])
+
+
+# --- eligibility ----------------------------------------------------------------------------
+
+
+def _aged(years: int):
+    today = timezone.localdate()
+    return f.PersonFactory(birth_date=today.replace(year=today.year - years))
+
+
+def test_failed_warn_rule_is_a_warning(charlie, schedule):
+    f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
+                             mode="warn")
+    result = services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                                person_ids=[_aged(30).pk, _aged(16).pk])
+    assert [w["code"] for w in result.warnings] == ["eligibility"]
+    assert result.enrollments_created == 2
+
+
+def test_failed_block_rule_refuses_everyone_and_names_the_reasons(charlie, schedule):
+    f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
+                             mode="block")
+    old = _aged(30)
+    with pytest.raises(Conflict) as info:
+        services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                           person_ids=[old.pk, _aged(16).pk])
+    assert info.value.extra["type"] == "eligibility_blocked"
+    assert str(old.pk) in info.value.errors[0]["message"]
+    assert not ProgramEnrollment.objects.exists()
+
+
+def test_only_a_manager_may_override_and_only_with_a_reason(charlie, bob, schedule):
+    from programdesk.core.errors import NotAllowed
+
+    f.EligibilityRuleFactory(benefit=schedule.benefit, program=None,
+                             params={"min": 14, "max": 24}, mode="block")
+    old = _aged(30)
+    override = services.EligibilityOverride(reason="Sibling of a participant")
+    with pytest.raises(NotAllowed):
+        services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                           person_ids=[old.pk], override=override)
+    with pytest.raises(ValidationError):
+        services.schedule_add_participants(actor=bob, schedule=schedule, person_ids=[old.pk],
+                                           override=services.EligibilityOverride(reason=" "))
+    result = services.schedule_add_participants(actor=bob, schedule=schedule,
+                                                person_ids=[old.pk], override=override)
+    assert [w["code"] for w in result.warnings] == ["eligibility_overridden"]
+    event = AuditEvent.objects.get(action="schedule.add_participants")
+    assert event.reason == "Sibling of a participant"
+    assert str(old.pk) in event.before["eligibility_overridden"]
+
+
+def test_program_limited_staff_cannot_add_people_of_other_programs(schedule):
+    limited = f.UserFactory(username="lim", role="staff")
+    limited.programs.add(schedule.benefit.program)
+    elsewhere = f.EnrollmentFactory().person  # enrolled only in another program
+    with pytest.raises(ValidationError) as info:
+        services.schedule_add_participants(actor=limited, schedule=schedule,
+                                           person_ids=[elsewhere.pk])
+    assert str(elsewhere.pk) in info.value.message_for("person_ids")

@@ -106,3 +106,21 @@ def test_disbursement_list_and_correction(client, bob, dana):
     assert row.status.code == "absent" and row.quantity == 3
     client.post(f"/disbursements/{row.pk}/", {"action": "delete", "reason": "duplicate"})
     assert not BenefitDisbursement.objects.exists()
+
+
+def test_log_benefits_collects_the_benefits_extra_fields(client, bob):
+    bus = f.BenefitFactory(name="Bus pass", unit=f.unit("pass"))
+    f.FieldDefinitionFactory(target="disbursement", key="route", label="Bus route",
+                             field_type="choice", choices=["1", "22"], required=True,
+                             benefit=bus)
+    person = f.PersonFactory()
+    client.force_login(bob)
+    fields = client.get("/disbursements/line-fields", {"line": 0, "benefit_0": bus.pk})
+    assert b"Bus route" in fields.content and b'name="extra_0_route"' in fields.content
+    missing = client.post(f"/people/{person.pk}/log-benefits/", {
+        "disbursed_on": "2026-03-04", "benefit_0": bus.pk, "quantity_0": "1"})
+    assert b"Bus route" in missing.content and not BenefitDisbursement.objects.exists()
+    client.post(f"/people/{person.pk}/log-benefits/", {
+        "disbursed_on": "2026-03-04", "benefit_0": bus.pk, "quantity_0": "1",
+        "extra_0_route": "22"})
+    assert BenefitDisbursement.objects.get().extra == {"route": "22"}

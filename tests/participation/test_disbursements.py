@@ -306,3 +306,43 @@ def test_api_list_filters_and_patch(api_as, bob, dana):
     assert patched.json()["status"] == "absent" and patched.json()["quantity"] == 2
     assert api_as(bob).delete(f"disbursements/{row.pk}").status_code == 204
     assert_problem(api_as(bob).get(f"disbursements/{row.pk}"), 404)
+
+
+def test_bulk_eligibility_block_is_refused_unless_overridden(bob):
+    benefit = f.BenefitFactory()
+    f.EligibilityRuleFactory(program=benefit.program, criterion="postal_code",
+                             params={"prefixes": ["021"]}, mode="block")
+    inside, outside = f.PersonFactory(postal_code="02119"), f.PersonFactory(postal_code="90210")
+    with pytest.raises(Conflict):
+        services.disbursements_bulk_walk_in(
+            actor=bob, benefit=benefit, quantity=Decimal(1), disbursed_on=timezone.localdate(),
+            person_ids=[inside.pk, outside.pk])
+    assert not BenefitDisbursement.objects.exists()
+    result = services.disbursements_bulk_walk_in(
+        actor=bob, benefit=benefit, quantity=Decimal(1), disbursed_on=timezone.localdate(),
+        person_ids=[inside.pk, outside.pk],
+        override=services.EligibilityOverride(reason="Displaced by the flood"))
+    assert result.disbursements_created == 2
+
+
+def test_ad_hoc_validates_the_benefits_custom_fields(bob, case_management):
+    f.FieldDefinitionFactory(target="disbursement", key="route", label="Bus route",
+                             field_type="choice", choices=["1", "22", "39"], required=True,
+                             benefit=case_management["pass"])
+    client = f.PersonFactory()
+    with pytest.raises(ValidationError) as info:
+        services.disbursements_create_ad_hoc(
+            actor=bob, person=client, disbursed_on=timezone.localdate(), lines=[
+                Line(case_management["coaching"].pk, Decimal(1)),
+                Line(case_management["pass"].pk, Decimal(1), extra={"route": "7"})])
+    assert info.value.message_for("items.1.extra.route")
+    with pytest.raises(ValidationError) as info:
+        services.disbursements_create_ad_hoc(
+            actor=bob, person=client, disbursed_on=timezone.localdate(), lines=[
+                Line(case_management["pass"].pk, Decimal(1))])
+    assert info.value.message_for("items.0.extra.route")
+    assert not BenefitDisbursement.objects.exists()
+    services.disbursements_create_ad_hoc(
+        actor=bob, person=client, disbursed_on=timezone.localdate(),
+        lines=[Line(case_management["pass"].pk, Decimal(1), extra={"route": "22"})])
+    assert BenefitDisbursement.objects.get().extra == {"route": "22"}

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 
+from programdesk.core.custom_fields import field_definitions_for
 from programdesk.core.errors import DomainError, NotFound, ValidationError
 from programdesk.core.models import IdempotencyRecord, StatusValue, User
 from programdesk.core.roles import Cap
@@ -106,18 +107,26 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                  back: str) -> HttpResponse:
     user = page_user(request)
     lines_wanted = min(int(request.GET.get("lines", "3") or 3), services.MAX_LINES)
-    posted_lines: list[dict[str, str]] = []
+    posted_lines: list[dict[str, Any]] = []
     if request.method == "POST":
         indexes = sorted({int(k.split("_")[1]) for k in request.POST
                           if k.startswith("benefit_") and k.split("_")[1].isdigit()})
         posted_lines = [{"benefit": request.POST.get(f"benefit_{i}", ""),
                          "quantity": request.POST.get(f"quantity_{i}", ""),
                          "unit": request.POST.get(f"unit_{i}", ""),
-                         "status": request.POST.get(f"status_{i}", "")} for i in indexes]
+                         "status": request.POST.get(f"status_{i}", ""),
+                         "extra": {k.removeprefix(f"extra_{i}_"): request.POST.get(k, "")
+                                   for k in request.POST
+                                   if k.startswith(f"extra_{i}_") and request.POST.get(k)}}
+                        for i in indexes]
         lines_wanted = max(len(posted_lines), 1)
         chosen = [line for line in posted_lines if line["benefit"]]
+        if request.POST.get("action") == "refresh":
+            chosen = []  # only show the chosen benefits' extra fields
         try:
             day = _parse_date(request.POST.get("disbursed_on", ""))
+            if request.POST.get("action") == "refresh":
+                raise _Refresh
             if not chosen:
                 raise ValidationError.for_fields({"items": "Choose at least one benefit."})
             lines = []
@@ -130,7 +139,7 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                                                 "number."}) from None
                 lines.append(services.DisbursementLine(
                     benefit_id=int(line["benefit"]), quantity=quantity,
-                    status=line["status"] or None))
+                    status=line["status"] or None, extra=line["extra"] or None))
             # The token and the disbursements commit together: a failed save can be retried.
             with transaction.atomic():
                 if _claim_submission(request):
@@ -142,11 +151,18 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                     for warning in result.warnings:
                         messages.warning(request, warning["message"])
             return redirect(back)
+        except _Refresh:
+            pass
         except DomainError as exc:
             _show_errors(request, exc)
     benefits = _benefits_for(user)
-    lines_out = posted_lines + [{"benefit": "", "quantity": "", "unit": "", "status": ""}
-                                for _ in range(lines_wanted - len(posted_lines))]
+    by_id = {str(b.pk): b for b in benefits}
+    lines_out: list[dict[str, Any]] = posted_lines + [
+        {"benefit": "", "quantity": "", "unit": "", "status": "", "extra": {}}
+        for _ in range(lines_wanted - len(posted_lines))]
+    for i, line in enumerate(lines_out):
+        line["index"] = i
+        line["fields"] = _line_fields(by_id.get(str(line["benefit"])), line["extra"])
     return render(request, "web/disbursements/log_benefits.html", {
         "client": person or account, "case": case, "back": back, "benefits": benefits,
         "statuses": _statuses(), "lines": lines_out, "default_status": _delivered_code(),
@@ -160,6 +176,30 @@ def _or_404(get: Any, request: HttpRequest, pk: int) -> Any:
         return get(page_user(request), pk)
     except NotFound:
         raise Http404 from None
+
+
+class _Refresh(Exception):
+    """"Show the extra fields" was pressed: render again, save nothing."""
+
+
+def _line_fields(benefit: Benefit | None, values: dict[str, str]) -> list[dict[str, Any]]:
+    """The custom fields a line's benefit collects, with what was typed."""
+    if benefit is None:
+        return []
+    return [{"definition": d, "value": values.get(d.key, "")}
+            for d in field_definitions_for(target="disbursement", program_id=benefit.program_id,
+                                           benefit_id=benefit.pk)]
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def log_benefits_line_fields(request: HttpRequest) -> HttpResponse:
+    """The extra fields of one line, swapped in when its benefit changes (htmx)."""
+    user = page_user(request)
+    index = _int(request.GET.get("line")) or 0
+    benefit = visible(Benefit.objects.all(), user).filter(
+        pk=_int(request.GET.get(f"benefit_{index}")) or 0).first()
+    return render(request, "web/disbursements/_line_fields.html",
+                  {"line": {"index": index, "fields": _line_fields(benefit, {})}})
 
 
 @role_required(Cap.MANAGE_PROGRAMS)
@@ -381,6 +421,7 @@ def disbursement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 urlpatterns = [
     path("people/<int:pk>/log-benefits/", log_benefits_person, name="log_benefits_person"),
+    path("disbursements/line-fields", log_benefits_line_fields, name="log_benefits_line_fields"),
     path("accounts/<int:pk>/log-benefits/", log_benefits_account, name="log_benefits_account"),
     path("cases/<int:pk>/log-benefits/", log_benefits_case, name="log_benefits_case"),
     path("programs/<int:pk>/bulk/", bulk_for_program, name="bulk_for_program"),
