@@ -323,3 +323,100 @@ SCENARIOS: dict[str, Callable[..., Result]] = {
     "S3": s3_bulk_anonymous,
     "S4": s4_attendance,
 }
+
+
+# --- S7: check-in over HTTP -----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _hammer(port: int, requests: list[tuple[str, str, bytes, dict[str, str]]],
+            concurrency: int) -> float:
+    """Send every request over ``concurrency`` client threads; seconds for all of them."""
+    import http.client
+    import threading
+
+    queue = list(reversed(requests))
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                method, path, body, headers = queue.pop()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request(method, path, body=body or None, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status >= 400:
+                failures.append(f"{method} {path}: {response.status}")
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} failed requests, e.g. {failures[:3]}")
+    return time.perf_counter() - started
+
+
+def s7_http_check_in(*, scale: float, repeat: int) -> Result:
+    import json
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from django.db import connections
+    from django.utils import timezone
+
+    from programdesk.core.services import token_create, user_create
+    from programdesk.participation.services import schedule_add_participants
+
+    n = int(2000 * scale)
+    people = _people(n)
+    _, benefit = _program_and_benefit("S7 drop-in")
+    schedule = _schedule(benefit, 1, timezone.localdate())
+    schedule_add_participants(actor=_admin(), schedule=schedule, person_ids=people)
+    session_id = schedule.sessions.get().pk
+    kiosk = user_create(actor=None, username="kiosk-bench", role="kiosk")
+    token = token_create(actor=None, user=kiosk)
+    connections.close_all()
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "programdesk.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
+        env=dict(os.environ, ALLOWED_HOSTS="127.0.0.1"), stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        check_ins = [("POST", f"/api/v1/sessions/{session_id}/check-in",
+                      json.dumps({"person_id": p}).encode(), headers) for p in people]
+        trivial = [("GET", "/healthz", b"", {}) for _ in people]
+        seconds = min(_hammer(port, check_ins, 8) for _ in range(max(repeat, 1)))
+        baseline = min(_hammer(port, trivial, 8) for _ in range(max(repeat, 1)))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return {"rows": n, "seconds": seconds, "baseline_seconds": baseline,
+            "rps": round(n / seconds, 1), "baseline_rps": round(n / baseline, 1)}
+
+
+SCENARIOS["S7"] = s7_http_check_in
