@@ -1,10 +1,21 @@
 """Pages. Each area's view module lists its own urlpatterns; this file only collects them."""
 
-from programdesk.web.views import home, people, programs, scheduling, settings
+from programdesk.web.views import (
+    disbursements,
+    home,
+    participation,
+    people,
+    programs,
+    scheduling,
+    settings,
+)
 
 urlpatterns = [
     *home.urlpatterns,
+    # participation first: its attendance sheet is the session page (/sessions/<id>/)
+    *participation.urlpatterns,
     *scheduling.urlpatterns,
+    *disbursements.urlpatterns,
     *people.urlpatterns,
     *programs.urlpatterns,
     *settings.urlpatterns,
