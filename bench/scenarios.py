@@ -409,7 +409,8 @@ def s7_http_check_in(*, scale: float, repeat: int) -> Result:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         check_ins = [("POST", f"/api/v1/sessions/{session_id}/check-in",
                       json.dumps({"person_id": p}).encode(), headers) for p in people]
-        trivial = [("GET", "/healthz", b"", {}) for _ in people]
+        trivial: list[tuple[str, str, bytes, dict[str, str]]] = [
+            ("GET", "/healthz", b"", {}) for _ in people]
         seconds = min(_hammer(port, check_ins, 8) for _ in range(max(repeat, 1)))
         baseline = min(_hammer(port, trivial, 8) for _ in range(max(repeat, 1)))
     finally:
