@@ -77,18 +77,16 @@ def _program_and_benefit(name: str, unit: str = "session") -> tuple[Any, Any]:
 
 
 def _people(n: int) -> list[int]:
-    from django.utils import timezone
+    """``n`` people, through the people service (setup: not timed)."""
+    from programdesk.core.bulk import chunked
+    from programdesk.people.services import people_create_many
 
-    from programdesk.core.bulk import insert_rows
-    from programdesk.people.models import Person
-
-    now, _, extra = _values(timezone.now(), None)
-    start = (Person.objects.order_by("-id").values_list("id", flat=True).first() or 0)
-    insert_rows(Person, ["first_name", "last_name", "email", "phone", "postal_code", "extra",
-                         "created_at", "updated_at"],
-                ((f"First{i}", f"Last{i}", "", "", f"{2100 + i % 50:05d}", extra, now, now)
-                 for i in range(n)))
-    return list(Person.objects.filter(id__gt=start).order_by("id").values_list("id", flat=True))
+    ids: list[int] = []
+    for chunk in chunked(range(n), 10_000):
+        ids += [p.pk for p in people_create_many(actor=None, rows=[
+            {"first_name": f"First{i}", "last_name": f"Last{i}",
+             "postal_code": f"{2100 + i % 50:05d}"} for i in chunk])]
+    return ids
 
 
 def _schedule(benefit: Any, sessions: int, first: dt.date) -> Any:

@@ -548,14 +548,15 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
     """A person checks in to a session: their disbursement becomes the delivered default
     (`completed`); someone not on it is added as a walk-in, completed. Twice is once."""
     delivered = status_first_in_bucket(DISBURSEMENT, "delivered")
-    existing = (BenefitDisbursement.objects.select_for_update()
-                .filter(session=session, person_id=person_id).first())
+    on_session = BenefitDisbursement.objects.filter(session=session, person_id=person_id)
+    existing = (on_session.select_for_update().select_related("status", "unit")
+                .order_by().first())
     if existing is None:
         if not Person.objects.filter(pk=person_id).exists():
             raise ValidationError.for_fields({"person_id": f"Unknown person {person_id}."})
         session_add_participants(actor=actor, session=session, person_ids=[person_id],
                                  status=delivered, recipient_type=RecipientType.WALK_IN)
-        disbursement = BenefitDisbursement.objects.get(session=session, person_id=person_id)
+        disbursement = on_session.select_related("status", "unit").get()
         audit_record(actor=actor, action="session.check_in", obj=disbursement,
                      after={"status": delivered.code, "walk_in": True})
         return disbursement
