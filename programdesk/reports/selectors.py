@@ -262,7 +262,8 @@ def _counts(row: dict[str, Any]) -> AttendanceCounts:
                             rate=rate(row["attended"], row["attended"] + row["absent"]))
 
 
-def _person_name(first: str | None, last: str | None, account: str | None) -> str:
+def display_name(first: str | None, last: str | None, account: str | None) -> str:
+    """A person's full name, else the account's name, else "Anonymous"."""
     if first or last:
         return f"{first} {last}"
     return account or "Anonymous"
@@ -288,7 +289,7 @@ def report_attendance(*, user: User, filters: ReportFilter,
                   .annotate(**_COUNTS)
                   .order_by("person__last_name", "person__first_name", "account__name",
                             "person_id", "account_id")):
-            rows.append(row(v, _person_name(v["person__first_name"], v["person__last_name"],
+            rows.append(row(v, display_name(v["person__first_name"], v["person__last_name"],
                                             v["account__name"]),
                             person_id=v["person_id"], account_id=v["account_id"]))
     elif group_by == "session":
@@ -338,10 +339,14 @@ class Completion(TypedDict):
     completion_rate: float | None
 
 
-def report_enrollments(*, user: User, filters: ReportFilter) -> QuerySet[ProgramEnrollment]:
-    """Named enrollments the completion report covers. The date range selects enrollments that
-    started in it (start date, else application date, else the day the record was made)."""
-    qs = visible(ProgramEnrollment.objects.filter(is_anonymous=False), user)
+def report_enrollments(*, user: User, filters: ReportFilter,
+                       named_only: bool = True) -> QuerySet[ProgramEnrollment]:
+    """Enrollments the completion report covers: named ones (the anonymous enrollment of a
+    program only holds anonymous disbursements). The date range selects enrollments that began
+    in it (start date, else application date, else the day the record was made)."""
+    qs = visible(ProgramEnrollment.objects.all(), user)
+    if named_only:
+        qs = qs.filter(is_anonymous=False)
     f = filters
     if f.program_id is not None:
         qs = qs.filter(program_id=f.program_id)
@@ -355,8 +360,7 @@ def report_enrollments(*, user: User, filters: ReportFilter) -> QuerySet[Program
         qs = qs.filter(Exists(CohortMember.objects.filter(cohort_id=f.cohort_id,
                                                           enrollment_id=OuterRef("pk"))))
     if f.date_from is not None or f.date_to is not None:
-        qs = qs.annotate(began_on=Coalesce("start_date", "application_date",
-                                           TruncDate("created_at"), output_field=DateField()))
+        qs = qs.annotate(began_on=_began_on())
         if f.date_from is not None:
             qs = qs.filter(began_on__gte=f.date_from)
         if f.date_to is not None:
@@ -551,9 +555,9 @@ def followups_unrecorded_sessions(*, user: User, filters: ReportFilter,
             .filter(end__lt=now, status__in=[SessionStatus.SCHEDULED, SessionStatus.COMPLETED])
             .filter(~Exists(recorded))
             .filter(Q(status=SessionStatus.SCHEDULED) | Exists(anyone))
-            .values("id", "schedule_id", "schedule__name", "benefit_id", "benefit__name",
-                    "benefit__program_id", "benefit__program__name", "local_date", "start",
-                    "status")
+            .values("id", "schedule_id", "schedule__name", "schedule__timezone", "benefit_id",
+                    "benefit__name", "benefit__program_id", "benefit__program__name",
+                    "local_date", "start", "status")
             .annotate(expected=Count("disbursements"))
             .order_by("-start", "-id"))
 
