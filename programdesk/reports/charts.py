@@ -46,10 +46,10 @@ def bar_chart(*, title: str, categories: Sequence[str], series: Sequence[Series]
               stacked: bool = True, value_label: str = "", width: int = 760,
               height: int = 300, chart_id: str = "chart") -> SafeString:
     """Vertical bars per category; several series stack (or stand side by side)."""
-    left, right, top, bottom = 56, 12, 28, 64
-    legend_h = 22 if len(series) > 1 else 0
+    legend_h = 26 if len(series) > 1 else 0
+    left, right, top, bottom = 56, 12, 28, 30 + legend_h
     plot_w = width - left - right
-    plot_h = height - top - bottom - legend_h
+    plot_h = height - top - bottom
     n = max(len(categories), 1)
     values = [[float(v or 0) for v in s.values] for s in series]
     if stacked:
@@ -92,7 +92,9 @@ def bar_chart(*, title: str, categories: Sequence[str], series: Sequence[Series]
                      f'{escape(value_label)}</text>')
 
     # Bars.
-    label_every = max(1, math.ceil(n / (plot_w / 60)))
+    # Label as many categories as fit side by side (about 7 px a character).
+    label_px = 7 * max((len(_short(c)) for c in categories), default=1) + 10
+    label_every = max(1, math.ceil(n * label_px / plot_w))
     for j, category in enumerate(categories):
         x0 = left + j * slot + (slot - (bar_w if stacked else bar_w * len(series))) / 2
         base = 0.0

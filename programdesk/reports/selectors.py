@@ -59,6 +59,13 @@ CANCELLED = "cancelled"
 
 # Sums of DECIMAL(12,2) over a million rows need more than 12 digits.
 SUM_FIELD: DecimalField[Decimal, Decimal] = DecimalField(max_digits=24, decimal_places=2)
+CENT = Decimal("0.01")
+
+
+def cents(value: Decimal | None) -> Decimal:
+    """A sum as exactly two decimals. SQLite adds decimals as floats and Django returns its sums
+    unrounded (326.130000000000); quantities have two decimals, so their sums do too."""
+    return (value or Decimal(0)).quantize(CENT)
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -202,7 +209,7 @@ def report_summary(*, user: User, filters: ReportFilter) -> Summary:
         attended=Count("id", filter=delivered & at_session),
         absent=Count("id", filter=Q(status__bucket=ABSENT) & at_session),
     )
-    units = [UnitTotal(unit=row["unit__code"], quantity=row["quantity"])
+    units = [UnitTotal(unit=row["unit__code"], quantity=cents(row["quantity"]))
              for row in qs.filter(delivered).values("unit__code")
              .annotate(quantity=Sum("quantity", output_field=SUM_FIELD)).order_by("unit__code")]
     sessions_held = report_sessions(user=user, filters=filters).filter(
@@ -409,7 +416,8 @@ def report_units_by_month(*, user: User, filters: ReportFilter) -> list[UnitsMon
           .order_by("month", "benefit__name", "benefit_id", "unit__code"))
     return [UnitsMonthRow(month=v["month"].strftime("%Y-%m"), program_id=v["benefit__program_id"],
                           benefit_id=v["benefit_id"], benefit=v["benefit__name"],
-                          unit=v["unit__code"], quantity=v["quantity"], disbursements=v["n"])
+                          unit=v["unit__code"], quantity=cents(v["quantity"]),
+                          disbursements=v["n"])
             for v in qs]
 
 

@@ -169,7 +169,7 @@ def attendance_chart(report: s.Attendance, limit: int = 40) -> SafeString:
     return bar_chart(
         title=f"Attendance per {report['group_by']}"
               + (f" (first {limit})" if len(report["rows"]) > limit else ""),
-        categories=[r["name"] for r in rows],
+        categories=[str(r["local_date"]) if r["local_date"] else r["name"] for r in rows],
         series=[Series("Attended", [r["attended"] for r in rows], "#009E73"),
                 Series("Absent", [r["absent"] for r in rows], "#D55E00"),
                 Series("Excused", [r["excused"] for r in rows], "#E69F00")],
