@@ -29,6 +29,7 @@ from django.db.models import (
     DecimalField,
     Exists,
     F,
+    Func,
     Max,
     OuterRef,
     Q,
@@ -143,10 +144,36 @@ def report_disbursements(*, user: User, filters: ReportFilter,
         qs = qs.filter(session__schedule_id=f.schedule_id)
     if f.cohort_id is not None:
         qs = qs.filter(_in_cohort(f.cohort_id))
-    if dated and f.date_from is not None:
-        qs = qs.filter(disbursed_on__gte=f.date_from)
-    if dated and f.date_to is not None:
-        qs = qs.filter(disbursed_on__lte=f.date_to)
+    if dated and (f.date_from is not None or f.date_to is not None):
+        qs = _in_range(qs, f.date_from, f.date_to)
+    return qs
+
+
+# SQLite without range statistics (Debian's has no STAT4) walks the disbursed_on index for any
+# range, then fetches each row: for a year of a million rows that is 4-5 times slower than
+# reading the table straight through. Beyond this many days, say "no index" to SQLite.
+SQLITE_INDEX_MAX_DAYS = 92
+
+
+class _NoIndex(Func):
+    """``+column``: SQLite's documented way to keep one term from using an index. Same value."""
+
+    template = "+%(expressions)s"
+    output_field = DateField()
+
+
+def _in_range(qs: QuerySet[BenefitDisbursement], date_from: dt.date | None,
+              date_to: dt.date | None) -> QuerySet[BenefitDisbursement]:
+    column: Any = "disbursed_on"
+    if connection.vendor == "sqlite":
+        width = (date_to or timezone.localdate()) - (date_from or dt.date.min)
+        if width.days > SQLITE_INDEX_MAX_DAYS:
+            qs = qs.alias(unindexed_on=_NoIndex("disbursed_on"))
+            column = "unindexed_on"
+    if date_from is not None:
+        qs = qs.filter(**{f"{column}__gte": date_from})
+    if date_to is not None:
+        qs = qs.filter(**{f"{column}__lte": date_to})
     return qs
 
 
