@@ -99,7 +99,7 @@ def cmd_test(args: list[str]) -> None:
                  f"exec {PY} -m pytest -m 'not browser' {' '.join(args)}")
         say("pytest on PostgreSQL (pg_virtualenv)")
         started = time.monotonic()
-        results["postgresql"] = run("pg_virtualenv", "-o", "fsync=off", "sh", "-c", inner,
+        results["postgresql"] = run("pg_virtualenv", "-t", "-o", "fsync=off", "sh", "-c", inner,
                                     env=env, check=False)
         say(f"pytest on PostgreSQL: {'passed' if results['postgresql'] == 0 else 'FAILED'} in "
             f"{time.monotonic() - started:.0f}s")

@@ -170,3 +170,38 @@ class DisbursementFactory(factory.django.DjangoModelFactory):
     unit = factory.LazyAttribute(lambda o: o.assignment.benefit.unit)
     status = factory.LazyFunction(lambda: status("disbursement", "completed"))
     disbursed_on = factory.LazyFunction(dt.date.today)
+
+
+# --- people and programs (issue 3) ---------------------------------------------------------------
+
+class DocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "people.PersonDocument"
+
+    person = factory.SubFactory(PersonFactory)
+    document_type = "income"
+    verified_on = factory.LazyFunction(dt.date.today)
+
+
+class EligibilityRuleFactory(factory.django.DjangoModelFactory):
+    """An age rule (14-24, warn) on a program; pass criterion/params/mode/benefit to vary."""
+
+    class Meta:
+        model = "programs.EligibilityRule"
+
+    program = factory.SubFactory(ProgramFactory)
+    criterion = "age"
+    params = factory.LazyFunction(lambda: {"min": 14, "max": 24})
+    mode = "warn"
+
+
+class FieldDefinitionFactory(factory.django.DjangoModelFactory):
+    """A global text field on disbursements; pass target/field_type/choices/program/benefit."""
+
+    class Meta:
+        model = "core.FieldDefinition"
+
+    target = "disbursement"
+    key = factory.Sequence(lambda n: f"field_{n}")
+    label = factory.LazyAttribute(lambda o: o.key.replace("_", " ").title())
+    field_type = "text"

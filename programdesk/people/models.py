@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from programdesk.core.models import TimeStampedModel
+from programdesk.people import matching
 
 
 class AccountKind(models.TextChoices):
@@ -49,11 +52,21 @@ class Person(TimeStampedModel):
     # Printed on a card or QR code for the check-in kiosk.
     card_code = models.CharField(max_length=32, null=True, blank=True, unique=True)
     extra = models.JSONField(default=dict, blank=True)
+    # Matching keys for duplicate detection and search, derived from the fields above on every
+    # save (people.matching): Soundex of each name, the phone's digits.
+    first_name_key = models.CharField(max_length=20, blank=True, editable=False)
+    last_name_key = models.CharField(max_length=20, blank=True, editable=False)
+    phone_key = models.CharField(max_length=20, blank=True, editable=False, db_index=True)
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
         verbose_name_plural = "people"
-        indexes = [models.Index(fields=["last_name", "first_name"])]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"]),
+            models.Index(fields=["last_name_key", "first_name_key"],
+                         name="people_person_name_keys"),
+            models.Index(fields=["birth_date"], name="people_person_birth_date"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(first_name="") & ~Q(last_name=""),
                                    name="people_person_name_required"),
@@ -67,6 +80,21 @@ class Person(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.full_name
+
+    KEY_FIELDS = ("first_name_key", "last_name_key", "phone_key")
+
+    def fill_keys(self) -> None:
+        """Derive the matching keys. ``save()`` calls it; bulk_create callers must too."""
+        self.first_name_key = matching.sound_key(self.first_name)
+        self.last_name_key = matching.sound_key(self.last_name)
+        self.phone_key = matching.phone_key(self.phone)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.fill_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, *self.KEY_FIELDS}
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:

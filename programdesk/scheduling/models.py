@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.db.models import F, Q
@@ -25,6 +26,9 @@ class BenefitSchedule(TimeStampedModel):
     start_time = models.TimeField()
     duration = models.DurationField()
     recurrence = models.JSONField(default=dict)
+    # Dates the rule gives that staff dropped (holidays), ISO strings; kept so that adding
+    # sessions or changing the rule later does not bring them back.
+    skip_dates = models.JSONField(default=list, blank=True)
     capacity = models.PositiveIntegerField(null=True, blank=True)
     default_quantity = quantity_field(null=True, blank=True)
     location = models.CharField(max_length=200, blank=True)
@@ -44,6 +48,15 @@ class BenefitSchedule(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def first_wall_start(self) -> dt.datetime:
+        """The first session's start as naive wall-clock time in ``timezone``."""
+        return dt.datetime.combine(self.first_date, self.start_time)
 
 
 class SessionStatus(models.TextChoices):
@@ -81,3 +94,12 @@ class BenefitSession(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.schedule} {self.local_date}"
+
+    @property
+    def local_start(self) -> dt.datetime:
+        """The start in the schedule's own time zone (what users see)."""
+        return self.start.astimezone(self.schedule.zone)
+
+    @property
+    def local_end(self) -> dt.datetime:
+        return self.end.astimezone(self.schedule.zone)

@@ -1,0 +1,116 @@
+"""Pure functions behind duplicate detection: normalized keys and typo-tolerant name comparison.
+
+No database here, so the same rules serve the quick-add page, the API and set-based import
+matching (``people_match_rows``), and can be tested exhaustively.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SOUNDEX_CODES = {
+    **dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"), **dict.fromkeys("dt", "3"),
+    "l": "4", **dict.fromkeys("mn", "5"), "r": "6",
+}
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, letters and digits only: "José-María " -> "josemaria"."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch for ch in plain.casefold() if ch.isalnum())
+
+
+def sound_key(name: str) -> str:
+    """American Soundex of a folded name ("Smith", "Smyth", "Smtih" -> "s530").
+
+    Names outside the Latin alphabet have no Soundex; their folded form is the key, so they
+    still match exactly (and, in memory, with typos)."""
+    folded = fold(name)
+    if not folded:
+        return ""
+    if not folded.isascii() or not folded.isalpha():
+        return folded[:20]
+    first, rest = folded[0], folded[1:]
+    digits: list[str] = []
+    previous = _SOUNDEX_CODES.get(first, "")
+    for ch in rest:
+        code = _SOUNDEX_CODES.get(ch, "")
+        if code and code != previous:
+            digits.append(code)
+        if ch not in "hw":  # h and w do not separate equal codes; vowels do
+            previous = code
+    return (first + "".join(digits) + "000")[:4]
+
+
+def phone_key(phone: str) -> str:
+    """Digits only, at most the last 10 (so "+1 (617) 555-0100" equals "617.555.0100")."""
+    digits = re.sub(r"\D", "", phone or "")
+    return digits[-10:]
+
+
+def email_key(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def postal_key(postal_code: str) -> str:
+    """Upper case without spaces: "sw1a 1aa" -> "SW1A1AA"."""
+    return re.sub(r"\s+", "", postal_code or "").upper()
+
+
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Optimal string alignment distance (insert, delete, substitute, swap two neighbours),
+    cut off at ``limit`` — "jon"/"john" is 1, "smtih"/"smith" is 1."""
+    if a == b:
+        return 0
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        if min(row) >= limit:
+            return limit
+        prev2, prev = prev, row
+    return min(prev[-1], limit)
+
+
+def similar(a: str, b: str) -> bool:
+    """Two folded names are the same name give or take a typo: one edit for short names,
+    two for names of eight letters or more."""
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    allowed = 1 if min(len(a), len(b)) < 8 else 2
+    if min(len(a), len(b)) <= 2:
+        return False
+    return edit_distance(a, b, allowed + 1) <= allowed
+
+
+def loosely_similar(a: str, b: str) -> bool:
+    """For first names next to another strong clue (the same birth date): a typo, an initial
+    ("J" for "John") or a short form ("Jon" for "Jonathan")."""
+    if similar(a, b):
+        return True
+    if not a or not b:
+        return False
+    short, long_ = sorted((a, b), key=len)
+    return (len(short) == 1 or len(short) >= 3) and long_.startswith(short)
+
+
+def names_similar(first_a: str, last_a: str, first_b: str, last_b: str, *,
+                  loose: bool = False) -> bool:
+    """Folded names: the last names match give or take a typo and so do the first names
+    (``loose``: an initial or short form of the first name counts; first and last swapped too).
+    """
+    first_ok = loosely_similar if loose else similar
+    if similar(last_a, last_b) and first_ok(first_a, first_b):
+        return True
+    return loose and similar(last_a, first_b) and first_ok(first_a, last_b)

@@ -1,0 +1,354 @@
+"""Reads for people, accounts and cases: visibility, search, duplicate detection, and the
+participation records shown on their pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from programdesk.core.errors import NotFound
+from programdesk.core.models import User
+from programdesk.core.scoping import MAX_ID
+from programdesk.people import matching
+from programdesk.people.models import Account, Case, Person
+from programdesk.people.sql import JsonValues
+
+# --- Visibility --------------------------------------------------------------------------------
+#
+# A user limited to some programs sees a person (or account) who is enrolled — in any status,
+# past enrollments included — in one of those programs, or who is enrolled in no program at all.
+# The second half is shared intake: a walk-in registered at the front desk must be findable by
+# every program's staff before anyone enrolls them, or each program would register them again.
+# A case is visible when it is linked to one of the user's programs, or to no program and its
+# person or account is visible.
+
+
+def _enrollments() -> Any:
+    from programdesk.participation.models import ProgramEnrollment
+
+    return ProgramEnrollment.objects
+
+
+def people_visible(user: User) -> QuerySet[Person]:
+    ids = user.visible_program_ids()
+    qs = Person.objects.all()
+    if ids is None:
+        return qs
+    here = _enrollments().filter(person_id=OuterRef("pk"), program_id__in=ids)
+    anywhere = _enrollments().filter(person_id=OuterRef("pk"))
+    return qs.filter(Exists(here) | ~Exists(anywhere))
+
+
+def accounts_visible(user: User) -> QuerySet[Account]:
+    ids = user.visible_program_ids()
+    qs = Account.objects.all()
+    if ids is None:
+        return qs
+    here = _enrollments().filter(account_id=OuterRef("pk"), program_id__in=ids)
+    anywhere = _enrollments().filter(account_id=OuterRef("pk"))
+    return qs.filter(Exists(here) | ~Exists(anywhere))
+
+
+def cases_visible(user: User) -> QuerySet[Case]:
+    ids = user.visible_program_ids()
+    qs = Case.objects.all()
+    if ids is None:
+        return qs
+    links = Case.programs.through.objects
+    here = links.filter(case_id=OuterRef("pk"), program_id__in=ids)
+    anywhere = links.filter(case_id=OuterRef("pk"))
+    client_visible = (Q(person_id__in=people_visible(user).values("pk"))
+                      | Q(account_id__in=accounts_visible(user).values("pk")))
+    return qs.filter(Exists(here) | (~Exists(anywhere) & client_visible))
+
+
+def get_one(qs: QuerySet[Any], pk: Any) -> Any:
+    """The object with this id in ``qs`` (already scoped), else NotFound — also for ids the
+    database could not hold."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 1 <= pk <= MAX_ID:
+        raise NotFound()
+    obj = qs.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+def person_get(user: User, pk: Any) -> Person:
+    return get_one(people_visible(user).select_related("account"), pk)
+
+
+def account_get(user: User, pk: Any) -> Account:
+    return get_one(accounts_visible(user), pk)
+
+
+def case_get(user: User, pk: Any) -> Case:
+    return get_one(cases_visible(user).select_related("person", "account", "worker"), pk)
+
+
+# --- Search ------------------------------------------------------------------------------------
+
+def parse_date_loose(text: str) -> dt.date | None:
+    """A date typed into a search box: ISO (1990-04-02) or US style (4/2/1990)."""
+    text = text.strip()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    found = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    if found:
+        month, day, year = map(int, found.groups())
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            return None
+    return None
+
+
+def people_search(qs: QuerySet[Person], text: str) -> QuerySet[Person]:
+    """Every word must match a name, email, phone or postal code fragment; a date (ISO or
+    M/D/YYYY) finds that birth date."""
+    text = (text or "").strip()
+    if not text:
+        return qs
+    date = parse_date_loose(text)
+    if date is not None:
+        return qs.filter(birth_date=date)
+    for word in text.split()[:8]:
+        cond = (Q(first_name__icontains=word) | Q(last_name__icontains=word)
+                | Q(email__icontains=word) | Q(postal_code__icontains=word))
+        digits = re.sub(r"\D", "", word)
+        if len(digits) >= 3:
+            cond |= Q(phone_key__contains=digits)
+        qs = qs.filter(cond)
+    return qs
+
+
+def accounts_search(qs: QuerySet[Account], text: str) -> QuerySet[Account]:
+    for word in (text or "").split()[:8]:
+        qs = qs.filter(Q(name__icontains=word) | Q(email__icontains=word)
+                       | Q(phone__icontains=word) | Q(postal_code__icontains=word))
+    return qs
+
+
+# --- Duplicate detection -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    person: Person
+    reason: str
+    score: int = 0
+
+
+@dataclass(frozen=True)
+class _Probe:
+    first: str
+    last: str
+    birth_date: dt.date | None
+    email: str
+    phone: str
+
+    @classmethod
+    def of(cls, *, first_name: str, last_name: str, birth_date: Any = None, email: str = "",
+           phone: str = "") -> _Probe:
+        if isinstance(birth_date, str):
+            try:
+                birth_date = dt.date.fromisoformat(birth_date.strip()) if birth_date else None
+            except ValueError:
+                birth_date = None
+        if isinstance(birth_date, dt.datetime) or not isinstance(birth_date, dt.date):
+            birth_date = None
+        phone_digits = matching.phone_key(phone or "")
+        return cls(first=matching.fold(first_name or ""), last=matching.fold(last_name or ""),
+                   birth_date=birth_date, email=matching.email_key(email or ""),
+                   phone=phone_digits if len(phone_digits) >= 7 else "")
+
+
+def _match(probe: _Probe, *, first: str, last: str, birth_date: dt.date | None, email: str,
+           phone_key: str, strict: bool) -> tuple[int, list[str]]:
+    """How strongly an existing person matches, and why. ``strict`` (import matching) needs a
+    similar name besides a shared email, phone or birth date; otherwise (shown to staff, who
+    decide) a shared email or phone alone is worth showing."""
+    first, last = matching.fold(first), matching.fold(last)
+    same_email = bool(probe.email) and probe.email == (email or "").lower()
+    same_phone = bool(probe.phone) and probe.phone == phone_key
+    both_dated = probe.birth_date is not None and birth_date is not None
+    same_birth = both_dated and probe.birth_date == birth_date
+    same_name = (probe.first, probe.last) == (first, last)
+    name_close = matching.names_similar(probe.first, probe.last, first, last)
+    name_loose = matching.names_similar(probe.first, probe.last, first, last, loose=True)
+    score, reasons = 0, []
+    if same_birth and name_loose:
+        score += 8 if same_name else 6
+        reasons.append("same name and birth date" if same_name
+                       else "same birth date and a similar name")
+    elif not (both_dated and not same_birth) and name_close and not strict:
+        # Different birth dates mean different people, however alike the names.
+        score += 2 if same_name else 1
+        reasons.append("same name" if same_name else "similar name")
+    if same_email and (name_close or not strict):
+        score += 4
+        reasons.append("same email address")
+    if same_phone and (name_close or not strict):
+        score += 3
+        reasons.append("same phone number")
+    if strict and both_dated and not same_birth:
+        return 0, []
+    if reasons:
+        reasons[0] = reasons[0][0].upper() + reasons[0][1:]
+    return score, reasons
+
+
+def people_find_duplicates(*, first_name: str, last_name: str, birth_date: Any = None,
+                           email: str = "", phone: str = "", exclude_id: int | None = None,
+                           limit: int = 10, user: User | None = None) -> list[DuplicateMatch]:
+    """Existing people who may be the one being added, best first, each with the reason:
+    the same email or phone, the same birth date with a similar name ("Jon Smith, 1990-04-02"
+    for "John Smith, 1990-04-02"), or a similar name give or take a typo (when the birth
+    dates do not say they are different people). ``user`` limits it to people they may see.
+
+    One query: candidates share the email, the phone digits, the birth date or the Soundex
+    keys of both names; the comparison itself runs in memory."""
+    probe = _Probe.of(first_name=first_name, last_name=last_name, birth_date=birth_date,
+                      email=email, phone=phone)
+    cond = Q(pk__in=[])
+    first_key, last_key = matching.sound_key(first_name), matching.sound_key(last_name)
+    if first_key and last_key:
+        cond |= Q(first_name_key=first_key, last_name_key=last_key)
+        cond |= Q(first_name_key=last_key, last_name_key=first_key)  # first and last swapped
+    if probe.email:
+        cond |= Q(email=probe.email)
+    if probe.phone:
+        cond |= Q(phone_key=probe.phone)
+    if probe.birth_date:
+        cond |= Q(birth_date=probe.birth_date)
+    qs = people_visible(user) if user is not None else Person.objects.all()
+    qs = qs.filter(cond).select_related("account")
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    found = []
+    for person in qs.order_by("id")[:1000]:
+        score, reasons = _match(probe, first=person.first_name, last=person.last_name,
+                                birth_date=person.birth_date, email=person.email,
+                                phone_key=person.phone_key, strict=False)
+        if reasons:
+            found.append(DuplicateMatch(person=person, reason=", ".join(reasons), score=score))
+    found.sort(key=lambda m: (-m.score, m.person.last_name, m.person.first_name, m.person.pk))
+    return found[:limit]
+
+
+def people_match_rows(rows: list[dict[str, Any]]) -> list[int | None]:
+    """For imports: the existing person each row (first_name, last_name, birth_date, email,
+    phone) is, or None. Stricter than ``people_find_duplicates`` because nobody reviews it: a
+    row matches on a similar name plus the same birth date, email or phone, and never across
+    different birth dates. The best score wins; between equals, the oldest record.
+
+    Set-based: one query fetches every candidate sharing an email, phone digits or (birth
+    date, last-name Soundex) with any row — the keys travel as one JSON parameter each — and
+    the rows are matched against in-memory buckets. No query per row."""
+    probes = [_Probe.of(first_name=str(r.get("first_name") or ""),
+                        last_name=str(r.get("last_name") or ""),
+                        birth_date=r.get("birth_date"), email=str(r.get("email") or ""),
+                        phone=str(r.get("phone") or "")) for r in rows]
+    emails = sorted({p.email for p in probes if p.email})
+    phones = sorted({p.phone for p in probes if p.phone})
+    dates = sorted({p.birth_date.isoformat() for p in probes if p.birth_date})
+    last_keys = sorted({matching.sound_key(str(r.get("last_name") or "")) for r in rows} - {""})
+    cond = Q(pk__in=[])
+    if emails:
+        cond |= Q(email__in=JsonValues(emails))
+    if phones:
+        cond |= Q(phone_key__in=JsonValues(phones))
+    if dates and last_keys:
+        cond |= Q(birth_date__in=JsonValues(dates, cast="date"),
+                  last_name_key__in=JsonValues(last_keys))
+    if cond == Q(pk__in=[]):
+        return [None] * len(rows)
+    by_email: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    by_phone: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    by_birth: dict[dt.date, list[tuple[Any, ...]]] = defaultdict(list)
+    columns = ("id", "first_name", "last_name", "birth_date", "email", "phone_key")
+    for row in Person.objects.filter(cond).order_by().values_list(*columns).iterator(5000):
+        if row[4]:
+            by_email[row[4].lower()].append(row)
+        if row[5]:
+            by_phone[row[5]].append(row)
+        if row[3]:
+            by_birth[row[3]].append(row)
+    result: list[int | None] = []
+    for probe in probes:
+        candidates = {c[0]: c for c in (by_email.get(probe.email, []) if probe.email else [])}
+        candidates.update((c[0], c) for c in by_phone.get(probe.phone, []) if probe.phone)
+        if probe.birth_date:
+            candidates.update((c[0], c) for c in by_birth.get(probe.birth_date, []))
+        best: tuple[int, int] | None = None
+        for pk, first, last, birth_date, email, phone_key in candidates.values():
+            score, _ = _match(probe, first=first, last=last, birth_date=birth_date, email=email,
+                              phone_key=phone_key, strict=True)
+            if score and (best is None or (score, -pk) > (best[0], -best[1])):
+                best = (score, pk)
+        result.append(best[1] if best else None)
+    return result
+
+
+# --- Records shown on the person, account and case pages ---------------------------------------
+
+RECENT = 100
+
+
+def _visible_programs(qs: QuerySet[Any], user: User) -> QuerySet[Any]:
+    ids = user.visible_program_ids()
+    return qs if ids is None else qs.filter(program_id__in=ids)
+
+
+def _disbursements() -> Any:
+    from programdesk.participation.models import BenefitDisbursement
+
+    return BenefitDisbursement.objects.select_related(
+        "benefit", "program", "status", "unit", "session", "person", "account", "case")
+
+
+def person_records(person: Person, user: User) -> dict[str, Any]:
+    """The person's enrollments, latest disbursements and cases, limited to the user's
+    programs. Read-only: these tables belong to the participation area."""
+    enrollments = _visible_programs(
+        _enrollments().filter(person=person).select_related("program", "status"), user)
+    disbursements = _visible_programs(_disbursements().filter(person=person), user)
+    cases = cases_visible(user).filter(person=person).select_related("worker")
+    return {"enrollments": list(enrollments.order_by("-is_active", "-id")),
+            "disbursements": list(disbursements[:RECENT]),
+            "disbursement_count": disbursements.count(),
+            "cases": list(cases)}
+
+
+def account_records(account: Account, user: User) -> dict[str, Any]:
+    """The account's members, and the enrollments, disbursements and cases of the account
+    itself and of its members (a household's whole history on one page)."""
+    members = list(people_visible(user).filter(account=account))
+    household = Q(account=account) | Q(person__account=account)
+    enrollments = _visible_programs(
+        _enrollments().filter(household).select_related("program", "status", "person"), user)
+    disbursements = _visible_programs(_disbursements().filter(household), user)
+    cases = cases_visible(user).filter(household).select_related("worker", "person")
+    return {"members": members,
+            "enrollments": list(enrollments.order_by("-is_active", "-id")),
+            "disbursements": list(disbursements[:RECENT]),
+            "disbursement_count": disbursements.count(),
+            "cases": list(cases)}
+
+
+def case_disbursements(case: Case, user: User) -> list[Any]:
+    return list(_visible_programs(_disbursements().filter(case=case), user)[:RECENT])
+
+
+def people_by_ids(user: User, ids: Iterable[int]) -> dict[int, Person]:
+    return {p.pk: p for p in people_visible(user).filter(pk__in=list(ids))}

@@ -1,0 +1,122 @@
+"""Reads of schedules and sessions, scoped to the programs the user may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from programdesk.core.errors import ValidationError
+from programdesk.core.models import Bucket, User
+from programdesk.core.scoping import get_visible, visible
+from programdesk.participation.models import BenefitDisbursement
+from programdesk.scheduling import recurrence
+from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+
+PROGRAM = "benefit__program_id"
+# The buckets a session's counts show, in the order pages list them.
+COUNT_BUCKETS = (Bucket.EXPECTED, Bucket.DELIVERED, Bucket.ABSENT, Bucket.EXCUSED)
+
+
+def schedules_visible(*, user: User, benefit_id: int | None = None,
+                      program_id: int | None = None) -> QuerySet[BenefitSchedule]:
+    qs = BenefitSchedule.objects.select_related("benefit__program").annotate(
+        session_count=Count("sessions"))
+    if benefit_id is not None:
+        qs = qs.filter(benefit_id=benefit_id)
+    if program_id is not None:
+        qs = qs.filter(benefit__program_id=program_id)
+    return visible(qs, user, PROGRAM).order_by("benefit__program__name", "benefit__name",
+                                               "first_date", "id")
+
+
+def schedule_get(*, user: User, pk: Any) -> BenefitSchedule:
+    """The schedule if the user may see its program, else NotFound."""
+    return get_visible(BenefitSchedule.objects.select_related("benefit__program", "benefit__unit"),
+                       pk=pk, user=user, program_field=PROGRAM)
+
+
+def sessions_visible(*, user: User) -> QuerySet[BenefitSession]:
+    return visible(BenefitSession.objects.select_related("schedule", "benefit__program"),
+                   user, PROGRAM)
+
+
+def session_get(*, user: User, pk: Any) -> BenefitSession:
+    return get_visible(BenefitSession.objects.select_related("schedule", "benefit__program"),
+                       pk=pk, user=user, program_field=PROGRAM)
+
+
+def with_counts(qs: QuerySet[BenefitSession]) -> QuerySet[BenefitSession]:
+    """Each session annotated with its disbursements by bucket (``expected``, ``delivered``,
+    ``absent``, ``excused``, ``cancelled``) — one query for the whole list."""
+    return qs.annotate(**{
+        str(bucket): Count("disbursements", filter=Q(disbursements__status__bucket=bucket))
+        for bucket in (*COUNT_BUCKETS, Bucket.CANCELLED)
+    })
+
+
+def _filtered(qs: QuerySet[BenefitSession], program_id: int | None,
+              benefit_id: int | None) -> QuerySet[BenefitSession]:
+    if program_id is not None:
+        qs = qs.filter(benefit__program_id=program_id)
+    if benefit_id is not None:
+        qs = qs.filter(benefit_id=benefit_id)
+    return qs.order_by("start", "id")
+
+
+def sessions_for_day(*, user: User, day: dt.date, program_id: int | None = None,
+                     benefit_id: int | None = None) -> QuerySet[BenefitSession]:
+    """Sessions whose local date (in their schedule's zone) is ``day``."""
+    return _filtered(sessions_visible(user=user).filter(local_date=day), program_id, benefit_id)
+
+
+def sessions_between(*, user: User, start: dt.date, end: dt.date, program_id: int | None = None,
+                     benefit_id: int | None = None) -> QuerySet[BenefitSession]:
+    """Sessions with a local date from ``start`` to ``end`` inclusive (week view, dashboard)."""
+    qs = sessions_visible(user=user).filter(local_date__gte=start, local_date__lte=end)
+    return _filtered(qs, program_id, benefit_id)
+
+
+def schedule_sessions_with_counts(*, schedule: BenefitSchedule) -> QuerySet[BenefitSession]:
+    """The schedule's sessions, each with its disbursement counts by bucket, in one query."""
+    return with_counts(BenefitSession.objects.filter(schedule=schedule).select_related(
+        "schedule")).order_by("start", "id")
+
+
+def session_counts(*, session: BenefitSession) -> dict[str, int]:
+    """``{"expected": n, "delivered": n, "absent": n, "excused": n, "cancelled": n}``."""
+    buckets = (*COUNT_BUCKETS, Bucket.CANCELLED)
+    row = BenefitDisbursement.objects.filter(session=session).aggregate(**{
+        str(b): Count("id", filter=Q(status__bucket=b)) for b in buckets})
+    return {str(b): row[b] or 0 for b in buckets}
+
+
+def session_roster(*, session: BenefitSession) -> QuerySet[BenefitDisbursement]:
+    """The session's disbursements (its roster and walk-ins), people first by name."""
+    return (BenefitDisbursement.objects.filter(session=session)
+            .select_related("status", "person", "account")
+            .order_by("person__last_name", "person__first_name", "account__name", "id"))
+
+
+def schedule_summary(*, schedule: BenefitSchedule) -> dict[str, Any]:
+    """Counts for the schedule page: sessions by status, first and last session."""
+    sessions = BenefitSession.objects.filter(schedule=schedule)
+    row = sessions.aggregate(
+        total=Count("id"),
+        scheduled=Count("id", filter=Q(status="scheduled")),
+        completed=Count("id", filter=Q(status="completed")),
+        cancelled=Count("id", filter=Q(status="cancelled")),
+        postponed=Count("id", filter=Q(status="postponed")),
+    )
+    return row
+
+
+def schedule_description(schedule: BenefitSchedule) -> str:
+    """The schedule's rule in words ("Weekly on Tuesday and Thursday, 20 times"); empty for a
+    stored rule that does not parse (written outside the services)."""
+    try:
+        rule = recurrence.rule_from_json(schedule.recurrence, first=schedule.first_wall_start)
+    except ValidationError:
+        return ""
+    return recurrence.describe(rule, schedule.first_wall_start)

@@ -1,0 +1,435 @@
+"""Pages: people (quick add with duplicate warning, person page, merge, documents), accounts
+and cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from programdesk.core import custom_fields
+from programdesk.core.errors import Conflict, NotFound, ValidationError
+from programdesk.core.models import FieldTarget
+from programdesk.core.roles import Cap
+from programdesk.core.scoping import visible
+from programdesk.people import selectors, services
+from programdesk.people.forms import AccountForm, CaseForm, DocumentForm, PersonForm
+from programdesk.people.models import Case, PersonDocument
+from programdesk.programs.eligibility import eligibility_check
+from programdesk.programs.models import Benefit, Program
+from programdesk.web.forms import add_service_errors
+from programdesk.web.permissions import page_user, role_required
+
+PAGE_SIZE = 50
+
+
+def _page(request: HttpRequest, qs: Any) -> Any:
+    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query(request: HttpRequest) -> str:
+    """The current filters, for the pager's links ("q=ana&")."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode() + "&" if params else ""
+
+
+def _get(fn: Any, request: HttpRequest, pk: int) -> Any:
+    from django.http import Http404
+
+    try:
+        return fn(page_user(request), pk)
+    except NotFound:
+        raise Http404 from None
+
+
+# --- People ------------------------------------------------------------------------------------
+
+@role_required(Cap.READ_RECORDS)
+def people_list(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    q = request.GET.get("q", "")[:200]
+    qs = selectors.people_search(selectors.people_visible(user), q).select_related("account")
+    return render(request, "web/people/list.html",
+                  {"page": _page(request, qs.order_by("last_name", "first_name", "id")), "q": q,
+                   "query": _query(request), "can_write": user.can(Cap.WRITE_RECORDS)})
+
+
+@role_required(Cap.WRITE_RECORDS)
+def person_new(request: HttpRequest) -> HttpResponse:
+    """Quick add. The first submit looks for possible duplicates and, when there are some,
+    shows them before anything is saved: staff open the existing person or create anyway."""
+    user = page_user(request)
+    duplicates: list[selectors.DuplicateMatch] = []
+    if request.method == "POST":
+        form = PersonForm(request.POST, user=user)
+        if form.is_valid():
+            values = form.service_values()
+            if not request.POST.get("create_anyway"):
+                duplicates = selectors.people_find_duplicates(
+                    first_name=values["first_name"], last_name=values["last_name"],
+                    birth_date=values.get("birth_date"), email=values["email"],
+                    phone=values["phone"], user=user)
+            if not duplicates:
+                try:
+                    person = services.person_create(actor=user, **values)
+                except ValidationError as exc:
+                    add_service_errors(form, exc)
+                else:
+                    messages.success(request, f"{person.full_name} was added.")
+                    return redirect(f"/people/{person.pk}/")
+    else:
+        initial: dict[str, Any] = {}
+        account_id = request.GET.get("account", "")
+        if account_id.isdigit():
+            initial["account"] = int(account_id)
+        for key in ("first_name", "last_name"):
+            if request.GET.get(key):
+                initial[key] = request.GET[key][:100]
+        form = PersonForm(user=user, initial=initial)
+    return render(request, "web/people/form.html",
+                  {"form": form, "duplicates": duplicates, "creating": True,
+                   "extra_names": form.extra_names})
+
+
+@role_required(Cap.READ_RECORDS)
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = page_user(request)
+    person = _get(selectors.person_get, request, pk)
+    context: dict[str, Any] = {
+        "person": person,
+        "records": selectors.person_records(person, user),
+        "extra": custom_fields.extra_display(
+            custom_fields.field_definitions_for(target=FieldTarget.PERSON, any_scope=True),
+            person.extra),
+        "can_write": user.can(Cap.WRITE_RECORDS),
+        "can_log": user.can(Cap.MANAGE_PROGRAMS),
+        "see_eligibility": user.can(Cap.SEE_ELIGIBILITY),
+    }
+    if context["see_eligibility"]:
+        context["documents"] = list(person.documents.all())
+        context["document_form"] = DocumentForm(initial={"verified_on": timezone.localdate()})
+        context.update(_eligibility_context(request, person))
+    return render(request, "web/people/detail.html", context)
+
+
+def _eligibility_context(request: HttpRequest, person: Any) -> dict[str, Any]:
+    """The person page's "Check eligibility" box: a program or benefit and a date."""
+    user = page_user(request)
+    programs = list(visible(Program.objects.all(), user, "id").order_by("name")
+                    .prefetch_related("benefits"))
+    choice = request.GET.get("check", "")
+    on_text = request.GET.get("on", "")
+    try:
+        on = dt.date.fromisoformat(on_text) if on_text else timezone.localdate()
+    except ValueError:
+        on = timezone.localdate()
+    decision, target = None, None
+    if choice[:2] in {"p:", "b:"} and choice[2:].isdigit() and len(choice) < 20:
+        pk = int(choice[2:])
+        if choice.startswith("p:"):
+            program = next((p for p in programs if p.pk == pk), None)
+            if program is not None:
+                target = program.name
+                decision = eligibility_check(person=person, program=program, on=on)
+        else:
+            benefit = visible(Benefit.objects.select_related("program"), user).filter(
+                pk=pk).first()
+            if benefit is not None:
+                target = f"{benefit.name} ({benefit.program.name})"
+                decision = eligibility_check(person=person, benefit=benefit, on=on)
+    options = [(p.name, [(f"p:{p.pk}", f"{p.name} (whole program)"),
+                         *((f"b:{b.pk}", b.name) for b in p.benefits.all())])
+               for p in programs]
+    return {"check_options": options, "check_choice": choice, "check_on": on,
+            "decision": decision, "check_target": target}
+
+
+@role_required(Cap.WRITE_RECORDS)
+def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = page_user(request)
+    person = _get(selectors.person_get, request, pk)
+    if request.method == "POST":
+        form = PersonForm(request.POST, user=user, person=person)
+        if form.is_valid():
+            values = form.service_values()
+            # Every custom field is on the form: one left empty is removed.
+            values["extra"] = {**{name[len(custom_fields.FORM_PREFIX):]: None
+                                  for name in form.extra_names}, **values["extra"]}
+            try:
+                services.person_update(actor=user, person=person, **values)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Saved.")
+                return redirect(f"/people/{person.pk}/")
+    else:
+        form = PersonForm(user=user, person=person)
+    return render(request, "web/people/form.html",
+                  {"form": form, "person": person, "extra_names": form.extra_names})
+
+
+@role_required(Cap.WRITE_RECORDS)
+def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge another person into this one: pick from the possible duplicates (or give an id),
+    compare the two side by side, confirm."""
+    user = page_user(request)
+    person = _get(selectors.person_get, request, pk)
+    other_id = request.POST.get("duplicate") or request.GET.get("duplicate", "")
+    other = None
+    if other_id:
+        other = selectors.people_visible(user).filter(
+            pk=int(other_id) if other_id.isdigit() and len(other_id) < 18 else 0).first()
+        if other is None or other.pk == person.pk:
+            messages.error(request, "Pick another person to merge into this one.")
+            return redirect(f"/people/{person.pk}/merge/")
+    if request.method == "POST" and other is not None:
+        try:
+            services.person_merge(actor=user, survivor=person, duplicate=other)
+        except (Conflict, ValidationError) as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, f"{other.full_name} (#{other.pk}) was merged into "
+                                      f"{person.full_name}.")
+            return redirect(f"/people/{person.pk}/")
+    candidates = selectors.people_find_duplicates(
+        first_name=person.first_name, last_name=person.last_name, birth_date=person.birth_date,
+        email=person.email, phone=person.phone, exclude_id=person.pk, user=user)
+    context: dict[str, Any] = {"person": person, "other": other, "candidates": candidates}
+    if other is not None:
+        context["mine"] = selectors.person_records(person, user)
+        context["theirs"] = selectors.person_records(other, user)
+    return render(request, "web/people/merge.html", context)
+
+
+@require_POST
+@role_required(Cap.WRITE_RECORDS)
+def person_document_add(request: HttpRequest, pk: int) -> HttpResponse:
+    user = page_user(request)
+    person = _get(selectors.person_get, request, pk)
+    form = DocumentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.person_document_add(actor=user, person=person, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, "Document recorded.")
+    else:
+        messages.error(request, "; ".join(f"{form.fields[k].label or k}: {' '.join(map(str, v))}"
+                                          for k, v in form.errors.items()))
+    return redirect(f"/people/{person.pk}/#documents")
+
+
+@require_POST
+@role_required(Cap.WRITE_RECORDS)
+def person_document_delete(request: HttpRequest, pk: int, doc: int) -> HttpResponse:
+    user = page_user(request)
+    person = _get(selectors.person_get, request, pk)
+    document = PersonDocument.objects.filter(person=person, pk=doc).first()
+    if document is not None:
+        services.person_document_delete(actor=user, document=document)
+        messages.success(request, "Document removed.")
+    return redirect(f"/people/{person.pk}/#documents")
+
+
+# --- Accounts ----------------------------------------------------------------------------------
+
+@role_required(Cap.READ_RECORDS)
+def accounts_list(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    q = request.GET.get("q", "")[:200]
+    kind = request.GET.get("kind", "")
+    qs = selectors.accounts_search(selectors.accounts_visible(user), q)
+    if kind in {"household", "organization"}:
+        qs = qs.filter(kind=kind)
+    from django.db.models import Count
+
+    qs = qs.annotate(member_count=Count("members")).order_by("name", "id")
+    return render(request, "web/people/accounts.html",
+                  {"page": _page(request, qs), "q": q, "kind": kind,
+                   "query": _query(request), "can_write": user.can(Cap.WRITE_RECORDS)})
+
+
+def _account_form_page(request: HttpRequest, account: Any = None) -> HttpResponse:
+    user = page_user(request)
+    if request.method == "POST":
+        form = AccountForm(request.POST)
+        if form.is_valid():
+            try:
+                if account is None:
+                    account = services.account_create(actor=user, **form.cleaned_data)
+                else:
+                    services.account_update(actor=user, account=account, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Saved.")
+                return redirect(f"/accounts/{account.pk}/")
+    else:
+        initial = ({"name": account.name, "kind": account.kind, "email": account.email,
+                    "phone": account.phone, "postal_code": account.postal_code}
+                   if account else {"kind": "household"})
+        form = AccountForm(initial=initial)
+    return render(request, "web/people/account_form.html", {"form": form, "account": account})
+
+
+@role_required(Cap.WRITE_RECORDS)
+def account_new(request: HttpRequest) -> HttpResponse:
+    return _account_form_page(request)
+
+
+@role_required(Cap.WRITE_RECORDS)
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _account_form_page(request, _get(selectors.account_get, request, pk))
+
+
+@role_required(Cap.READ_RECORDS)
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = page_user(request)
+    account = _get(selectors.account_get, request, pk)
+    member_q = request.GET.get("member_q", "")[:200]
+    candidates = []
+    if member_q and user.can(Cap.WRITE_RECORDS):
+        candidates = list(selectors.people_search(selectors.people_visible(user), member_q)
+                          .exclude(account=account).select_related("account")[:20])
+    return render(request, "web/people/account.html", {
+        "account": account, "records": selectors.account_records(account, user),
+        "member_q": member_q, "candidates": candidates,
+        "can_write": user.can(Cap.WRITE_RECORDS), "can_log": user.can(Cap.MANAGE_PROGRAMS)})
+
+
+@require_POST
+@role_required(Cap.WRITE_RECORDS)
+def account_members(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a person to the account, or take one out (``remove``)."""
+    user = page_user(request)
+    account = _get(selectors.account_get, request, pk)
+    person_id = request.POST.get("person", "")
+    person = selectors.people_visible(user).filter(
+        pk=int(person_id) if person_id.isdigit() and len(person_id) < 18 else 0).first()
+    if person is None:
+        messages.error(request, "Unknown person.")
+    elif request.POST.get("remove"):
+        if person.account_id == account.pk:
+            services.person_update(actor=user, person=person, account=None)
+            messages.success(request, f"{person.full_name} is no longer a member.")
+    else:
+        services.person_update(actor=user, person=person, account=account)
+        messages.success(request, f"{person.full_name} is now a member.")
+    return redirect(f"/accounts/{account.pk}/")
+
+
+# --- Cases -------------------------------------------------------------------------------------
+
+@role_required(Cap.READ_RECORDS)
+def cases_list(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    status = request.GET.get("status", "open")
+    qs = selectors.cases_visible(user).select_related("person", "account", "worker")
+    if status in {"open", "closed"}:
+        qs = qs.filter(status=status)
+    if request.GET.get("mine"):
+        qs = qs.filter(worker=user)
+    q = request.GET.get("q", "")[:200]
+    if q:
+        from django.db.models import Q
+
+        qs = qs.filter(Q(subject__icontains=q) | Q(person__last_name__icontains=q)
+                       | Q(person__first_name__icontains=q) | Q(account__name__icontains=q))
+    return render(request, "web/people/cases.html", {
+        "page": _page(request, qs.order_by("-opened_on", "-id")), "status": status,
+        "mine": bool(request.GET.get("mine")), "q": q, "query": _query(request)})
+
+
+def _case_form_page(request: HttpRequest, case: Case | None = None) -> HttpResponse:
+    user = page_user(request)
+    client: Any = None
+    if case is None:
+        person_id, account_id = request.GET.get("person", ""), request.GET.get("account", "")
+        if person_id.isdigit():
+            client = _get(selectors.person_get, request, int(person_id))
+        elif account_id.isdigit():
+            client = _get(selectors.account_get, request, int(account_id))
+        else:
+            messages.info(request, "Open a case from a person's or an account's page.")
+            return redirect("/people/")
+    else:
+        client = case.person or case.account
+    if request.method == "POST":
+        form = CaseForm(request.POST, user=user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if case is None:
+                    is_person = client.__class__.__name__ == "Person"
+                    case = services.case_create(
+                        actor=user, subject=data["subject"], status=data["status"],
+                        worker=data["worker"] or user, programs=list(data["programs"]),
+                        notes=data["notes"], person=client if is_person else None,
+                        account=None if is_person else client)
+                else:
+                    services.case_update(actor=user, case=case, subject=data["subject"],
+                                         status=data["status"], worker=data["worker"],
+                                         programs=list(data["programs"]), notes=data["notes"])
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Saved.")
+                return redirect(f"/cases/{case.pk}/")
+    else:
+        initial: dict[str, Any] = {"status": "open", "worker": user.pk}
+        if case is not None:
+            initial = {"subject": case.subject, "status": case.status, "worker": case.worker_id,
+                       "programs": list(case.programs.all()), "notes": case.notes}
+        form = CaseForm(user=user, initial=initial)
+    return render(request, "web/people/case_form.html",
+                  {"form": form, "case": case, "client": client})
+
+
+@role_required(Cap.WRITE_RECORDS)
+def case_new(request: HttpRequest) -> HttpResponse:
+    return _case_form_page(request)
+
+
+@role_required(Cap.WRITE_RECORDS)
+def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _case_form_page(request, _get(selectors.case_get, request, pk))
+
+
+@role_required(Cap.READ_RECORDS)
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = page_user(request)
+    case = _get(selectors.case_get, request, pk)
+    return render(request, "web/people/case.html", {
+        "case": case, "programs": list(case.programs.all()),
+        "disbursements": selectors.case_disbursements(case, user),
+        "can_write": user.can(Cap.WRITE_RECORDS), "can_log": user.can(Cap.MANAGE_PROGRAMS)})
+
+
+urlpatterns = [
+    path("people/", people_list, name="people"),
+    path("people/new/", person_new, name="person-new"),
+    path("people/<int:pk>/", person_detail, name="person"),
+    path("people/<int:pk>/edit/", person_edit, name="person-edit"),
+    path("people/<int:pk>/merge/", person_merge, name="person-merge"),
+    path("people/<int:pk>/documents/", person_document_add, name="person-document-add"),
+    path("people/<int:pk>/documents/<int:doc>/delete/", person_document_delete,
+         name="person-document-delete"),
+    path("accounts/", accounts_list, name="accounts"),
+    path("accounts/new/", account_new, name="account-new"),
+    path("accounts/<int:pk>/", account_detail, name="account"),
+    path("accounts/<int:pk>/edit/", account_edit, name="account-edit"),
+    path("accounts/<int:pk>/members/", account_members, name="account-members"),
+    path("cases/", cases_list, name="cases"),
+    path("cases/new/", case_new, name="case-new"),
+    path("cases/<int:pk>/", case_detail, name="case"),
+    path("cases/<int:pk>/edit/", case_edit, name="case-edit"),
+]

@@ -1,0 +1,219 @@
+"""Pages: programs, benefits and cohorts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Count, F, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+
+from programdesk.core.errors import NotFound, ValidationError
+from programdesk.core.models import FieldDefinition
+from programdesk.core.roles import Cap
+from programdesk.core.scoping import get_visible, visible
+from programdesk.programs import services
+from programdesk.programs.eligibility import rule_summary
+from programdesk.programs.forms import BenefitForm, CohortForm, ProgramForm
+from programdesk.programs.models import (
+    Benefit,
+    EligibilityRule,
+    Program,
+    ProgramCohort,
+    ProgramStatus,
+)
+from programdesk.web.forms import add_service_errors
+from programdesk.web.permissions import page_user, role_required
+
+
+def _visible_or_404(qs: Any, request: HttpRequest, pk: int, field: str = "program_id") -> Any:
+    try:
+        return get_visible(qs, pk=pk, user=page_user(request), program_field=field)
+    except NotFound:
+        raise Http404 from None
+
+
+def _rules(qs: Any) -> list[dict[str, Any]]:
+    return [{"rule": r, "summary": rule_summary(r)} for r in qs]
+
+
+@role_required(Cap.READ_SETUP)
+def programs_list(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    status = request.GET.get("status", "")
+    qs = visible(Program.objects.all(), user, "id").annotate(
+        benefit_count=Count("benefits", distinct=True)).order_by("name")
+    if status:
+        qs = qs.filter(status=status)
+    return render(request, "web/programs/list.html", {
+        "programs": qs, "status": status, "statuses": ProgramStatus.choices,
+        "can_manage": user.can(Cap.MANAGE_PROGRAMS)})
+
+
+def _program_form_page(request: HttpRequest, program: Program | None = None) -> HttpResponse:
+    user = page_user(request)
+    if request.method == "POST":
+        form = ProgramForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if program is None:
+                    program = services.program_create(actor=user, **data)
+                else:
+                    services.program_update(actor=user, program=program, **data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Saved.")
+                return redirect(f"/programs/{program.pk}/")
+    else:
+        initial: dict[str, Any] = {"status": "active"}
+        if program is not None:
+            initial = {k: getattr(program, k) for k in services.PROGRAM_FIELDS}
+        form = ProgramForm(initial=initial)
+    return render(request, "web/programs/program_form.html", {"form": form, "program": program})
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def program_new(request: HttpRequest) -> HttpResponse:
+    return _program_form_page(request)
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _program_form_page(request, _visible_or_404(Program.objects.all(), request, pk, "id"))
+
+
+@role_required(Cap.READ_SETUP)
+def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = page_user(request)
+    program = _visible_or_404(Program.objects.all(), request, pk, "id")
+    cohorts = program.cohorts.annotate(
+        member_count=Count("members", filter=Q(members__removed_on__isnull=True)))
+    return render(request, "web/programs/program.html", {
+        "program": program,
+        "benefits": program.benefits.select_related("unit", "benefit_type").order_by("name"),
+        "cohorts": cohorts.order_by("name"),
+        "rules": _rules(program.eligibility_rules.order_by("id")),
+        "fields": FieldDefinition.objects.filter(program=program).order_by("target", "order"),
+        "can_manage": user.can(Cap.MANAGE_PROGRAMS), "can_write": user.can(Cap.WRITE_RECORDS),
+        "can_configure": user.can(Cap.CONFIGURE), "can_read_records": user.can(Cap.READ_RECORDS),
+    })
+
+
+# --- Benefits ----------------------------------------------------------------------------------
+
+def _benefit_form_page(request: HttpRequest, program: Program,
+                       benefit: Benefit | None = None) -> HttpResponse:
+    user = page_user(request)
+    if request.method == "POST":
+        form = BenefitForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if benefit is None:
+                    benefit = services.benefit_create(actor=user, program=program, **data)
+                else:
+                    if data["unit"] is None:
+                        data["unit"] = (data["benefit_type"].unit if data["benefit_type"]
+                                        else benefit.unit)
+                    if data["default_quantity"] is None:
+                        data["default_quantity"] = benefit.default_quantity
+                    services.benefit_update(actor=user, benefit=benefit, **data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Saved.")
+                return redirect(f"/benefits/{benefit.pk}/")
+    else:
+        initial: dict[str, Any] = {"is_active": True}
+        if benefit is not None:
+            initial = {"name": benefit.name, "benefit_type": benefit.benefit_type_id,
+                       "unit": benefit.unit_id, "default_quantity": benefit.default_quantity,
+                       "is_active": benefit.is_active, "description": benefit.description}
+        form = BenefitForm(initial=initial)
+    return render(request, "web/programs/benefit_form.html",
+                  {"form": form, "program": program, "benefit": benefit})
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def benefit_new(request: HttpRequest, pk: int) -> HttpResponse:
+    return _benefit_form_page(request, _visible_or_404(Program.objects.all(), request, pk, "id"))
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def benefit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    benefit = _visible_or_404(Benefit.objects.select_related("program"), request, pk)
+    return _benefit_form_page(request, benefit.program, benefit)
+
+
+@role_required(Cap.READ_SETUP)
+def benefit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from programdesk.scheduling.models import BenefitSchedule
+
+    user = page_user(request)
+    benefit = _visible_or_404(
+        Benefit.objects.select_related("program", "unit", "benefit_type"), request, pk)
+    rules = EligibilityRule.objects.filter(
+        Q(benefit=benefit) | Q(program_id=benefit.program_id)).order_by(
+        F("benefit_id").asc(nulls_first=True), "id")
+    fields = FieldDefinition.objects.filter(
+        Q(benefit=benefit) | Q(program_id=benefit.program_id)).order_by("target", "order")
+    return render(request, "web/programs/benefit.html", {
+        "benefit": benefit,
+        "schedules": BenefitSchedule.objects.filter(benefit=benefit).order_by("first_date", "id"),
+        "rules": _rules(rules), "fields": fields,
+        "can_manage": user.can(Cap.MANAGE_PROGRAMS), "can_configure": user.can(Cap.CONFIGURE)})
+
+
+# --- Cohorts -----------------------------------------------------------------------------------
+
+def _cohort_form_page(request: HttpRequest, program: Program,
+                      cohort: ProgramCohort | None = None) -> HttpResponse:
+    user = page_user(request)
+    if request.method == "POST":
+        form = CohortForm(request.POST)
+        if form.is_valid():
+            try:
+                if cohort is None:
+                    services.cohort_create(actor=user, program=program, **form.cleaned_data)
+                else:
+                    services.cohort_update(actor=user, cohort=cohort, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Saved.")
+                return redirect(f"/programs/{program.pk}/#cohorts")
+    else:
+        initial = {}
+        if cohort is not None:
+            initial = {k: getattr(cohort, k) for k in services.COHORT_FIELDS}
+        form = CohortForm(initial=initial)
+    return render(request, "web/programs/cohort_form.html",
+                  {"form": form, "program": program, "cohort": cohort})
+
+
+@role_required(Cap.WRITE_RECORDS)
+def cohort_new(request: HttpRequest, pk: int) -> HttpResponse:
+    return _cohort_form_page(request, _visible_or_404(Program.objects.all(), request, pk, "id"))
+
+
+@role_required(Cap.WRITE_RECORDS)
+def cohort_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    cohort = _visible_or_404(ProgramCohort.objects.select_related("program"), request, pk)
+    return _cohort_form_page(request, cohort.program, cohort)
+
+
+urlpatterns = [
+    path("programs/", programs_list, name="programs"),
+    path("programs/new/", program_new, name="program-new"),
+    path("programs/<int:pk>/", program_detail, name="program"),
+    path("programs/<int:pk>/edit/", program_edit, name="program-edit"),
+    path("programs/<int:pk>/benefits/new/", benefit_new, name="benefit-new"),
+    path("programs/<int:pk>/cohorts/new/", cohort_new, name="cohort-new"),
+    path("benefits/<int:pk>/", benefit_detail, name="benefit"),
+    path("benefits/<int:pk>/edit/", benefit_edit, name="benefit-edit"),
+    path("cohorts/<int:pk>/edit/", cohort_edit, name="cohort-edit"),
+]
