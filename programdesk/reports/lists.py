@@ -26,7 +26,7 @@ from programdesk.participation.models import (
     CohortMember,
     ProgramEnrollment,
 )
-from programdesk.people.models import Person
+from programdesk.people.selectors import people_search, people_visible
 from programdesk.reports.exports import CHUNK_SIZE
 from programdesk.reports.selectors import (
     ABSENT,
@@ -51,7 +51,8 @@ class ListFilter:
 
 
 def _search(terms: str | None, *fields: str) -> Q:
-    """Every word must match one of the fields (so "ana garcia" finds Ana Garcia)."""
+    """Every word must match one of the fields (so "ana garcia" finds Ana Garcia). People use
+    the people list's own search instead."""
     q = Q()
     for word in (terms or "").split():
         any_field = Q()
@@ -88,20 +89,17 @@ def _rows(qs: QuerySet[Any], extra_keys: list[str],
 # --- people ----------------------------------------------------------------------------------
 
 def export_people(*, user: User, filters: ListFilter) -> Table:
-    """People. A user limited to programs gets the people enrolled in them. ``program_id``:
-    enrolled in the program (any status; ``status``/``bucket`` narrow the enrollment);
-    ``benefit_id``: assigned the benefit; ``cohort_id``: ever in the cohort; ``from``/``to``:
-    served (a delivered disbursement) in the range, within the program/benefit when given;
-    ``search``: name, email, phone or postal code. Income and household size only for roles
+    """People, as the people list shows them (``people_visible``, ``people_search``): a user
+    limited to programs gets the people enrolled in them and those enrolled nowhere yet.
+    ``program_id``: enrolled in the program (any status; ``status``/``bucket`` narrow the
+    enrollment); ``benefit_id``: assigned the benefit; ``cohort_id``: ever in the cohort;
+    ``from``/``to``: served (a delivered disbursement) in the range, within the program/benefit
+    when given; ``search``: the people list's search. Income and household size only for roles
     that may see eligibility details."""
     f = filters.report
-    qs = Person.objects.all()
-    ids = user.visible_program_ids()
-    enrollments = ProgramEnrollment.objects.filter(person_id=OuterRef("pk"))
-    if ids is not None:
-        qs = qs.filter(Exists(enrollments.filter(program_id__in=ids)))
+    qs = people_search(people_visible(user), filters.search or "")
     if f.program_id is not None or filters.status or filters.bucket:
-        wanted = enrollments
+        wanted = ProgramEnrollment.objects.filter(person_id=OuterRef("pk"))
         if f.program_id is not None:
             wanted = wanted.filter(program_id=f.program_id)
         if filters.status:
@@ -119,13 +117,11 @@ def export_people(*, user: User, filters: ListFilter) -> Table:
         served = report_disbursements(user=user, filters=f).filter(
             person_id=OuterRef("pk"), status__bucket=DELIVERED)
         qs = qs.filter(Exists(served))
-    qs = qs.filter(_search(filters.search, "first_name", "last_name", "email", "phone",
-                           "postal_code"))
 
     columns = ["id", "first_name", "last_name", "birth_date", "email", "phone", "postal_code",
-               "account_id", "account__name"]
+               "card_code", "account_id", "account__name"]
     header = ["id", "first_name", "last_name", "birth_date", "email", "phone", "postal_code",
-              "account_id", "account"]
+              "card_code", "account_id", "account"]
     if user.can(Cap.SEE_ELIGIBILITY):
         columns += ["household_size", "annual_income"]
         header += ["household_size", "annual_income"]

@@ -1,6 +1,6 @@
 """List downloads: /exports/people|enrollments|disbursements|sessions.csv|xlsx, with the list
 pages' filters in the query string (program_id, benefit_id, cohort_id, schedule_id, from, to,
-status, bucket, search). What each filter means per list: reports/lists.py, docs/reports.md."""
+status, bucket, search or q). What each filter means per list: reports/lists.py, docs/reports.md."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def _list_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:
             if name == "sessions" and status and status not in SessionStatus.values:
                 raise ValidationError.for_fields(
                     {"status": f"One of {', '.join(SessionStatus.values)}."})
-            search = (query.get("search") or "").strip()[:200] or None
+            # ``q`` is what the list pages call their search box.
+            search = (query.get("search") or query.get("q") or "").strip()[:200] or None
             header, rows = LISTS[name](user=user, filters=ListFilter(
                 report=report, status=status, bucket=bucket, search=search))
             return f"{name}-{timezone.localdate().isoformat()}", header, rows
