@@ -78,6 +78,8 @@ def _pytest(label: str, env: dict[str, str], pytest_args: list[str]) -> int:
 
 def cmd_test(args: list[str]) -> None:
     ensure_venv(dev=True)
+    if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
+        args = ["-n", "auto", *args]  # one pytest worker per core (pytest-xdist)
     env = django_env(PROGRAMDESK_TESTING="1")
     env.pop("DATABASE_URL", None)
     results: dict[str, int] = {}

@@ -53,6 +53,24 @@ def _no_server_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     assert not crashes, f"requests answered 500: {crashes}"
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """Transactional tests end with a flush that empties every table, including the status
+    values, units and benefit types our data migrations ship: put them back first."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    for module in ["programdesk.core.migrations.0002_shipped_status_values",
+                   "programdesk.programs.migrations.0002_units_and_benefit_types"]:
+        migration = importlib.import_module(module)
+        (getattr(migration, "ship", None) or migration.seed)(apps, None)
+
+
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"

@@ -8,6 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import factory
+from django.utils.timezone import localdate
 
 from programdesk.core.models import StatusValue, User
 from programdesk.participation.models import (
@@ -88,7 +89,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
 
     person = factory.SubFactory(PersonFactory)
     subject = "Housing support"
-    opened_on = factory.LazyFunction(dt.date.today)
+    opened_on = factory.LazyFunction(localdate)
 
 
 class ScheduleFactory(factory.django.DjangoModelFactory):
@@ -98,7 +99,7 @@ class ScheduleFactory(factory.django.DjangoModelFactory):
     benefit = factory.SubFactory(BenefitFactory)
     name = factory.Sequence(lambda n: f"Schedule {n}")
     timezone = "America/New_York"
-    first_date = factory.LazyFunction(dt.date.today)
+    first_date = factory.LazyFunction(localdate)
     start_time = dt.time(18, 0)
     duration = dt.timedelta(hours=2)
     recurrence = factory.LazyFunction(lambda: {"frequency": "weekly", "interval": 1, "count": 10})
@@ -113,7 +114,7 @@ class SessionFactory(factory.django.DjangoModelFactory):
 
     schedule = factory.SubFactory(ScheduleFactory)
     benefit = factory.LazyAttribute(lambda o: o.schedule.benefit)
-    local_date = factory.LazyFunction(dt.date.today)
+    local_date = factory.LazyFunction(localdate)
     tz = factory.LazyAttribute(lambda o: ZoneInfo(o.schedule.timezone))
     start = factory.LazyAttribute(
         lambda o: dt.datetime.combine(o.local_date, o.schedule.start_time, tzinfo=o.tz))
@@ -150,7 +151,7 @@ class ScheduleAssignmentFactory(factory.django.DjangoModelFactory):
     assignment = factory.SubFactory(AssignmentFactory)
     schedule = factory.SubFactory(ScheduleFactory,
                                   benefit=factory.SelfAttribute("..assignment.benefit"))
-    start_date = factory.LazyFunction(dt.date.today)
+    start_date = factory.LazyFunction(localdate)
 
 
 class DisbursementFactory(factory.django.DjangoModelFactory):
@@ -169,7 +170,17 @@ class DisbursementFactory(factory.django.DjangoModelFactory):
     quantity = Decimal("1")
     unit = factory.LazyAttribute(lambda o: o.assignment.benefit.unit)
     status = factory.LazyFunction(lambda: status("disbursement", "completed"))
-    disbursed_on = factory.LazyFunction(dt.date.today)
+    disbursed_on = factory.LazyFunction(localdate)
+
+
+def schedule_with_sessions(*, sessions: int = 5, first: dt.date | None = None,
+                           step_days: int = 7, **schedule_kwargs: object) -> BenefitSchedule:
+    """A schedule and its sessions, ``step_days`` apart from ``first`` (today)."""
+    first = first or localdate()
+    schedule = ScheduleFactory(first_date=first, **schedule_kwargs)
+    for i in range(sessions):
+        SessionFactory(schedule=schedule, local_date=first + dt.timedelta(days=i * step_days))
+    return schedule
 
 
 # --- people and programs (issue 3) ---------------------------------------------------------------
@@ -180,7 +191,7 @@ class DocumentFactory(factory.django.DjangoModelFactory):
 
     person = factory.SubFactory(PersonFactory)
     document_type = "income"
-    verified_on = factory.LazyFunction(dt.date.today)
+    verified_on = factory.LazyFunction(localdate)
 
 
 class EligibilityRuleFactory(factory.django.DjangoModelFactory):

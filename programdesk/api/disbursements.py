@@ -1,7 +1,206 @@
-"""API: disbursements (API.md)."""
+"""API: disbursements — ad hoc for one client, bulk (walk-in, anonymous, by enrollment), the
+list, corrections (API.md, Disbursements). Creating, editing and deleting need a manager."""
 
 from __future__ import annotations
 
-from ninja import Router
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from programdesk.api.auth import require
+from programdesk.api.pagination import Page, PageParams, paginate
+from programdesk.api.schemas import DisbursementOut, Id, Quantity, Warning
+from programdesk.core.errors import ValidationError
+from programdesk.core.roles import Cap
+from programdesk.core.scoping import get_visible
+from programdesk.participation import selectors, services
+from programdesk.participation.models import BenefitDisbursement
+from programdesk.people.selectors import accounts_visible, cases_visible, people_visible
+from programdesk.programs.models import Benefit
 
 router = Router(tags=["disbursements"])
+
+MAX_RECIPIENTS = 50_000
+
+
+class DisbursementFilter(PageParams):
+    person_id: Id | None = None
+    account_id: Id | None = None
+    benefit_id: Id | None = None
+    program_id: Id | None = None
+    session_id: Id | None = None
+    case_id: Id | None = None
+    recipient_type: Literal["enrollment", "walk_in", "anonymous"] | None = None
+    status: str | None = Field(None, max_length=40, description="A status code")
+    from_: dt.date | None = Field(None, alias="from", description="Disbursed on or after")
+    to: dt.date | None = Field(None, description="Disbursed on or before")
+
+
+@router.get("/disbursements", response=Page[DisbursementOut])
+def list_disbursements(request: HttpRequest, filters: Query[DisbursementFilter]) -> dict[str, Any]:
+    user = require(request, Cap.READ_RECORDS)
+    qs = selectors.disbursements_list(
+        user=user, person_id=filters.person_id, account_id=filters.account_id,
+        benefit_id=filters.benefit_id, program_id=filters.program_id,
+        session_id=filters.session_id, case_id=filters.case_id,
+        recipient_type=filters.recipient_type, status=filters.status,
+        date_from=filters.from_, date_to=filters.to)
+    return paginate(qs, filters)
+
+
+class Override(Schema):
+    override_eligibility: bool = Field(
+        False, description="Go on despite failed `block` eligibility rules (audited)")
+    override_reason: str = Field("", max_length=1000)
+
+
+def _override(payload: Override) -> services.EligibilityOverride | None:
+    return (services.EligibilityOverride(reason=payload.override_reason)
+            if payload.override_eligibility else None)
+
+
+class LineIn(Schema):
+    benefit_id: Id
+    quantity: Quantity = Field(description="In the benefit's unit: 30 minutes of an hourly "
+                                           "benefit is 0.5")
+    status: str | None = Field(None, max_length=40, description="Default: `completed`")
+    extra: dict[str, Any] | None = None
+
+
+class AdHocIn(Override):
+    person_id: Id | None = None
+    account_id: Id | None = None
+    case_id: Id | None = None
+    disbursed_on: dt.date
+    items: list[LineIn] = Field(min_length=1, max_length=services.MAX_LINES)
+
+
+class AdHocOut(Schema):
+    disbursements: list[DisbursementOut]
+    warnings: list[Warning]
+
+
+def _visible_or_field_error(qs: Any, pk: int | None, field: str) -> Any:
+    if pk is None:
+        return None
+    obj = qs.filter(pk=pk).first()
+    if obj is None:
+        raise ValidationError.for_fields({field: f"Unknown id {pk}."})
+    return obj
+
+
+@router.post("/disbursements", response={201: AdHocOut})
+def create_ad_hoc(request: HttpRequest, payload: AdHocIn) -> Status[Any]:
+    """Several benefits for one client at once, optionally linked to their case. Missing
+    enrollments and assignments are created (walk-in when the enrollment is new)."""
+    user = require(request, Cap.MANAGE_PROGRAMS)
+    result = services.disbursements_create_ad_hoc(
+        actor=user,
+        person=_visible_or_field_error(people_visible(user), payload.person_id, "person_id"),
+        account=_visible_or_field_error(accounts_visible(user), payload.account_id,
+                                        "account_id"),
+        case=_visible_or_field_error(cases_visible(user), payload.case_id, "case_id"),
+        disbursed_on=payload.disbursed_on, override=_override(payload),
+        lines=[services.DisbursementLine(benefit_id=i.benefit_id, quantity=i.quantity,
+                                         status=i.status, extra=i.extra)
+               for i in payload.items])
+    for d in result.disbursements:
+        d.refresh_from_db()
+    return Status(201, {"disbursements": result.disbursements, "warnings": result.warnings})
+
+
+def _disbursement(request: HttpRequest, pk: int, cap: Cap) -> BenefitDisbursement:
+    user = require(request, cap)
+    return get_visible(BenefitDisbursement.objects.select_related("status", "unit"), pk=pk,
+                       user=user)
+
+
+@router.get("/disbursements/{disbursement_id}", response=DisbursementOut)
+def get_disbursement(request: HttpRequest, disbursement_id: int) -> BenefitDisbursement:
+    return _disbursement(request, disbursement_id, Cap.READ_RECORDS)
+
+
+class DisbursementPatch(Schema):
+    status: str | None = Field(None, max_length=40)
+    quantity: Quantity | None = None
+    extra: dict[str, Any] | None = None
+
+
+@router.patch("/disbursements/{disbursement_id}", response=DisbursementOut)
+def update_disbursement(request: HttpRequest, disbursement_id: int,
+                        payload: DisbursementPatch) -> BenefitDisbursement:
+    """Correct a disbursement's status, quantity or extra fields (audited)."""
+    disbursement = _disbursement(request, disbursement_id, Cap.MANAGE_PROGRAMS)
+    services.disbursement_update(actor=request.auth, disbursement=disbursement,  # type: ignore[attr-defined]
+                                 status=payload.status, quantity=payload.quantity,
+                                 extra=payload.extra)
+    return BenefitDisbursement.objects.select_related("status", "unit").get(pk=disbursement.pk)
+
+
+@router.delete("/disbursements/{disbursement_id}", response={204: None})
+def delete_disbursement(request: HttpRequest, disbursement_id: int) -> HttpResponse:
+    """Delete a disbursement (managers; the audit log keeps what it was)."""
+    disbursement = _disbursement(request, disbursement_id, Cap.MANAGE_PROGRAMS)
+    services.disbursement_delete(actor=request.auth, disbursement=disbursement)  # type: ignore[attr-defined]
+    return HttpResponse(status=204)
+
+
+class BulkBase(Schema):
+    quantity: Quantity
+    disbursed_on: dt.date
+    status: str | None = Field(None, max_length=40, description="Default: `completed`")
+    extra: dict[str, Any] | None = None
+
+
+class BulkWalkIn(BulkBase, Override):
+    mode: Literal["walk_in"]
+    person_ids: list[Id] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    account_ids: list[Id] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    add_to_upcoming_session: bool = False
+
+
+class BulkAnonymous(BulkBase):
+    mode: Literal["anonymous"]
+    number_of_recipients: int = Field(ge=1, le=1_000_000)
+
+
+class BulkEnrollment(BulkBase, Override):
+    mode: Literal["enrollment"]
+    enrollment_ids: list[Id] = Field(min_length=1, max_length=MAX_RECIPIENTS)
+
+
+BulkIn = Annotated[BulkWalkIn | BulkAnonymous | BulkEnrollment, Field(discriminator="mode")]
+
+
+class BulkOut(Schema):
+    disbursements_created: int
+    enrollments_created: int
+    warnings: list[Warning]
+
+
+@router.post("/benefits/{benefit_id}/bulk-disbursements", response={201: BulkOut})
+def bulk_disbursements(request: HttpRequest, benefit_id: int, payload: BulkIn) -> Status[Any]:
+    """Many disbursements of one benefit at once: `walk_in` (people or accounts; what is
+    missing is created), `anonymous` (one disbursement for `number_of_recipients` people on the
+    program's anonymous enrollment) or `enrollment` (picked enrollments). All or nothing. A
+    benefit with a schedule adds the warning `benefit_has_schedule`."""
+    user = require(request, Cap.MANAGE_PROGRAMS)
+    benefit = get_visible(Benefit.objects.all(), pk=benefit_id, user=user)
+    common: dict[str, Any] = {"actor": user, "benefit": benefit, "quantity": payload.quantity,
+              "disbursed_on": payload.disbursed_on, "status": payload.status,
+              "extra": payload.extra}
+    if isinstance(payload, BulkWalkIn):
+        result = services.disbursements_bulk_walk_in(
+            **common, person_ids=payload.person_ids, account_ids=payload.account_ids,
+            add_to_upcoming_session=payload.add_to_upcoming_session,
+            override=_override(payload))
+    elif isinstance(payload, BulkAnonymous):
+        result = services.disbursements_bulk_anonymous(
+            **common, number_of_recipients=payload.number_of_recipients)
+    else:
+        result = services.disbursements_bulk_enrollment(
+            **common, enrollment_ids=payload.enrollment_ids, override=_override(payload))
+    return Status(201, result)

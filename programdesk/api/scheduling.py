@@ -505,7 +505,8 @@ def list_sessions(request: HttpRequest, filters: Query[SessionFilter]) -> dict[s
     return paginate(selectors.with_counts(qs).order_by("start", "id"), filters)
 
 
-def _session_detail(user: User, pk: int, *, today_only: bool = False) -> BenefitSession:
+def session_detail_for(user: User, pk: int, *, today_only: bool = False) -> BenefitSession:
+    """The session with its roster and counts, as GET /sessions/{id} answers."""
     session = selectors.session_get(user=user, pk=pk)
     if today_only and session.local_date != djtz.localdate():
         raise NotFound()
@@ -522,7 +523,7 @@ def get_session(request: HttpRequest, session_id: int) -> BenefitSession:
     """One session with its `roster`: the session's disbursements (status as a code). A kiosk
     may open today's sessions, without the roster."""
     user, today_only = _reader(request)
-    return _session_detail(user, session_id, today_only=today_only)
+    return session_detail_for(user, session_id, today_only=today_only)
 
 
 class SessionPatch(Schema):
@@ -546,4 +547,4 @@ def update_session(request: HttpRequest, session_id: int, payload: SessionPatch
     session = selectors.session_get(user=user, pk=session_id)
     services.session_update(actor=user, session=session, start=payload.start, end=payload.end,
                             location=payload.location, status=payload.status)
-    return _session_detail(user, session_id)
+    return session_detail_for(user, session_id)

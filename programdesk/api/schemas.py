@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import Field, PlainSerializer
@@ -25,3 +26,32 @@ QuantityOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_
 class Warning(Schema):
     code: str
     message: str
+
+
+class DisbursementOut(Schema):
+    """API.md's disbursement resource."""
+
+    id: int
+    assignment_id: int
+    enrollment_id: int
+    benefit_id: int
+    program_id: int
+    session_id: int | None
+    person_id: int | None
+    account_id: int | None
+    case_id: int | None
+    recipient_type: str
+    recipient_count: int
+    quantity: QuantityOut
+    unit: str
+    status: str
+    disbursed_on: date
+    extra: dict[str, Any]
+
+    @staticmethod
+    def resolve_unit(obj: Any) -> str:
+        return obj.unit.code
+
+    @staticmethod
+    def resolve_status(obj: Any) -> str:
+        return obj.status.code

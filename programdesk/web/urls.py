@@ -1,10 +1,23 @@
 """Pages. Each area's view module lists its own urlpatterns; this file only collects them."""
 
-from programdesk.web.views import exports, home, people, programs, reports, scheduling, settings
+from programdesk.web.views import (
+    disbursements,
+    exports,
+    home,
+    participation,
+    people,
+    programs,
+    reports,
+    scheduling,
+    settings,
+)
 
 urlpatterns = [
     *home.urlpatterns,
+    # participation first: its attendance sheet is the session page (/sessions/<id>/)
+    *participation.urlpatterns,
     *scheduling.urlpatterns,
+    *disbursements.urlpatterns,
     *people.urlpatterns,
     *programs.urlpatterns,
     *settings.urlpatterns,

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
 
 import pytest
@@ -11,18 +10,6 @@ from programdesk.scheduling.models import BenefitSchedule
 from tests.factories import BenefitFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def shipped_data(db: None) -> None:
-    """Transactional tests flush the tables, rows the data migrations shipped included: put
-    the units and status values back (both seeds are idempotent)."""
-    from django.apps import apps
-
-    for module, function in [("programdesk.core.migrations.0002_shipped_status_values", "ship"),
-                             ("programdesk.programs.migrations.0002_units_and_benefit_types",
-                              "seed")]:
-        getattr(importlib.import_module(module), function)(apps, None)
 
 
 def test_create_a_weekly_schedule_preview_drop_a_date_and_save(page, login, bob) -> None:

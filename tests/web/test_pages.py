@@ -33,3 +33,8 @@ def test_admin_site_for_admins(client, alice) -> None:
     client.force_login(alice)
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/core/auditevent/").status_code == 200
+
+
+def test_healthz_answers_without_login(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.content == b"ok"

@@ -408,15 +408,6 @@ def session_page_context(*, user: User, session: BenefitSession) -> dict[str, An
             "counts": selectors.session_counts(session=session)}
 
 
-@role_required(Cap.READ_SETUP)
-def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = page_user(request)
-    session = _get(selectors.session_get, user=user, pk=pk)
-    context = session_page_context(user=user, session=session)
-    context["roster"] = selectors.session_roster(session=session)
-    return render(request, "web/scheduling/session_detail.html", context)
-
-
 @require_POST
 @role_required(Cap.WRITE_RECORDS)
 def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -497,6 +488,5 @@ urlpatterns = [
     path("schedules/<int:pk>/calendar.ics", schedule_calendar, name="schedule_calendar"),
     path("programs/<int:pk>/calendar.ics", program_calendar, name="program_calendar"),
     path("sessions/", sessions_week, name="sessions_week"),
-    path("sessions/<int:pk>/", session_detail, name="session_detail"),
     path("sessions/<int:pk>/edit/", session_edit, name="session_edit"),
 ]

@@ -1,0 +1,423 @@
+"""The scenarios. Each returns {"rows", "seconds", "baseline_seconds", ...}: the service's time
+and the time of the same rows written (or the same aggregate read) with plain
+``executemany``/SQL, both on the same database, fastest of ``repeat`` runs each.
+
+Imports of Django modules happen inside the functions: ``bench.run`` sets up Django first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+Result = dict[str, Any]
+
+
+def _best(repeat: int, run: Callable[[], Any], reset: Callable[[], Any]) -> float:
+    """Fastest of ``repeat`` timed runs; ``reset`` (untimed) restores the state after each."""
+    best = float("inf")
+    for _ in range(max(repeat, 1)):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+        reset()
+    return best
+
+
+def _sql(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        return cursor.fetchall() if cursor.description else []
+
+
+def _many(sql: str, rows: Any) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _values(now: Any, day: Any) -> tuple[Any, Any, Any]:
+    from django.db import connection
+
+    return (connection.ops.adapt_datetimefield_value(now),
+            connection.ops.adapt_datefield_value(day),
+            connection.ops.adapt_json_value({}, None))
+
+
+def _clear_participation() -> None:
+    for table in ["participation_benefitdisbursement", "participation_scheduleassignment",
+                  "participation_cohortmember", "participation_benefitassignment",
+                  "participation_programenrollment"]:
+        _sql(f"DELETE FROM {table}")
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def _admin() -> Any:
+    from programdesk.core.models import User
+
+    return User.objects.get_or_create(username="bench", defaults={"role": "admin"})[0]
+
+
+def _program_and_benefit(name: str, unit: str = "session") -> tuple[Any, Any]:
+    from programdesk.programs.models import UnitOfMeasure
+    from programdesk.programs.services import benefit_create, program_create
+
+    program = program_create(actor=None, name=name)
+    benefit = benefit_create(actor=None, program=program, name=f"{name} benefit",
+                             unit=UnitOfMeasure.objects.get(code=unit))
+    return program, benefit
+
+
+def _people(n: int) -> list[int]:
+    from django.utils import timezone
+
+    from programdesk.core.bulk import insert_rows
+    from programdesk.people.models import Person
+
+    now, _, extra = _values(timezone.now(), None)
+    start = (Person.objects.order_by("-id").values_list("id", flat=True).first() or 0)
+    insert_rows(Person, ["first_name", "last_name", "email", "phone", "postal_code", "extra",
+                         "created_at", "updated_at"],
+                ((f"First{i}", f"Last{i}", "", "", f"{2100 + i % 50:05d}", extra, now, now)
+                 for i in range(n)))
+    return list(Person.objects.filter(id__gt=start).order_by("id").values_list("id", flat=True))
+
+
+def _schedule(benefit: Any, sessions: int, first: dt.date) -> Any:
+    from zoneinfo import ZoneInfo
+
+    from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+
+    schedule = BenefitSchedule.objects.create(
+        benefit=benefit, name="Bench schedule", timezone="America/New_York", first_date=first,
+        start_time=dt.time(18), duration=dt.timedelta(hours=2),
+        recurrence={"frequency": "daily", "interval": 1, "count": sessions})
+    tz = ZoneInfo("America/New_York")
+    BenefitSession.objects.bulk_create([
+        BenefitSession(schedule=schedule, benefit=benefit, local_date=day,
+                       start=dt.datetime.combine(day, dt.time(18), tzinfo=tz),
+                       end=dt.datetime.combine(day, dt.time(20), tzinfo=tz))
+        for day in (first + dt.timedelta(days=i) for i in range(sessions))])
+    return schedule
+
+
+# --- S1: add people to a 52-session schedule ------------------------------------------------
+
+
+def _baseline_add_to_schedule(schedule: Any, benefit: Any, person_ids: list[int]) -> None:
+    """What adding participants writes, by hand: enrollments, assignments, roster, one
+    disbursement per (person, session) — plain executemany and two id look-ups."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from programdesk.core.models import StatusValue
+
+    today = timezone.localdate()
+    now, day, extra = _values(timezone.now(), today)
+    enrolled = StatusValue.objects.get(kind="enrollment", code="enrolled").pk
+    expected = StatusValue.objects.get(kind="disbursement", code="enrolled").pk
+    sessions = _sql("SELECT id, local_date FROM scheduling_benefitsession WHERE schedule_id = %s",
+                    [schedule.pk])
+    with transaction.atomic():
+        _many("INSERT INTO participation_programenrollment (program_id, person_id, account_id, "
+              "is_anonymous, status_id, is_active, start_date, extra, created_at, updated_at) "
+              "VALUES (%s, %s, NULL, %s, %s, %s, %s, %s, %s, %s)",
+              ((benefit.program_id, p, False, enrolled, True, day, extra, now, now)
+               for p in person_ids))
+        enrollments = _sql("SELECT id, person_id FROM participation_programenrollment "
+                           "WHERE program_id = %s", [benefit.program_id])
+        _many("INSERT INTO participation_benefitassignment (benefit_id, enrollment_id, "
+              "person_id, account_id, is_anonymous, created_at, updated_at) "
+              "VALUES (%s, %s, %s, NULL, %s, %s, %s)",
+              ((benefit.pk, e, p, False, now, now) for e, p in enrollments))
+        assignments = _sql("SELECT id, enrollment_id, person_id FROM "
+                           "participation_benefitassignment WHERE benefit_id = %s", [benefit.pk])
+        _many("INSERT INTO participation_scheduleassignment (schedule_id, assignment_id, "
+              "start_date, created_at, updated_at) VALUES (%s, %s, %s, %s, %s)",
+              ((schedule.pk, a, day, now, now) for a, _, _ in assignments))
+        _many("INSERT INTO participation_benefitdisbursement (assignment_id, session_id, "
+              "enrollment_id, benefit_id, program_id, person_id, account_id, case_id, "
+              "recipient_type, recipient_count, quantity, unit_id, status_id, disbursed_on, "
+              "extra, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, NULL, NULL, %s, "
+              "%s, %s, %s, %s, %s, %s, %s, %s)",
+              ((a, s, e, benefit.pk, benefit.program_id, p, "enrollment", 1, Decimal(1),
+                benefit.unit_id, expected, s_day, extra, now, now)
+               for s, s_day in sessions for a, e, p in assignments))
+
+
+def s1_add_to_schedule(*, scale: float, repeat: int) -> Result:
+    from django.utils import timezone
+
+    from programdesk.participation.services import schedule_add_participants
+
+    people = _people(int(1000 * scale))
+    _, benefit = _program_and_benefit("S1 class")
+    schedule = _schedule(benefit, 52, timezone.localdate())
+    actor = _admin()
+    seconds = _best(repeat, lambda: schedule_add_participants(
+        actor=actor, schedule=schedule, person_ids=people), _clear_participation)
+    baseline = _best(repeat, lambda: _baseline_add_to_schedule(schedule, benefit, people),
+                     _clear_participation)
+    return {"rows": len(people) * 52, "seconds": seconds, "baseline_seconds": baseline}
+
+
+# --- S2: bulk walk-in -----------------------------------------------------------------------
+
+
+def _baseline_walk_in(benefit: Any, person_ids: list[int]) -> None:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from programdesk.core.models import StatusValue
+
+    today = timezone.localdate()
+    now, day, extra = _values(timezone.now(), today)
+    enrolled = StatusValue.objects.get(kind="enrollment", code="enrolled").pk
+    completed = StatusValue.objects.get(kind="disbursement", code="completed").pk
+    with transaction.atomic():
+        _many("INSERT INTO participation_programenrollment (program_id, person_id, account_id, "
+              "is_anonymous, status_id, is_active, start_date, extra, created_at, updated_at) "
+              "VALUES (%s, %s, NULL, %s, %s, %s, %s, %s, %s, %s)",
+              ((benefit.program_id, p, False, enrolled, True, day, extra, now, now)
+               for p in person_ids))
+        enrollments = _sql("SELECT id, person_id FROM participation_programenrollment "
+                           "WHERE program_id = %s", [benefit.program_id])
+        _many("INSERT INTO participation_benefitassignment (benefit_id, enrollment_id, "
+              "person_id, account_id, is_anonymous, created_at, updated_at) "
+              "VALUES (%s, %s, %s, NULL, %s, %s, %s)",
+              ((benefit.pk, e, p, False, now, now) for e, p in enrollments))
+        assignments = _sql("SELECT id, enrollment_id, person_id FROM "
+                           "participation_benefitassignment WHERE benefit_id = %s", [benefit.pk])
+        _many("INSERT INTO participation_benefitdisbursement (assignment_id, session_id, "
+              "enrollment_id, benefit_id, program_id, person_id, account_id, case_id, "
+              "recipient_type, recipient_count, quantity, unit_id, status_id, disbursed_on, "
+              "extra, created_at, updated_at) VALUES (%s, NULL, %s, %s, %s, %s, NULL, NULL, %s, "
+              "%s, %s, %s, %s, %s, %s, %s, %s)",
+              ((a, e, benefit.pk, benefit.program_id, p, "walk_in", 1, Decimal(1),
+                benefit.unit_id, completed, day, extra, now, now) for a, e, p in assignments))
+
+
+def s2_bulk_walk_in(*, scale: float, repeat: int) -> Result:
+    from django.utils import timezone
+
+    from programdesk.participation.services import disbursements_bulk_walk_in
+
+    people = _people(int(10_000 * scale))
+    _, benefit = _program_and_benefit("S2 meal", unit="meal")
+    actor = _admin()
+    seconds = _best(repeat, lambda: disbursements_bulk_walk_in(
+        actor=actor, benefit=benefit, quantity=Decimal(1), disbursed_on=timezone.localdate(),
+        person_ids=people), _clear_participation)
+    baseline = _best(repeat, lambda: _baseline_walk_in(benefit, people), _clear_participation)
+    return {"rows": len(people), "seconds": seconds, "baseline_seconds": baseline}
+
+
+# --- S3: bulk anonymous, many small requests ------------------------------------------------
+
+
+def s3_bulk_anonymous(*, scale: float, repeat: int) -> Result:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from programdesk.core.models import StatusValue
+    from programdesk.participation.models import BenefitAssignment
+    from programdesk.participation.services import disbursements_bulk_anonymous
+
+    requests = int(1000 * scale)
+    _, benefit = _program_and_benefit("S3 meal", unit="meal")
+    actor = _admin()
+    today = timezone.localdate()
+
+    def service() -> None:
+        for _ in range(requests):
+            disbursements_bulk_anonymous(actor=actor, benefit=benefit, quantity=Decimal(40),
+                                         disbursed_on=today, number_of_recipients=40)
+
+    seconds = _best(repeat, service, lambda: _sql(
+        "DELETE FROM participation_benefitdisbursement"))
+    service()  # leaves the anonymous enrollment and assignment the baseline writes onto
+    assignment = BenefitAssignment.objects.get(benefit=benefit)
+    completed = StatusValue.objects.get(kind="disbursement", code="completed").pk
+    _sql("DELETE FROM participation_benefitdisbursement")
+
+    def baseline() -> None:
+        now, day, extra = _values(timezone.now(), today)
+        for _ in range(requests):  # one transaction per request, as the service has
+            with transaction.atomic():
+                _sql("INSERT INTO participation_benefitdisbursement (assignment_id, session_id, "
+                     "enrollment_id, benefit_id, program_id, person_id, account_id, case_id, "
+                     "recipient_type, recipient_count, quantity, unit_id, status_id, "
+                     "disbursed_on, extra, created_at, updated_at) VALUES (%s, NULL, %s, %s, "
+                     "%s, NULL, NULL, NULL, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                     [assignment.pk, assignment.enrollment_id, benefit.pk, benefit.program_id,
+                      "anonymous", 40, Decimal(40), benefit.unit_id, completed, day, extra,
+                      now, now])
+
+    baseline_seconds = _best(repeat, baseline, lambda: _sql(
+        "DELETE FROM participation_benefitdisbursement"))
+    return {"rows": requests, "seconds": seconds, "baseline_seconds": baseline_seconds}
+
+
+# --- S4: attendance sheets ------------------------------------------------------------------
+
+
+def s4_attendance(*, scale: float, repeat: int) -> Result:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from programdesk.core.models import StatusValue
+    from programdesk.participation.models import BenefitDisbursement
+    from programdesk.participation.services import (
+        AttendanceMark,
+        attendance_record,
+        schedule_add_participants,
+    )
+
+    sheet_size = int(200 * scale)
+    people = _people(sheet_size)
+    _, benefit = _program_and_benefit("S4 class")
+    schedule = _schedule(benefit, 52, timezone.localdate())
+    actor = _admin()
+    schedule_add_participants(actor=actor, schedule=schedule, person_ids=people)
+    sessions = list(schedule.sessions.order_by("start"))
+    sheets = {s.pk: list(BenefitDisbursement.objects.filter(session=s).order_by("id")
+                         .values_list("id", flat=True)) for s in sessions}
+    statuses = ["completed", "completed", "completed", "absent", "excused"]
+    ids = {code: StatusValue.objects.get(kind="disbursement", code=code).pk
+           for code in [*statuses, "enrolled"]}
+
+    def reset() -> None:
+        _sql("UPDATE participation_benefitdisbursement SET status_id = %s", [ids["enrolled"]])
+
+    def service() -> None:
+        for session in sessions:
+            attendance_record(actor=actor, session=session, marks=[
+                AttendanceMark(d, statuses[i % 5]) for i, d in enumerate(sheets[session.pk])])
+
+    def baseline() -> None:
+        now = _values(timezone.now(), None)[0]
+        for session in sessions:
+            with transaction.atomic():
+                _many("UPDATE participation_benefitdisbursement SET status_id = %s, "
+                      "quantity = %s, updated_at = %s WHERE id = %s",
+                      [(ids[statuses[i % 5]], Decimal(1), now, d)
+                       for i, d in enumerate(sheets[session.pk])])
+
+    seconds = _best(repeat, service, reset)
+    baseline_seconds = _best(repeat, baseline, reset)
+    return {"rows": sheet_size * len(sessions), "seconds": seconds,
+            "baseline_seconds": baseline_seconds}
+
+
+SCENARIOS: dict[str, Callable[..., Result]] = {
+    "S1": s1_add_to_schedule,
+    "S2": s2_bulk_walk_in,
+    "S3": s3_bulk_anonymous,
+    "S4": s4_attendance,
+}
+
+
+# --- S7: check-in over HTTP -----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _hammer(port: int, requests: list[tuple[str, str, bytes, dict[str, str]]],
+            concurrency: int) -> float:
+    """Send every request over ``concurrency`` client threads; seconds for all of them."""
+    import http.client
+    import threading
+
+    queue = list(reversed(requests))
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                method, path, body, headers = queue.pop()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request(method, path, body=body or None, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status >= 400:
+                failures.append(f"{method} {path}: {response.status}")
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} failed requests, e.g. {failures[:3]}")
+    return time.perf_counter() - started
+
+
+def s7_http_check_in(*, scale: float, repeat: int) -> Result:
+    import json
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from django.db import connections
+    from django.utils import timezone
+
+    from programdesk.core.services import token_create, user_create
+    from programdesk.participation.services import schedule_add_participants
+
+    n = int(2000 * scale)
+    people = _people(n)
+    _, benefit = _program_and_benefit("S7 drop-in")
+    schedule = _schedule(benefit, 1, timezone.localdate())
+    schedule_add_participants(actor=_admin(), schedule=schedule, person_ids=people)
+    session_id = schedule.sessions.get().pk
+    kiosk = user_create(actor=None, username="kiosk-bench", role="kiosk")
+    token = token_create(actor=None, user=kiosk)
+    connections.close_all()
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "programdesk.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
+        env=dict(os.environ, ALLOWED_HOSTS="127.0.0.1"), stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        check_ins = [("POST", f"/api/v1/sessions/{session_id}/check-in",
+                      json.dumps({"person_id": p}).encode(), headers) for p in people]
+        trivial: list[tuple[str, str, bytes, dict[str, str]]] = [
+            ("GET", "/healthz", b"", {}) for _ in people]
+        seconds = min(_hammer(port, check_ins, 8) for _ in range(max(repeat, 1)))
+        baseline = min(_hammer(port, trivial, 8) for _ in range(max(repeat, 1)))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return {"rows": n, "seconds": seconds, "baseline_seconds": baseline,
+            "rps": round(n / seconds, 1), "baseline_rps": round(n / baseline, 1)}
+
+
+SCENARIOS["S7"] = s7_http_check_in

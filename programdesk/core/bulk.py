@@ -1,0 +1,89 @@
+"""Set-based writes for the hot paths.
+
+``bulk_create`` of model instances costs about ten times raw ``executemany`` here (instance
+construction, per-field preparation); the services that write thousands of rows build plain
+tuples of database-ready values and insert them with one ``executemany`` per batch. The rules
+still hold: the database's constraints check every row, and the services audit every batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any, TypeVar
+
+from django.db import connection, models
+
+T = TypeVar("T")
+
+# Ids in one IN (...) list: under SQLite's 32766 bound variables and psycopg's 65535.
+IN_CHUNK = 30_000
+
+
+def chunked(items: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def db_now() -> Any:
+    """``now`` ready for a DateTimeField column of this backend."""
+    from django.utils import timezone
+
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
+def db_date(value: dt.date | None) -> Any:
+    return connection.ops.adapt_datefield_value(value)
+
+
+def db_datetime(value: dt.datetime | None) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def db_json(value: Any) -> Any:
+    return connection.ops.adapt_json_value(value, None)
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column
+    return connection.ops.quote_name(field.column)
+
+
+def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]],
+                *, ignore_conflicts: bool = False) -> int:
+    """INSERT ``rows`` (tuples of database-ready values, in ``fields`` order) into ``model``'s
+    table; returns how many rows were inserted. With ``ignore_conflicts`` a row that would break
+    a unique constraint is skipped — how "add again" stays idempotent under concurrency.
+
+    ``rows`` may be a generator: both drivers consume it as they go, so one statement writes
+    any number of rows without holding them all in memory.
+    """
+    meta = model._meta
+    columns = ", ".join(_column(model, f) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    table = connection.ops.quote_name(meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    if ignore_conflicts:
+        # Both backends: skips only unique-constraint conflicts. (SQLite's INSERT OR IGNORE
+        # would also swallow CHECK violations — a bad row must fail loudly instead.)
+        sql += " ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)  # type: ignore[arg-type]  # any iterable works
+        return max(cursor.rowcount, 0)
+
+
+def update_rows(model: type[models.Model], set_fields: Sequence[str],
+                rows: Iterable[Sequence[Any]], *, where: str = "id") -> int:
+    """UPDATE ``model`` SET set_fields=... WHERE where=... for each row
+    (``(*set_values, where_value)``), one executemany per batch."""
+    meta = model._meta
+    assignments = ", ".join(f"{_column(model, f)} = %s" for f in set_fields)
+    key = _column(model, where)
+    table = connection.ops.quote_name(meta.db_table)
+    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)  # type: ignore[arg-type]  # any iterable works
+        return max(cursor.rowcount, 0)

@@ -1,0 +1,285 @@
+"""Reads for participation: rosters, attendance sheets, roll-ups, enrollments, check-in search."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from programdesk.core.models import User
+from programdesk.core.scoping import visible
+from programdesk.participation.models import (
+    BenefitDisbursement,
+    CohortMember,
+    ProgramEnrollment,
+    ScheduleAssignment,
+)
+from programdesk.people.models import Person
+from programdesk.programs.models import ProgramCohort
+from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+
+DELIVERED = Q(status__bucket="delivered")
+ABSENT = Q(status__bucket="absent")
+EXCUSED = Q(status__bucket="excused")
+EXPECTED = Q(status__bucket="expected")
+
+
+def attendance_rate(delivered: int, absent: int) -> float | None:
+    """delivered / (delivered + absent); excused counts in neither; None when nothing counts."""
+    return delivered / (delivered + absent) if delivered + absent else None
+
+
+@dataclass(frozen=True)
+class Tally:
+    delivered: int = 0
+    absent: int = 0
+    excused: int = 0
+    expected: int = 0
+    cancelled: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return attendance_rate(self.delivered, self.absent)
+
+    @property
+    def total(self) -> int:
+        return self.delivered + self.absent + self.excused + self.expected + self.cancelled
+
+
+TALLY = {
+    "delivered": Count("id", filter=DELIVERED),
+    "absent": Count("id", filter=ABSENT),
+    "excused": Count("id", filter=EXCUSED),
+    "expected": Count("id", filter=EXPECTED),
+    "cancelled": Count("id", filter=Q(status__bucket="cancelled")),
+}
+
+
+def tally(qs: QuerySet[BenefitDisbursement]) -> Tally:
+    return Tally(**qs.aggregate(**TALLY))
+
+
+def tally_by(qs: QuerySet[BenefitDisbursement], key: str) -> dict[Any, Tally]:
+    """One grouped query: {key value: Tally}."""
+    return {row.pop(key): Tally(**row) for row in qs.values(key).annotate(**TALLY).order_by()}
+
+
+# --- rosters and sheets ---------------------------------------------------------------------
+
+
+def _display(first: str | None, last: str | None, account: str | None) -> str:
+    if first or last:
+        return f"{last}, {first}"
+    return account or "Anonymous"
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    assignment_id: int
+    enrollment_id: int
+    person_id: int | None
+    account_id: int | None
+    name: str
+    start: dt.date
+    end: dt.date | None
+    tally: Tally
+
+
+def schedule_roster(*, schedule: BenefitSchedule, include_ended: bool = True,
+                    on: dt.date | None = None) -> list[RosterEntry]:
+    """The schedule's roster with each participant's attendance on its sessions."""
+    on = on or timezone.localdate()
+    entries = ScheduleAssignment.objects.filter(schedule=schedule)
+    if not include_ended:
+        entries = entries.filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+    rows = list(entries.values_list(
+        "assignment_id", "assignment__enrollment_id", "assignment__person_id",
+        "assignment__account_id", "assignment__person__first_name",
+        "assignment__person__last_name", "assignment__account__name", "start_date", "end_date"))
+    tallies = tally_by(BenefitDisbursement.objects.filter(session__schedule=schedule),
+                       "assignment_id")
+    roster = [RosterEntry(a, e, p, acc, _display(first, last, acc_name), start, end,
+                          tallies.get(a, Tally()))
+              for a, e, p, acc, first, last, acc_name, start, end in rows]
+    return sorted(roster, key=lambda r: r.name.lower())
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    disbursement_id: int
+    assignment_id: int
+    enrollment_id: int
+    person_id: int | None
+    account_id: int | None
+    name: str
+    status: str
+    bucket: str
+    quantity: Decimal
+    recipient_type: str
+
+
+def session_sheet(*, session: BenefitSession) -> list[SheetRow]:
+    """Everyone expected at (or recorded for) a session: its disbursements, by name."""
+    rows = (BenefitDisbursement.objects.filter(session=session)
+            .values_list("id", "assignment_id", "enrollment_id", "person_id", "account_id",
+                         "person__first_name", "person__last_name", "account__name",
+                         "status__code", "status__bucket", "quantity", "recipient_type"))
+    sheet = [SheetRow(d, a, e, p, acc, _display(first, last, acc_name), code, bucket, q, rt)
+             for d, a, e, p, acc, first, last, acc_name, code, bucket, q, rt in rows]
+    return sorted(sheet, key=lambda r: r.name.lower())
+
+
+def session_tally(*, session: BenefitSession) -> Tally:
+    return tally(BenefitDisbursement.objects.filter(session=session))
+
+
+def schedule_tally(*, schedule: BenefitSchedule) -> Tally:
+    return tally(BenefitDisbursement.objects.filter(session__schedule=schedule))
+
+
+def consecutive_absences(*, schedule: BenefitSchedule, today: dt.date | None = None
+                         ) -> dict[int, int]:
+    """For each assignment on the schedule: how many of its most recent recorded sessions in a
+    row were absences (sessions still expected don't break or extend a run)."""
+    today = today or timezone.localdate()
+    rows = (BenefitDisbursement.objects
+            .filter(session__schedule=schedule, session__local_date__lte=today)
+            .exclude(status__bucket__in=["expected", "cancelled"])
+            .order_by("assignment_id", "-session__start")
+            .values_list("assignment_id", "status__bucket"))
+    runs: dict[int, int] = {}
+    closed: set[int] = set()
+    for assignment_id, bucket in rows:
+        if assignment_id in closed:
+            continue
+        if bucket == "absent":
+            runs[assignment_id] = runs.get(assignment_id, 0) + 1
+        else:
+            closed.add(assignment_id)
+            runs.setdefault(assignment_id, 0)
+    return runs
+
+
+def person_participation(*, person: Person) -> dict[str, Any]:
+    """A person's attendance rate over all their session disbursements and last service."""
+    qs = BenefitDisbursement.objects.filter(person=person)
+    return {
+        "tally": tally(qs.filter(session__isnull=False)),
+        "last_service": qs.filter(DELIVERED).aggregate(last=Max("disbursed_on"))["last"],
+    }
+
+
+def enrollment_tallies(*, enrollment_ids: list[int]) -> dict[int, Tally]:
+    return tally_by(BenefitDisbursement.objects.filter(enrollment_id__in=enrollment_ids,
+                                                       session__isnull=False), "enrollment_id")
+
+
+# --- enrollments and cohorts ----------------------------------------------------------------
+
+
+def enrollments_visible(user: User) -> QuerySet[ProgramEnrollment]:
+    return visible(ProgramEnrollment.objects.all(), user)
+
+
+def enrollments_list(*, user: User, program_id: int | None = None, status: str | None = None,
+                     bucket: str | None = None, cohort_id: int | None = None,
+                     person_id: int | None = None, account_id: int | None = None,
+                     search: str = "") -> QuerySet[ProgramEnrollment]:
+    qs = enrollments_visible(user).select_related("program", "person", "account", "status")
+    if program_id:
+        qs = qs.filter(program_id=program_id)
+    if status:
+        qs = qs.filter(status__code=status)
+    if bucket:
+        qs = qs.filter(status__bucket=bucket)
+    if cohort_id:
+        qs = qs.filter(cohort_memberships__cohort_id=cohort_id,
+                       cohort_memberships__removed_on__isnull=True)
+    if person_id:
+        qs = qs.filter(person_id=person_id)
+    if account_id:
+        qs = qs.filter(account_id=account_id)
+    for term in search.split()[:4]:
+        qs = qs.filter(Q(person__first_name__icontains=term) | Q(person__last_name__icontains=term)
+                       | Q(account__name__icontains=term))
+    return qs.order_by(Lower("person__last_name"), Lower("person__first_name"),
+                       Lower("account__name"), "id")
+
+
+def cohort_members(*, cohort: ProgramCohort) -> list[dict[str, Any]]:
+    """Current members with their attendance."""
+    members = list(CohortMember.objects.filter(cohort=cohort, removed_on__isnull=True)
+                   .select_related("enrollment__person", "enrollment__account",
+                                   "enrollment__status"))
+    tallies = enrollment_tallies(enrollment_ids=[m.enrollment_id for m in members])
+    rows = [{"member": m, "enrollment": m.enrollment,
+             "name": _display(getattr(m.enrollment.person, "first_name", None),
+                              getattr(m.enrollment.person, "last_name", None),
+                              getattr(m.enrollment.account, "name", None)),
+             "tally": tallies.get(m.enrollment_id, Tally())} for m in members]
+    return sorted(rows, key=lambda r: str(r["name"]).lower())
+
+
+# --- the kiosk ------------------------------------------------------------------------------
+
+
+def kiosk_sessions(*, user: User, day: dt.date | None = None, location: str = ""
+                   ) -> QuerySet[BenefitSession]:
+    """Today's sessions (not cancelled) the kiosk can check people in to."""
+    day = day or timezone.localdate()
+    qs = visible(BenefitSession.objects.filter(local_date=day).exclude(status="cancelled"),
+                 user, "benefit__program_id").select_related("benefit", "schedule")
+    if location:
+        qs = qs.filter(location__iexact=location)
+    return qs.order_by("start")
+
+
+def kiosk_search(*, session: BenefitSession, query: str, limit: int = 10
+                 ) -> list[dict[str, Any]]:
+    """People whose name starts with what was typed (each word matching a first or last name),
+    or whose card code matches. The kiosk shows first name and last initial only."""
+    query = query.strip()
+    if len(query) < 2:
+        return []
+    people = Person.objects.all()
+    card = people.filter(card_code__iexact=query)
+    for term in query.split()[:3]:
+        people = people.filter(Q(first_name__istartswith=term) | Q(last_name__istartswith=term))
+    matches = list(card[:1]) or list(people.order_by("first_name", "last_name", "id")[:limit])
+    on_sheet = set(BenefitDisbursement.objects.filter(
+        session=session, person_id__in=[p.pk for p in matches])
+        .values_list("person_id", flat=True))
+    return [{"person_id": p.pk, "display_name": p.kiosk_name, "on_roster": p.pk in on_sheet}
+            for p in matches]
+
+
+# --- disbursements --------------------------------------------------------------------------
+
+
+def disbursements_list(*, user: User, person_id: int | None = None,
+                       account_id: int | None = None, benefit_id: int | None = None,
+                       program_id: int | None = None, session_id: int | None = None,
+                       case_id: int | None = None, recipient_type: str | None = None,
+                       status: str | None = None, date_from: dt.date | None = None,
+                       date_to: dt.date | None = None, search: str = ""
+                       ) -> QuerySet[BenefitDisbursement]:
+    """Disbursements the user may see, newest first, filtered."""
+    qs = visible(BenefitDisbursement.objects.all(), user).select_related(
+        "benefit", "program", "person", "account", "status", "unit", "session")
+    exact = {"person_id": person_id, "account_id": account_id, "benefit_id": benefit_id,
+             "program_id": program_id, "session_id": session_id, "case_id": case_id,
+             "recipient_type": recipient_type, "status__code": status}
+    qs = qs.filter(**{k: v for k, v in exact.items() if v})
+    if date_from:
+        qs = qs.filter(disbursed_on__gte=date_from)
+    if date_to:
+        qs = qs.filter(disbursed_on__lte=date_to)
+    for term in search.split()[:4]:
+        qs = qs.filter(Q(person__first_name__icontains=term) | Q(person__last_name__icontains=term)
+                       | Q(account__name__icontains=term))
+    return qs.order_by("-disbursed_on", "-id")

@@ -1,0 +1,426 @@
+"""Disbursements outside sessions: ad hoc for one client, bulk walk-in, bulk anonymous, bulk by
+enrollment — and corrections. Each call is all or nothing; bulk calls are set-based."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from programdesk.core.audit import audit_record, changes, snapshot
+from programdesk.core.bulk import chunked, db_date, db_datetime, db_json, db_now, insert_rows
+from programdesk.core.errors import Conflict, NotFound, ValidationError
+from programdesk.core.models import StatusKind, StatusValue, User
+from programdesk.core.selectors import status_first_in_bucket
+from programdesk.participation.models import (
+    BenefitAssignment,
+    BenefitDisbursement,
+    ProgramEnrollment,
+    RecipientType,
+)
+from programdesk.participation.services.participants import (
+    DISBURSEMENT_FIELDS,
+    EligibilityOverride,
+    Enrollee,
+    ParticipationResult,
+    _check_eligibility,
+    _require_active_benefit,
+    _validated_extra_for,
+    assignments_ensure,
+    enrollments_ensure,
+    participants_resolve,
+    session_add_participants,
+)
+from programdesk.people.models import Account, Case, Person
+from programdesk.programs.models import Benefit
+from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
+
+DISBURSEMENT = StatusKind.DISBURSEMENT
+MAX_LINES = 50
+QUANTITY_MAX = Decimal("9999999999.99")
+
+
+@dataclass
+class BulkResult:
+    disbursements_created: int = 0
+    enrollments_created: int = 0
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    disbursement_ids: list[int] = field(default_factory=list)
+
+    def warn(self, code: str, message: str) -> None:
+        self.warnings.append({"code": code, "message": message})
+
+
+@dataclass(frozen=True)
+class DisbursementLine:
+    """One line of an ad hoc disbursement: a benefit, how much (in the benefit's unit), and
+    optionally a status code and the benefit's extra fields."""
+
+    benefit_id: int
+    quantity: Decimal
+    status: str | None = None
+    extra: dict[str, Any] | None = None
+
+
+def check_quantity(quantity: Decimal, field_name: str = "quantity") -> Decimal:
+    """Non-negative, at most 2 decimals, within the column."""
+    try:
+        quantity = Decimal(quantity)
+    except (ArithmeticError, ValueError, TypeError):
+        raise ValidationError.for_fields({field_name: "Must be a number."}) from None
+    if not quantity.is_finite():
+        raise ValidationError.for_fields({field_name: "Must be a number."})
+    if quantity < 0:
+        raise ValidationError.for_fields({field_name: "Must not be negative."})
+    if quantity != quantity.quantize(Decimal("0.01")):
+        raise ValidationError.for_fields({field_name: "At most 2 decimals."})
+    if quantity > QUANTITY_MAX:
+        raise ValidationError.for_fields({field_name: "Too large."})
+    return quantity
+
+
+def _status(code: str | None, field_name: str) -> StatusValue:
+    """The given disbursement status, or the delivered default (`completed`): ad hoc and bulk
+    disbursements are given on the spot."""
+    if code is None:
+        return status_first_in_bucket(DISBURSEMENT, "delivered")
+    value = StatusValue.objects.filter(kind=DISBURSEMENT, code=code).first()
+    if value is None or not value.is_active:
+        known = ", ".join(StatusValue.objects.filter(kind=DISBURSEMENT, is_active=True)
+                          .values_list("code", flat=True))
+        raise ValidationError.for_fields(
+            {field_name: f"Unknown or retired status '{code}'. Use one of: {known}."})
+    return value
+
+
+def _visible_benefits(actor: User | None, ids: Sequence[int]) -> dict[int, Benefit]:
+    qs = Benefit.objects.select_related("program", "unit").filter(id__in=set(ids))
+    if actor is not None and (programs := actor.visible_program_ids()) is not None:
+        qs = qs.filter(program_id__in=programs)
+    return {b.pk: b for b in qs}
+
+
+def _schedule_warning(benefit: Benefit, result: BulkResult | ParticipationResult) -> None:
+    if BenefitSchedule.objects.filter(benefit=benefit).exists():
+        result.warn("benefit_has_schedule", (
+            f"'{benefit.name}' has a schedule: people on it may be counted twice if they also "
+            "get this disbursement. Leave out people who are on its sessions."))
+
+
+def _select_new_ids(benefit: Benefit, created_at: Any, enrollment_ids: Sequence[int]
+                    ) -> list[int]:
+    """The ids of the rows this call inserted: same benefit, no session, this call's exact
+    timestamp, these enrollments — one query (per 30,000 enrollments)."""
+    ids: list[int] = []
+    for chunk in chunked(enrollment_ids):
+        ids += BenefitDisbursement.objects.filter(
+            benefit=benefit, session__isnull=True, created_at=created_at,
+            enrollment_id__in=chunk).values_list("id", flat=True)
+    return sorted(ids)
+
+
+def _insert_ad_hoc(*, benefit: Benefit, participants: Sequence[tuple[int, int, Enrollee]],
+                   quantity: Decimal, status: StatusValue, disbursed_on: dt.date,
+                   recipient_type: str, extra: dict[str, Any], recipient_count: int = 1,
+                   case_id: int | None = None) -> tuple[int, list[int]]:
+    now = timezone.now()
+    now_value = db_datetime(now)
+    day, extra_value = db_date(disbursed_on), db_json(extra)
+    rows = ((assignment_id, None, enrollment_id, benefit.pk, benefit.program_id, e.person_id,
+             e.account_id, case_id, recipient_type, recipient_count, quantity, benefit.unit_id,
+             status.pk, day, extra_value, now_value, now_value)
+            for assignment_id, enrollment_id, e in participants)
+    created = insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows)
+    return created, _select_new_ids(benefit, now, [p[1] for p in participants])
+
+
+# --- ad hoc ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AdHocResult:
+    disbursements: list[BenefitDisbursement]
+    warnings: list[dict[str, str]]
+
+
+@transaction.atomic
+def disbursements_create_ad_hoc(
+    *, actor: User | None, person: Person | None = None, account: Account | None = None,
+    case: Case | None = None, disbursed_on: dt.date, lines: Sequence[DisbursementLine],
+    override: EligibilityOverride | None = None,
+) -> AdHocResult:
+    """Several benefits for one client at once ("a bus pass, an hour of job coaching and 30
+    minutes of résumé review"). Missing enrollments and assignments are made on the spot;
+    disbursements whose enrollment was made on the spot are walk-ins."""
+    if (person is None) == (account is None):
+        raise ValidationError.for_fields({"person_id": "Name exactly one of person or account."})
+    if case is not None and (case.person_id, case.account_id) != (
+            getattr(person, "pk", None), getattr(account, "pk", None)):
+        raise ValidationError.for_fields({"case_id": "The case belongs to another client."})
+    if not lines:
+        raise ValidationError.for_fields({"items": "Add at least one benefit."})
+    if len(lines) > MAX_LINES:
+        raise ValidationError.for_fields({"items": f"At most {MAX_LINES} lines at once."})
+    benefits = _visible_benefits(actor, [line.benefit_id for line in lines])
+    errors: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        if line.benefit_id not in benefits:
+            errors[f"items.{i}.benefit_id"] = f"Unknown benefit {line.benefit_id}."
+    if errors:
+        raise ValidationError.for_fields(errors)
+    inactive = sorted({benefits[line.benefit_id].name for line in lines
+                       if not benefits[line.benefit_id].is_active})
+    if inactive:
+        raise Conflict(f"Not active, so nothing can be disbursed: {', '.join(inactive)}.")
+    prepared = []
+    for i, line in enumerate(lines):
+        benefit = benefits[line.benefit_id]
+        prepared.append((
+            benefit, check_quantity(line.quantity, f"items.{i}.quantity"),
+            _status(line.status, f"items.{i}.status"),
+            _validated_extra_for(target="disbursement", values=line.extra,
+                                 program_id=benefit.program_id, benefit_id=benefit.pk,
+                                 field_prefix=f"items.{i}.extra")))
+
+    enrollee = Enrollee(person_id=getattr(person, "pk", None),
+                        account_id=getattr(account, "pk", None))
+    result = ParticipationResult()
+    overrides: dict[str, Any] = {}
+    for benefit in {b.pk: b for b, *_ in prepared}.values():
+        audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=[enrollee],
+                                   on=disbursed_on, override=override, result=result)
+        if audit:
+            overrides[str(benefit.pk)] = audit
+    rows = []
+    created_enrollments: set[int] = set()
+    for benefit, quantity, status, extra in prepared:
+        by_key, created = enrollments_ensure(program=benefit.program, enrollees=[enrollee],
+                                             on=disbursed_on)
+        created_enrollments |= created
+        enrollment_id = by_key[enrollee.key]
+        assignments, _ = assignments_ensure(benefit=benefit,
+                                            enrollments={enrollment_id: enrollee})
+        rows.append(BenefitDisbursement(
+            assignment_id=assignments[enrollment_id], enrollment_id=enrollment_id,
+            benefit=benefit, program_id=benefit.program_id, person=person, account=account,
+            case=case, recipient_type=(RecipientType.WALK_IN if enrollment_id in
+                                       created_enrollments else RecipientType.ENROLLMENT),
+            recipient_count=1, quantity=quantity, unit_id=benefit.unit_id, status=status,
+            disbursed_on=disbursed_on, extra=extra))
+    disbursements = BenefitDisbursement.objects.bulk_create(rows)
+    audit_record(actor=actor, action="disbursement.create_ad_hoc",
+                 object_type="participation.benefitdisbursement",
+                 object_ids=[d.pk for d in disbursements],
+                 after={"person_id": enrollee.person_id, "account_id": enrollee.account_id,
+                        "case_id": getattr(case, "pk", None),
+                        "lines": [{"benefit_id": b.pk, "quantity": str(q), "status": s.code}
+                                  for b, q, s, _ in prepared]},
+                 reason="; ".join(o["reason"] for o in overrides.values()),
+                 before={"eligibility_overridden": overrides} if overrides else None)
+    return AdHocResult(disbursements=disbursements, warnings=result.warnings)
+
+
+# --- bulk -----------------------------------------------------------------------------------
+
+
+def _bulk_start(benefit: Benefit, quantity: Decimal, status_code: str | None, on: dt.date,
+                extra: dict[str, Any] | None) -> tuple[BulkResult, Decimal, StatusValue,
+                                                       dict[str, Any]]:
+    _require_active_benefit(benefit)
+    result = BulkResult()
+    quantity = check_quantity(quantity)
+    status = _status(status_code, "status")
+    extra = _validated_extra_for(target="disbursement", values=extra,
+                                 program_id=benefit.program_id, benefit_id=benefit.pk)
+    _schedule_warning(benefit, result)
+    return result, quantity, status, extra
+
+
+def _merge(result: BulkResult, participation: ParticipationResult) -> None:
+    result.warnings += participation.warnings
+
+
+@transaction.atomic
+def disbursements_bulk_walk_in(
+    *, actor: User | None, benefit: Benefit, quantity: Decimal, disbursed_on: dt.date,
+    person_ids: Sequence[int] = (), account_ids: Sequence[int] = (), status: str | None = None,
+    extra: dict[str, Any] | None = None, add_to_upcoming_session: bool = False,
+    override: EligibilityOverride | None = None,
+) -> BulkResult:
+    """The same benefit to many people or accounts who did not enroll in advance: what is
+    missing (enrollment, assignment) is made, and every disbursement is a walk-in."""
+    benefit = Benefit.objects.select_related("program").get(pk=benefit.pk)
+    result, quantity, status_value, extra = _bulk_start(benefit, quantity, status,
+                                                        disbursed_on, extra)
+    enrollees = participants_resolve(program=benefit.program, person_ids=person_ids,
+                                     account_ids=account_ids, user=actor)
+    if not enrollees:
+        raise ValidationError.for_fields({"person_ids": "Pick at least one recipient."})
+    eligibility = ParticipationResult()
+    override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees,
+                                        on=disbursed_on, override=override, result=eligibility)
+    _merge(result, eligibility)
+    by_key, created = enrollments_ensure(program=benefit.program, enrollees=enrollees,
+                                         on=disbursed_on)
+    result.enrollments_created = len(created)
+    enrollments = {by_key[e.key]: e for e in enrollees}
+    assignments, _ = assignments_ensure(benefit=benefit, enrollments=enrollments)
+    result.disbursements_created, result.disbursement_ids = _insert_ad_hoc(
+        benefit=benefit, participants=[(assignments[eid], eid, e)
+                                       for eid, e in enrollments.items()],
+        quantity=quantity, status=status_value, disbursed_on=disbursed_on,
+        recipient_type=RecipientType.WALK_IN, extra=extra)
+    session = None
+    if add_to_upcoming_session:
+        session = (BenefitSession.objects.filter(benefit=benefit, local_date__gte=disbursed_on)
+                   .exclude(status=SessionStatus.CANCELLED).order_by("start").first())
+        if session is None:
+            result.warn("no_upcoming_session", "The benefit has no upcoming session; nobody "
+                                               "was added to one.")
+        else:
+            added = session_add_participants(
+                actor=actor, session=session, enrollment_ids=list(enrollments),
+                override=override)
+            result.warn("added_to_session", (
+                f"{added.disbursements_created} added to the session of "
+                f"{session.local_date:%Y-%m-%d}."))
+    audit_record(actor=actor, action="disbursement.bulk_walk_in", obj=benefit,
+                 object_ids=result.disbursement_ids,
+                 after={"quantity": str(quantity), "status": status_value.code,
+                        "disbursed_on": disbursed_on.isoformat(),
+                        "enrollments_created": sorted(created),
+                        "session_id": getattr(session, "pk", None)},
+                 reason=override_audit["reason"] if override_audit else "",
+                 before={"eligibility_overridden": override_audit["overridden"]}
+                 if override_audit else None)
+    return result
+
+
+def anonymous_enrollment_ensure(*, program_id: int, on: dt.date) -> int:
+    """The program's anonymous enrollment, made on demand (one per program; no personal data).
+    With no per-record limits in our database, one enrollment serves any volume."""
+    from programdesk.participation.services.participants import _active_enrollment_status
+
+    existing = ProgramEnrollment.objects.filter(program_id=program_id, is_anonymous=True,
+                                                is_active=True)
+    found = existing.values_list("id", flat=True).first()
+    if found:
+        return found
+    now = db_now()
+    insert_rows(ProgramEnrollment,
+                ["program", "person", "account", "is_anonymous", "status", "is_active",
+                 "application_date", "start_date", "end_date", "extra", "created_at",
+                 "updated_at"],
+                [(program_id, None, None, True, _active_enrollment_status().pk, True, None,
+                  db_date(on), None, db_json({}), now, now)], ignore_conflicts=True)
+    return existing.values_list("id", flat=True).get()
+
+
+@transaction.atomic
+def disbursements_bulk_anonymous(
+    *, actor: User | None, benefit: Benefit, quantity: Decimal, disbursed_on: dt.date,
+    number_of_recipients: int, status: str | None = None, extra: dict[str, Any] | None = None,
+) -> BulkResult:
+    """"40 meals to 40 people on Wednesday night": one disbursement on the program's anonymous
+    enrollment with ``recipient_count`` people. No personal data at all."""
+    benefit = Benefit.objects.select_related("program").get(pk=benefit.pk)
+    result, quantity, status_value, extra = _bulk_start(benefit, quantity, status,
+                                                        disbursed_on, extra)
+    if not isinstance(number_of_recipients, int) or number_of_recipients < 1:
+        raise ValidationError.for_fields({"number_of_recipients": "At least 1."})
+    had_enrollment = ProgramEnrollment.objects.filter(
+        program_id=benefit.program_id, is_anonymous=True, is_active=True).exists()
+    enrollment_id = anonymous_enrollment_ensure(program_id=benefit.program_id, on=disbursed_on)
+    result.enrollments_created = 0 if had_enrollment else 1
+    now = db_now()
+    insert_rows(BenefitAssignment, ["benefit", "enrollment", "person", "account",
+                                    "is_anonymous", "created_at", "updated_at"],
+                [(benefit.pk, enrollment_id, None, None, True, now, now)],
+                ignore_conflicts=True)
+    assignment_id = BenefitAssignment.objects.get(benefit=benefit, enrollment_id=enrollment_id).pk
+    disbursement = BenefitDisbursement.objects.create(
+        assignment_id=assignment_id, enrollment_id=enrollment_id, benefit=benefit,
+        program_id=benefit.program_id, recipient_type=RecipientType.ANONYMOUS,
+        recipient_count=number_of_recipients, quantity=quantity, unit_id=benefit.unit_id,
+        status=status_value, disbursed_on=disbursed_on, extra=extra)
+    result.disbursements_created, result.disbursement_ids = 1, [disbursement.pk]
+    audit_record(actor=actor, action="disbursement.bulk_anonymous", obj=disbursement,
+                 after=snapshot(disbursement))
+    return result
+
+
+@transaction.atomic
+def disbursements_bulk_enrollment(
+    *, actor: User | None, benefit: Benefit, quantity: Decimal, disbursed_on: dt.date,
+    enrollment_ids: Sequence[int], status: str | None = None,
+    extra: dict[str, Any] | None = None, override: EligibilityOverride | None = None,
+) -> BulkResult:
+    """Benefits delivered outside sessions to enrollments picked from the program."""
+    benefit = Benefit.objects.select_related("program").get(pk=benefit.pk)
+    result, quantity, status_value, extra = _bulk_start(benefit, quantity, status,
+                                                        disbursed_on, extra)
+    enrollees = participants_resolve(program=benefit.program, enrollment_ids=enrollment_ids,
+                                     user=actor)
+    if not enrollees:
+        raise ValidationError.for_fields({"enrollment_ids": "Pick at least one enrollment."})
+    eligibility = ParticipationResult()
+    override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees,
+                                        on=disbursed_on, override=override, result=eligibility)
+    _merge(result, eligibility)
+    enrollments = {e.enrollment_id: e for e in enrollees if e.enrollment_id}
+    assignments, _ = assignments_ensure(benefit=benefit, enrollments=enrollments)
+    result.disbursements_created, result.disbursement_ids = _insert_ad_hoc(
+        benefit=benefit, participants=[(assignments[eid], eid, e)
+                                       for eid, e in enrollments.items()],
+        quantity=quantity, status=status_value, disbursed_on=disbursed_on,
+        recipient_type=RecipientType.ENROLLMENT, extra=extra)
+    audit_record(actor=actor, action="disbursement.bulk_enrollment", obj=benefit,
+                 object_ids=result.disbursement_ids,
+                 after={"quantity": str(quantity), "status": status_value.code,
+                        "disbursed_on": disbursed_on.isoformat()},
+                 reason=override_audit["reason"] if override_audit else "",
+                 before={"eligibility_overridden": override_audit["overridden"]}
+                 if override_audit else None)
+    return result
+
+
+# --- corrections ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def disbursement_update(*, actor: User | None, disbursement: BenefitDisbursement,
+                        status: str | None = None, quantity: Decimal | None = None,
+                        extra: dict[str, Any] | None = None) -> BenefitDisbursement:
+    try:
+        disbursement = BenefitDisbursement.objects.select_for_update().get(pk=disbursement.pk)
+    except BenefitDisbursement.DoesNotExist:
+        raise NotFound() from None
+    before = snapshot(disbursement)
+    if status is not None:
+        disbursement.status = _status(status, "status")
+    if quantity is not None:
+        disbursement.quantity = check_quantity(quantity)
+    if extra is not None:
+        disbursement.extra = _validated_extra_for(
+            target="disbursement", values={**disbursement.extra, **extra},
+            program_id=disbursement.program_id, benefit_id=disbursement.benefit_id)
+    disbursement.save(update_fields=["status", "quantity", "extra", "updated_at"])
+    old, new = changes(before, snapshot(disbursement))
+    audit_record(actor=actor, action="disbursement.update", obj=disbursement, before=old,
+                 after=new)
+    return disbursement
+
+
+@transaction.atomic
+def disbursement_delete(*, actor: User | None, disbursement: BenefitDisbursement,
+                        reason: str = "") -> None:
+    """Delete a disbursement (a manager's correction). The audit event keeps what it was."""
+    audit_record(actor=actor, action="disbursement.delete", obj=disbursement,
+                 before=snapshot(disbursement), reason=reason)
+    disbursement.delete()
+

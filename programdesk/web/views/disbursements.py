@@ -1,0 +1,431 @@
+"""Pages: log benefits for one client, bulk disbursements, the disbursement list and corrections.
+Creating, editing and deleting disbursements needs a manager (API.md, Roles)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+
+from programdesk.core.custom_fields import field_definitions_for
+from programdesk.core.errors import DomainError, NotFound, ValidationError
+from programdesk.core.models import IdempotencyRecord, StatusValue, User
+from programdesk.core.roles import Cap
+from programdesk.core.scoping import get_visible, visible
+from programdesk.core.selectors import status_first_in_bucket
+from programdesk.participation import selectors, services
+from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
+from programdesk.people.models import Account, Case, Person
+from programdesk.people.selectors import account_get, case_get, people_visible, person_get
+from programdesk.programs.models import Benefit, Program
+from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+from programdesk.web.permissions import page_user, role_required
+
+LIST_LIMIT = 200
+
+
+def _get(qs: QuerySet[Any], pk: int, user: User, program_field: str = "program_id") -> Any:
+    try:
+        return get_visible(qs, pk=pk, user=user, program_field=program_field)
+    except NotFound:
+        raise Http404 from None
+
+
+def _claim_submission(request: HttpRequest) -> bool:
+    """A form's one-time token: a double click or a reload of the POST saves once."""
+    token = request.POST.get("submission", "")
+    if not token:
+        return True
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(user=page_user(request), key=f"page:{token}"[:200],
+                                             method="POST", path=request.path[:500],
+                                             body_digest="", status_code=303)
+    except IntegrityError:
+        messages.info(request, "That form was already saved.")
+        return False
+    return True
+
+
+def _show_errors(request: HttpRequest, exc: DomainError) -> None:
+    messages.error(request, exc.detail)
+    for error in exc.errors:
+        if error["message"] not in exc.detail:
+            messages.error(request, error["message"])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _statuses() -> list[StatusValue]:
+    return list(StatusValue.objects.filter(kind="disbursement", is_active=True).order_by("order"))
+
+
+def _delivered_code() -> str:
+    return status_first_in_bucket("disbursement", "delivered").code
+
+
+def _parse_quantity(raw: str, unit: str = "") -> Decimal:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise ValidationError.for_fields({"quantity": f"'{raw}' is not a number."}) from None
+    if unit == "minute":
+        # Entered in minutes for an hourly benefit: 30 minutes is 0.5 hours.
+        value = (value / 60).quantize(Decimal("0.01"))
+    return value
+
+
+def _parse_date(raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError.for_fields({"disbursed_on": "Give a date (YYYY-MM-DD)."}) from None
+
+
+# --- log benefits for one client ------------------------------------------------------------
+
+
+def _benefits_for(user: User) -> list[Benefit]:
+    return list(visible(Benefit.objects.filter(is_active=True), user)
+                .select_related("program", "unit").order_by("program__name", "name"))
+
+
+def log_benefits(request: HttpRequest, *, person: Person | None = None,
+                 account: Account | None = None, case: Case | None = None,
+                 back: str) -> HttpResponse:
+    user = page_user(request)
+    lines_wanted = min(int(request.GET.get("lines", "3") or 3), services.MAX_LINES)
+    posted_lines: list[dict[str, Any]] = []
+    if request.method == "POST":
+        indexes = sorted({int(k.split("_")[1]) for k in request.POST
+                          if k.startswith("benefit_") and k.split("_")[1].isdigit()})
+        posted_lines = [{"benefit": request.POST.get(f"benefit_{i}", ""),
+                         "quantity": request.POST.get(f"quantity_{i}", ""),
+                         "unit": request.POST.get(f"unit_{i}", ""),
+                         "status": request.POST.get(f"status_{i}", ""),
+                         "extra": {k.removeprefix(f"extra_{i}_"): request.POST.get(k, "")
+                                   for k in request.POST
+                                   if k.startswith(f"extra_{i}_") and request.POST.get(k)}}
+                        for i in indexes]
+        lines_wanted = max(len(posted_lines), 1)
+        chosen = [line for line in posted_lines if line["benefit"]]
+        if request.POST.get("action") == "refresh":
+            chosen = []  # only show the chosen benefits' extra fields
+        try:
+            day = _parse_date(request.POST.get("disbursed_on", ""))
+            if request.POST.get("action") == "refresh":
+                raise _Refresh
+            if not chosen:
+                raise ValidationError.for_fields({"items": "Choose at least one benefit."})
+            lines = []
+            for i, line in enumerate(chosen):
+                try:
+                    quantity = _parse_quantity(line["quantity"] or "1", line["unit"])
+                except ValidationError:
+                    raise ValidationError.for_fields(
+                        {f"items.{i}.quantity": f"Line {i + 1}: '{line['quantity']}' is not a "
+                                                "number."}) from None
+                lines.append(services.DisbursementLine(
+                    benefit_id=int(line["benefit"]), quantity=quantity,
+                    status=line["status"] or None, extra=line["extra"] or None))
+            # The token and the disbursements commit together: a failed save can be retried.
+            with transaction.atomic():
+                if _claim_submission(request):
+                    result = services.disbursements_create_ad_hoc(
+                        actor=user, person=person, account=account, case=case,
+                        disbursed_on=day, lines=lines)
+                    messages.success(request,
+                                     f"Logged {_count(len(result.disbursements), 'benefit')}.")
+                    for warning in result.warnings:
+                        messages.warning(request, warning["message"])
+            return redirect(back)
+        except _Refresh:
+            pass
+        except DomainError as exc:
+            _show_errors(request, exc)
+    benefits = _benefits_for(user)
+    by_id = {str(b.pk): b for b in benefits}
+    lines_out: list[dict[str, Any]] = posted_lines + [
+        {"benefit": "", "quantity": "", "unit": "", "status": "", "extra": {}}
+        for _ in range(lines_wanted - len(posted_lines))]
+    for i, line in enumerate(lines_out):
+        line["index"] = i
+        line["fields"] = _line_fields(by_id.get(str(line["benefit"])), line["extra"])
+    return render(request, "web/disbursements/log_benefits.html", {
+        "client": person or account, "case": case, "back": back, "benefits": benefits,
+        "statuses": _statuses(), "lines": lines_out, "default_status": _delivered_code(),
+        "more": lines_wanted + 1,
+        "today": request.POST.get("disbursed_on") or timezone.localdate().isoformat(),
+        "submission": uuid.uuid4().hex})
+
+
+def _or_404(get: Any, request: HttpRequest, pk: int) -> Any:
+    try:
+        return get(page_user(request), pk)
+    except NotFound:
+        raise Http404 from None
+
+
+class _Refresh(Exception):
+    """"Show the extra fields" was pressed: render again, save nothing."""
+
+
+def _line_fields(benefit: Benefit | None, values: dict[str, str]) -> list[dict[str, Any]]:
+    """The custom fields a line's benefit collects, with what was typed."""
+    if benefit is None:
+        return []
+    return [{"definition": d, "value": values.get(d.key, "")}
+            for d in field_definitions_for(target="disbursement", program_id=benefit.program_id,
+                                           benefit_id=benefit.pk)]
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def log_benefits_line_fields(request: HttpRequest) -> HttpResponse:
+    """The extra fields of one line, swapped in when its benefit changes (htmx)."""
+    user = page_user(request)
+    index = _int(request.GET.get("line")) or 0
+    benefit = visible(Benefit.objects.all(), user).filter(
+        pk=_int(request.GET.get(f"benefit_{index}")) or 0).first()
+    return render(request, "web/disbursements/_line_fields.html",
+                  {"line": {"index": index, "fields": _line_fields(benefit, {})}})
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def log_benefits_person(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _or_404(person_get, request, pk)
+    return log_benefits(request, person=person, back=f"/people/{pk}/")
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def log_benefits_account(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _or_404(account_get, request, pk)
+    return log_benefits(request, account=account, back=f"/accounts/{pk}/")
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def log_benefits_case(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _or_404(case_get, request, pk)
+    return log_benefits(request, person=case.person, account=case.account, case=case,
+                        back=f"/cases/{pk}/")
+
+
+# --- bulk -----------------------------------------------------------------------------------
+
+
+def _recipients(request: HttpRequest, program: Program) -> QuerySet[Person]:
+    """People for a walk-in bulk, filtered by name, account, postal code, cohort, or "served
+    by this program before"."""
+    people = people_visible(page_user(request))
+    params = request.POST if request.method == "POST" else request.GET
+    for term in params.get("q", "").split()[:4]:
+        people = people.filter(Q(first_name__icontains=term) | Q(last_name__icontains=term))
+    if account := params.get("account", "").strip():
+        people = people.filter(account__name__icontains=account)
+    if postal := params.get("postal_code", "").strip():
+        people = people.filter(postal_code__istartswith=postal)
+    if (cohort := params.get("cohort", "")).isdigit():
+        people = people.filter(enrollments__cohort_memberships__cohort_id=int(cohort),
+                               enrollments__cohort_memberships__removed_on__isnull=True)
+    if params.get("served_before"):
+        people = people.filter(Exists(BenefitDisbursement.objects.filter(
+            person_id=OuterRef("pk"), program=program, status__bucket="delivered")))
+    return people.distinct().order_by("last_name", "first_name", "id")
+
+
+def _enrollments(request: HttpRequest, program: Program, user: User
+                 ) -> QuerySet[ProgramEnrollment]:
+    params = request.POST if request.method == "POST" else request.GET
+    cohort = params.get("cohort", "")
+    return selectors.enrollments_list(
+        user=user, program_id=program.pk, status=params.get("enrollment_status") or None,
+        cohort_id=int(cohort) if cohort.isdigit() else None,
+        search=params.get("q", "")).exclude(is_anonymous=True)
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def bulk_for_program(request: HttpRequest, pk: int) -> HttpResponse:
+    program = _get(Program.objects.all(), pk, page_user(request), "id")
+    benefit = request.GET.get("benefit", "")
+    if benefit.isdigit():
+        return redirect(f"/benefits/{int(benefit)}/bulk/")
+    return render(request, "web/disbursements/bulk_choose.html", {
+        "program": program, "benefits": program.benefits.filter(is_active=True)})
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = page_user(request)
+    benefit = _get(Benefit.objects.select_related("program", "unit"), pk, user)
+    program = benefit.program
+    params = request.POST if request.method == "POST" else request.GET
+    mode = params.get("mode", "walk_in")
+    if mode not in {"walk_in", "anonymous", "enrollment"}:
+        mode = "walk_in"
+    if request.method == "POST":
+        try:
+            with transaction.atomic():
+                result = _bulk_save(request, benefit, mode, user)
+            if result is not None:
+                messages.success(request, "Saved " + ", ".join(
+                    [_count(result.disbursements_created, "disbursement")]
+                    + ([_count(result.enrollments_created, "new enrollment")]
+                       if result.enrollments_created else [])) + ".")
+                for warning in result.warnings:
+                    if warning["code"] != "benefit_has_schedule":
+                        messages.warning(request, warning["message"])
+            return redirect(f"/disbursements/?benefit={benefit.pk}")
+        except DomainError as exc:
+            _show_errors(request, exc)
+    has_schedule = BenefitSchedule.objects.filter(benefit=benefit).exists()
+    upcoming = (BenefitSession.objects.filter(benefit=benefit,
+                                              local_date__gte=timezone.localdate())
+                .exclude(status="cancelled").order_by("start").first())
+    context: dict[str, Any] = {
+        "benefit": benefit, "program": program, "mode": mode, "has_schedule": has_schedule,
+        "upcoming": upcoming, "statuses": _statuses(), "params": params,
+        "default_status": _delivered_code(),
+        "today": timezone.localdate().isoformat(), "cohorts": program.cohorts.all(),
+        "enrollment_statuses": StatusValue.objects.filter(kind="enrollment"),
+        "submission": uuid.uuid4().hex, "limit": LIST_LIMIT,
+    }
+    if mode == "walk_in":
+        people = _recipients(request, program)
+        context |= {"people": people[:LIST_LIMIT], "matching": people.count()}
+    elif mode == "enrollment":
+        enrollments = _enrollments(request, program, user)
+        context |= {"enrollments": enrollments[:LIST_LIMIT], "matching": enrollments.count()}
+    return render(request, "web/disbursements/bulk.html", context)
+
+
+def _selected(request: HttpRequest, name: str, everyone: QuerySet[Any]) -> list[int]:
+    if request.POST.get("all_matching"):
+        return list(everyone.values_list("id", flat=True))
+    return [int(v) for v in request.POST.getlist(name) if v.isdigit()]
+
+
+def _bulk_save(request: HttpRequest, benefit: Benefit, mode: str, user: User
+               ) -> services.BulkResult | None:
+    post = request.POST
+    quantity = _parse_quantity(post.get("quantity", ""), post.get("unit", ""))
+    day = _parse_date(post.get("disbursed_on", ""))
+    status = post.get("status") or None
+    if not _claim_submission(request):
+        return None
+    if mode == "anonymous":
+        try:
+            count = int(post.get("number_of_recipients", ""))
+        except ValueError:
+            raise ValidationError.for_fields(
+                {"number_of_recipients": "Give the number of recipients."}) from None
+        return services.disbursements_bulk_anonymous(
+            actor=user, benefit=benefit, quantity=quantity, disbursed_on=day,
+            number_of_recipients=count, status=status)
+    if mode == "enrollment":
+        return services.disbursements_bulk_enrollment(
+            actor=user, benefit=benefit, quantity=quantity, disbursed_on=day, status=status,
+            enrollment_ids=_selected(request, "enrollment_ids",
+                                     _enrollments(request, benefit.program, user)))
+    return services.disbursements_bulk_walk_in(
+        actor=user, benefit=benefit, quantity=quantity, disbursed_on=day, status=status,
+        person_ids=_selected(request, "person_ids", _recipients(request, benefit.program)),
+        add_to_upcoming_session=bool(post.get("add_to_upcoming_session")))
+
+
+# --- the list and corrections ---------------------------------------------------------------
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@role_required(Cap.READ_RECORDS)
+def disbursement_list(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    g = request.GET
+    qs = selectors.disbursements_list(
+        user=user, benefit_id=_int(g.get("benefit")), program_id=_int(g.get("program")),
+        person_id=_int(g.get("person")), recipient_type=g.get("recipient_type") or None,
+        status=g.get("status") or None, date_from=_date(g.get("from")),
+        date_to=_date(g.get("to")), search=g.get("q", ""))
+    offset = max(_int(g.get("offset")) or 0, 0)
+    return render(request, "web/disbursements/list.html", {
+        "rows": qs[offset:offset + LIST_LIMIT], "count": qs.count(), "offset": offset,
+        "next": offset + LIST_LIMIT, "prev": max(offset - LIST_LIMIT, 0), "limit": LIST_LIMIT,
+        "filters": g, "query": g.urlencode(),
+        "programs": visible(Program.objects.all(), user, "id"),
+        "benefits": visible(Benefit.objects.select_related("program"), user),
+        "statuses": _statuses(), "can_edit": user.can(Cap.MANAGE_PROGRAMS)})
+
+
+class DisbursementForm(forms.Form):
+    status = forms.ChoiceField()
+    quantity = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        status = self.fields["status"]
+        assert isinstance(status, forms.ChoiceField)
+        status.choices = [(s.code, s.label) for s in _statuses()]
+
+
+@role_required(Cap.READ_RECORDS)
+def disbursement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = page_user(request)
+    row = _get(BenefitDisbursement.objects.select_related(
+        "benefit", "program", "person", "account", "status", "unit", "session", "case"), pk, user)
+    form = DisbursementForm(request.POST or None,
+                            initial={"status": row.status.code, "quantity": row.quantity})
+    if request.method == "POST":
+        if not user.can(Cap.MANAGE_PROGRAMS):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        if request.POST.get("action") == "delete":
+            services.disbursement_delete(actor=user, disbursement=row,
+                                         reason=request.POST.get("reason", ""))
+            messages.success(request, "Disbursement deleted (kept in the audit log).")
+            return redirect("/disbursements/")
+        if form.is_valid():
+            try:
+                services.disbursement_update(actor=user, disbursement=row,
+                                             status=form.cleaned_data["status"],
+                                             quantity=form.cleaned_data["quantity"])
+                messages.success(request, "Disbursement saved.")
+                return redirect(request.path)
+            except ValidationError as exc:
+                from programdesk.web.forms import add_service_errors
+
+                add_service_errors(form, exc)
+    return render(request, "web/disbursements/detail.html", {
+        "row": row, "form": form, "can_edit": user.can(Cap.MANAGE_PROGRAMS)})
+
+
+urlpatterns = [
+    path("people/<int:pk>/log-benefits/", log_benefits_person, name="log_benefits_person"),
+    path("disbursements/line-fields", log_benefits_line_fields, name="log_benefits_line_fields"),
+    path("accounts/<int:pk>/log-benefits/", log_benefits_account, name="log_benefits_account"),
+    path("cases/<int:pk>/log-benefits/", log_benefits_case, name="log_benefits_case"),
+    path("programs/<int:pk>/bulk/", bulk_for_program, name="bulk_for_program"),
+    path("benefits/<int:pk>/bulk/", bulk_for_benefit, name="bulk_for_benefit"),
+    path("disbursements/", disbursement_list, name="disbursement_list"),
+    path("disbursements/<int:pk>/", disbursement_detail, name="disbursement_detail"),
+]

@@ -1,0 +1,421 @@
+"""Pages: add participants to a schedule, attendance sheets, the check-in kiosk, enrollments
+and cohorts."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+
+from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError
+from programdesk.core.models import StatusKind, StatusValue, User
+from programdesk.core.roles import Cap
+from programdesk.core.scoping import get_visible, visible
+from programdesk.participation import selectors, services
+from programdesk.participation.models import ProgramEnrollment
+from programdesk.people.models import Account, Person
+from programdesk.people.selectors import (
+    accounts_search,
+    accounts_visible,
+    people_search,
+    people_visible,
+)
+from programdesk.programs.models import Program, ProgramCohort
+from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+from programdesk.web.forms import add_service_errors
+from programdesk.web.permissions import page_user, role_required
+from programdesk.web.views.scheduling import session_page_context
+
+
+def _object_or_404(qs: Any, pk: int, user: User, program_field: str) -> Any:
+    from django.http import Http404
+
+    try:
+        return get_visible(qs, pk=pk, user=user, program_field=program_field)
+    except NotFound:
+        raise Http404 from None
+
+
+def _schedule(request: HttpRequest, pk: int) -> BenefitSchedule:
+    return _object_or_404(BenefitSchedule.objects.select_related("benefit__program"), pk,
+                          page_user(request), "benefit__program_id")
+
+
+def _session(request: HttpRequest, pk: int) -> BenefitSession:
+    return _object_or_404(BenefitSession.objects.select_related("benefit__program", "schedule"),
+                          pk, page_user(request), "benefit__program_id")
+
+
+def _ids(request: HttpRequest, name: str) -> list[int]:
+    return [int(v) for v in request.POST.getlist(name) if v.isdigit()]
+
+
+def _show_result(request: HttpRequest, result: services.ParticipationResult, what: str) -> None:
+    messages.success(request, (
+        f"{what}: {result.enrollments_created} new enrollments, {result.assignments_created} "
+        f"new assignments, {result.disbursements_created} new disbursements."))
+    for warning in result.warnings:
+        messages.warning(request, warning["message"])
+
+
+def _show_domain_error(request: HttpRequest, exc: DomainError) -> None:
+    messages.error(request, exc.detail)
+    for error in exc.errors:
+        messages.error(request, error["message"])
+
+
+# --- add participants to a schedule ---------------------------------------------------------
+
+
+def _candidates(user: User, query: str, limit: int = 25) -> dict[str, Any]:
+    people = Person.objects.none()
+    accounts = Account.objects.none()
+    query = query.strip()
+    if len(query) >= 2:
+        people = people_search(people_visible(user), query)
+        accounts = accounts_search(accounts_visible(user), query)
+    return {"people": people.order_by("last_name", "first_name")[:limit],
+            "accounts": accounts.order_by("name")[:10], "query": query}
+
+
+@role_required(Cap.WRITE_RECORDS)
+def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = _schedule(request, pk)
+    program = schedule.benefit.program
+    user = page_user(request)
+    blocked: Conflict | None = None
+    if request.method == "POST":
+        if request.POST.get("action") == "remove":
+            try:
+                deleted = services.schedule_remove_participants(
+                    actor=user, schedule=schedule, assignment_ids=_ids(request, "assignment_ids"))
+                messages.success(request, f"Removed from the schedule; {deleted} upcoming "
+                                          "disbursements deleted. Recorded attendance is kept.")
+            except DomainError as exc:
+                _show_domain_error(request, exc)
+            return redirect(request.path)
+        override = None
+        if request.POST.get("override_eligibility") and user.can(Cap.MANAGE_PROGRAMS):
+            override = services.EligibilityOverride(
+                reason=request.POST.get("override_reason", ""))
+        try:
+            result = services.schedule_add_participants(
+                actor=user, schedule=schedule, person_ids=_ids(request, "person_ids"),
+                account_ids=_ids(request, "account_ids"),
+                enrollment_ids=_ids(request, "enrollment_ids"), override=override)
+            _show_result(request, result, "Added")
+            return redirect(request.path)
+        except Conflict as exc:
+            if exc.extra.get("type") == "eligibility_blocked":
+                blocked = exc
+            else:
+                _show_domain_error(request, exc)
+        except DomainError as exc:
+            _show_domain_error(request, exc)
+    roster = selectors.schedule_roster(schedule=schedule, include_ended=False)
+    on_roster = {r.enrollment_id for r in roster}
+    enrollments = [e for e in selectors.enrollments_list(user=user, program_id=program.pk,
+                                                         bucket="active")[:500]
+                   if e.pk not in on_roster]
+    return render(request, "web/participation/schedule_participants.html", {
+        "schedule": schedule, "program": program, "roster": roster,
+        "enrollments": enrollments, "blocked": blocked,
+        "selected_people": _ids(request, "person_ids") if blocked else [],
+        "can_override": user.can(Cap.MANAGE_PROGRAMS),
+        **_candidates(user, request.GET.get("q", "")),
+    })
+
+
+@role_required(Cap.WRITE_RECORDS)
+def schedule_participant_search(request: HttpRequest, pk: int) -> HttpResponse:
+    _schedule(request, pk)  # 404 unless the user may see the schedule
+    return render(request, "web/participation/_candidates.html",
+                  _candidates(page_user(request), request.GET.get("q", "")))
+
+
+# --- the attendance sheet -------------------------------------------------------------------
+
+
+def _statuses() -> list[StatusValue]:
+    return list(StatusValue.objects.filter(kind=StatusKind.DISBURSEMENT, is_active=True)
+                .order_by("order", "id"))
+
+
+def attendance_context(session: BenefitSession) -> dict[str, Any]:
+    """What the attendance sheet needs; the session page renders it below its header."""
+    sheet = selectors.session_sheet(session=session)
+    return {"sheet": sheet, "statuses": _statuses(), "tally": selectors.session_tally(
+        session=session), "is_past": session.local_date < timezone.localdate()}
+
+
+@role_required(Cap.READ_SETUP)
+def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session(request, pk)
+    user = page_user(request)
+    if request.method == "POST":
+        if not user.can(Cap.WRITE_RECORDS):
+            raise_forbidden()
+        marks, errors = _marks_from_post(request)
+        if request.POST.get("action") == "add":
+            try:
+                result = services.session_add_participants(
+                    actor=user, session=session, person_ids=_ids(request, "person_ids"))
+                _show_result(request, result, "Added to this session")
+            except DomainError as exc:
+                _show_domain_error(request, exc)
+            return redirect(request.path)
+        if errors:
+            for error in errors:
+                messages.error(request, error)
+        else:
+            try:
+                changed = services.attendance_record(
+                    actor=user, session=session, marks=marks,
+                    complete_session=request.POST.get("action") == "complete")
+                messages.success(request, f"Attendance saved ({changed} changed)."
+                                 + (" Session completed." if request.POST.get("action")
+                                    == "complete" else ""))
+                return redirect(request.path)
+            except ValidationError as exc:
+                _show_domain_error(request, exc)
+            except DomainError as exc:
+                _show_domain_error(request, exc)
+    return render(request, "web/participation/session_attendance.html", {
+        **session_page_context(user=user, session=session),
+        "can_edit": user.can(Cap.WRITE_RECORDS), **attendance_context(session),
+        **_candidates(user, request.GET.get("q", ""))})
+
+
+def raise_forbidden() -> None:
+    from django.core.exceptions import PermissionDenied
+
+    raise PermissionDenied("Your role may not record attendance.")
+
+
+def _marks_from_post(request: HttpRequest) -> tuple[list[services.AttendanceMark], list[str]]:
+    marks, errors = [], []
+    for key in request.POST:
+        value = request.POST.get(key, "")
+        if not key.startswith("status_"):
+            continue
+        raw_id = key.removeprefix("status_")
+        if not raw_id.isdigit():
+            continue
+        quantity: Decimal | None = None
+        raw_quantity = request.POST.get(f"quantity_{raw_id}", "").strip()
+        if raw_quantity:
+            try:
+                quantity = Decimal(raw_quantity)
+                if quantity < 0 or quantity != quantity.quantize(Decimal("0.01")):
+                    raise InvalidOperation
+            except InvalidOperation:
+                errors.append(f"Quantity '{raw_quantity}' must be a number ≥ 0 with at most "
+                              "2 decimals.")
+                continue
+        marks.append(services.AttendanceMark(int(raw_id), value, quantity))
+    return marks, errors
+
+
+# --- the kiosk ------------------------------------------------------------------------------
+
+
+@role_required(Cap.CHECK_IN)
+def kiosk(request: HttpRequest) -> HttpResponse:
+    location = request.GET.get("location", "")
+    sessions = selectors.kiosk_sessions(user=page_user(request), location=location)
+    locations = sorted({s.location for s in selectors.kiosk_sessions(user=page_user(request))
+                        if s.location})
+    return render(request, "web/participation/kiosk.html", {
+        "sessions": sessions, "location": location, "locations": locations})
+
+
+def _kiosk_session(request: HttpRequest, pk: int) -> BenefitSession:
+    from django.http import Http404
+
+    session = _session(request, pk)
+    if session.local_date != timezone.localdate() or session.status == "cancelled":
+        raise Http404("The kiosk checks people in to today's sessions only.")
+    return session
+
+
+class RegisterForm(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    postal_code = forms.CharField(max_length=20, required=False)
+
+
+@role_required(Cap.CHECK_IN)
+def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _kiosk_session(request, pk)
+    user = page_user(request)
+    register = RegisterForm(request.POST if request.POST.get("action") == "register" else None)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "register":
+                if register.is_valid():
+                    person = services.kiosk_register(actor=user, session=session,
+                                                     **register.cleaned_data)
+                    messages.success(request, f"Welcome, {person.first_name}! You are "
+                                              "registered and checked in.")
+                    return redirect(request.path)
+            else:
+                person_id = int(request.POST.get("person_id", "0") or 0)
+                services.check_in(actor=user, session=session, person_id=person_id)
+                person = Person.objects.get(pk=person_id)
+                messages.success(request, f"Welcome, {person.first_name}! You are checked in.")
+                return redirect(request.path)
+        except ValidationError as exc:
+            add_service_errors(register, exc)
+        except (Conflict, NotAllowed) as exc:
+            messages.error(request, f"{exc.detail} Please ask a staff member.")
+            return redirect(request.path)
+    query = request.GET.get("q", "").strip()
+    return render(request, "web/participation/kiosk_session.html", {
+        "session": session, "register": register, "query": query,
+        "results": selectors.kiosk_search(session=session, query=query) if query else [],
+        "show_register": request.POST.get("action") == "register"})
+
+
+@role_required(Cap.CHECK_IN)
+def kiosk_search(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _kiosk_session(request, pk)
+    results = selectors.kiosk_search(session=session, query=request.GET.get("q", ""))
+    return render(request, "web/participation/_kiosk_results.html", {
+        "session": session, "results": results, "query": request.GET.get("q", "").strip()})
+
+
+# --- enrollments and cohorts ----------------------------------------------------------------
+
+
+def _program(request: HttpRequest, pk: int) -> Program:
+    return _object_or_404(Program.objects.all(), pk, page_user(request), "id")
+
+
+@role_required(Cap.READ_RECORDS)
+def program_enrollments(request: HttpRequest, pk: int) -> HttpResponse:
+    program = _program(request, pk)
+    user = page_user(request)
+    if request.method == "POST":
+        if not user.can(Cap.WRITE_RECORDS):
+            raise_forbidden()
+        try:
+            cohort = _object_or_404(ProgramCohort.objects.filter(program=program),
+                                    int(request.POST.get("cohort_id", "0") or 0), user,
+                                    "program_id")
+            added = services.cohort_add_members(actor=user, cohort=cohort,
+                                                enrollment_ids=_ids(request, "enrollment_ids"))
+            messages.success(request, f"{added} added to {cohort.name}.")
+        except DomainError as exc:
+            _show_domain_error(request, exc)
+        return redirect(request.get_full_path())
+    qs = selectors.enrollments_list(
+        user=user, program_id=program.pk, status=request.GET.get("status") or None,
+        cohort_id=int(request.GET["cohort"]) if request.GET.get("cohort", "").isdigit()
+        else None, search=request.GET.get("q", ""))
+    page = qs[:500]
+    tallies = selectors.enrollment_tallies(enrollment_ids=[e.pk for e in page])
+    return render(request, "web/participation/program_enrollments.html", {
+        "program": program, "rows": [(e, tallies.get(e.pk)) for e in page],
+        "count": qs.count(), "statuses": StatusValue.objects.filter(kind="enrollment"),
+        "cohorts": program.cohorts.all(), "filters": request.GET,
+        "can_edit": user.can(Cap.WRITE_RECORDS)})
+
+
+class EnrollmentForm(forms.Form):
+    status = forms.ChoiceField()
+    application_date = forms.DateField(required=False,
+                                       widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        status = self.fields["status"]
+        assert isinstance(status, forms.ChoiceField)
+        status.choices = [
+            (s.code, f"{s.label} ({s.bucket})") for s in
+            StatusValue.objects.filter(kind="enrollment", is_active=True).order_by("order")]
+
+
+@role_required(Cap.READ_RECORDS)
+def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = page_user(request)
+    enrollment = _object_or_404(
+        ProgramEnrollment.objects.select_related("program", "person", "account", "status"),
+        pk, user, "program_id")
+    initial = {"status": enrollment.status.code, "application_date": enrollment.application_date,
+               "start_date": enrollment.start_date, "end_date": enrollment.end_date}
+    form = EnrollmentForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not user.can(Cap.WRITE_RECORDS):
+            raise_forbidden()
+        if form.is_valid():
+            try:
+                services.enrollment_update(actor=user, enrollment=enrollment,
+                                           **form.cleaned_data)
+                messages.success(request, "Enrollment saved.")
+                return redirect(request.path)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except Conflict as exc:
+                form.add_error("status", exc.detail)
+    memberships = enrollment.cohort_memberships.select_related("cohort").order_by("-added_on")
+    tally = selectors.enrollment_tallies(enrollment_ids=[enrollment.pk]).get(enrollment.pk)
+    return render(request, "web/participation/enrollment_detail.html", {
+        "enrollment": enrollment, "form": form, "memberships": memberships, "tally": tally,
+        "can_edit": user.can(Cap.WRITE_RECORDS)})
+
+
+@role_required(Cap.READ_RECORDS)
+def cohort_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = page_user(request)
+    cohort = _object_or_404(ProgramCohort.objects.select_related("program"), pk, user,
+                            "program_id")
+    if request.method == "POST":
+        if not user.can(Cap.WRITE_RECORDS):
+            raise_forbidden()
+        try:
+            if request.POST.get("action") == "remove":
+                services.cohort_remove_members(actor=user, cohort=cohort,
+                                               enrollment_ids=_ids(request, "enrollment_ids"))
+                messages.success(request, "Removed from the cohort.")
+            else:
+                added = services.cohort_add_members(
+                    actor=user, cohort=cohort, enrollment_ids=_ids(request, "enrollment_ids"))
+                messages.success(request, f"{added} added to the cohort.")
+        except DomainError as exc:
+            _show_domain_error(request, exc)
+        return redirect(request.path)
+    members = selectors.cohort_members(cohort=cohort)
+    member_ids = {m["enrollment"].pk for m in members}
+    candidates = [e for e in visible(ProgramEnrollment.objects.filter(
+        program=cohort.program, is_active=True).select_related("person", "account"), user)[:500]
+        if e.pk not in member_ids]
+    totals = selectors.Tally(**{k: sum(getattr(m["tally"], k) for m in members)
+                                for k in ("delivered", "absent", "excused", "expected",
+                                          "cancelled")})
+    return render(request, "web/participation/cohort_detail.html", {
+        "cohort": cohort, "members": members, "candidates": candidates, "totals": totals,
+        "can_edit": user.can(Cap.WRITE_RECORDS), "today": timezone.localdate()})
+
+
+urlpatterns = [
+    path("schedules/<int:pk>/participants/", schedule_participants,
+         name="schedule_participants"),
+    path("schedules/<int:pk>/participants/search", schedule_participant_search,
+         name="schedule_participant_search"),
+    # The session page is the attendance sheet under the scheduling header.
+    path("sessions/<int:pk>/", session_attendance, name="session_detail"),
+    path("kiosk/", kiosk, name="kiosk"),
+    path("kiosk/<int:pk>/", kiosk_session, name="kiosk_session"),
+    path("kiosk/<int:pk>/search", kiosk_search, name="kiosk_search"),
+    path("programs/<int:pk>/enrollments/", program_enrollments, name="program_enrollments"),
+    path("enrollments/<int:pk>/", enrollment_detail, name="enrollment_detail"),
+    path("cohorts/<int:pk>/", cohort_detail, name="cohort_detail"),
+]

@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from programdesk.participation import services
+from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
+from tests import factories as f
+from tests.conftest import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schedule():
+    return f.schedule_with_sessions(sessions=3)
+
+
+def test_add_participants_answers_the_counts(api_as, charlie, schedule):
+    people = f.PersonFactory.create_batch(2)
+    response = api_as(charlie).post(f"schedules/{schedule.pk}/participants",
+                                    {"person_ids": [p.pk for p in people]})
+    assert response.status_code == 201, response.content
+    assert response.json() == {"enrollments_created": 2, "assignments_created": 2,
+                               "disbursements_created": 6, "warnings": []}
+
+
+def test_add_participants_twice_answers_zeros(api_as, charlie, schedule):
+    body = {"person_ids": [f.PersonFactory().pk]}
+    api_as(charlie).post(f"schedules/{schedule.pk}/participants", body)
+    again = api_as(charlie).post(f"schedules/{schedule.pk}/participants", body).json()
+    assert again["disbursements_created"] == 0
+
+
+def test_unknown_people_are_422_naming_them(api_as, charlie, schedule):
+    body = assert_problem(api_as(charlie).post(f"schedules/{schedule.pk}/participants",
+                                               {"person_ids": [424242]}), 422, "person_ids")
+    assert "424242" in body["detail"]
+
+
+def test_huge_ids_are_422_not_500(api_as, charlie, schedule):
+    assert_problem(api_as(charlie).post(f"schedules/{schedule.pk}/participants",
+                                        {"person_ids": [2**70]}), 422, "person_ids.0")
+
+
+def test_inactive_benefit_is_409(api_as, charlie):
+    schedule = f.schedule_with_sessions(sessions=1, benefit__is_active=False)
+    assert_problem(api_as(charlie).post(f"schedules/{schedule.pk}/participants",
+                                        {"person_ids": [f.PersonFactory().pk]}), 409)
+
+
+def test_viewer_cannot_add_participants(api_as, dana, schedule):
+    assert_problem(api_as(dana).post(f"schedules/{schedule.pk}/participants",
+                                     {"person_ids": [f.PersonFactory().pk]}), 403)
+
+
+def test_schedule_of_another_program_is_404_for_limited_users(api_as, schedule):
+    limited = f.UserFactory(username="lim", role="staff")
+    limited.programs.add(f.ProgramFactory())
+    assert_problem(api_as(limited).post(f"schedules/{schedule.pk}/participants",
+                                        {"person_ids": [f.PersonFactory().pk]}), 404)
+    assert_problem(api_as(limited).get(f"schedules/{schedule.pk}/participants"), 404)
+
+
+def test_roster_lists_participants_with_attendance(api_as, charlie, schedule):
+    person = f.PersonFactory()
+    services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[person.pk])
+    body = api_as(charlie).get(f"schedules/{schedule.pk}/participants").json()
+    assert body["count"] == 1
+    entry = body["items"][0]
+    assert entry["person_id"] == person.pk and entry["end"] is None
+    assert entry["start"] == timezone.localdate().isoformat()
+
+
+def test_remove_participants(api_as, charlie, schedule):
+    person = f.PersonFactory()
+    services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[person.pk])
+    assignment_id = BenefitDisbursement.objects.first().assignment_id
+    response = api_as(charlie).post(f"schedules/{schedule.pk}/participants/remove",
+                                    {"assignment_ids": [assignment_id]})
+    assert response.json() == {"disbursements_deleted": 3}
+
+
+def test_attendance_saves_the_sheet_and_returns_the_roster(api_as, charlie, schedule):
+    services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                       person_ids=[p.pk for p in f.PersonFactory.create_batch(2)])
+    session = schedule.sessions.order_by("start").first()
+    rows = list(BenefitDisbursement.objects.filter(session=session).order_by("id"))
+    response = api_as(charlie).post(f"sessions/{session.pk}/attendance", {
+        "records": [{"disbursement_id": rows[0].pk, "status": "completed", "quantity": 0.5},
+                    {"disbursement_id": rows[1].pk, "status": "absent"}],
+        "complete_session": True})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "completed"
+    assert (body["counts"]["delivered"], body["counts"]["absent"]) == (1, 1)
+    by_id = {r["disbursement_id"]: r for r in body["roster"]}
+    assert by_id[rows[0].pk]["quantity"] == 0.5 and by_id[rows[0].pk]["status"] == "completed"
+    assert body["start"].endswith(("-05:00", "-04:00"))
+
+
+def test_attendance_with_a_bad_status_names_the_record(api_as, charlie, schedule):
+    services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                       person_ids=[f.PersonFactory().pk])
+    session = schedule.sessions.order_by("start").first()
+    row = BenefitDisbursement.objects.filter(session=session).get()
+    assert_problem(api_as(charlie).post(f"sessions/{session.pk}/attendance", {
+        "records": [{"disbursement_id": row.pk, "status": "here"}]}), 422, "records.0.status")
+    assert_problem(api_as(charlie).post(f"sessions/{session.pk}/attendance", {
+        "records": [{"disbursement_id": row.pk, "status": "completed", "quantity": 1.234}]}),
+        422, "records.0.quantity")
+
+
+def test_kiosk_search_shows_first_name_and_last_initial_only(api_as, kim, schedule):
+    f.PersonFactory(first_name="Rosa", last_name="Parks", email="rosa@example.org")
+    session = schedule.sessions.get(local_date=timezone.localdate())
+    body = api_as(kim).get(f"sessions/{session.pk}/check-in/search", q="ros").json()
+    assert body["items"] == [{"person_id": body["items"][0]["person_id"],
+                              "display_name": "Rosa P."}]
+
+
+def test_kiosk_search_needs_two_letters(api_as, kim, schedule):
+    session = schedule.sessions.get(local_date=timezone.localdate())
+    assert_problem(api_as(kim).get(f"sessions/{session.pk}/check-in/search", q="r"), 422, "q")
+
+
+def test_kiosk_checks_in_to_todays_sessions_only(api_as, kim, schedule):
+    person = f.PersonFactory()
+    later = schedule.sessions.exclude(local_date=timezone.localdate()).first()
+    assert_problem(api_as(kim).post(f"sessions/{later.pk}/check-in",
+                                    {"person_id": person.pk}), 403)
+    today = schedule.sessions.get(local_date=timezone.localdate())
+    response = api_as(kim).post(f"sessions/{today.pk}/check-in", {"person_id": person.pk})
+    assert response.status_code == 200
+    assert response.json()["recipient_type"] == "walk_in"
+    assert response.json()["status"] == "completed"
+
+
+def test_kiosk_cannot_read_rosters_or_people(api_as, kim, schedule):
+    assert_problem(api_as(kim).get(f"schedules/{schedule.pk}/participants"), 403)
+    assert_problem(api_as(kim).get("enrollments"), 403)
+
+
+def test_second_active_enrollment_is_409(api_as, charlie):
+    enrollment = f.EnrollmentFactory()
+    body = assert_problem(api_as(charlie).post("enrollments", {
+        "program_id": enrollment.program_id, "person_id": enrollment.person_id}), 409)
+    assert body["existing_enrollment_id"] == enrollment.pk
+
+
+def test_enrollment_create_and_status_change_sets_dates(api_as, charlie):
+    program, person = f.ProgramFactory(), f.PersonFactory()
+    created = api_as(charlie).post("enrollments", {"program_id": program.pk,
+                                                   "person_id": person.pk, "status": "applied"})
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["is_active"] is False and body["application_date"] is not None
+    active = api_as(charlie).patch(f"enrollments/{body['id']}", {"status": "enrolled"}).json()
+    assert active["is_active"] is True and active["start_date"] is not None
+    done = api_as(charlie).patch(f"enrollments/{body['id']}", {"status": "completed"}).json()
+    assert done["is_active"] is False and done["end_date"] is not None
+
+
+def test_reactivating_when_another_is_active_is_409(api_as, charlie):
+    active = f.EnrollmentFactory()
+    old = f.EnrollmentFactory(program=active.program, person=active.person,
+                              status=f.status("enrollment", "withdrawn"))
+    assert_problem(api_as(charlie).patch(f"enrollments/{old.pk}", {"status": "in_progress"}),
+                   409)
+
+
+def test_enrollment_needs_exactly_one_enrollee(api_as, charlie):
+    program = f.ProgramFactory()
+    assert_problem(api_as(charlie).post("enrollments", {"program_id": program.pk}), 422)
+    anonymous = api_as(charlie).post("enrollments", {"program_id": program.pk,
+                                                     "is_anonymous": True})
+    assert anonymous.status_code == 201 and anonymous.json()["person_id"] is None
+
+
+def test_enrollment_list_filters_by_program_and_status(api_as, dana):
+    first = f.EnrollmentFactory()
+    f.EnrollmentFactory(program=first.program, status=f.status("enrollment", "withdrawn"))
+    f.EnrollmentFactory()
+    body = api_as(dana).get("enrollments", program_id=first.program_id, status="enrolled").json()
+    assert [e["id"] for e in body["items"]] == [first.pk]
+
+
+def test_cohort_members(api_as, charlie):
+    cohort = f.CohortFactory(max_members=2)
+    enrollments = f.EnrollmentFactory.create_batch(3, program=cohort.program)
+    response = api_as(charlie).post(f"cohorts/{cohort.pk}/members",
+                                    {"enrollment_ids": [e.pk for e in enrollments[:2]]})
+    assert response.status_code == 201
+    assert response.json()["member_enrollment_ids"] == sorted(e.pk for e in enrollments[:2])
+    assert_problem(api_as(charlie).post(f"cohorts/{cohort.pk}/members",
+                                        {"enrollment_ids": [enrollments[2].pk]}), 409)
+    other = f.EnrollmentFactory()
+    assert_problem(api_as(charlie).post(f"cohorts/{cohort.pk}/members",
+                                        {"enrollment_ids": [other.pk]}), 422, "enrollment_ids")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_adds_of_the_same_person_write_one_set(charlie):
+    schedule = f.schedule_with_sessions(sessions=5)
+    person = f.PersonFactory()
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def add() -> None:
+        try:
+            barrier.wait()
+            services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                               person_ids=[person.pk])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert ProgramEnrollment.objects.filter(person=person).count() == 1
+    assert BenefitDisbursement.objects.filter(person=person).count() == 5

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from programdesk.core.errors import ValidationError
+from programdesk.core.models import AuditEvent
+from programdesk.participation import selectors, services
+from programdesk.participation.models import BenefitDisbursement
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+Mark = services.AttendanceMark
+
+
+@pytest.fixture
+def sheet(charlie):
+    schedule = f.schedule_with_sessions(sessions=2)
+    people = f.PersonFactory.create_batch(3)
+    services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                       person_ids=[p.pk for p in people])
+    session = schedule.sessions.order_by("start").first()
+    rows = list(BenefitDisbursement.objects.filter(session=session).order_by("id"))
+    return session, rows
+
+
+def test_saving_a_sheet_sets_every_status_and_quantity(charlie, sheet):
+    session, rows = sheet
+    changed = services.attendance_record(actor=charlie, session=session, marks=[
+        Mark(rows[0].pk, "completed", Decimal("1.5")), Mark(rows[1].pk, "absent"),
+        Mark(rows[2].pk, "excused")], complete_session=True)
+    assert changed == 3
+    statuses = dict(BenefitDisbursement.objects.filter(session=session)
+                    .values_list("id", "status__code"))
+    assert statuses == {rows[0].pk: "completed", rows[1].pk: "absent", rows[2].pk: "excused"}
+    assert BenefitDisbursement.objects.get(pk=rows[0].pk).quantity == Decimal("1.5")
+    session.refresh_from_db()
+    assert session.status == "completed"
+    assert selectors.session_tally(session=session).rate == 0.5
+
+
+def test_saving_the_same_sheet_again_changes_nothing(charlie, sheet):
+    session, rows = sheet
+    marks = [Mark(r.pk, "completed") for r in rows]
+    services.attendance_record(actor=charlie, session=session, marks=marks)
+    assert services.attendance_record(actor=charlie, session=session, marks=marks) == 0
+
+
+def test_unknown_status_and_foreign_disbursement_are_field_errors(charlie, sheet):
+    session, rows = sheet
+    other = f.DisbursementFactory()
+    with pytest.raises(ValidationError) as info:
+        services.attendance_record(actor=charlie, session=session, marks=[
+            Mark(rows[0].pk, "present"), Mark(other.pk, "completed")])
+    assert info.value.message_for("records.0.status")
+    assert info.value.message_for("records.1.disbursement_id")
+    assert not BenefitDisbursement.objects.filter(status__code="completed").exclude(
+        pk=other.pk).exists()
+
+
+def test_late_entry_is_allowed_and_audited_as_late(charlie):
+    schedule = f.schedule_with_sessions(sessions=1,
+                                        first=timezone.localdate() - dt.timedelta(days=7))
+    session = schedule.sessions.get()
+    person = f.PersonFactory()
+    services.session_add_participants(actor=charlie, session=session, person_ids=[person.pk])
+    row = BenefitDisbursement.objects.get()
+    services.attendance_record(actor=charlie, session=session,
+                               marks=[Mark(row.pk, "completed")])
+    event = AuditEvent.objects.get(action="attendance.record_late")
+    assert event.before == {str(row.pk): ["enrolled", "1.00"]}
+
+
+def test_a_200_person_sheet_takes_a_constant_number_of_queries(
+        charlie, django_assert_max_num_queries):
+    schedule = f.schedule_with_sessions(sessions=1)
+    people = f.PersonFactory.create_batch(200)
+    services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                       person_ids=[p.pk for p in people])
+    session = schedule.sessions.get()
+    rows = list(BenefitDisbursement.objects.filter(session=session))
+    with django_assert_max_num_queries(10):
+        services.attendance_record(actor=charlie, session=session, complete_session=True,
+                                   marks=[Mark(r.pk, "completed" if i % 3 else "absent")
+                                          for i, r in enumerate(rows)])
+    assert selectors.session_tally(session=session).delivered == 133
+
+
+# --- check-in -------------------------------------------------------------------------------
+
+
+def test_check_in_of_someone_on_the_roster_completes_their_disbursement(kim, sheet):
+    session, rows = sheet
+    disbursement = services.check_in(actor=kim, session=session, person_id=rows[0].person_id)
+    assert disbursement.pk == rows[0].pk
+    assert disbursement.status.code == "completed"
+
+
+def test_check_in_twice_is_once(kim, sheet):
+    session, rows = sheet
+    services.check_in(actor=kim, session=session, person_id=rows[0].person_id)
+    services.check_in(actor=kim, session=session, person_id=rows[0].person_id)
+    assert BenefitDisbursement.objects.filter(session=session).count() == 3
+    assert AuditEvent.objects.filter(action="session.check_in").count() == 1
+
+
+def test_check_in_of_someone_new_adds_a_completed_walk_in(kim, sheet):
+    session, _ = sheet
+    walk_in = f.PersonFactory()
+    disbursement = services.check_in(actor=kim, session=session, person_id=walk_in.pk)
+    assert disbursement.recipient_type == "walk_in"
+    assert disbursement.status.code == "completed"
+    assert BenefitDisbursement.objects.filter(session=session).count() == 4
+
+
+def test_consecutive_absences_count_the_latest_run(charlie):
+    today = timezone.localdate()
+    schedule = f.schedule_with_sessions(sessions=5, first=today - dt.timedelta(days=28))
+    person = f.PersonFactory()
+    services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[person.pk],
+                                       on=today - dt.timedelta(days=28))
+    rows = list(BenefitDisbursement.objects.filter(person=person).order_by("disbursed_on"))
+    for row, status in zip(rows, ["completed", "absent", "excused", "absent", "absent"],
+                           strict=True):
+        services.attendance_record(actor=charlie, session=row.session,
+                                   marks=[Mark(row.pk, status)])
+    runs = selectors.consecutive_absences(schedule=schedule)
+    assert runs == {rows[0].assignment_id: 2}
