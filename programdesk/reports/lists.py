@@ -26,6 +26,7 @@ from programdesk.participation.models import (
     CohortMember,
     ProgramEnrollment,
 )
+from programdesk.participation.selectors import disbursements_list, enrollments_list
 from programdesk.people.selectors import people_search, people_visible
 from programdesk.reports.exports import CHUNK_SIZE
 from programdesk.reports.selectors import (
@@ -48,6 +49,10 @@ class ListFilter:
     status: str | None = None  # a status code (sessions: scheduled, completed, ...)
     bucket: str | None = None  # a status bucket (disbursements, enrollments)
     search: str | None = None
+    person_id: int | None = None  # enrollments, disbursements
+    account_id: int | None = None  # enrollments, disbursements
+    session_id: int | None = None  # disbursements
+    recipient_type: str | None = None  # disbursements: enrollment, walk_in, anonymous
 
 
 def _search(terms: str | None, *fields: str) -> Q:
@@ -138,17 +143,21 @@ def export_people(*, user: User, filters: ListFilter) -> Table:
 # --- enrollments -----------------------------------------------------------------------------
 
 def export_enrollments(*, user: User, filters: ListFilter) -> Table:
-    """Enrollments, named and anonymous, with the completion report's filters (program,
-    benefit, cohort, schedule; ``from``/``to`` on the day the enrollment began: start date,
-    else application date, else the day it was recorded), plus ``status`` (code), ``bucket``
-    and ``search`` (person or account name)."""
-    qs = report_enrollments(user=user, filters=filters.report, named_only=False)
-    if filters.status:
-        qs = qs.filter(status__code=filters.status)
-    if filters.bucket:
-        qs = qs.filter(status__bucket=filters.bucket)
-    qs = qs.filter(_search(filters.search, "person__first_name", "person__last_name",
-                           "account__name"))
+    """Enrollments, named and anonymous, as the enrollments list selects them
+    (``participation.selectors.enrollments_list``: program, status code, bucket, current cohort
+    members, person, account, name search), plus ``benefit_id`` (assigned the benefit),
+    ``schedule_id`` (on its roster) and ``from``/``to`` (began in the range: start date, else
+    application date, else the day it was recorded — as the completion report)."""
+    f = filters.report
+    qs = enrollments_list(user=user, program_id=f.program_id, status=filters.status,
+                          bucket=filters.bucket, cohort_id=f.cohort_id,
+                          person_id=filters.person_id, account_id=filters.account_id,
+                          search=filters.search or "")
+    if f.benefit_id or f.schedule_id or f.date_from or f.date_to:
+        covered = report_enrollments(user=user, named_only=False, filters=ReportFilter(
+            benefit_id=f.benefit_id, schedule_id=f.schedule_id, date_from=f.date_from,
+            date_to=f.date_to))
+        qs = qs.filter(pk__in=covered.values("pk"))
     columns = ["id", "program_id", "program__name", "person_id", "person__first_name",
                "person__last_name", "account_id", "account__name", "is_anonymous",
                "status__code", "status__bucket", "is_active", "application_date", "start_date",
@@ -160,24 +169,31 @@ def export_enrollments(*, user: User, filters: ListFilter) -> Table:
     if extra_keys:
         columns.append("extra")
     header += [f"extra.{key}" for key in extra_keys]
-    qs = qs.order_by("program__name", "id").values_list(*columns)
-    return header, _rows(qs, extra_keys)
+    rows = qs.values_list(*columns)
+    return header, _rows(rows, extra_keys)
 
 
 # --- disbursements ---------------------------------------------------------------------------
 
 def export_disbursements(*, user: User, filters: ListFilter) -> Table:
-    """Disbursements with the reports' filters (program, benefit, cohort, schedule,
-    ``from``/``to`` on ``disbursed_on``), plus ``status`` (code), ``bucket`` and ``search``
-    (person or account name). ``bucket=delivered`` with a date range gives exactly the rows
-    the summary counts."""
-    qs = report_disbursements(user=user, filters=filters.report)
-    if filters.status:
-        qs = qs.filter(status__code=filters.status)
+    """Disbursements as the disbursements list selects them
+    (``participation.selectors.disbursements_list``: program, benefit, person, account,
+    session, recipient type, status code, ``from``/``to`` on ``disbursed_on``, name search),
+    newest first, plus the reports' ``cohort_id`` and ``schedule_id`` and ``bucket``.
+    ``bucket=delivered`` with the summary's filters gives exactly the rows it counts."""
+    f = filters.report
+    qs = disbursements_list(user=user, person_id=filters.person_id,
+                            account_id=filters.account_id, benefit_id=f.benefit_id,
+                            program_id=f.program_id, session_id=filters.session_id,
+                            recipient_type=filters.recipient_type, status=filters.status,
+                            date_from=f.date_from, date_to=f.date_to,
+                            search=filters.search or "")
+    if f.cohort_id is not None or f.schedule_id is not None:
+        qs = qs.filter(pk__in=report_disbursements(
+            user=user, dated=False,
+            filters=ReportFilter(cohort_id=f.cohort_id, schedule_id=f.schedule_id)).values("pk"))
     if filters.bucket:
         qs = qs.filter(status__bucket=filters.bucket)
-    qs = qs.filter(_search(filters.search, "person__first_name", "person__last_name",
-                           "account__name"))
     columns = ["id", "disbursed_on", "program_id", "program__name", "benefit_id",
                "benefit__name", "session_id", "assignment_id", "enrollment_id", "person_id",
                "person__first_name", "person__last_name", "account_id", "account__name",
@@ -191,8 +207,8 @@ def export_disbursements(*, user: User, filters: ListFilter) -> Table:
     if extra_keys:
         columns.append("extra")
     header += [f"extra.{key}" for key in extra_keys]
-    qs = qs.order_by("disbursed_on", "id").values_list(*columns)
-    return header, _rows(qs, extra_keys)
+    rows = qs.values_list(*columns)
+    return header, _rows(rows, extra_keys)
 
 
 # --- sessions --------------------------------------------------------------------------------

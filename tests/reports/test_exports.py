@@ -182,7 +182,8 @@ def test_delivered_disbursements_export_is_the_summarys_hand_count(client, api, 
     assert len(rows) == summary["disbursements"] == 2
     assert len({r["person_id"] for r in rows}) == summary["people_served"]
     everything = read_csv(client.get("/exports/disbursements.csv", query))
-    assert [r["status"] for r in everything] == ["completed", "completed", "absent", "enrolled"]
+    # As the disbursements list shows them: newest first.
+    assert [r["status"] for r in everything] == ["enrolled", "absent", "completed", "completed"]
 
 
 @pytest.mark.parametrize("name", ["people", "enrollments", "disbursements", "sessions"])
@@ -281,3 +282,38 @@ def test_report_download_in_both_formats(client, dana) -> None:
     assert absences == []
     assert client.get("/reports/attendance.csv", {"group_by": "room"}).status_code == 400
     assert client.get("/reports/nothing.csv").status_code == 404
+
+
+def test_list_pages_own_query_strings_work(client, alice) -> None:
+    program = ProgramFactory()
+    ana = PersonFactory(first_name="Ana", last_name="Garcia")
+    a = AssignmentFactory(enrollment__program=program, enrollment__person=ana)
+    DisbursementFactory(assignment=a, recipient_type="walk_in")
+    DisbursementFactory(assignment=a)
+    DisbursementFactory()  # another program
+    client.force_login(alice)
+
+    def rows(url: str, **query) -> list[dict[str, str]]:
+        return read_csv(client.get(url, query))
+
+    assert len(rows("/exports/disbursements.csv", program=program.pk)) == 2
+    assert len(rows("/exports/disbursements.csv", person=ana.pk, recipient_type="walk_in")) == 1
+    assert len(rows("/exports/disbursements.csv", q="garcia")) == 2
+    assert [r["first_name"] for r in rows("/exports/enrollments.csv", program=program.pk)] == [
+        "Ana"]
+    assert [r["first_name"] for r in rows("/exports/people.csv", q="garcia")] == ["Ana"]
+    assert client.get("/exports/disbursements.csv", {"recipient_type": "x"}).status_code == 400
+    assert client.get("/exports/disbursements.csv", {"person": "abc"}).status_code == 400
+
+
+def test_the_disbursement_list_pages_export_link_downloads_what_it_shows(client, alice) -> None:
+    program = ProgramFactory()
+    for _ in range(3):
+        DisbursementFactory(assignment__enrollment__program=program)
+    DisbursementFactory()
+    client.force_login(alice)
+    page = client.get("/disbursements/", {"program": program.pk})
+    html = page.content.decode()
+    link = f"/exports/disbursements.csv?program={program.pk}"
+    assert link in html
+    assert len(read_csv(client.get(link))) == page.context["count"] == 3
