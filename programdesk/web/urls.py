@@ -2,10 +2,12 @@
 
 from programdesk.web.views import (
     disbursements,
+    exports,
     home,
     participation,
     people,
     programs,
+    reports,
     scheduling,
     settings,
 )
@@ -19,4 +21,6 @@ urlpatterns = [
     *people.urlpatterns,
     *programs.urlpatterns,
     *settings.urlpatterns,
+    *reports.urlpatterns,
+    *exports.urlpatterns,
 ]
