@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,18 +11,6 @@ from playwright.sync_api import expect
 from tests.factories import BenefitFactory, DisbursementFactory, ProgramFactory, unit
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def shipped_data(db: None) -> None:
-    """Transactional tests flush the tables, the data migrations' rows included: put the units
-    and status values back (both seeds are idempotent)."""
-    from django.apps import apps
-
-    for module, function in [("programdesk.core.migrations.0002_shipped_status_values", "ship"),
-                             ("programdesk.programs.migrations.0002_units_and_benefit_types",
-                              "seed")]:
-        getattr(importlib.import_module(module), function)(apps, None)
 
 
 def test_filter_a_report_see_numbers_and_chart_and_export_csv(page, login, dana) -> None:
