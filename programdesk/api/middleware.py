@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.signals import got_request_exception
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 from programdesk.api.problems import PROBLEM_CONTENT_TYPE, problem_response
 from programdesk.core.models import IdempotencyRecord, User
@@ -48,6 +49,8 @@ class ApiProblemMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith(API_PREFIX):
             return None
+        if isinstance(exception, (Http404, PermissionDenied)):
+            return None  # Django answers 404/403; __call__ turns that into problem JSON
         logger.exception("unexpected error on %s %s", request.method, request.path)
         got_request_exception.send(sender=None, request=request)
         return problem_response(500, detail="Something went wrong on our side; nothing was saved.")
