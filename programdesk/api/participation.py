@@ -188,8 +188,9 @@ class KioskPersonOut(Schema):
 def check_in_search(request: HttpRequest, session_id: int,
                     filters: Query[CheckInSearch]) -> dict[str, Any]:
     """Find a person to check in. Shows only what a kiosk may: first name and last initial."""
-    _, session = _kiosk_session(request, session_id)
-    return paginate(selectors.kiosk_search(session=session, query=filters.q, limit=20), filters)
+    user, session = _kiosk_session(request, session_id)
+    return paginate(selectors.kiosk_search(session=session, query=filters.q, limit=20,
+                                           user=user), filters)
 
 
 class CheckInIn(Schema):

@@ -239,14 +239,17 @@ def kiosk_sessions(*, user: User, day: dt.date | None = None, location: str = ""
     return qs.order_by("start")
 
 
-def kiosk_search(*, session: BenefitSession, query: str, limit: int = 10
-                 ) -> list[dict[str, Any]]:
+def kiosk_search(*, session: BenefitSession, query: str, limit: int = 10,
+                 user: User | None = None) -> list[dict[str, Any]]:
     """People whose name starts with what was typed (each word matching a first or last name),
-    or whose card code matches. The kiosk shows first name and last initial only."""
+    or whose card code matches — among those ``user`` may see. The kiosk shows first name and
+    last initial only."""
+    from programdesk.people.selectors import people_visible
+
     query = query.strip()
     if len(query) < 2:
         return []
-    people = Person.objects.all()
+    people = people_visible(user) if user is not None else Person.objects.all()
     card = people.filter(card_code__iexact=query)
     for term in query.split()[:3]:
         people = people.filter(Q(first_name__istartswith=term) | Q(last_name__istartswith=term))

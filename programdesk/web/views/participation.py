@@ -278,14 +278,16 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     return render(request, "web/participation/kiosk_session.html", {
         "session": session, "register": register, "query": query,
-        "results": selectors.kiosk_search(session=session, query=query) if query else [],
+        "results": (selectors.kiosk_search(session=session, query=query, user=user)
+                    if query else []),
         "show_register": request.POST.get("action") == "register"})
 
 
 @role_required(Cap.CHECK_IN)
 def kiosk_search(request: HttpRequest, pk: int) -> HttpResponse:
     session = _kiosk_session(request, pk)
-    results = selectors.kiosk_search(session=session, query=request.GET.get("q", ""))
+    results = selectors.kiosk_search(session=session, query=request.GET.get("q", ""),
+                                     user=page_user(request))
     return render(request, "web/participation/_kiosk_results.html", {
         "session": session, "results": results, "query": request.GET.get("q", "").strip()})
 
