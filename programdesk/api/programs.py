@@ -19,7 +19,7 @@ from programdesk.core import custom_fields
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import FieldDefinition, User
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import get_visible, visible
+from programdesk.core.scoping import get_visible, visible, visible_config
 from programdesk.people.selectors import get_one
 from programdesk.programs import services
 from programdesk.programs.models import (
@@ -375,8 +375,8 @@ class FieldDefinitionFilter(PageParams):
 def list_custom_fields(request: HttpRequest, filters: Query[FieldDefinitionFilter]) -> dict:
     """The extra fields admins defined. With `program_id`/`benefit_id`, the ones a record there
     takes in `extra` — what a form tool needs to build its form."""
-    require(request, Cap.READ_SETUP)
-    qs = FieldDefinition.objects.all()
+    user = require(request, Cap.READ_SETUP)
+    qs = visible_config(FieldDefinition.objects.all(), user)
     if filters.target:
         qs = qs.filter(target=filters.target)
     if not filters.include_retired:
@@ -392,6 +392,10 @@ def create_custom_field(request: HttpRequest, payload: FieldDefinitionIn
     """Define an extra field for people, enrollments or disbursements — everywhere, or for one
     program or one benefit (admins). Its key and type cannot change later."""
     user = require(request, Cap.CONFIGURE)
+    if payload.program_id is not None:
+        _program(user, payload.program_id)
+    if payload.benefit_id is not None:
+        _benefit(user, payload.benefit_id)
     return Status(201, custom_fields.field_definition_create(actor=user, **payload.dict()))
 
 
@@ -401,7 +405,7 @@ def update_custom_field(request: HttpRequest, field_id: int, payload: FieldDefin
     """Change label, required, maximum length (null removes it), choices, help text, order, or
     retire it (`is_active: false`)."""
     user = require(request, Cap.CONFIGURE)
-    definition = get_one(FieldDefinition.objects.all(), field_id)
+    definition = get_one(visible_config(FieldDefinition.objects.all(), user), field_id)
     data = payload.dict(exclude_unset=True)
     _not_null(data, "label", "required", "order", "is_active")
     if "max_length" in data and data["max_length"] is None:
@@ -445,11 +449,7 @@ class RuleFilter(PageParams):
 
 
 def _rules(user: User) -> Any:
-    ids = user.visible_program_ids()
-    qs = EligibilityRule.objects.all()
-    if ids is not None:
-        qs = qs.filter(Q(program_id__in=ids) | Q(benefit__program_id__in=ids))
-    return qs
+    return visible_config(EligibilityRule.objects.all(), user)
 
 
 @config.get("/eligibility-rules", response=Page[RuleOut])

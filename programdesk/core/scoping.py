@@ -40,6 +40,18 @@ def get_visible(qs: QuerySet[M], *, pk: Any, user: User, program_field: str = "p
     return obj
 
 
+def visible_config(qs: QuerySet[M], user: User) -> QuerySet[M]:
+    """Configuration that may belong to a program or a benefit (custom fields, eligibility
+    rules): the global ones and those of the user's programs."""
+    from django.db.models import Q
+
+    ids = user.visible_program_ids()
+    if ids is None:
+        return qs
+    return qs.filter(Q(program_id__in=ids) | Q(benefit__program_id__in=ids)
+                     | Q(program__isnull=True, benefit__isnull=True))
+
+
 def check_program_visible(user: User, program_id: int) -> None:
     ids = user.visible_program_ids()
     if ids is not None and program_id not in ids:

@@ -17,6 +17,7 @@ from programdesk.core import services as core_services
 from programdesk.core.errors import Conflict, ValidationError
 from programdesk.core.models import FieldDefinition, StatusKind, StatusValue
 from programdesk.core.roles import Cap
+from programdesk.core.scoping import visible_config
 from programdesk.programs import services
 from programdesk.programs.eligibility import rule_summary
 from programdesk.programs.forms import (
@@ -106,7 +107,8 @@ def status_value_change(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Cap.CONFIGURE)
 def custom_fields_list(request: HttpRequest) -> HttpResponse:
-    definitions = FieldDefinition.objects.select_related("program", "benefit").order_by(
+    definitions = visible_config(FieldDefinition.objects.select_related(
+        "program", "benefit"), page_user(request)).order_by(
         "target", "-is_active", "order", "id")
     return render(request, "web/settings/custom_fields.html", {"definitions": definitions})
 
@@ -147,7 +149,7 @@ def _field_errors(form: FieldDefinitionForm, exc: ValidationError) -> None:
 @role_required(Cap.CONFIGURE)
 def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    definition = FieldDefinition.objects.filter(pk=pk).first()
+    definition = visible_config(FieldDefinition.objects.filter(pk=pk), user).first()
     if definition is None:
         raise Http404
     scope = (f"b:{definition.benefit_id}" if definition.benefit_id
@@ -184,7 +186,8 @@ def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Cap.CONFIGURE)
 def rules_list(request: HttpRequest) -> HttpResponse:
-    rules = EligibilityRule.objects.select_related("program", "benefit__program").order_by(
+    rules = visible_config(EligibilityRule.objects.select_related(
+        "program", "benefit__program"), page_user(request)).order_by(
         "program__name", "benefit__program__name", "benefit__name", "id")
     return render(request, "web/settings/rules.html", {
         "rules": [{"rule": r, "summary": rule_summary(r)} for r in rules]})
@@ -224,7 +227,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
 @role_required(Cap.CONFIGURE)
 def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    rule = EligibilityRule.objects.filter(pk=pk).first()
+    rule = visible_config(EligibilityRule.objects.filter(pk=pk), user).first()
     if rule is None:
         raise Http404
     initial = {"scope": f"b:{rule.benefit_id}" if rule.benefit_id else f"p:{rule.program_id}",
@@ -250,10 +253,11 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(Cap.CONFIGURE)
 def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = EligibilityRule.objects.filter(pk=pk).first()
-    if rule is not None:
-        services.eligibility_rule_delete(actor=page_user(request), rule=rule)
-        messages.success(request, "Rule deleted.")
+    rule = visible_config(EligibilityRule.objects.filter(pk=pk), page_user(request)).first()
+    if rule is None:
+        raise Http404
+    services.eligibility_rule_delete(actor=page_user(request), rule=rule)
+    messages.success(request, "Rule deleted.")
     return redirect("/settings/eligibility-rules/")
 
 
