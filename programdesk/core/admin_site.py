@@ -11,6 +11,8 @@ class ProgramDeskAdminSite(admin.AdminSite):
     site_title = "Program Desk admin"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        """The admin is for configuration: the admin role (or a superuser), not ``is_staff``."""
+        """The admin is for configuration: the admin role (or a superuser), not ``is_staff``.
+        It shows every program's records, so an admin limited to some programs may not use it."""
         user = request.user
-        return bool(user.is_active and getattr(user, "can", None) and user.can(Cap.CONFIGURE))
+        return bool(user.is_active and getattr(user, "can", None) and user.can(Cap.CONFIGURE)
+                    and user.visible_program_ids() is None)
