@@ -127,6 +127,17 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 
+# Django's password check, refused while a username or address is locked out (core.lockout).
+AUTHENTICATION_BACKENDS = ["programdesk.core.lockout.LockoutBackend"]
+LOCKOUT_WINDOW_SECONDS = int(os.environ.get("LOCKOUT_WINDOW_SECONDS", str(15 * 60)))
+LOCKOUT_USERNAME_FAILURES = int(os.environ.get("LOCKOUT_USERNAME_FAILURES", "5"))
+LOCKOUT_IP_FAILURES = int(os.environ.get("LOCKOUT_IP_FAILURES", "30"))
+# Behind a reverse proxy: the header it sets to the client's address (X-Forwarded-For,
+# X-Real-IP) and how many proxies add to it. Unset, the connection's address is used and such
+# headers, which any client can send, are ignored.
+TRUSTED_PROXY_IP_HEADER = os.environ.get("TRUSTED_PROXY_IP_HEADER", "")
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

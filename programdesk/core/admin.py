@@ -7,7 +7,14 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
 from programdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
-from programdesk.core.models import ApiToken, AuditEvent, FieldDefinition, StatusValue, User
+from programdesk.core.models import (
+    ApiToken,
+    AuditEvent,
+    FieldDefinition,
+    LoginAttempt,
+    StatusValue,
+    User,
+)
 
 
 @admin.register(User)
@@ -55,3 +62,18 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "object_type"]
     search_fields = ["action", "object_type", "reason"]
     date_hierarchy = "at"
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(AuditedAdmin):
+    """Failed logins (core.lockout). Deleting a username's rows unlocks it before its time."""
+
+    list_display = ["at", "username", "ip"]
+    search_fields = ["username", "ip"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

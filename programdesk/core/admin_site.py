@@ -3,12 +3,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from programdesk.core.lockout import AdminLoginForm
 from programdesk.core.roles import Cap
 
 
 class ProgramDeskAdminSite(admin.AdminSite):
     site_header = "Program Desk administration"
     site_title = "Program Desk admin"
+    login_form = AdminLoginForm  # the login lockout (core.lockout)
 
     def has_permission(self, request: HttpRequest) -> bool:
         """The admin is for configuration: the admin role (or a superuser), not ``is_staff``.

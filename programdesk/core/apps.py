@@ -7,6 +7,10 @@ class CoreConfig(AppConfig):
     name = "programdesk.core"
     label = "core"
 
+    def ready(self) -> None:
+        # Signal receivers: login failures and lockout; a disabled user's sessions and tokens.
+        from programdesk.core import lockout, signals  # noqa: F401
+
 
 class ProgramDeskAdminConfig(admin_apps.AdminConfig):
     default = False

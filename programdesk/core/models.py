@@ -77,6 +77,21 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user})"
 
 
+class LoginAttempt(models.Model):
+    """A failed login (core.lockout): enough of them lock the username or the address out."""
+
+    username = models.CharField(max_length=150, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "at"], name="core_loginattempt_user_at"),
+                   models.Index(fields=["ip", "at"], name="core_loginattempt_ip_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.ip}"
+
+
 class AuditQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> int:
         raise TypeError("audit events are append-only")

@@ -148,6 +148,20 @@ def user_create(*, actor: User | None, username: str, role: str, password: str |
 
 
 @transaction.atomic
+def user_set_active(*, actor: User | None, user: User, is_active: bool) -> User:
+    """Enable or disable a user. Disabling ends their sessions and revokes their API tokens
+    (core.signals, which does so for every save that disables a user)."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.is_active == is_active:
+        return locked
+    locked.is_active = is_active
+    locked.save(update_fields=["is_active"])
+    audit_record(actor=actor, action="user.enable" if is_active else "user.disable", obj=locked,
+                 before={"is_active": not is_active}, after={"is_active": is_active})
+    return locked
+
+
+@transaction.atomic
 def token_create(*, actor: User | None, user: User, name: str = "") -> str:
     """Create an API token for ``user`` and return it. Only its digest is stored."""
     raw = "pd_" + secrets.token_urlsafe(32)

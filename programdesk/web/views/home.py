@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
+from programdesk.core.lockout import LoginForm
 from programdesk.core.roles import Cap
 from programdesk.reports import selectors as reports
 from programdesk.reports.tables import ReportOptions
@@ -54,6 +55,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html",
+                                                 authentication_form=LoginForm,
                                                  redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
