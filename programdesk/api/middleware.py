@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import time
@@ -12,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.signals import got_request_exception
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from programdesk.api.problems import PROBLEM_CONTENT_TYPE, problem_response
 from programdesk.core.models import IdempotencyRecord, User
@@ -21,6 +23,7 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 IDEMPOTENCY_WAIT_SECONDS = 30.0
+IDEMPOTENCY_STALE_SECONDS = 300
 
 
 class ApiProblemMiddleware:
@@ -72,6 +75,9 @@ class IdempotencyMiddleware:
 
     The key is claimed by inserting its row before the view runs; the unique constraint makes
     concurrent identical requests wait for the first one's answer instead of writing again.
+    The view's writes and the stored answer then commit in one transaction: a request that dies
+    half-way leaves neither, and its claim, never answered, is taken over by a retry once it is
+    older than IDEMPOTENCY_STALE_SECONDS (longer than any request runs).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -92,26 +98,47 @@ class IdempotencyMiddleware:
         digest = hashlib.sha256(
             b"\0".join([request.method.encode(), request.get_full_path().encode(), request.body])
         ).hexdigest()
+        record = self._claim(request, user, key, digest)
+        if record is None:
+            return self._replay(user, key, digest)
+        stored = False
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user=user, key=key, method=request.method, path=request.path[:500],
-                    body_digest=digest)
-        except IntegrityError:
-            return self._replay(user, key, digest)
-        try:
-            response = self.get_response(request)
-        except Exception:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            raise
-        if response.status_code >= 500 or response.streaming:
-            # Nothing was written (services are atomic): free the key so a retry can run.
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            return response
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status_code=response.status_code, response_body=response.content,
-            content_type=response.get("Content-Type", ""))
+                response = self.get_response(request)
+                # A crash answer (500), a stream, or a transaction the view broke: write
+                # nothing and free the key so a retry can run.
+                if (response.status_code >= 500 or response.streaming
+                        or transaction.get_connection().needs_rollback):
+                    transaction.set_rollback(True)
+                else:
+                    IdempotencyRecord.objects.filter(pk=record.pk).update(
+                        status_code=response.status_code, response_body=response.content,
+                        content_type=response.get("Content-Type", ""))
+                    stored = True
+        finally:
+            if not stored:
+                IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return response
+
+    def _claim(self, request: HttpRequest, user: User, key: str, digest: str
+               ) -> IdempotencyRecord | None:
+        """The new claim on the key, or None when another request holds it."""
+        for _ in range(2):
+            try:
+                with transaction.atomic():
+                    return IdempotencyRecord.objects.create(
+                        user=user, key=key, method=request.method or "",
+                        path=request.path[:500], body_digest=digest)
+            except IntegrityError:
+                # A claim never answered and this old was left by a request that died: only
+                # one retry deletes it (the others delete nothing) and claims the key again.
+                stale = timezone.now() - dt.timedelta(seconds=IDEMPOTENCY_STALE_SECONDS)
+                taken, _ = IdempotencyRecord.objects.filter(
+                    user=user, key=key, body_digest=digest, status_code__isnull=True,
+                    created_at__lt=stale).delete()
+                if not taken:
+                    return None
+        return None
 
     def _replay(self, user: User, key: str, digest: str) -> HttpResponse:
         deadline = time.monotonic() + IDEMPOTENCY_WAIT_SECONDS
