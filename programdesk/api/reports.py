@@ -77,7 +77,7 @@ def _filters(user: User, q: ReportQuery) -> ReportFilter:
 
 # --- summary ---------------------------------------------------------------------------------
 
-class UnitOut(Schema):
+class UnitQuantityOut(Schema):
     unit: str = Field(description="The unit's code, e.g. `hour`")
     quantity: QuantityOut
 
@@ -87,7 +87,7 @@ class SummaryOut(Schema):
     accounts_served: int
     anonymous_recipients: int
     disbursements: int
-    units: list[UnitOut]
+    units: list[UnitQuantityOut]
     attendance_rate: float | None
     sessions_held: int
 
