@@ -3,7 +3,6 @@ list, corrections (API.md, Disbursements). Creating, editing and deleting need a
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +11,7 @@ from pydantic import Field
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import DisbursementOut, Id, Quantity, Warning
+from programdesk.api.schemas import Date, DisbursementOut, Id, Quantity, Warning
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import get_for_field, get_visible
 from programdesk.participation import selectors, services
@@ -34,8 +33,8 @@ class DisbursementFilter(PageParams):
     case_id: Id | None = None
     recipient_type: Literal["enrollment", "walk_in", "anonymous"] | None = None
     status: str | None = Field(None, max_length=40, description="A status code")
-    from_: dt.date | None = Field(None, alias="from", description="Disbursed on or after")
-    to: dt.date | None = Field(None, description="Disbursed on or before")
+    from_: Date | None = Field(None, alias="from", description="Disbursed on or after")
+    to: Date | None = Field(None, description="Disbursed on or before")
 
 
 @router.get("/disbursements", response=Page[DisbursementOut])
@@ -73,7 +72,7 @@ class AdHocIn(Override):
     person_id: Id | None = None
     account_id: Id | None = None
     case_id: Id | None = None
-    disbursed_on: dt.date
+    disbursed_on: Date
     items: list[LineIn] = Field(min_length=1, max_length=services.MAX_LINES)
 
 
@@ -142,7 +141,7 @@ def delete_disbursement(request: HttpRequest, disbursement_id: int) -> HttpRespo
 
 class BulkBase(Schema):
     quantity: Quantity
-    disbursed_on: dt.date
+    disbursed_on: Date
     status: str | None = Field(None, max_length=40, description="Default: `completed`")
     extra: dict[str, Any] | None = None
 

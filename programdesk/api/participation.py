@@ -3,7 +3,6 @@ enrollments and cohort members (API.md, Participation)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
@@ -14,7 +13,7 @@ from pydantic import Field
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
 from programdesk.api.scheduling import SessionDetailOut, session_detail_for
-from programdesk.api.schemas import DisbursementOut, Id, Quantity, Warning
+from programdesk.api.schemas import Date, DisbursementOut, Id, Quantity, Warning
 from programdesk.core.errors import NotAllowed, NotFound, ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap, Role
@@ -68,8 +67,8 @@ class RosterEntryOut(Schema):
     person_id: int | None
     account_id: int | None
     name: str
-    start: dt.date
-    end: dt.date | None
+    start: Date
+    end: Date | None
     attended: int
     absent: int
     excused: int
@@ -107,7 +106,7 @@ def schedule_add_participants(request: HttpRequest, schedule_id: int,
 
 class RemoveIn(Schema):
     assignment_ids: list[Id] = Field(min_length=1, max_length=MAX_IDS)
-    from_date: dt.date | None = Field(None, description="Default: today")
+    from_date: Date | None = Field(None, description="Default: today")
 
 
 class RemoveOut(Schema):
@@ -215,18 +214,18 @@ class EnrollmentIn(Schema):
     is_anonymous: bool = False
     status: str | None = Field(None, max_length=40,
                                description="An enrollment status code; default: the default")
-    application_date: dt.date | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    application_date: Date | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
     cohort_id: Id | None = None
     extra: dict[str, Any] | None = None
 
 
 class EnrollmentPatch(Schema):
     status: str | None = Field(None, max_length=40)
-    application_date: dt.date | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    application_date: Date | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
     extra: dict[str, Any] | None = None
 
 
@@ -238,9 +237,9 @@ class EnrollmentOut(Schema):
     is_anonymous: bool
     status: str
     is_active: bool
-    application_date: dt.date | None
-    start_date: dt.date | None
-    end_date: dt.date | None
+    application_date: Date | None
+    start_date: Date | None
+    end_date: Date | None
     extra: dict[str, Any]
 
     @staticmethod
@@ -323,8 +322,8 @@ class CohortMembersOut(Schema):
     id: int
     program_id: int
     name: str
-    start_date: dt.date | None
-    end_date: dt.date | None
+    start_date: Date | None
+    end_date: Date | None
     max_members: int | None
     member_enrollment_ids: list[int]
     added: int

@@ -3,7 +3,6 @@ People and accounts)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -13,7 +12,7 @@ from pydantic import Field
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import Id
+from programdesk.api.schemas import Date, Id
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
@@ -30,7 +29,7 @@ router = Router(tags=["people"])
 class PersonIn(Schema):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
-    birth_date: dt.date | None = None
+    birth_date: Date | None = None
     email: str = Field("", max_length=254)
     phone: str = Field("", max_length=40)
     postal_code: str = Field("", max_length=20)
@@ -47,7 +46,7 @@ class PersonIn(Schema):
 class PersonPatch(Schema):
     first_name: str | None = Field(None, min_length=1, max_length=100)
     last_name: str | None = Field(None, min_length=1, max_length=100)
-    birth_date: dt.date | None = None
+    birth_date: Date | None = None
     email: str | None = Field(None, max_length=254)
     phone: str | None = Field(None, max_length=40)
     postal_code: str | None = Field(None, max_length=20)
@@ -64,14 +63,14 @@ class DuplicateOut(Schema):
     reason: str
     first_name: str
     last_name: str
-    birth_date: dt.date | None
+    birth_date: Date | None
 
 
 class PersonOut(Schema):
     id: int
     first_name: str
     last_name: str
-    birth_date: dt.date | None
+    birth_date: Date | None
     email: str
     phone: str
     postal_code: str
@@ -151,7 +150,7 @@ def create_person(request: HttpRequest, payload: PersonIn) -> Status[dict]:
 class DuplicateQuery(Schema):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
-    birth_date: dt.date | None = None
+    birth_date: Date | None = None
     email: str = Field("", max_length=254)
     phone: str = Field("", max_length=40)
     exclude_id: Id | None = None
@@ -215,7 +214,7 @@ def merge_person(request: HttpRequest, person_id: int, payload: MergeIn) -> dict
 
 class DocumentIn(Schema):
     document_type: Literal["age", "address", "income"]
-    verified_on: dt.date
+    verified_on: Date
     note: str = Field("", max_length=300)
 
 
@@ -223,7 +222,7 @@ class DocumentOut(Schema):
     id: int
     person_id: int
     document_type: str
-    verified_on: dt.date
+    verified_on: Date
     note: str
 
 
@@ -261,7 +260,7 @@ def delete_document(request: HttpRequest, person_id: int, document_id: int) -> S
 class EligibilityQuery(Schema):
     program_id: Id | None = None
     benefit_id: Id | None = None
-    on: dt.date | None = Field(None, description="The service date (default today)")
+    on: Date | None = Field(None, description="The service date (default today)")
 
 
 class RuleResultOut(Schema):
@@ -379,7 +378,7 @@ class CaseIn(Schema):
     program_ids: list[Id] = Field(default_factory=list, max_length=100)
     status: Literal["open", "closed"] = "open"
     worker_id: Id | None = Field(None, description="Default: the caller")
-    opened_on: dt.date | None = Field(None, description="Default: today")
+    opened_on: Date | None = Field(None, description="Default: today")
     notes: str = Field("", max_length=10_000)
 
 
@@ -388,8 +387,8 @@ class CasePatch(Schema):
     program_ids: list[Id] | None = Field(None, max_length=100)
     status: Literal["open", "closed"] | None = None
     worker_id: Id | None = None
-    opened_on: dt.date | None = None
-    closed_on: dt.date | None = None
+    opened_on: Date | None = None
+    closed_on: Date | None = None
     notes: str | None = Field(None, max_length=10_000)
 
 
@@ -401,8 +400,8 @@ class CaseOut(Schema):
     status: str
     worker_id: int | None
     program_ids: list[int]
-    opened_on: dt.date
-    closed_on: dt.date | None
+    opened_on: Date
+    closed_on: Date | None
     notes: str
 
     @staticmethod

@@ -3,7 +3,6 @@ custom fields, eligibility rules, the income guideline."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -14,7 +13,7 @@ from pydantic import Field
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import Id, Quantity, QuantityOut
+from programdesk.api.schemas import Date, Id, Quantity, QuantityOut
 from programdesk.core import custom_fields
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import FieldDefinition, User
@@ -64,16 +63,16 @@ def _not_null(data: dict[str, Any], *keys: str) -> None:
 class ProgramIn(Schema):
     name: str = Field(min_length=1, max_length=200)
     status: ProgramStatusIn = "active"
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
     summary: str = Field("", max_length=10_000)
 
 
 class ProgramPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=200)
     status: ProgramStatusIn | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
     summary: str | None = Field(None, max_length=10_000)
 
 
@@ -81,8 +80,8 @@ class ProgramOut(Schema):
     id: int
     name: str
     status: str
-    start_date: dt.date | None
-    end_date: dt.date | None
+    start_date: Date | None
+    end_date: Date | None
     summary: str
 
 
@@ -247,15 +246,15 @@ def update_benefit(request: HttpRequest, benefit_id: int, payload: BenefitPatch)
 class CohortIn(Schema):
     program_id: Id
     name: str = Field(min_length=1, max_length=200)
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
     max_members: int | None = Field(None, ge=1, le=1_000_000)
 
 
 class CohortPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=200)
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
     max_members: int | None = Field(None, ge=1, le=1_000_000)
 
 
@@ -263,8 +262,8 @@ class CohortOut(Schema):
     id: int
     program_id: int
     name: str
-    start_date: dt.date | None
-    end_date: dt.date | None
+    start_date: Date | None
+    end_date: Date | None
     max_members: int | None
     member_count: int = Field(description="Current members (not removed)")
 

@@ -3,7 +3,6 @@ report is also a CSV or XLSX download (``/reports/<name>.csv``, ``.xlsx``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -13,7 +12,7 @@ from pydantic import Field
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import Id, QuantityOut
+from programdesk.api.schemas import Date, DateTime, Id, QuantityOut
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
@@ -31,9 +30,9 @@ class ReportQuery(Schema):
     program_id: Id | None = None
     benefit_id: Id | None = None
     cohort_id: Id | None = None
-    date_from: dt.date | None = Field(None, alias="from",
-                                      description="First day, inclusive (ISO date)")
-    date_to: dt.date | None = Field(None, alias="to", description="Last day, inclusive")
+    date_from: Date | None = Field(None, alias="from",
+                                   description="First day, inclusive (ISO date)")
+    date_to: Date | None = Field(None, alias="to", description="Last day, inclusive")
 
 
 class AttendanceQuery(ReportQuery):
@@ -119,7 +118,7 @@ class AttendanceRowOut(AttendanceCountsOut):
     session_id: int | None
     schedule_id: int | None
     cohort_id: int | None
-    local_date: dt.date | None
+    local_date: Date | None
     name: str
 
 
@@ -234,7 +233,7 @@ class AbsenceOut(Schema):
     schedule_id: int
     schedule: str
     absences: int
-    last_absent_on: dt.date
+    last_absent_on: Date
 
 
 @router.get("/follow-ups/absences", response=Page[AbsenceOut])
@@ -259,8 +258,8 @@ class NotServedOut(Schema):
     person_id: int | None
     account_id: int | None
     name: str
-    began_on: dt.date
-    last_served_on: dt.date | None
+    began_on: Date
+    last_served_on: Date | None
 
 
 @router.get("/follow-ups/not-served", response=Page[NotServedOut])
@@ -279,8 +278,8 @@ def followup_not_served(request: HttpRequest, q: Query[NotServedQuery]) -> Any:
 
 class UnrecordedSessionOut(Schema):
     session_id: int
-    local_date: dt.date
-    start: dt.datetime
+    local_date: Date
+    start: DateTime
     status: str
     program_id: int
     program: str

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from programdesk.api.auth import require, user_for_token
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import Id, Quantity, QuantityOut
+from programdesk.api.schemas import Date, DateTime, Id, Quantity, QuantityOut
 from programdesk.core.errors import NotAllowed, NotFound
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
@@ -56,7 +56,7 @@ class RecurrenceIn(Schema):
     weekdays: list[Weekday] | None = Field(
         None, description="Weekly (or daily) on these days; default the first session's weekday")
     count: int | None = Field(None, description="Number of sessions (give this or `until`)")
-    until: dt.date | None = Field(None, description="Last possible local date, inclusive")
+    until: Date | None = Field(None, description="Last possible local date, inclusive")
     monthly: MonthlyIn | None = Field(
         None, description='`{"day": 15}`, `{"weekday": "TU", "ordinal": 2}` or '
                           '`{"last_day": true}`; default the first session\'s day')
@@ -65,14 +65,14 @@ class RecurrenceIn(Schema):
 class ScheduleIn(Schema):
     name: str
     timezone: str = Field(description="IANA time zone, e.g. America/New_York")
-    first_session_start: dt.datetime = Field(
+    first_session_start: DateTime = Field(
         description="Wall-clock time in `timezone`, e.g. 2026-03-03T18:00")
-    first_session_end: dt.datetime
+    first_session_end: DateTime
     recurrence: RecurrenceIn
     capacity: int | None = Field(None, le=1_000_000, description="None = unlimited")
     default_quantity: Quantity | None = Field(None, description="Default: the benefit's")
     location: str = ""
-    skip_dates: list[dt.date] = Field(
+    skip_dates: list[Date] = Field(
         default_factory=list, description="Dates the rule gives that get no session (holidays)")
     dry_run: bool = Field(False, description="Return the sessions it would make; write nothing")
 
@@ -86,9 +86,9 @@ class SessionOut(Schema):
     schedule_id: int | None
     benefit_id: int
     program_id: int
-    start: dt.datetime
-    end: dt.datetime
-    local_date: dt.date
+    start: DateTime
+    end: DateTime
+    local_date: Date
     status: str
     location: str
     counts: dict[str, int] | None = Field(
@@ -121,11 +121,11 @@ class ScheduleOut(Schema):
     program_id: int
     name: str
     timezone: str
-    first_session_start: dt.datetime
-    first_session_end: dt.datetime
+    first_session_start: DateTime
+    first_session_end: DateTime
     recurrence: dict[str, Any]
     description: str = Field(description="The rule in words")
-    skip_dates: list[dt.date]
+    skip_dates: list[Date]
     capacity: int | None
     default_quantity: QuantityOut | None
     location: str
@@ -284,13 +284,13 @@ def add_sessions(request: HttpRequest, schedule_id: int, payload: AddSessionsIn
 
 
 class DeleteFutureIn(Schema):
-    after: dt.date = Field(description="Sessions on later local dates are deleted")
+    after: Date = Field(description="Sessions on later local dates are deleted")
 
 
 class KeptSessionOut(Schema):
     id: int
-    start: dt.datetime
-    local_date: dt.date
+    start: DateTime
+    local_date: Date
     status: str
     recorded: int = Field(description="Disbursements with recorded attendance or cancellation")
 
@@ -331,10 +331,10 @@ def delete_future_sessions(request: HttpRequest, schedule_id: int, payload: Dele
 
 class ChangeRecurrenceIn(Schema):
     recurrence: RecurrenceIn
-    first_session_start: dt.datetime | None = Field(
+    first_session_start: DateTime | None = Field(
         None, description="New wall-clock first session; default the current one")
-    first_session_end: dt.datetime | None = None
-    skip_dates: list[dt.date] | None = Field(
+    first_session_end: DateTime | None = None
+    skip_dates: list[Date] | None = Field(
         None, description="Dates to drop; null keeps the dates dropped before")
     dry_run: bool = False
 
@@ -471,9 +471,9 @@ def _reader(request: HttpRequest) -> tuple[User, bool]:
 
 
 class SessionFilter(PageParams):
-    date: dt.date | None = Field(None, description="Sessions on this local date")
-    from_: dt.date | None = Field(None, alias="from", description="From this local date")
-    to: dt.date | None = Field(None, description="To this local date, inclusive")
+    date: Date | None = Field(None, description="Sessions on this local date")
+    from_: Date | None = Field(None, alias="from", description="From this local date")
+    to: Date | None = Field(None, description="To this local date, inclusive")
     program_id: Id | None = None
     benefit_id: Id | None = None
     schedule_id: Id | None = None
@@ -530,9 +530,9 @@ class SessionPatch(Schema):
     status: SessionStatusCode | None = Field(
         None, description="`cancelled` moves still-expected disbursements to cancelled")
     location: str | None = Field(None, max_length=200)
-    start: dt.datetime | None = Field(
+    start: DateTime | None = Field(
         None, description="Wall-clock in the schedule's zone, or with an offset (manager)")
-    end: dt.datetime | None = Field(None, description="Default: keeps the length (manager)")
+    end: DateTime | None = Field(None, description="Default: keeps the length (manager)")
 
 
 @router.patch("/sessions/{session_id}", response=SessionDetailOut)

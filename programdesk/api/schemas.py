@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import Field, PlainSerializer
+from pydantic import BeforeValidator, Field, PlainSerializer
 
 from programdesk.core.scoping import MAX_ID
 
 # An id in a request body: a positive integer the database can hold (larger is a 422).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+
+
+def _iso_only(value: Any) -> Any:
+    """Dates and datetimes are ISO 8601 text (API.md). Pydantic would also take a number, or a
+    string of digits, as seconds since 1970: `"birth_date": 0` would become 1970-01-01."""
+    if isinstance(value, (int, float, Decimal)) or (
+            isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("Give an ISO 8601 date (2026-03-02) or date and time, not a number")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_iso_only)]
+DateTime = Annotated[dt.datetime, BeforeValidator(_iso_only)]
 
 # Quantities are JSON numbers with at most 2 decimals, never strings.
 Quantity = Annotated[
