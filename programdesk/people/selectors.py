@@ -12,12 +12,12 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from programdesk.core.bulk import JsonValues
 from programdesk.core.errors import NotFound
 from programdesk.core.models import User
 from programdesk.core.scoping import MAX_ID
 from programdesk.people import matching
 from programdesk.people.models import Account, Case, Person
-from programdesk.people.sql import JsonValues
 
 # --- Visibility --------------------------------------------------------------------------------
 #
