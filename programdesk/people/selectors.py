@@ -271,7 +271,7 @@ def people_match_rows(rows: list[dict[str, Any]]) -> list[int | None]:
     if dates and last_keys:
         cond |= Q(birth_date__in=JsonValues(dates, cast="date"),
                   last_name_key__in=JsonValues(last_keys))
-    if cond == Q(pk__in=[]):
+    if not (emails or phones or (dates and last_keys)):
         return [None] * len(rows)
     by_email: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     by_phone: dict[str, list[tuple[Any, ...]]] = defaultdict(list)

@@ -3,6 +3,7 @@
 from programdesk.web.views import (
     disbursements,
     home,
+    imports,
     participation,
     people,
     programs,
@@ -19,4 +20,5 @@ urlpatterns = [
     *people.urlpatterns,
     *programs.urlpatterns,
     *settings.urlpatterns,
+    *imports.urlpatterns,
 ]
