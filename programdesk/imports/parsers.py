@@ -99,9 +99,25 @@ def decode(data: bytes) -> str:
                          f"on line {line}). Save it as CSV UTF-8.") from None
 
 
+DELIMITERS = ",;\t|"
+
+
 def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    """Comma, semicolon (Excel where the decimal mark is a comma), tab or bar: the one the
+    column names are separated by, else whatever ``csv.Sniffer`` makes of the start."""
+    header = next((line for line in sample.splitlines() if line.strip()), "")
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(counts.values())
+    if best and list(counts.values()).count(best) == 1:
+        delimiter = max(counts, key=lambda d: counts[d])
+
+        class Dialect(csv.excel):
+            pass
+
+        Dialect.delimiter = delimiter
+        return Dialect
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
     except csv.Error:
         return csv.excel
 
@@ -138,9 +154,8 @@ def _read_xlsx(data: bytes) -> Table:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False,
                                           keep_links=False)
-    except Exception:  # openpyxl raises many kinds for bad files (KeyError, XML errors, ...)
-        raise file_error("The XLSX file cannot be read. Open it in the spreadsheet and save "
-                         "it again as an Excel workbook (.xlsx), or as CSV.") from None
+    except Exception as exc:  # openpyxl raises many kinds for bad files (KeyError, XML, ...)
+        raise _xlsx_error(exc) from None
     try:
         sheet = workbook.worksheets[0]
         # Ignore the size the file claims (a hostile one claims a million columns); read the
@@ -149,13 +164,25 @@ def _read_xlsx(data: bytes) -> Table:
         return _table(_xlsx_rows(sheet), "xlsx")
     except ValidationError:
         raise
-    except Exception:
-        # defusedxml refuses entity declarations (billion laughs) and external entities here.
-        raise file_error("The XLSX file cannot be read safely (damaged, or it uses XML "
-                         "features that are not allowed). Save it again as .xlsx or as "
-                         "CSV.") from None
+    except Exception as exc:
+        raise _xlsx_error(exc) from None
     finally:
         workbook.close()
+
+
+def _xlsx_error(exc: BaseException) -> ValidationError:
+    from defusedxml import DefusedXmlException
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, DefusedXmlException):
+            # Entity declarations (billion laughs), external entities, DTDs: refused.
+            return file_error("The XLSX file cannot be read: it uses XML features that are "
+                              "not allowed (entity declarations). Save it again as .xlsx or "
+                              "as CSV.")
+        cause = cause.__cause__ or cause.__context__
+    return file_error("The XLSX file cannot be read. Open it in the spreadsheet and save it "
+                      "again as an Excel workbook (.xlsx), or as CSV.")
 
 
 def _xlsx_rows(sheet: Any) -> Iterator[tuple[int, list[Any]]]:

@@ -168,8 +168,9 @@ def test_disbursement_custom_fields(bob, program) -> None:
     pantry = f.BenefitFactory(program=program, name="Groceries", unit=f.unit("item"))
     f.FieldDefinitionFactory(target="disbursement", key="pounds", field_type="number",
                              required=True, benefit=pantry)
-    text = "Person id,Benefit,Date,pounds\n{0},Groceries,2026-03-04,12.5\n" \
-           "{0},Groceries,2026-03-05,\n".format(f.PersonFactory().pk)
+    pk = f.PersonFactory().pk
+    text = f"Person id,Benefit,Date,pounds\n{pk},Groceries,2026-03-04,12.5\n" \
+           f"{pk},Groceries,2026-03-05,\n"
     result = check("disbursements", text, bob)
     assert [(r, c) for r, c, _ in errors(result)] == [(3, "pounds")]
     commit("disbursements", text.splitlines()[0] + "\n" + text.splitlines()[1] + "\n", bob)
