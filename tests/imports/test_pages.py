@@ -73,7 +73,8 @@ def test_every_error_is_listed_and_nothing_can_be_imported(client, charlie) -> N
     assert b"Check the file (without errors)" in response.content
     assert not Person.objects.exists()
     errors = client.get(f"/imports/{job.pk}/errors.csv")
-    body = b"".join(errors.streaming_content).decode()
+    assert errors["Content-Disposition"] == 'attachment; filename="errors-people.csv"'
+    body = errors.content.decode()
     assert body.splitlines() == ["row,column,message", "3,Last Name,A last name is required.",
                                  "4,Zip,At most 20 characters."]
 

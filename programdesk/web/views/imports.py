@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET
@@ -166,8 +166,10 @@ def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
     path = jobs.errors_path(job)
     if not job.error_count or not path.exists():
         raise Http404
-    return FileResponse(path.open("rb"), as_attachment=True, content_type="text/csv",
-                        filename=f"errors-{job.filename.rsplit('.', 1)[0]}.csv")
+    response = HttpResponse(path.read_bytes(), content_type="text/csv; charset=utf-8")
+    name = "".join(c for c in job.filename.rsplit(".", 1)[0] if c.isalnum() or c in "-_ ")
+    response["Content-Disposition"] = f'attachment; filename="errors-{name or "import"}.csv"'
+    return response
 
 
 @require_GET
