@@ -223,14 +223,27 @@ def mapping_parse(kind: str, headers: Sequence[str], pairs: Sequence[str],
                   base: Sequence[str]) -> list[str]:
     """Apply command-line ``--map "Zip=postal_code"`` options (a column name, or its number
     from 1, = a field name, or nothing to ignore the column) over ``base``."""
-    mapping = list(base)
-    by_name = {norm(h): i for i, h in reversed(list(enumerate(headers)))}
     errors: dict[str, str] = {}
+    choices = []
     for pair in pairs:
         column, sep, field = pair.partition("=")
         if not sep:
             errors[f"map.{pair}"] = "Write COLUMN=FIELD, e.g. --map \"Zip=postal_code\"."
-            continue
+        else:
+            choices.append((column, field))
+    if errors:
+        raise ValidationError.for_fields(errors)
+    return mapping_apply(headers, choices, base)
+
+
+def mapping_apply(headers: Sequence[str], choices: Sequence[tuple[str, str]],
+                  base: Sequence[str]) -> list[str]:
+    """``base`` with each (column name or number from 1, field) chosen; a field chosen for one
+    column leaves any other."""
+    mapping = list(base)
+    by_name = {norm(h): i for i, h in reversed(list(enumerate(headers)))}
+    errors: dict[str, str] = {}
+    for column, field in choices:
         index = by_name.get(norm(column))
         if index is None and column.strip().isdigit() and 1 <= int(column) <= len(headers):
             index = int(column) - 1

@@ -126,7 +126,8 @@ class ImportErrors(ValidationError):
         super().__init__(
             f"{count} error{'' if count == 1 else 's'} in the file; nothing was imported.",
             errors=[{"field": f"rows.{e.row}.{e.column}" if e.column else f"rows.{e.row}",
-                     "message": e.message} for e in result.errors])
+                     "message": e.message} for e in result.errors],
+            row_errors=[e.as_dict() for e in result.errors], summary=result.summary)
         self.result = result
 
 
