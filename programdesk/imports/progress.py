@@ -48,15 +48,17 @@ def progress_clear(stored_name: str) -> None:
 
 
 class FileProgress:
-    """A ``Progress`` callback writing the file at most every half second."""
+    """A ``Progress`` callback writing the file when the phase changes, else at most every
+    half second."""
 
     def __init__(self, stored_name: str) -> None:
         self.stored_name = stored_name
         self.last = 0.0
+        self.phase = ""
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if now - self.last < 0.5 and phase not in {"writing", "done"}:
+        if now - self.last < 0.5 and phase == self.phase:
             return
-        self.last = now
+        self.last, self.phase = now, phase
         progress_write(self.stored_name, phase=phase, done=done, total=total)

@@ -90,7 +90,8 @@ def _columns(job: ImportJob, mapping: list[str]) -> list[dict[str, Any]]:
     if table is not None:
         for _, cells in table.rows[:SAMPLES]:
             for i, cell in enumerate(cells[:len(samples)]):
-                samples[i].append(cell[:60])
+                if cell:
+                    samples[i].append(cell[:60])
     return [{"index": i, "header": header, "field": mapping[i] if i < len(mapping) else "",
              "samples": samples[i]} for i, header in enumerate(job.headers)]
 
@@ -137,9 +138,9 @@ def _progress(job: ImportJob) -> dict[str, Any]:
     data = progress_read(job.stored_name) or {}
     total, done = int(data.get("total") or 0), int(data.get("done") or 0)
     phase = str(data.get("phase") or "starting")
-    labels = {"starting": "Starting", "checking": "Checking rows", "checked": "Checked",
-              "matching people": "Matching people", "writing": "Writing records",
-              "done": "Finishing"}
+    labels = {"starting": "Starting", "checking": "Checking rows",
+              "matching people": "Matching people", "checked": "Writing records",
+              "writing": "Writing records", "done": "Finishing"}
     return {"phase": labels.get(phase, phase.capitalize()), "done": done, "total": total,
             "percent": round(100 * done / total) if total else 0}
 
