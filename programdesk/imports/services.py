@@ -295,7 +295,7 @@ class _Statuses:
 Ref = tuple[str, int]
 
 
-@dataclass
+@dataclass(slots=True)
 class _NewPerson:
     values: dict[str, Any]
     account: Ref | None
@@ -432,18 +432,20 @@ class _Run:
             except _Bad as exc:
                 self.error(index, "birth_date", str(exc))
         if full:
-            for name, reader in (("household_size", read_int),
-                                 ("annual_income", read_decimal)):
-                text = values.get(name, "")
-                if text:
-                    try:
-                        person[name] = reader(text)
-                    except _Bad as exc:
-                        self.error(index, name, str(exc))
-            if values.get("card_code"):
+            if get("household_size"):
+                try:
+                    person["household_size"] = read_int(values["household_size"])
+                except _Bad as exc:
+                    self.error(index, "household_size", str(exc))
+            if get("annual_income"):
+                try:
+                    person["annual_income"] = read_decimal(values["annual_income"])
+                except _Bad as exc:
+                    self.error(index, "annual_income", str(exc))
+            if get("card_code"):
                 person["card_code"] = values["card_code"]
             person["extra"] = {k[len(f.EXTRA):]: values[k] for k in self.extra_fields
-                               if values[k]}
+                               if values[k]} if self.extra_fields else {}
         return person
 
     def _people(self, rows: list[tuple[int, dict[str, str]]], *,
@@ -491,17 +493,18 @@ class _Run:
         required = [d for d in definitions if d.required and d.program_id is None
                     and d.benefit_id is None] if not with_extra else []
         new_by_identity: dict[tuple[Any, ...], int] = {}
+        person_of, matched, repeated = self.person_of, 0, 0
         for (index, person), match in zip(cleaned, matches, strict=True):
-            if match is None:
+            if match is None and by_name:
                 match = by_name.get(id(person))
             if match is not None:
-                self.person_of[index] = ("p", match)
-                self._count("people_matched")
+                person_of[index] = ("p", match)
+                matched += 1
                 continue
             identity = _identity(person)
             if identity in new_by_identity:
-                self.person_of[index] = ("n", new_by_identity[identity])
-                self._count("people_repeated")
+                person_of[index] = ("n", new_by_identity[identity])
+                repeated += 1
                 continue
             if required:
                 labels = ", ".join(d.label for d in required)
@@ -509,8 +512,10 @@ class _Run:
                                       "them first (people import), then this file.")
                 continue
             new_by_identity[identity] = len(self.new_people)
-            self.person_of[index] = ("n", len(self.new_people))
+            person_of[index] = ("n", len(self.new_people))
             self.new_people.append(_NewPerson(values=person, account=None, first_row=index))
+        self._count("people_matched", matched)
+        self._count("people_repeated", repeated)
 
         self._card_codes()
         self._people_accounts()
@@ -1157,24 +1162,19 @@ class _Writer:
         people = self.run.new_people
         if not people:
             return
-        empty = db_json({})
-        sound: dict[str, str] = {}
-
-        def sound_key(name: str) -> str:
-            if name not in sound:
-                sound[name] = matching.sound_key(name)
-            return sound[name]
+        empty, now, date = db_json({}), self.now_db, self.date
+        sound_key, phone_key = matching.sound_key, matching.phone_key  # sound_key is cached
 
         def rows() -> Iterable[tuple[Any, ...]]:
             for person in people:
                 v = person.values
                 extra = v.get("extra")
-                yield (v["first_name"], v["last_name"], self.date(v.get("birth_date")),
-                       v["email"], v["phone"], v["postal_code"], self.account_id(person.account),
-                       v.get("household_size"), v.get("annual_income"), v.get("card_code"),
+                account = None if person.account is None else self.account_id(person.account)
+                yield (v["first_name"], v["last_name"], date(v.get("birth_date")), v["email"],
+                       v["phone"], v["postal_code"], account, v.get("household_size"),
+                       v.get("annual_income"), v.get("card_code"),
                        db_json(extra) if extra else empty, sound_key(v["first_name"]),
-                       sound_key(v["last_name"]), matching.phone_key(v["phone"]), self.now_db,
-                       self.now_db)
+                       sound_key(v["last_name"]), phone_key(v["phone"]), now, now)
 
         before = self.last_id(Person)
         for batch in chunked(rows(), PROGRESS_EVERY):
