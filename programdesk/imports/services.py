@@ -326,6 +326,8 @@ class _Run:
     extra_fields: list[str] = field(default_factory=list)
     definitions: list[FieldDefinition] = field(default_factory=list)  # of the kind's target
     bad: set[int] = field(default_factory=set)
+    # (row index, column) of cells refused while reading: no second error about them
+    bad_cells: set[tuple[int, str]] = field(default_factory=set)
     # what the write step does, filled by plan()
     person_of: dict[int, Ref] = field(default_factory=dict)
     new_people: list[_NewPerson] = field(default_factory=list)
@@ -361,6 +363,7 @@ class _Run:
                                               cell.message))
             if cell.row in by_number:
                 run.bad.add(by_number[cell.row])
+                run.bad_cells.add((by_number[cell.row], table.headers[cell.column]))
         return run
 
     # errors
@@ -369,6 +372,8 @@ class _Run:
         """An error on row ``index`` about field ``name`` (a field, ``extra.<key>``, or "")."""
         self.bad.add(index)
         column = self.column_of.get(name, "")
+        if column and (index, column) in self.bad_cells:
+            return
         if not column and name:
             label = dict(f.field_choices(self.kind)).get(name)
             if name.startswith(f.EXTRA):
@@ -387,9 +392,9 @@ class _Run:
         if done % PROGRESS_EVERY == 0:
             self.progress(phase, done, len(self.rows))
 
-    def live(self) -> Iterable[tuple[int, dict[str, str]]]:
-        """(index, values) of the rows without errors so far."""
-        return ((i, values) for i, (_, values) in enumerate(self.rows) if i not in self.bad)
+    def every(self) -> list[tuple[int, dict[str, str]]]:
+        """(index, values) of every row: each is checked whole, so every error is listed."""
+        return [(i, values) for i, (_, values) in enumerate(self.rows)]
 
     # planning
 
@@ -407,7 +412,7 @@ class _Run:
     # people -------------------------------------------------------------------------------
 
     def _plan_people(self) -> None:
-        self._people(list(self.live()), definitions=self.definitions, with_extra=True)
+        self._people(self.every(), definitions=self.definitions, with_extra=True)
         self._summary_people()
 
     def _summary_people(self) -> None:
@@ -632,7 +637,7 @@ class _Run:
         kinds.update({"organisation": "organization", "org": "organization",
                       "family": "household"})
         cleaned: list[tuple[int, dict[str, Any]]] = []
-        for n, (index, values) in enumerate(list(self.live()), 1):
+        for n, (index, values) in enumerate(self.every(), 1):
             self.tick("checking", n)
             kind_text = values.get("kind", "").strip().lower()
             kind = kinds.get(kind_text) if kind_text else AccountKind.HOUSEHOLD
@@ -678,7 +683,7 @@ class _Run:
         for anonymous disbursements — nobody. Fills ``person_of`` for people and accounts."""
         person_fields = ("person_id", "first_name", "last_name", "birth_date", "email", "phone")
         people_rows, account_rows = [], []
-        for index, values in self.live():
+        for index, values in self.every():
             if any(values.get(k) for k in person_fields):
                 people_rows.append((index, values))
             elif values.get("account") or values.get("account_id"):
@@ -742,16 +747,14 @@ class _Run:
         default = status_default(StatusKind.ENROLLMENT)
         definitions = [d for d in self.definitions if d.benefit_id is None]
         planned: list[dict[str, Any]] = []
-        for n, (index, values) in enumerate(list(self.live()), 1):
+        for n, (index, values) in enumerate(self.every(), 1):
             self.tick("checking", n)
             row: dict[str, Any] = {"index": index}
             program = self._find_one(index, "program", programs, values.get("program", ""),
                                      "program") if values.get("program") else None
-            if program is None:
-                if not values.get("program"):
-                    self.error(index, "program", "A program is required.")
-                continue
-            row["program"] = program[0]
+            if program is None and not values.get("program"):
+                self.error(index, "program", "A program is required.")
+            row["program"] = program[0] if program else None
             try:
                 row["status"] = statuses.get(values["status"]) if values.get("status") \
                     else default
@@ -765,13 +768,14 @@ class _Run:
             if row.get("start_date") and row.get("end_date") and \
                     row["end_date"] < row["start_date"]:
                 self.error(index, "end_date", "The end date is before the start date.")
-            extra = {k[len(f.EXTRA):]: values[k] for k in self.extra_fields}
-            try:
-                row["extra"] = extra_validate(
-                    target=FieldTarget.ENROLLMENT, values=extra, definitions=[
-                        d for d in definitions if d.program_id in (None, program[0])])
-            except ValidationError as exc:
-                self.errors_from(index, exc)
+            if program is not None:  # which custom fields apply depends on the program
+                extra = {k[len(f.EXTRA):]: values[k] for k in self.extra_fields}
+                try:
+                    row["extra"] = extra_validate(
+                        target=FieldTarget.ENROLLMENT, values=extra, definitions=[
+                            d for d in definitions if d.program_id in (None, program[0])])
+                except ValidationError as exc:
+                    self.errors_from(index, exc)
             if index not in self.bad:
                 planned.append(row)
         self._enrollees(anonymous_ok=False)
@@ -832,7 +836,7 @@ class _Run:
         delivered = statuses.first_in_bucket("delivered")
 
         planned: list[dict[str, Any]] = []
-        for n, (index, values) in enumerate(list(self.live()), 1):
+        for n, (index, values) in enumerate(self.every(), 1):
             self.tick("checking", n)
             row = self._disbursement_row(index, values, programs, benefits, schedules,
                                          statuses, delivered)
@@ -855,38 +859,11 @@ class _Run:
     def _disbursement_row(self, index: int, values: dict[str, str], programs: _Named,
                           benefits: _Named, schedules: _Named, statuses: _Statuses,
                           delivered: StatusValue) -> dict[str, Any] | None:
+        """One row's benefit (or schedule), date, quantity, status and number of recipients,
+        each checked (all of them, whatever else is wrong); None when any is wrong."""
+        target = self._disbursement_target(index, values, programs, benefits, schedules)
         row: dict[str, Any] = {"index": index}
-        program = None
-        if values.get("program"):
-            program = self._find_one(index, "program", programs, values["program"], "program")
-            if program is None:
-                return None
-        schedule = benefit = None
-        if values.get("schedule"):
-            schedule = self._find_one(
-                index, "schedule", schedules, values["schedule"], "schedule",
-                within=lambda s: (program is None or benefits.by_id[s[2]][2] == program[0])
-                and (not values.get("benefit") or benefits.by_id[s[2]] in
-                     benefits.find(values["benefit"])),
-                hint=": add the benefit or the program to tell them apart")
-            if schedule is None:
-                return None
-            benefit = benefits.by_id[schedule[2]]
-        elif values.get("benefit"):
-            benefit = self._find_one(
-                index, "benefit", benefits, values["benefit"], "benefit",
-                within=lambda b: program is None or b[2] == program[0],
-                hint=" in different programs: add a program column")
-            if benefit is None:
-                return None
-        else:
-            self.error(index, "benefit", "A benefit (or a schedule) is required.")
-            return None
-        if not benefit[3]:
-            self.error(index, "benefit", f"The benefit '{benefit[1]}' is not active.")
-            return None
-        row.update(benefit=benefit[0], program=benefit[2], unit=benefit[4],
-                   schedule=schedule[0] if schedule else None)
+        schedule = values.get("schedule")
         date_text = values.get("session_date") or (values.get("disbursed_on")
                                                    if schedule else "")
         row["session_date"] = None
@@ -903,7 +880,6 @@ class _Run:
                 self.error(index, "disbursed_on", str(exc))
         else:
             self.error(index, "disbursed_on", "A date is required.")
-        row["quantity_default"] = benefit[5]
         if values.get("quantity"):
             try:
                 row["quantity"] = check_quantity(read_decimal(values["quantity"]))
@@ -925,7 +901,47 @@ class _Run:
             except _Bad as exc:
                 self.error(index, "recipient_count", str(exc))
         row["extra_in"] = {k[len(f.EXTRA):]: values[k] for k in self.extra_fields}
-        return row if index not in self.bad else None
+        if target is None or index in self.bad:
+            return None
+        benefit, schedule_id = target
+        row.update(benefit=benefit[0], program=benefit[2], unit=benefit[4],
+                   schedule=schedule_id, quantity_default=benefit[5])
+        return row
+
+    def _disbursement_target(self, index: int, values: dict[str, str], programs: _Named,
+                             benefits: _Named, schedules: _Named
+                             ) -> tuple[tuple[Any, ...], int | None] | None:
+        """(the benefit, the schedule's id or None) a row names; None with an error."""
+        program = None
+        if values.get("program"):
+            program = self._find_one(index, "program", programs, values["program"], "program")
+            if program is None:
+                return None
+        if values.get("schedule"):
+            schedule = self._find_one(
+                index, "schedule", schedules, values["schedule"], "schedule",
+                within=lambda s: (program is None or benefits.by_id[s[2]][2] == program[0])
+                and (not values.get("benefit") or benefits.by_id[s[2]] in
+                     benefits.find(values["benefit"])),
+                hint=": add the benefit or the program to tell them apart")
+            if schedule is None:
+                return None
+            benefit = benefits.by_id[schedule[2]]
+        elif values.get("benefit"):
+            found = self._find_one(
+                index, "benefit", benefits, values["benefit"], "benefit",
+                within=lambda b: program is None or b[2] == program[0],
+                hint=" in different programs: add a program column")
+            if found is None:
+                return None
+            benefit, schedule = found, None
+        else:
+            self.error(index, "benefit", "A benefit (or a schedule) is required.")
+            return None
+        if not benefit[3]:
+            self.error(index, "benefit", f"The benefit '{benefit[1]}' is not active.")
+            return None
+        return benefit, schedule[0] if schedule else None
 
     def _sessions(self, planned: list[dict[str, Any]]) -> None:
         """The session of each attendance row: the benefit's (or schedule's) session on the

@@ -207,3 +207,10 @@ def test_thousands_of_attendance_rows_take_a_fixed_number_of_queries(
     with django_assert_max_num_queries(13):
         assert check("disbursements", text, bob).summary["disbursements_duplicate"] == 4000
 
+
+
+def test_a_row_lists_all_its_errors(bob, program) -> None:
+    result = check("disbursements", "Person id,Benefit,Date,Status,Quantity\n"
+                                    "x,Nothing,someday,attended,1.234\n", bob)
+    assert sorted(c for _, c, _ in errors(result)) == [
+        "Benefit", "Date", "Person id", "Quantity", "Status"]

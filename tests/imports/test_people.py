@@ -176,3 +176,24 @@ def test_thousands_of_people_take_a_fixed_number_of_queries(
     with django_assert_max_num_queries(6):
         assert check("people", text, bob).summary["people_matched"] == 3000
 
+
+
+def test_a_formula_cell_is_one_error_and_the_rest_of_the_row_is_checked(bob) -> None:
+    import io
+
+    import openpyxl
+
+    from programdesk.imports import fields
+    from programdesk.imports.parsers import read_table
+    from programdesk.imports.services import import_check
+
+    book = openpyxl.Workbook()
+    book.active.append(["First name", "Last name", "Email"])
+    book.active.append(["=HYPERLINK(\"http://x\")", "Diaz", "bad@"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    table = read_table(buffer.getvalue(), "people.xlsx")
+    result = import_check(actor=bob, kind="people", table=table,
+                          mapping=fields.guess_mapping("people", table.headers))
+    assert [(e.row, e.column) for e in result.errors] == [(2, "First name"), (2, "Email")]
+    assert "Formulas are not imported" in result.errors[0].message
