@@ -133,8 +133,8 @@ class ImportErrors(ValidationError):
 
 SUMMARY_LABELS = {
     "people_new": "new people",
-    "people_matched": "people matched to existing records",
-    "people_repeated": "rows repeating a person of an earlier row",
+    "people_matched": "existing people (matched by the duplicate rules, or by id)",
+    "people_repeated": "rows naming a person of an earlier row again",
     "accounts_new": "new accounts",
     "accounts_matched": "accounts matched to existing records",
     "enrollments_new": "new enrollments",
@@ -416,10 +416,15 @@ class _Run:
         self._summary_people()
 
     def _summary_people(self) -> None:
-        for name in ("people_new", "people_matched", "people_repeated", "accounts_new"):
-            self.result.summary.setdefault(name, 0)
-        self.result.summary["people_new"] = len(self.new_people)
-        self.result.summary["accounts_new"] = len(self.new_accounts)
+        """People counted once each (an attendance file names a person on many rows)."""
+        refs = [ref for i, ref in self.person_of.items()
+                if ref[0] in {"p", "n"} and i not in self.bad]
+        distinct = set(refs)
+        self.result.summary.update({
+            "people_new": len(self.new_people),
+            "people_matched": sum(1 for ref in distinct if ref[0] == "p"),
+            "people_repeated": len(refs) - len(distinct),
+            "accounts_new": len(self.new_accounts)})
 
     def _person_values(self, index: int, values: dict[str, str], *, full: bool
                        ) -> dict[str, Any]:
@@ -487,7 +492,6 @@ class _Run:
                 for index in indexes:
                     if pk in found:
                         self.person_of[index] = ("p", pk)
-                        self._count("people_matched")
                     else:
                         self.error(index, "person_id", f"No person with id {pk}.")
 
@@ -498,18 +502,16 @@ class _Run:
         required = [d for d in definitions if d.required and d.program_id is None
                     and d.benefit_id is None] if not with_extra else []
         new_by_identity: dict[tuple[Any, ...], int] = {}
-        person_of, matched, repeated = self.person_of, 0, 0
+        person_of = self.person_of
         for (index, person), match in zip(cleaned, matches, strict=True):
             if match is None and by_name:
                 match = by_name.get(id(person))
             if match is not None:
                 person_of[index] = ("p", match)
-                matched += 1
                 continue
             identity = _identity(person)
             if identity in new_by_identity:
                 person_of[index] = ("n", new_by_identity[identity])
-                repeated += 1
                 continue
             if required:
                 labels = ", ".join(d.label for d in required)
@@ -519,8 +521,6 @@ class _Run:
             new_by_identity[identity] = len(self.new_people)
             person_of[index] = ("n", len(self.new_people))
             self.new_people.append(_NewPerson(values=person, account=None, first_row=index))
-        self._count("people_matched", matched)
-        self._count("people_repeated", repeated)
 
         self._card_codes()
         self._people_accounts()

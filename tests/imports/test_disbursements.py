@@ -133,7 +133,8 @@ Ana,Diaz,ana@example.org,Bus pass,2026-03-03,2
 """
     result = commit("disbursements", text, bob)
     # two bus passes the same day are two disbursements
-    assert result.summary["disbursements_new"] == 3 and result.summary["people_matched"] == 3
+    assert result.summary["disbursements_new"] == 3 and result.summary["people_matched"] == 1
+    assert result.summary["people_repeated"] == 2
     rows = list(BenefitDisbursement.objects.order_by("disbursed_on", "id")
                 .values_list("person_id", "session_id", "quantity", "status__code"))
     assert rows == [(person.pk, None, Decimal(1), "completed"),

@@ -82,7 +82,7 @@ def test_command_dry_run_then_import(tmp_path, capsys) -> None:
     out = run("people", str(path))
     assert "Imported 2 rows of people" in out
     assert set(Person.objects.values_list("postal_code", flat=True)) == {"02139", "02140"}
-    assert "2 people matched" in run("people", str(path))
+    assert "2 existing people" in run("people", str(path))
     assert Person.objects.count() == 2
 
 
