@@ -77,18 +77,16 @@ def _program_and_benefit(name: str, unit: str = "session") -> tuple[Any, Any]:
 
 
 def _people(n: int) -> list[int]:
-    from django.utils import timezone
+    """``n`` people, through the people service (setup: not timed)."""
+    from programdesk.core.bulk import chunked
+    from programdesk.people.services import people_create_many
 
-    from programdesk.core.bulk import insert_rows
-    from programdesk.people.models import Person
-
-    now, _, extra = _values(timezone.now(), None)
-    start = (Person.objects.order_by("-id").values_list("id", flat=True).first() or 0)
-    insert_rows(Person, ["first_name", "last_name", "email", "phone", "postal_code", "extra",
-                         "created_at", "updated_at"],
-                ((f"First{i}", f"Last{i}", "", "", f"{2100 + i % 50:05d}", extra, now, now)
-                 for i in range(n)))
-    return list(Person.objects.filter(id__gt=start).order_by("id").values_list("id", flat=True))
+    ids: list[int] = []
+    for chunk in chunked(range(n), 10_000):
+        ids += [p.pk for p in people_create_many(actor=None, rows=[
+            {"first_name": f"First{i}", "last_name": f"Last{i}",
+             "postal_code": f"{2100 + i % 50:05d}"} for i in chunk])]
+    return ids
 
 
 def _schedule(benefit: Any, sessions: int, first: dt.date) -> Any:
@@ -325,6 +323,100 @@ SCENARIOS: dict[str, Callable[..., Result]] = {
 }
 
 
+# --- S5: the summary report over a million disbursements ------------------------------------
+
+
+def _many_disbursements(n: int) -> None:
+    """``n`` session disbursements over 5 programs (setup, plain SQL): 20,000 people each
+    enrolled in one program, 50 sessions a benefit, statuses and dates spread over two years."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from programdesk.core.models import StatusValue
+
+    sessions_per_benefit = 50
+    people = max(n // sessions_per_benefit, 1)
+    person_ids = _people(people)
+    today = timezone.localdate()
+    statuses = [StatusValue.objects.get(kind="disbursement", code=c).pk
+                for c in ["completed"] * 6 + ["absent", "absent", "excused", "enrolled"]]
+    enrolled = StatusValue.objects.get(kind="enrollment", code="enrolled").pk
+    benefits = [_program_and_benefit(f"S5 program {i}")[1] for i in range(5)]
+    with transaction.atomic():
+        sessions: dict[int, list[tuple[int, dt.date]]] = {}
+        for benefit in benefits:
+            schedule = _schedule(benefit, sessions_per_benefit, today - dt.timedelta(days=700))
+            _sql("UPDATE scheduling_benefitsession SET status = 'completed' "
+                 "WHERE schedule_id = %s", [schedule.pk])
+            sessions[benefit.pk] = [(s.pk, s.local_date) for s in schedule.sessions.all()]
+        now, day, extra = _values(timezone.now(), today)
+        _many("INSERT INTO participation_programenrollment (program_id, person_id, account_id, "
+              "is_anonymous, status_id, is_active, start_date, extra, created_at, updated_at) "
+              "VALUES (%s, %s, NULL, %s, %s, %s, %s, %s, %s, %s)",
+              ((benefits[i % 5].program_id, p, False, enrolled, True, day, extra, now, now)
+               for i, p in enumerate(person_ids)))
+        by_program = {b.program_id: b for b in benefits}
+        rows = _sql("SELECT id, program_id, person_id FROM participation_programenrollment")
+        _many("INSERT INTO participation_benefitassignment (benefit_id, enrollment_id, "
+              "person_id, account_id, is_anonymous, created_at, updated_at) "
+              "VALUES (%s, %s, %s, NULL, %s, %s, %s)",
+              ((by_program[prog].pk, e, p, False, now, now) for e, prog, p in rows))
+        assignments = _sql("SELECT a.id, a.enrollment_id, a.person_id, a.benefit_id, "
+                           "e.program_id FROM participation_benefitassignment a JOIN "
+                           "participation_programenrollment e ON e.id = a.enrollment_id")
+        from django.db import connection
+
+        ops = connection.ops
+        _many("INSERT INTO participation_benefitdisbursement (assignment_id, session_id, "
+              "enrollment_id, benefit_id, program_id, person_id, account_id, case_id, "
+              "recipient_type, recipient_count, quantity, unit_id, status_id, disbursed_on, "
+              "extra, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, NULL, NULL, "
+              "'enrollment', 1, %s, %s, %s, %s, %s, %s, %s)",
+              ((a, s, e, b, prog, p, Decimal(1 + (a + s) % 3), benefits[0].unit_id,
+                statuses[(a * 7 + s) % 10], ops.adapt_datefield_value(s_day), extra, now, now)
+               for a, e, p, b, prog in assignments for s, s_day in sessions[b]))
+
+
+def s5_summary_report(*, scale: float, repeat: int) -> Result:
+    from programdesk.reports.selectors import report_filter, report_summary
+
+    n = int(1_000_000 * scale)
+    _many_disbursements(n)
+    admin = _admin()
+    rows = _sql("SELECT COUNT(*) FROM participation_benefitdisbursement")[0][0]
+
+    def service() -> Any:
+        return report_summary(user=admin, filters=report_filter(user=admin))
+
+    def baseline() -> Any:
+        """The same three aggregates, written by hand."""
+        totals = _sql(
+            "SELECT COUNT(DISTINCT CASE WHEN s.bucket = 'delivered' THEN d.person_id END), "
+            "COUNT(DISTINCT CASE WHEN s.bucket = 'delivered' THEN d.account_id END), "
+            "SUM(CASE WHEN s.bucket = 'delivered' AND d.recipient_type = 'anonymous' "
+            "THEN d.recipient_count END), "
+            "COUNT(CASE WHEN s.bucket = 'delivered' THEN 1 END), "
+            "COUNT(CASE WHEN s.bucket = 'delivered' AND d.session_id IS NOT NULL THEN 1 END), "
+            "COUNT(CASE WHEN s.bucket = 'absent' AND d.session_id IS NOT NULL THEN 1 END) "
+            "FROM participation_benefitdisbursement d JOIN core_statusvalue s "
+            "ON s.id = d.status_id WHERE s.bucket IN ('delivered', 'absent')")
+        units = _sql("SELECT u.code, SUM(d.quantity) FROM participation_benefitdisbursement d "
+                     "JOIN core_statusvalue s ON s.id = d.status_id JOIN "
+                     "programs_unitofmeasure u ON u.id = d.unit_id WHERE s.bucket = "
+                     "'delivered' GROUP BY u.code ORDER BY u.code")
+        held = _sql("SELECT COUNT(*) FROM scheduling_benefitsession WHERE status = 'completed'")
+        return totals, units, held
+
+    summary = service()
+    totals, _, _ = baseline()
+    # Both must say the same, or the comparison means nothing.
+    assert (summary.people_served, summary.disbursements) == (totals[0][0], totals[0][3]), (
+        summary, totals)
+    seconds = _best(repeat, service, lambda: None)
+    baseline_seconds = _best(repeat, baseline, lambda: None)
+    return {"rows": rows, "seconds": seconds, "baseline_seconds": baseline_seconds}
+
+
 # --- S7: check-in over HTTP -----------------------------------------------------------------
 
 
@@ -420,4 +512,5 @@ def s7_http_check_in(*, scale: float, repeat: int) -> Result:
             "rps": round(n / seconds, 1), "baseline_rps": round(n / baseline, 1)}
 
 
+SCENARIOS["S5"] = s5_summary_report
 SCENARIOS["S7"] = s7_http_check_in

@@ -13,9 +13,8 @@ from pydantic import Field
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
 from programdesk.api.schemas import DisbursementOut, Id, Quantity, Warning
-from programdesk.core.errors import ValidationError
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import get_visible
+from programdesk.core.scoping import get_for_field, get_visible
 from programdesk.participation import selectors, services
 from programdesk.participation.models import BenefitDisbursement
 from programdesk.people.selectors import accounts_visible, cases_visible, people_visible
@@ -83,13 +82,6 @@ class AdHocOut(Schema):
     warnings: list[Warning]
 
 
-def _visible_or_field_error(qs: Any, pk: int | None, field: str) -> Any:
-    if pk is None:
-        return None
-    obj = qs.filter(pk=pk).first()
-    if obj is None:
-        raise ValidationError.for_fields({field: f"Unknown id {pk}."})
-    return obj
 
 
 @router.post("/disbursements", response={201: AdHocOut})
@@ -99,10 +91,10 @@ def create_ad_hoc(request: HttpRequest, payload: AdHocIn) -> Status[Any]:
     user = require(request, Cap.MANAGE_PROGRAMS)
     result = services.disbursements_create_ad_hoc(
         actor=user,
-        person=_visible_or_field_error(people_visible(user), payload.person_id, "person_id"),
-        account=_visible_or_field_error(accounts_visible(user), payload.account_id,
+        person=get_for_field(people_visible(user), payload.person_id, "person_id"),
+        account=get_for_field(accounts_visible(user), payload.account_id,
                                         "account_id"),
-        case=_visible_or_field_error(cases_visible(user), payload.case_id, "case_id"),
+        case=get_for_field(cases_visible(user), payload.case_id, "case_id"),
         disbursed_on=payload.disbursed_on, override=_override(payload),
         lines=[services.DisbursementLine(benefit_id=i.benefit_id, quantity=i.quantity,
                                          status=i.status, extra=i.extra)

@@ -18,7 +18,7 @@ from programdesk.api.schemas import DisbursementOut, Id, Quantity, Warning
 from programdesk.core.errors import NotAllowed, NotFound, ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap, Role
-from programdesk.core.scoping import get_visible, visible
+from programdesk.core.scoping import get_for_field, get_visible, visible
 from programdesk.participation import selectors, services
 from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
 from programdesk.people.selectors import accounts_visible, people_visible
@@ -266,14 +266,6 @@ def list_enrollments(request: HttpRequest, filters: Query[EnrollmentFilter]) -> 
     return paginate(qs, filters)
 
 
-def _get(qs: Any, pk: int | None, field: str) -> Any:
-    """The object named by a body field, or a field error (422) when missing or hidden."""
-    if pk is None:
-        return None
-    obj = qs.filter(pk=pk).first()
-    if obj is None:
-        raise ValidationError.for_fields({field: f"Unknown id {pk}."})
-    return obj
 
 
 @router.post("/enrollments", response={201: EnrollmentOut})
@@ -288,12 +280,13 @@ def create_enrollment(request: HttpRequest, payload: EnrollmentIn) -> Status[Pro
         raise ValidationError.for_fields({"program_id": "Unknown program."}) from None
     enrollment = services.enrollment_create(
         actor=user, program=program,
-        person=_get(people_visible(user), payload.person_id, "person_id"),
-        account=_get(accounts_visible(user), payload.account_id, "account_id"),
+        person=get_for_field(people_visible(user), payload.person_id, "person_id"),
+        account=get_for_field(accounts_visible(user), payload.account_id, "account_id"),
         is_anonymous=payload.is_anonymous, status=payload.status,
         application_date=payload.application_date, start_date=payload.start_date,
         end_date=payload.end_date,
-        cohort=_get(visible(ProgramCohort.objects.all(), user), payload.cohort_id, "cohort_id"),
+        cohort=get_for_field(visible(ProgramCohort.objects.all(), user), payload.cohort_id,
+                             "cohort_id"),
         extra=payload.extra)
     return Status(201, enrollment)
 

@@ -1,7 +1,333 @@
-"""API: reports (API.md)."""
+"""API: reports (API.md, Reports). Every report is a constant number of aggregate queries; every
+report is also a CSV or XLSX download (``/reports/<name>.csv``, ``.xlsx``)."""
 
 from __future__ import annotations
 
-from ninja import Router
+import datetime as dt
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from django.http import HttpRequest, HttpResponseBase
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from programdesk.api.auth import require
+from programdesk.api.pagination import Page, PageParams, paginate
+from programdesk.api.schemas import Id, QuantityOut
+from programdesk.core.errors import ValidationError
+from programdesk.core.models import User
+from programdesk.core.roles import Cap
+from programdesk.reports import selectors as s
+from programdesk.reports.exports import FORMATS, Format, export_response
+from programdesk.reports.selectors import ReportFilter
+from programdesk.reports.tables import REPORT_TABLES, ReportOptions
 
 router = Router(tags=["reports"])
+
+
+# --- query parameters ------------------------------------------------------------------------
+
+class ReportQuery(Schema):
+    program_id: Id | None = None
+    benefit_id: Id | None = None
+    cohort_id: Id | None = None
+    date_from: dt.date | None = Field(None, alias="from",
+                                      description="First day, inclusive (ISO date)")
+    date_to: dt.date | None = Field(None, alias="to", description="Last day, inclusive")
+
+
+class AttendanceQuery(ReportQuery):
+    schedule_id: Id | None = None
+    group_by: Literal["person", "session", "schedule", "cohort"] = Field(
+        "person", description="One row per person (default), session, schedule or cohort")
+
+
+class CompletionQuery(ReportQuery):
+    program_id: Id = Field(...)
+
+
+class RepeatQuery(ReportQuery):
+    min_times: int = Field(2, ge=1, le=1000,
+                           description="Count people served at least this many times (days)")
+
+
+class ExportQuery(AttendanceQuery):
+    min_times: int = Field(2, ge=1, le=1000)
+    min_absences: int = Field(3, ge=1, le=1000)
+    days: int = Field(14, ge=1, le=3660)
+
+
+class FollowupQuery(PageParams, ReportQuery):
+    schedule_id: Id | None = None
+
+
+class AbsencesQuery(FollowupQuery):
+    min_absences: int = Field(3, ge=1, le=1000, description="Consecutive absences at least")
+
+
+class NotServedQuery(FollowupQuery):
+    days: int = Field(14, ge=1, le=3660, description="No delivered service in this many days")
+
+
+def _filters(user: User, q: ReportQuery) -> ReportFilter:
+    return s.report_filter(user=user, program_id=q.program_id, benefit_id=q.benefit_id,
+                           cohort_id=q.cohort_id, schedule_id=getattr(q, "schedule_id", None),
+                           date_from=q.date_from, date_to=q.date_to)
+
+
+# --- summary ---------------------------------------------------------------------------------
+
+class UnitOut(Schema):
+    unit: str = Field(description="The unit's code, e.g. `hour`")
+    quantity: QuantityOut
+
+
+class SummaryOut(Schema):
+    people_served: int
+    accounts_served: int
+    anonymous_recipients: int
+    disbursements: int
+    units: list[UnitOut]
+    attendance_rate: float | None
+    sessions_held: int
+
+
+@router.get("/summary", response=SummaryOut)
+def summary(request: HttpRequest, q: Query[ReportQuery]) -> Any:
+    """Who was served and what was delivered. Only disbursements in the `delivered` bucket with
+    `disbursed_on` inside `from`..`to` count: `people_served` distinct people,
+    `accounts_served` distinct accounts, `anonymous_recipients` the sum of anonymous
+    disbursements' recipient counts, `units` the quantity per unit. `attendance_rate` =
+    delivered / (delivered + absent) over session disbursements (excused in neither; null when
+    none). `sessions_held` = sessions with status `completed` whose local date is in range."""
+    user = require(request, Cap.READ_RECORDS)
+    return s.report_summary(user=user, filters=_filters(user, q))
+
+
+# --- attendance ------------------------------------------------------------------------------
+
+class AttendanceCountsOut(Schema):
+    attended: int
+    absent: int
+    excused: int
+    rate: float | None
+
+
+class AttendanceRowOut(AttendanceCountsOut):
+    person_id: int | None
+    account_id: int | None
+    session_id: int | None
+    schedule_id: int | None
+    cohort_id: int | None
+    local_date: dt.date | None
+    name: str
+
+
+class AttendanceOut(Schema):
+    group_by: str
+    rows: list[AttendanceRowOut]
+    totals: AttendanceCountsOut
+
+
+@router.get("/attendance", response=AttendanceOut)
+def attendance(request: HttpRequest, q: Query[AttendanceQuery]) -> Any:
+    """Attendance at sessions for a schedule, a program or a cohort (at least one of them):
+    `attended` (delivered), `absent`, `excused` and `rate` = attended / (attended + absent),
+    null when neither. Rows per person by default; `group_by=session|schedule|cohort` for the
+    other views. A member of two cohorts appears in both cohort rows; totals count each
+    disbursement once."""
+    user = require(request, Cap.READ_RECORDS)
+    if q.schedule_id is None and q.program_id is None and q.cohort_id is None:
+        raise ValidationError.for_fields(
+            {"schedule_id": "Give schedule_id, program_id or cohort_id."})
+    return s.report_attendance(user=user, filters=_filters(user, q), group_by=q.group_by)
+
+
+# --- completion ------------------------------------------------------------------------------
+
+class StatusCountOut(Schema):
+    code: str
+    label: str
+    bucket: str
+    count: int
+
+
+class CompletionOut(Schema):
+    by_bucket: dict[str, int]
+    completion_rate: float | None
+    enrollments: int
+    by_status: list[StatusCountOut]
+
+
+@router.get("/completion", response=CompletionOut)
+def completion(request: HttpRequest, q: Query[CompletionQuery]) -> Any:
+    """Named enrollments of a program (optionally of a cohort — anyone who was ever a member —
+    or assigned a benefit, or begun within `from`..`to`) per status bucket, and
+    `completion_rate` = completed / (completed + withdrawn), null when neither."""
+    user = require(request, Cap.READ_RECORDS)
+    return s.report_completion(user=user, filters=_filters(user, q))
+
+
+# --- units by benefit and month --------------------------------------------------------------
+
+class UnitsMonthOut(Schema):
+    month: str = Field(description="YYYY-MM")
+    program_id: int
+    benefit_id: int
+    benefit: str
+    unit: str
+    quantity: QuantityOut
+    disbursements: int
+
+
+class UnitsByMonthOut(Schema):
+    rows: list[UnitsMonthOut]
+
+
+@router.get("/units-by-month", response=UnitsByMonthOut)
+def units_by_month(request: HttpRequest, q: Query[ReportQuery]) -> Any:
+    """Delivered quantity and number of delivered disbursements per benefit and calendar month
+    of `disbursed_on`."""
+    user = require(request, Cap.READ_RECORDS)
+    return {"rows": s.report_units_by_month(user=user, filters=_filters(user, q))}
+
+
+# --- repeat participation --------------------------------------------------------------------
+
+class TimesOut(Schema):
+    times: int
+    people: int
+
+
+class PostalCodeOut(Schema):
+    postal_code: str
+    people_served: int
+    repeat_people: int
+
+
+class RepeatOut(Schema):
+    min_times: int
+    people_served: int
+    repeat_people: int
+    distribution: list[TimesOut]
+    by_postal_code: list[PostalCodeOut]
+
+
+@router.get("/repeat-participation", response=RepeatOut)
+def repeat_participation(request: HttpRequest, q: Query[RepeatQuery]) -> Any:
+    """How many times people were served, a time being a day with at least one delivered
+    disbursement: the distribution (`times` → `people`), how many were served `min_times` or
+    more (`repeat_people`), and both per postal code (empty string: none recorded)."""
+    user = require(request, Cap.READ_RECORDS)
+    return s.report_repeat_participation(user=user, filters=_filters(user, q),
+                                         min_times=q.min_times)
+
+
+# --- follow-up lists -------------------------------------------------------------------------
+
+class AbsenceOut(Schema):
+    person_id: int
+    first_name: str
+    last_name: str
+    program_id: int
+    program: str
+    schedule_id: int
+    schedule: str
+    absences: int
+    last_absent_on: dt.date
+
+
+@router.get("/follow-ups/absences", response=Page[AbsenceOut])
+def followup_absences(request: HttpRequest, q: Query[AbsencesQuery]) -> Any:
+    """People (with an active enrollment) absent from their last `min_absences` or more
+    recorded sessions of a schedule — absences since they last attended it. Excused sessions
+    and sessions without attendance taken are skipped."""
+    user = require(request, Cap.READ_RECORDS)
+    qs = s.followups_absences(user=user, filters=_filters(user, q), min_absences=q.min_absences)
+    return paginate(qs, q, lambda v: {
+        "person_id": v["person_id"], "first_name": v["person__first_name"],
+        "last_name": v["person__last_name"], "program_id": v["program_id"],
+        "program": v["program__name"], "schedule_id": v["session__schedule_id"],
+        "schedule": v["session__schedule__name"], "absences": v["absences"],
+        "last_absent_on": v["last_absent_on"]})
+
+
+class NotServedOut(Schema):
+    enrollment_id: int
+    program_id: int
+    program: str
+    person_id: int | None
+    account_id: int | None
+    name: str
+    began_on: dt.date
+    last_served_on: dt.date | None
+
+
+@router.get("/follow-ups/not-served", response=Page[NotServedOut])
+def followup_not_served(request: HttpRequest, q: Query[NotServedQuery]) -> Any:
+    """Active enrollments begun at least `days` days ago with no delivered disbursement in the
+    last `days` days (today included), longest-unserved first."""
+    user = require(request, Cap.READ_RECORDS)
+    qs = s.followups_not_served(user=user, filters=_filters(user, q), days=q.days)
+    return paginate(qs, q, lambda v: {
+        "enrollment_id": v["id"], "program_id": v["program_id"], "program": v["program__name"],
+        "person_id": v["person_id"], "account_id": v["account_id"],
+        "name": s.display_name(v["person__first_name"], v["person__last_name"],
+                               v["account__name"]),
+        "began_on": v["began_on"], "last_served_on": v["last_served_on"]})
+
+
+class UnrecordedSessionOut(Schema):
+    session_id: int
+    local_date: dt.date
+    start: dt.datetime
+    status: str
+    program_id: int
+    program: str
+    benefit_id: int
+    benefit: str
+    schedule_id: int
+    schedule: str
+    on_roster: int
+
+
+@router.get("/follow-ups/unrecorded-sessions", response=Page[UnrecordedSessionOut])
+def followup_unrecorded_sessions(request: HttpRequest, q: Query[FollowupQuery]) -> Any:
+    """Sessions that have ended (scheduled or completed) with no attendance taken: every
+    disbursement still in the `expected` bucket. `from`/`to` limit the sessions' local dates.
+    Most recent first."""
+    user = require(request, Cap.READ_RECORDS)
+    qs = s.followups_unrecorded_sessions(user=user, filters=_filters(user, q))
+    return paginate(qs, q, lambda v: {
+        "session_id": v["id"], "local_date": v["local_date"],
+        "start": v["start"].astimezone(ZoneInfo(v["schedule__timezone"])),
+        "status": v["status"], "program_id": v["benefit__program_id"],
+        "program": v["benefit__program__name"], "benefit_id": v["benefit_id"],
+        "benefit": v["benefit__name"], "schedule_id": v["schedule_id"],
+        "schedule": v["schedule__name"], "on_roster": v["expected"]})
+
+
+# --- downloads -------------------------------------------------------------------------------
+
+def _export_view(name: str, fmt: Format) -> Any:
+    def view(request: HttpRequest, q: Query[ExportQuery]) -> HttpResponseBase:
+        user = require(request, Cap.READ_RECORDS)
+        filters = _filters(user, q)
+        options = ReportOptions(group_by=q.group_by, min_times=q.min_times,
+                                min_absences=q.min_absences, days=q.days)
+        header, rows = REPORT_TABLES[name](user, filters, options)
+        return export_response(fmt, filename=f"report-{name}", header=header, rows=rows,
+                               title=name)
+
+    view.__name__ = f"export_{name.replace('-', '_')}_{fmt}"
+    view.__doc__ = (f"The `{name}` report as {fmt.upper()}, with the same filters as the "
+                    f"report. Text cells starting with =, +, -, @, tab or CR are prefixed "
+                    f"with ' against formula injection.")
+    return view
+
+
+for _name in REPORT_TABLES:
+    for _fmt in FORMATS:
+        router.get(f"/{_name}.{_fmt}", operation_id=f"report_{_name.replace('-', '_')}_{_fmt}",
+                   response={200: None}, openapi_extra={"responses": {"200": {
+                       "description": f"A {_fmt.upper()} file"}}})(_export_view(_name, _fmt))

@@ -44,3 +44,16 @@ def check_program_visible(user: User, program_id: int) -> None:
     ids = user.visible_program_ids()
     if ids is not None and program_id not in ids:
         raise NotFound()
+
+
+def get_for_field(qs: QuerySet[M], pk: int | None, field: str) -> M | None:
+    """The object a request body names by id (``qs`` already scoped to the user), ``None``
+    when no id was given, or a field error (422) when it is unknown or not visible."""
+    from programdesk.core.errors import ValidationError
+
+    if pk is None:
+        return None
+    obj = qs.filter(pk=pk).first() if 1 <= pk <= MAX_ID else None
+    if obj is None:
+        raise ValidationError.for_fields({field: f"Unknown id {pk}."})
+    return obj

@@ -2,11 +2,13 @@
 
 from programdesk.web.views import (
     disbursements,
+    exports,
     home,
     imports,
     participation,
     people,
     programs,
+    reports,
     scheduling,
     settings,
 )
@@ -20,5 +22,7 @@ urlpatterns = [
     *people.urlpatterns,
     *programs.urlpatterns,
     *settings.urlpatterns,
+    *reports.urlpatterns,
+    *exports.urlpatterns,
     *imports.urlpatterns,
 ]

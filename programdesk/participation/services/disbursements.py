@@ -33,7 +33,7 @@ from programdesk.participation.services.participants import (
     _validated_extra_for,
     assignments_ensure,
     enrollments_ensure,
-    participants_resolve,
+    participants_enroll,
     session_add_participants,
 )
 from programdesk.people.models import Account, Case, Person
@@ -257,19 +257,12 @@ def disbursements_bulk_walk_in(
     benefit = Benefit.objects.select_related("program").get(pk=benefit.pk)
     result, quantity, status_value, extra = _bulk_start(benefit, quantity, status,
                                                         disbursed_on, extra)
-    enrollees = participants_resolve(program=benefit.program, person_ids=person_ids,
-                                     account_ids=account_ids, user=actor)
-    if not enrollees:
-        raise ValidationError.for_fields({"person_ids": "Pick at least one recipient."})
-    eligibility = ParticipationResult()
-    override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees,
-                                        on=disbursed_on, override=override, result=eligibility)
-    _merge(result, eligibility)
-    by_key, created = enrollments_ensure(program=benefit.program, enrollees=enrollees,
-                                         on=disbursed_on)
-    result.enrollments_created = len(created)
-    enrollments = {by_key[e.key]: e for e in enrollees}
-    assignments, _ = assignments_ensure(benefit=benefit, enrollments=enrollments)
+    done = participants_enroll(actor=actor, benefit_id=benefit.pk, on=disbursed_on,
+                               person_ids=person_ids, account_ids=account_ids,
+                               override=override)
+    _merge(result, done.result)
+    result.enrollments_created = len(done.created)
+    enrollments, assignments = done.enrollments, done.assignments
     result.disbursements_created, result.disbursement_ids = _insert_ad_hoc(
         benefit=benefit, participants=[(assignments[eid], eid, e)
                                        for eid, e in enrollments.items()],
@@ -293,11 +286,9 @@ def disbursements_bulk_walk_in(
                  object_ids=result.disbursement_ids,
                  after={"quantity": str(quantity), "status": status_value.code,
                         "disbursed_on": disbursed_on.isoformat(),
-                        "enrollments_created": sorted(created),
+                        "enrollments_created": sorted(done.created),
                         "session_id": getattr(session, "pk", None)},
-                 reason=override_audit["reason"] if override_audit else "",
-                 before={"eligibility_overridden": override_audit["overridden"]}
-                 if override_audit else None)
+                 **done.audit_kwargs())
     return result
 
 
@@ -364,16 +355,12 @@ def disbursements_bulk_enrollment(
     benefit = Benefit.objects.select_related("program").get(pk=benefit.pk)
     result, quantity, status_value, extra = _bulk_start(benefit, quantity, status,
                                                         disbursed_on, extra)
-    enrollees = participants_resolve(program=benefit.program, enrollment_ids=enrollment_ids,
-                                     user=actor)
-    if not enrollees:
+    if not enrollment_ids:
         raise ValidationError.for_fields({"enrollment_ids": "Pick at least one enrollment."})
-    eligibility = ParticipationResult()
-    override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees,
-                                        on=disbursed_on, override=override, result=eligibility)
-    _merge(result, eligibility)
-    enrollments = {e.enrollment_id: e for e in enrollees if e.enrollment_id}
-    assignments, _ = assignments_ensure(benefit=benefit, enrollments=enrollments)
+    done = participants_enroll(actor=actor, benefit_id=benefit.pk, on=disbursed_on,
+                               enrollment_ids=enrollment_ids, override=override)
+    _merge(result, done.result)
+    enrollments, assignments = done.enrollments, done.assignments
     result.disbursements_created, result.disbursement_ids = _insert_ad_hoc(
         benefit=benefit, participants=[(assignments[eid], eid, e)
                                        for eid, e in enrollments.items()],
@@ -383,9 +370,7 @@ def disbursements_bulk_enrollment(
                  object_ids=result.disbursement_ids,
                  after={"quantity": str(quantity), "status": status_value.code,
                         "disbursed_on": disbursed_on.isoformat()},
-                 reason=override_audit["reason"] if override_audit else "",
-                 before={"eligibility_overridden": override_audit["overridden"]}
-                 if override_audit else None)
+                 **done.audit_kwargs())
     return result
 
 

@@ -299,6 +299,49 @@ def _today() -> dt.date:
     return timezone.localdate()
 
 
+@dataclass
+class Enrolled:
+    """Participants resolved, checked, enrolled and assigned: what every "add" path shares."""
+
+    benefit: Benefit
+    result: ParticipationResult
+    enrollments: dict[int, Enrollee]  # enrollment id -> who
+    created: set[int]  # enrollment ids made by this call
+    assignments: dict[int, int]  # enrollment id -> assignment id
+    override_audit: dict[str, Any] | None
+
+    def audit_kwargs(self) -> dict[str, Any]:
+        """The override's reason and what it overrode, for the call's audit event."""
+        if not self.override_audit:
+            return {"reason": ""}
+        return {"reason": self.override_audit["reason"],
+                "before": {"eligibility_overridden": self.override_audit["overridden"]}}
+
+
+def participants_enroll(*, actor: User | None, benefit_id: int, on: dt.date,
+                        person_ids: Sequence[int] = (), account_ids: Sequence[int] = (),
+                        enrollment_ids: Sequence[int] = (),
+                        override: EligibilityOverride | None = None) -> Enrolled:
+    """Resolve the participants, apply eligibility, then reuse or create each one's active
+    enrollment in the benefit's program and their assignment of the benefit — set-based."""
+    benefit = Benefit.objects.select_related("program").get(pk=benefit_id)
+    _require_active_benefit(benefit)
+    result = ParticipationResult()
+    enrollees = participants_resolve(program=benefit.program, person_ids=person_ids,
+                                     account_ids=account_ids, enrollment_ids=enrollment_ids,
+                                     user=actor)
+    if not enrollees:
+        raise ValidationError.for_fields({"person_ids": "Name at least one participant."})
+    override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees, on=on,
+                                        override=override, result=result)
+    by_key, created = enrollments_ensure(program=benefit.program, enrollees=enrollees, on=on)
+    result.enrollments_created = len(created)
+    enrollments = {by_key[e.key]: e for e in enrollees}
+    assignments, result.assignments_created = assignments_ensure(benefit=benefit,
+                                                                 enrollments=enrollments)
+    return Enrolled(benefit, result, enrollments, created, assignments, override_audit)
+
+
 # --- add and remove participants ------------------------------------------------------------
 
 
@@ -311,22 +354,11 @@ def schedule_add_participants(
     """Put people, accounts or enrollments on a schedule's roster, with one expected
     disbursement per session from ``on`` (today) onwards. Repeating it creates nothing."""
     on = on or _today()
-    benefit = Benefit.objects.select_related("program").get(pk=schedule.benefit_id)
-    _require_active_benefit(benefit)
-    result = ParticipationResult()
-    enrollees = participants_resolve(program=benefit.program, person_ids=person_ids,
-                                     account_ids=account_ids, enrollment_ids=enrollment_ids,
-                                     user=actor)
-    if not enrollees:
-        raise ValidationError.for_fields({"person_ids": "Name at least one participant."})
-    override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees, on=on,
-                                        override=override, result=result)
-
-    by_key, created = enrollments_ensure(program=benefit.program, enrollees=enrollees, on=on)
-    result.enrollments_created = len(created)
-    enrollments = {by_key[e.key]: e for e in enrollees}
-    assignments, result.assignments_created = assignments_ensure(benefit=benefit,
-                                                                 enrollments=enrollments)
+    done = participants_enroll(actor=actor, benefit_id=schedule.benefit_id, on=on,
+                               person_ids=person_ids, account_ids=account_ids,
+                               enrollment_ids=enrollment_ids, override=override)
+    benefit, result, enrollments = done.benefit, done.result, done.enrollments
+    assignments, created = done.assignments, done.created
     assignment_ids = list(assignments.values())
 
     # The roster: new entries, and entries that had ended are opened again from today.
@@ -362,9 +394,7 @@ def schedule_add_participants(
         after={"enrollment_ids": sorted(enrollments), "enrollments_created": sorted(created),
                "assignment_ids": sorted(assignment_ids), "session_ids": [s for s, _ in sessions],
                "disbursements_created": result.disbursements_created, "from": on.isoformat()},
-        reason=override_audit["reason"] if override_audit else "",
-        before={"eligibility_overridden": override_audit["overridden"]} if override_audit
-        else None,
+        **done.audit_kwargs(),
     )
     return result
 
@@ -397,22 +427,11 @@ def session_add_participants(
     the spot are marked walk-ins. They do not join the schedule's roster."""
     if session.status == SessionStatus.CANCELLED:
         raise Conflict("This session is cancelled; nobody can be added to it.")
-    benefit = Benefit.objects.select_related("program").get(pk=session.benefit_id)
-    _require_active_benefit(benefit)
-    result = ParticipationResult()
-    enrollees = participants_resolve(program=benefit.program, person_ids=person_ids,
-                                     account_ids=account_ids, enrollment_ids=enrollment_ids,
-                                     user=actor)
-    if not enrollees:
-        raise ValidationError.for_fields({"person_ids": "Name at least one participant."})
-    override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees,
-                                        on=session.local_date, override=override, result=result)
-    by_key, created = enrollments_ensure(program=benefit.program, enrollees=enrollees,
-                                         on=session.local_date)
-    result.enrollments_created = len(created)
-    enrollments = {by_key[e.key]: e for e in enrollees}
-    assignments, result.assignments_created = assignments_ensure(benefit=benefit,
-                                                                 enrollments=enrollments)
+    done = participants_enroll(actor=actor, benefit_id=session.benefit_id, on=session.local_date,
+                               person_ids=person_ids, account_ids=account_ids,
+                               enrollment_ids=enrollment_ids, override=override)
+    benefit, result, enrollments = done.benefit, done.result, done.enrollments
+    assignments, created = done.assignments, done.created
     schedule = BenefitSchedule.objects.get(pk=session.schedule_id)
     quantity = (schedule.default_quantity if schedule.default_quantity is not None
                 else benefit.default_quantity)
@@ -433,9 +452,7 @@ def session_add_participants(
         object_ids=sorted(enrollments),
         after={"enrollment_ids": sorted(enrollments), "enrollments_created": sorted(created),
                "disbursements_created": result.disbursements_created, "status": status.code},
-        reason=override_audit["reason"] if override_audit else "",
-        before={"eligibility_overridden": override_audit["overridden"]} if override_audit
-        else None,
+        **done.audit_kwargs(),
     )
     return result
 
@@ -548,14 +565,15 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
     """A person checks in to a session: their disbursement becomes the delivered default
     (`completed`); someone not on it is added as a walk-in, completed. Twice is once."""
     delivered = status_first_in_bucket(DISBURSEMENT, "delivered")
-    existing = (BenefitDisbursement.objects.select_for_update()
-                .filter(session=session, person_id=person_id).first())
+    on_session = BenefitDisbursement.objects.filter(session=session, person_id=person_id)
+    existing = (on_session.select_for_update().select_related("status", "unit")
+                .order_by().first())
     if existing is None:
         if not Person.objects.filter(pk=person_id).exists():
             raise ValidationError.for_fields({"person_id": f"Unknown person {person_id}."})
         session_add_participants(actor=actor, session=session, person_ids=[person_id],
                                  status=delivered, recipient_type=RecipientType.WALK_IN)
-        disbursement = BenefitDisbursement.objects.get(session=session, person_id=person_id)
+        disbursement = on_session.select_related("status", "unit").get()
         audit_record(actor=actor, action="session.check_in", obj=disbursement,
                      after={"status": delivered.code, "walk_in": True})
         return disbursement

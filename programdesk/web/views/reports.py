@@ -1,0 +1,357 @@
+"""Report pages (/reports/...): filters, numbers, charts and CSV/XLSX downloads of each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, cast
+
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from programdesk.core.errors import NotFound, ValidationError
+from programdesk.core.models import User
+from programdesk.core.roles import Cap
+from programdesk.core.scoping import visible
+from programdesk.programs.models import Benefit, Program, ProgramCohort
+from programdesk.reports import selectors as s
+from programdesk.reports.charts import Series, bar_chart
+from programdesk.reports.exports import FORMATS, Format, export_response
+from programdesk.reports.selectors import ReportFilter
+from programdesk.reports.tables import REPORT_TABLES, ReportOptions
+from programdesk.scheduling.models import BenefitSchedule
+from programdesk.web.forms import add_service_errors
+from programdesk.web.permissions import page_user, role_required
+
+FOLLOWUP_PAGE_ROWS = 200
+
+TABS = [
+    ("Summary", "/reports/"),
+    ("Attendance", "/reports/attendance/"),
+    ("Completion", "/reports/completion/"),
+    ("Repeat participation", "/reports/repeat/"),
+    ("Follow-ups", "/reports/follow-ups/"),
+]
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+def _choices(empty: str, pairs: Any) -> list[tuple[Any, str]]:
+    return [("", empty), *pairs]
+
+
+class ReportFilterForm(forms.Form):
+    """The filters every report page shares, limited to what the user may see. Field names are
+    the API's query parameters, so a page's query string works for its downloads as is."""
+
+    def __init__(self, data: QueryDict, *, user: User, schedule: bool = False,
+                 group_by: bool = False, min_times: bool = False,
+                 followups: bool = False) -> None:
+        super().__init__(data)
+        programs = visible(Program.objects.all(), user, "id").values_list("id", "name")
+        benefits = (visible(Benefit.objects.all(), user)
+                    .order_by("program__name", "name").values_list("id", "program__name", "name"))
+        cohorts = (visible(ProgramCohort.objects.all(), user)
+                   .order_by("program__name", "name").values_list("id", "program__name", "name"))
+        self.fields["program_id"] = forms.TypedChoiceField(
+            label="Program", required=False, coerce=int, empty_value=None,
+            choices=_choices("All programs", programs))
+        self.fields["benefit_id"] = forms.TypedChoiceField(
+            label="Benefit", required=False, coerce=int, empty_value=None,
+            choices=_choices("All benefits", ((i, f"{p} · {n}") for i, p, n in benefits)))
+        self.fields["cohort_id"] = forms.TypedChoiceField(
+            label="Cohort", required=False, coerce=int, empty_value=None,
+            choices=_choices("All cohorts", ((i, f"{p} · {n}") for i, p, n in cohorts)))
+        if schedule:
+            schedules = (visible(BenefitSchedule.objects.all(), user, "benefit__program_id")
+                         .order_by("benefit__name", "name")
+                         .values_list("id", "benefit__name", "name"))
+            self.fields["schedule_id"] = forms.TypedChoiceField(
+                label="Schedule", required=False, coerce=int, empty_value=None,
+                choices=_choices("All schedules", ((i, f"{b} · {n}") for i, b, n in schedules)))
+        self.fields["from"] = forms.DateField(
+            label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields["to"] = forms.DateField(
+            label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+        if group_by:
+            self.fields["group_by"] = forms.ChoiceField(
+                label="Rows per", required=False, initial="person",
+                choices=[("person", "Person"), ("session", "Session"),
+                         ("schedule", "Schedule"), ("cohort", "Cohort")])
+        if min_times:
+            self.fields["min_times"] = forms.IntegerField(
+                label="Served at least (times)", required=False, min_value=1, max_value=1000)
+        if followups:
+            self.fields["min_absences"] = forms.IntegerField(
+                label="Consecutive absences", required=False, min_value=1, max_value=1000)
+            self.fields["days"] = forms.IntegerField(
+                label="No service in (days)", required=False, min_value=1, max_value=3660)
+
+    def report_filter(self, user: User) -> ReportFilter | None:
+        """The checked filter, or None with the form's errors set."""
+        if not self.is_valid():
+            return None
+        data = self.cleaned_data
+        try:
+            return s.report_filter(
+                user=user, program_id=data.get("program_id"), benefit_id=data.get("benefit_id"),
+                cohort_id=data.get("cohort_id"), schedule_id=data.get("schedule_id"),
+                date_from=data.get("from"), date_to=data.get("to"))
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+            return None
+
+    def options(self) -> ReportOptions:
+        data = getattr(self, "cleaned_data", {})
+        return ReportOptions(group_by=data.get("group_by") or "person",
+                             min_times=data.get("min_times") or 2,
+                             min_absences=data.get("min_absences") or 3,
+                             days=data.get("days") or 14)
+
+
+def _page(request: HttpRequest, template: str, form: ReportFilterForm,
+          context: dict[str, Any], exports: list[tuple[str, str]]) -> HttpResponse:
+    query = request.GET.urlencode()
+    context.update({
+        "form": form,
+        "tabs": [{"label": label, "path": p, "current": request.path == p} for label, p in TABS],
+        "exports": [{"label": label, "csv": f"/reports/{name}.csv?{query}",
+                     "xlsx": f"/reports/{name}.xlsx?{query}"} for label, name in exports],
+        "query": query,
+    })
+    return render(request, template, context)
+
+
+# --- summary ---------------------------------------------------------------------------------
+
+def units_by_month_charts(rows: list[s.UnitsMonthRow]) -> list[dict[str, Any]]:
+    """One stacked bar chart per unit (meals and hours don't add up): months across, one
+    colour per benefit."""
+    months = sorted({r["month"] for r in rows})
+    by_unit: dict[str, dict[str, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(dict))
+    for r in rows:
+        by_unit[r["unit"]][r["benefit"]][r["month"]] = r["quantity"]
+    charts = []
+    for number, (unit, benefits) in enumerate(sorted(by_unit.items()), start=1):
+        series = [Series(label=benefit, values=[per_month.get(m, Decimal(0)) for m in months])
+                  for benefit, per_month in sorted(benefits.items())]
+        charts.append({"unit": unit, "svg": bar_chart(
+            title=f"Units delivered by month ({unit})", categories=months, series=series,
+            value_label=unit, chart_id=f"units-{number}")})
+    return charts
+
+
+@role_required(Cap.READ_RECORDS)
+def summary_page(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    form = ReportFilterForm(request.GET, user=user)
+    filters = form.report_filter(user)
+    context: dict[str, Any] = {}
+    if filters is not None:
+        context["summary"] = s.report_summary(user=user, filters=filters)
+        rows = s.report_units_by_month(user=user, filters=filters)
+        context["units_rows"] = rows
+        context["charts"] = units_by_month_charts(rows)
+    return _page(request, "web/reports/summary.html", form, context,
+                 [("Summary", "summary"), ("Units by month", "units-by-month")])
+
+
+# --- attendance ------------------------------------------------------------------------------
+
+def attendance_chart(report: s.Attendance, limit: int = 40) -> SafeString:
+    rows = report["rows"][:limit]
+    return bar_chart(
+        title=f"Attendance per {report['group_by']}"
+              + (f" (first {limit})" if len(report["rows"]) > limit else ""),
+        categories=[str(r["local_date"]) if r["local_date"] else r["name"] for r in rows],
+        series=[Series("Attended", [r["attended"] for r in rows], "#009E73"),
+                Series("Absent", [r["absent"] for r in rows], "#D55E00"),
+                Series("Excused", [r["excused"] for r in rows], "#E69F00")],
+        value_label="sessions", chart_id="attendance")
+
+
+@role_required(Cap.READ_RECORDS)
+def attendance_page(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    form = ReportFilterForm(request.GET, user=user, schedule=True, group_by=True)
+    filters = form.report_filter(user)
+    context: dict[str, Any] = {}
+    if filters is not None:
+        report = s.report_attendance(user=user, filters=filters,
+                                     group_by=form.options().group_by)
+        context.update(report=report, chart=attendance_chart(report))
+    return _page(request, "web/reports/attendance.html", form, context,
+                 [("Attendance", "attendance")])
+
+
+# --- completion ------------------------------------------------------------------------------
+
+@role_required(Cap.READ_RECORDS)
+def completion_page(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    form = ReportFilterForm(request.GET, user=user)
+    filters = form.report_filter(user)
+    context: dict[str, Any] = {}
+    if filters is not None:
+        report = s.report_completion(user=user, filters=filters)
+        buckets = list(report["by_bucket"].items())
+        context.update(report=report, chart=bar_chart(
+            title="Enrollments by status bucket", categories=[b for b, _ in buckets],
+            series=[Series("Enrollments", [n for _, n in buckets])], value_label="enrollments",
+            chart_id="completion"))
+    return _page(request, "web/reports/completion.html", form, context,
+                 [("Completion", "completion")])
+
+
+# --- repeat participation --------------------------------------------------------------------
+
+@role_required(Cap.READ_RECORDS)
+def repeat_page(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    form = ReportFilterForm(request.GET, user=user, min_times=True)
+    filters = form.report_filter(user)
+    context: dict[str, Any] = {}
+    if filters is not None:
+        report = s.report_repeat_participation(user=user, filters=filters,
+                                               min_times=form.options().min_times)
+        dist = report["distribution"]
+        context.update(report=report, chart=bar_chart(
+            title="People by number of days served", categories=[str(d["times"]) for d in dist],
+            series=[Series("People", [d["people"] for d in dist])], value_label="people",
+            chart_id="repeat"))
+    return _page(request, "web/reports/repeat.html", form, context,
+                 [("Times served", "repeat-participation"),
+                  ("By postal code", "repeat-by-postal-code")])
+
+
+# --- follow-ups ------------------------------------------------------------------------------
+
+@role_required(Cap.READ_RECORDS)
+def followups_page(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    form = ReportFilterForm(request.GET, user=user, followups=True)
+    filters = form.report_filter(user)
+    context: dict[str, Any] = {"limit": FOLLOWUP_PAGE_ROWS}
+    if filters is not None:
+        options = form.options()
+        context.update(options=options, **followup_lists(user, filters, options,
+                                                          FOLLOWUP_PAGE_ROWS))
+    return _page(request, "web/reports/followups.html", form, context,
+                 [("Consecutive absences", "follow-ups-absences"),
+                  ("Not served lately", "follow-ups-not-served"),
+                  ("Sessions without attendance", "follow-ups-unrecorded-sessions")])
+
+
+def followup_lists(user: User, filters: ReportFilter, options: ReportOptions,
+                   limit: int) -> dict[str, Any]:
+    """The three follow-up lists, each its first ``limit`` rows and its length (six queries)."""
+    absences = s.followups_absences(user=user, filters=filters,
+                                    min_absences=options.min_absences)
+    not_served = s.followups_not_served(user=user, filters=filters, days=options.days)
+    unrecorded = s.followups_unrecorded_sessions(user=user, filters=filters)
+    return {
+        "absences": list(absences[:limit]), "absences_count": absences.count(),
+        "not_served": [{**v, "name": s.display_name(v["person__first_name"],
+                                                    v["person__last_name"], v["account__name"])}
+                       for v in not_served[:limit]],
+        "not_served_count": not_served.count(),
+        "unrecorded": list(unrecorded[:limit]), "unrecorded_count": unrecorded.count(),
+    }
+
+
+# --- downloads -------------------------------------------------------------------------------
+
+def filters_from_query(query: QueryDict, user: User, *, extra: dict[str, Any] | None = None,
+                       ) -> tuple[ReportFilter, dict[str, Any]]:
+    """Filters from a download's query string, checked like the API's: an object the user
+    can't see is a 404, other bad values a 400 naming the parameter."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name in ("program_id", "benefit_id", "cohort_id", "schedule_id"):
+        raw = query.get(name) or None
+        if raw is not None:
+            try:
+                values[name] = int(raw)
+            except ValueError:
+                errors[name] = "Not a number."
+    for name in ("from", "to"):
+        raw = query.get(name) or None
+        if raw is not None:
+            try:
+                values[name] = dt.date.fromisoformat(raw)
+            except ValueError:
+                errors[name] = "Not a date (YYYY-MM-DD)."
+    options: dict[str, Any] = {}
+    for name, default in (extra or {}).items():
+        raw = query.get(name) or None
+        if raw is None:
+            options[name] = default
+        elif isinstance(default, int):
+            try:
+                options[name] = int(raw)
+                if not 1 <= options[name] <= 3660:
+                    raise ValueError
+            except ValueError:
+                errors[name] = "Not a number between 1 and 3660."
+        else:
+            options[name] = raw
+    if errors:
+        raise ValidationError.for_fields(errors)
+    filters = s.report_filter(user=user, program_id=values.get("program_id"),
+                              benefit_id=values.get("benefit_id"),
+                              cohort_id=values.get("cohort_id"),
+                              schedule_id=values.get("schedule_id"),
+                              date_from=values.get("from"), date_to=values.get("to"))
+    return filters, options
+
+
+def download(request: HttpRequest, fmt: Format,
+             build: Callable[[User, QueryDict], tuple[str, list[str], Any]]) -> HttpResponseBase:
+    """Run ``build`` (→ file name, header, rows) and send the file; bad filters answer 400 with
+    the reason, filters naming what the user can't see 404."""
+    user = page_user(request)
+    try:
+        filename, header, rows = build(user, request.GET)
+    except NotFound:
+        raise Http404("No such record, or not visible to you.") from None
+    except ValidationError as exc:
+        return HttpResponse(f"Bad filter: {exc.detail}\n", status=400,
+                            content_type="text/plain; charset=utf-8")
+    return export_response(fmt, filename=filename, header=header, rows=rows)
+
+
+def _report_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:
+    # role_required is typed for HttpResponse; downloads stream (StreamingHttpResponse and
+    # FileResponse are HttpResponseBase), which it passes through unchanged.
+    @role_required(Cap.READ_RECORDS)
+    def view(request: HttpRequest) -> HttpResponse:
+        def build(user: User, query: QueryDict) -> tuple[str, list[str], Any]:
+            filters, raw = filters_from_query(query, user, extra={
+                "group_by": "person", "min_times": 2, "min_absences": 3, "days": 14})
+            if raw["group_by"] not in {"person", "session", "schedule", "cohort"}:
+                raise ValidationError.for_fields(
+                    {"group_by": "One of person, session, schedule, cohort."})
+            header, rows = REPORT_TABLES[name](user, filters, ReportOptions(**raw))
+            stamp = timezone.localdate().isoformat()
+            return f"report-{name}-{stamp}", header, rows
+
+        return cast(HttpResponse, download(request, fmt, build))
+
+    return view
+
+
+urlpatterns = [
+    path("reports/", summary_page, name="reports"),
+    path("reports/attendance/", attendance_page, name="reports-attendance"),
+    path("reports/completion/", completion_page, name="reports-completion"),
+    path("reports/repeat/", repeat_page, name="reports-repeat"),
+    path("reports/follow-ups/", followups_page, name="reports-followups"),
+    *(path(f"reports/{name}.{fmt}", _report_download(name, fmt),
+           name=f"reports-{name}-{fmt}") for name in REPORT_TABLES for fmt in FORMATS),
+]
