@@ -40,7 +40,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record
-from programdesk.core.bulk import chunked, db_date, db_datetime, db_json, insert_rows
+from programdesk.core.bulk import JsonValues, chunked, db_date, db_datetime, db_json, insert_rows
 from programdesk.core.custom_fields import extra_validate, field_definitions_by_benefit
 from programdesk.core.errors import Conflict, NotAllowed, ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, StatusKind, StatusValue, User
@@ -76,7 +76,6 @@ from programdesk.people.services import (
     _clean_account,
     person_values_clean,
 )
-from programdesk.people.sql import JsonValues
 from programdesk.programs.models import Benefit, Program
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
 
