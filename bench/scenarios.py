@@ -417,6 +417,73 @@ def s5_summary_report(*, scale: float, repeat: int) -> Result:
     return {"rows": rows, "seconds": seconds, "baseline_seconds": baseline_seconds}
 
 
+# --- S6: import people from CSV -------------------------------------------------------------
+
+
+def s6_import_people(*, scale: float, repeat: int) -> Result:
+    import csv
+    import io
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from programdesk.imports.fields import guess_mapping
+    from programdesk.imports.parsers import read_table
+    from programdesk.imports.services import import_check, import_commit
+    from programdesk.people import matching
+
+    n = int(100_000 * scale)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["First Name", "Last Name", "Birth Date", "Email", "Phone", "Zip"])
+    start = dt.date(1950, 1, 1)
+    for i in range(n):
+        writer.writerow([f"Given{i}", f"Family{i % 5000}", start + dt.timedelta(days=i % 20000),
+                         f"person{i}@example.org", f"617-{i // 10000:03d}-{i % 10000:04d}",
+                         f"{2100 + i % 50:05d}"])
+    data = out.getvalue().encode()
+    admin = _admin()
+
+    def table_and_mapping() -> tuple[Any, list[str]]:
+        table = read_table(data, "people.csv")
+        return table, guess_mapping("people", table.headers)
+
+    def dry_run() -> None:
+        table, mapping = table_and_mapping()
+        result = import_check(actor=admin, kind="people", table=table, mapping=mapping)
+        assert not result.errors, result.errors[:3]
+
+    def commit() -> None:
+        table, mapping = table_and_mapping()
+        import_commit(actor=admin, kind="people", table=table, mapping=mapping)
+
+    def clear() -> None:
+        _sql("DELETE FROM people_person")
+
+    dry_seconds = _best(repeat, dry_run, lambda: None)
+    seconds = _best(repeat, commit, clear)
+
+    # The baseline: the same people rows (keys computed), one executemany.
+    table, _ = table_and_mapping()
+    now, _, extra = _values(timezone.now(), None)
+    rows = [(first, last, dt.date.fromisoformat(born), email, phone, postal, None, None, None,
+             None, extra, matching.sound_key(first), matching.sound_key(last),
+             matching.phone_key(phone), now, now)
+            for _, (first, last, born, email, phone, postal) in table.rows]
+
+    def baseline() -> None:
+        with transaction.atomic():
+            _many("INSERT INTO people_person (first_name, last_name, birth_date, email, phone, "
+                  "postal_code, account_id, household_size, annual_income, card_code, extra, "
+                  "first_name_key, last_name_key, phone_key, created_at, updated_at) VALUES "
+                  "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+
+    baseline_seconds = _best(repeat, baseline, clear)
+    return {"rows": n, "seconds": seconds, "baseline_seconds": baseline_seconds,
+            "rows_per_second": round(n / seconds), "dry_run_seconds": round(dry_seconds, 4),
+            "dry_run_rows_per_second": round(n / dry_seconds)}
+
+
 # --- S7: check-in over HTTP -----------------------------------------------------------------
 
 
@@ -513,4 +580,5 @@ def s7_http_check_in(*, scale: float, repeat: int) -> Result:
 
 
 SCENARIOS["S5"] = s5_summary_report
+SCENARIOS["S6"] = s6_import_people
 SCENARIOS["S7"] = s7_http_check_in

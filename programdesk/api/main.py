@@ -13,6 +13,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from programdesk.api import (
     disbursements,
+    imports,
     participation,
     people,
     programs,
@@ -47,6 +48,7 @@ for prefix, module in [
     ("", participation),
     ("", disbursements),
     ("/reports", reports),
+    ("", imports),
 ]:
     api.add_router(prefix, module.router)
 

@@ -9,11 +9,13 @@ still hold: the database's constraints check every row, and the services audit e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+import json
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.db.models import Expression
 
 T = TypeVar("T")
 
@@ -76,14 +78,56 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
 
 
 def update_rows(model: type[models.Model], set_fields: Sequence[str],
-                rows: Iterable[Sequence[Any]], *, where: str = "id") -> int:
+                rows: Iterable[Sequence[Any]], *, where: str = "id",
+                keep_if_null: Collection[str] = ()) -> int:
     """UPDATE ``model`` SET set_fields=... WHERE where=... for each row
-    (``(*set_values, where_value)``), one executemany per batch."""
+    (``(*set_values, where_value)``), one executemany. A field in ``keep_if_null`` keeps its
+    value in rows that give None for it."""
     meta = model._meta
-    assignments = ", ".join(f"{_column(model, f)} = %s" for f in set_fields)
+
+    def assign(field: str) -> str:
+        column = _column(model, field)
+        return f"{column} = COALESCE(%s, {column})" if field in keep_if_null else f"{column} = %s"
+
+    assignments = ", ".join(assign(f) for f in set_fields)
     key = _column(model, where)
     table = connection.ops.quote_name(meta.db_table)
     sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)  # type: ignore[arg-type]  # any iterable works
         return max(cursor.rowcount, 0)
+
+
+
+class JsonValues(Expression):
+    """Values as ONE query parameter, for ``field__in`` with any number of values:
+    ``Person.objects.filter(id__in=JsonValues(ids, cast="bigint"))``.
+
+    An ordinary ``__in`` list sends (and Django prepares) one parameter per value: for 10,000
+    ids that costs more than the query, and SQLite caps parameters per statement. The database
+    unpacks one JSON array instead: ``json_each`` on SQLite, ``jsonb_array_elements_text`` on
+    PostgreSQL. ``cast`` is the PostgreSQL type of the values (``bigint``, ``date``; text needs
+    none).
+    """
+
+    contains_aggregate = False
+
+    def __init__(self, values: Iterable[Any], cast: str = "") -> None:
+        super().__init__()
+        if cast not in {"", "bigint", "date"}:
+            raise ValueError(f"unsupported cast {cast!r}")
+        self.values = [v.isoformat() if isinstance(v, dt.date) else v for v in values]
+        self.cast = cast
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "(SELECT value FROM json_each(%s))", [json.dumps(self.values)]
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        cast = f"::{self.cast}" if self.cast else ""
+        return (f"(SELECT (jsonb_array_elements_text(%s::jsonb)){cast})",
+                [json.dumps(self.values)])
+
+
+def id_values(ids: Iterable[int]) -> JsonValues:
+    """``JsonValues`` of ids: ``qs.filter(person_id__in=id_values(ids))``."""
+    return JsonValues([int(i) for i in ids], cast="bigint")

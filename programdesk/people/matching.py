@@ -6,6 +6,7 @@ matching (``people_match_rows``), and can be tested exhaustively.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -15,13 +16,22 @@ _SOUNDEX_CODES = {
 }
 
 
+_NOT_ASCII_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=65536)  # names repeat: imports fold the same ones again and again
 def fold(text: str) -> str:
     """Lower case, accents removed, letters and digits only: "José-María " -> "josemaria"."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    text = text or ""
+    if text.isascii():
+        # The same result, several times faster: imports fold every name of 100,000 rows.
+        return _NOT_ASCII_ALNUM.sub("", text.lower())
+    decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return "".join(ch for ch in plain.casefold() if ch.isalnum())
 
 
+@functools.lru_cache(maxsize=65536)
 def sound_key(name: str) -> str:
     """American Soundex of a folded name ("Smith", "Smyth", "Smtih" -> "s530").
 
@@ -44,9 +54,12 @@ def sound_key(name: str) -> str:
     return (first + "".join(digits) + "000")[:4]
 
 
+_NOT_DIGITS = re.compile(r"\D")
+
+
 def phone_key(phone: str) -> str:
     """Digits only, at most the last 10 (so "+1 (617) 555-0100" equals "617.555.0100")."""
-    digits = re.sub(r"\D", "", phone or "")
+    digits = _NOT_DIGITS.sub("", phone or "")
     return digits[-10:]
 
 

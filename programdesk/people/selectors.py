@@ -8,16 +8,16 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from programdesk.core.bulk import JsonValues
 from programdesk.core.errors import NotFound
 from programdesk.core.models import User
 from programdesk.core.scoping import MAX_ID
 from programdesk.people import matching
 from programdesk.people.models import Account, Case, Person
-from programdesk.people.sql import JsonValues
 
 # --- Visibility --------------------------------------------------------------------------------
 #
@@ -149,8 +149,7 @@ class DuplicateMatch:
     score: int = 0
 
 
-@dataclass(frozen=True)
-class _Probe:
+class _Probe(NamedTuple):  # a tuple: imports make 100,000 of them
     first: str
     last: str
     birth_date: dt.date | None
@@ -262,7 +261,9 @@ def people_match_rows(rows: list[dict[str, Any]]) -> list[int | None]:
     emails = sorted({p.email for p in probes if p.email})
     phones = sorted({p.phone for p in probes if p.phone})
     dates = sorted({p.birth_date.isoformat() for p in probes if p.birth_date})
-    last_keys = sorted({matching.sound_key(str(r.get("last_name") or "")) for r in rows} - {""})
+    name_keys = [(matching.sound_key(str(r.get("last_name") or "")),
+                  matching.sound_key(str(r.get("first_name") or ""))) for r in rows]
+    last_keys = sorted({last for last, _ in name_keys} - {""})
     cond = Q(pk__in=[])
     if emails:
         cond |= Q(email__in=JsonValues(emails))
@@ -271,25 +272,32 @@ def people_match_rows(rows: list[dict[str, Any]]) -> list[int | None]:
     if dates and last_keys:
         cond |= Q(birth_date__in=JsonValues(dates, cast="date"),
                   last_name_key__in=JsonValues(last_keys))
-    if cond == Q(pk__in=[]):
+    if not (emails or phones or (dates and last_keys)):
         return [None] * len(rows)
     by_email: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     by_phone: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    by_birth: dict[dt.date, list[tuple[Any, ...]]] = defaultdict(list)
-    columns = ("id", "first_name", "last_name", "birth_date", "email", "phone_key")
-    for row in Person.objects.filter(cond).order_by().values_list(*columns).iterator(5000):
+    # Birth-date candidates by (birth date, last-name Soundex), as the query fetches them —
+    # not every person born that day: comparing 100,000 rows with each person of their birth
+    # date would spend most of an import in edit distances between unrelated names.
+    by_birth: dict[tuple[dt.date, str], list[tuple[Any, ...]]] = defaultdict(list)
+    columns = ("id", "first_name", "last_name", "birth_date", "email", "phone_key",
+               "last_name_key")
+    for *row, last_key in (Person.objects.filter(cond).order_by().values_list(*columns)
+                           .iterator(5000)):
         if row[4]:
             by_email[row[4].lower()].append(row)
         if row[5]:
             by_phone[row[5]].append(row)
         if row[3]:
-            by_birth[row[3]].append(row)
+            by_birth[(row[3], last_key)].append(row)
     result: list[int | None] = []
-    for probe in probes:
+    for probe, (last_key, first_key) in zip(probes, name_keys, strict=True):
         candidates = {c[0]: c for c in (by_email.get(probe.email, []) if probe.email else [])}
         candidates.update((c[0], c) for c in by_phone.get(probe.phone, []) if probe.phone)
         if probe.birth_date:
-            candidates.update((c[0], c) for c in by_birth.get(probe.birth_date, []))
+            # first and last name swapped count too
+            for key in {last_key, first_key}:
+                candidates.update((c[0], c) for c in by_birth.get((probe.birth_date, key), []))
         best: tuple[int, int] | None = None
         for pk, first, last, birth_date, email, phone_key in candidates.values():
             score, _ = _match(probe, first=first, last=last, birth_date=birth_date, email=email,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,7 +18,7 @@ from django.utils import timezone
 from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.custom_fields import extra_merge, extra_validate
 from programdesk.core.errors import Conflict, ValidationError
-from programdesk.core.models import FieldTarget, User
+from programdesk.core.models import FieldDefinition, FieldTarget, User
 from programdesk.people import matching
 from programdesk.people.models import (
     Account,
@@ -37,21 +39,37 @@ def _today() -> dt.date:
     return timezone.localdate()
 
 
+@functools.cache
+def _max_lengths(model: type[models.Model]) -> dict[str, int]:
+    return {f.name: f.max_length for f in model._meta.concrete_fields if f.max_length}
+
+
 def _length_errors(model: type[models.Model], values: Mapping[str, Any]) -> dict[str, str]:
     """Field errors for strings longer than the column (SQLite would store them silently,
     PostgreSQL would refuse the row)."""
     errors = {}
+    limits = _max_lengths(model)
     for name, value in values.items():
         if not isinstance(value, str):
             continue
-        limit = getattr(model._meta.get_field(name), "max_length", None)
+        limit = limits.get(name)
         if limit and len(value) > limit:
             errors[name] = f"At most {limit} characters."
     return errors
 
 
+# Plain addresses — nearly all of them — pass this at a fraction of validate_email's cost
+# (imports check 100,000 at a time). It accepts a subset of what validate_email accepts;
+# anything else still goes through validate_email.
+_PLAIN_EMAIL = re.compile(r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@"
+                          r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+                          re.IGNORECASE)
+
+
 def _email_error(email: str) -> str | None:
     if not email:
+        return None
+    if len(email) <= 320 and _PLAIN_EMAIL.fullmatch(email):
         return None
     try:
         validate_email(email)
@@ -121,8 +139,12 @@ PERSON_FIELDS = {"first_name", "last_name", "birth_date", "email", "phone", "pos
                  "account", "household_size", "annual_income", "card_code", "extra"}
 
 
-def _clean_person(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    """Validate and normalize person fields; every problem is reported at once."""
+def _clean_person(values: dict[str, Any], *, partial: bool,
+                  definitions: list[FieldDefinition] | None = None,
+                  today: dt.date | None = None) -> dict[str, Any]:
+    """Validate and normalize person fields; every problem is reported at once.
+    ``definitions`` (the person field definitions) and ``today`` save a query and a clock
+    read per call when thousands of rows are checked (imports)."""
     errors: dict[str, str] = {}
     for key in ("first_name", "last_name"):
         if key in values:
@@ -144,7 +166,7 @@ def _clean_person(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     if birth_date is not None:
         if not isinstance(birth_date, dt.date):
             errors["birth_date"] = "Must be a date (YYYY-MM-DD)."
-        elif birth_date > _today():
+        elif birth_date > (today or _today()):
             errors["birth_date"] = "The birth date is in the future."
         elif birth_date < EARLIEST_BIRTH_DATE:
             errors["birth_date"] = f"The birth date is before {EARLIEST_BIRTH_DATE}."
@@ -167,21 +189,31 @@ def _clean_person(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     if "extra" in values:
         try:
             values["extra"] = extra_validate(target=FieldTarget.PERSON, values=values["extra"],
-                                             partial=partial, any_scope=True)
+                                             partial=partial, any_scope=True,
+                                             definitions=definitions)
         except ValidationError as exc:
             errors.update({e["field"]: e["message"] for e in exc.errors})
     elif not partial:
         # Required custom fields must be given on create.
         try:
             values["extra"] = extra_validate(target=FieldTarget.PERSON, values={},
-                                             any_scope=True)
+                                             any_scope=True, definitions=definitions)
         except ValidationError as exc:
             errors.update({e["field"]: e["message"] for e in exc.errors})
-    errors = {**_length_errors(Person, {k: v for k, v in values.items() if k != "extra"}),
-              **errors}
+    errors = {**_length_errors(Person, values), **errors}  # "extra" is no string: skipped
     if errors:
         raise ValidationError.for_fields(errors)
     return values
+
+
+def person_values_clean(values: dict[str, Any], *,
+                        definitions: list[FieldDefinition] | None = None,
+                        today: dt.date | None = None) -> dict[str, Any]:
+    """A new person's fields validated and normalized exactly as ``person_create`` does,
+    without writing (imports check every row before writing any). Raises ValidationError.
+    Pass ``definitions`` (``field_definitions_for(target="person", any_scope=True)``) and
+    ``today`` once for many rows."""
+    return _clean_person(dict(values), partial=False, definitions=definitions, today=today)
 
 
 def _card_code_taken(card_code: str | None, exclude_id: int | None = None) -> bool:

@@ -28,10 +28,10 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.db.models import F, Max, Q
 
+from programdesk.core.bulk import JsonValues
 from programdesk.core.scoping import MAX_ID
 from programdesk.people import matching
 from programdesk.people.models import DocumentType, Person, PersonDocument
-from programdesk.people.sql import JsonValues
 from programdesk.programs.models import (
     Benefit,
     Criterion,

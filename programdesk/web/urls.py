@@ -4,6 +4,7 @@ from programdesk.web.views import (
     disbursements,
     exports,
     home,
+    imports,
     participation,
     people,
     programs,
@@ -23,4 +24,5 @@ urlpatterns = [
     *settings.urlpatterns,
     *reports.urlpatterns,
     *exports.urlpatterns,
+    *imports.urlpatterns,
 ]

@@ -72,7 +72,8 @@ def test_late_entry_is_allowed_and_audited_as_late(charlie):
     services.attendance_record(actor=charlie, session=session,
                                marks=[Mark(row.pk, "completed")])
     event = AuditEvent.objects.get(action="attendance.record_late")
-    assert event.before == {str(row.pk): ["enrolled", "1.00"]}
+    assert event.before == {"status": {"enrolled": [row.pk]}, "quantity": {}}
+    assert event.after["status"] == {"completed": [row.pk]}
 
 
 def test_a_200_person_sheet_takes_a_constant_number_of_queries(

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record, changes, snapshot
-from programdesk.core.bulk import chunked, db_date, db_datetime, db_json, db_now, insert_rows
+from programdesk.core.bulk import db_date, db_datetime, db_json, db_now, id_values, insert_rows
 from programdesk.core.errors import Conflict, NotFound, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.selectors import status_first_in_bucket
@@ -116,12 +116,9 @@ def _select_new_ids(benefit: Benefit, created_at: Any, enrollment_ids: Sequence[
                     ) -> list[int]:
     """The ids of the rows this call inserted: same benefit, no session, this call's exact
     timestamp, these enrollments — one query (per 30,000 enrollments)."""
-    ids: list[int] = []
-    for chunk in chunked(enrollment_ids):
-        ids += BenefitDisbursement.objects.filter(
-            benefit=benefit, session__isnull=True, created_at=created_at,
-            enrollment_id__in=chunk).values_list("id", flat=True)
-    return sorted(ids)
+    return sorted(BenefitDisbursement.objects.filter(
+        enrollment_id__in=id_values(enrollment_ids), benefit=benefit,
+        session__isnull=True, created_at=created_at).values_list("id", flat=True))
 
 
 def _insert_ad_hoc(*, benefit: Benefit, participants: Sequence[tuple[int, int, Enrollee]],
@@ -131,9 +128,12 @@ def _insert_ad_hoc(*, benefit: Benefit, participants: Sequence[tuple[int, int, E
     now = timezone.now()
     now_value = db_datetime(now)
     day, extra_value = db_date(disbursed_on), db_json(extra)
-    rows = ((assignment_id, None, enrollment_id, benefit.pk, benefit.program_id, e.person_id,
-             e.account_id, case_id, recipient_type, recipient_count, quantity, benefit.unit_id,
-             status.pk, day, extra_value, now_value, now_value)
+    # Constants hoisted: this runs once per row of a bulk of 10,000.
+    benefit_id, program_id, unit_id, status_id = (benefit.pk, benefit.program_id,
+                                                  benefit.unit_id, status.pk)
+    rows = ((assignment_id, None, enrollment_id, benefit_id, program_id, e.person_id,
+             e.account_id, case_id, recipient_type, recipient_count, quantity, unit_id,
+             status_id, day, extra_value, now_value, now_value)
             for assignment_id, enrollment_id, e in participants)
     created = insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows)
     return created, _select_new_ids(benefit, now, [p[1] for p in participants])

@@ -22,10 +22,10 @@ from django.utils import timezone
 
 from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.bulk import (
-    chunked,
     db_date,
     db_json,
     db_now,
+    id_values,
     insert_rows,
     update_rows,
 )
@@ -101,18 +101,17 @@ def participants_resolve(*, program: Program, person_ids: Sequence[int] = (),
     errors: dict[str, str] = {}
     people_qs = people_visible(user) if user is not None else Person.objects.all()
     accounts_qs = accounts_visible(user) if user is not None else Account.objects.all()
-    people: set[int] = set()
-    for chunk in chunked(set(person_ids)):
-        people.update(people_qs.filter(id__in=chunk).values_list("id", flat=True))
+    people = set(people_qs.filter(id__in=id_values(set(person_ids)))
+                 .values_list("id", flat=True)) if person_ids else set()
     if missing := _missing(person_ids, people):
         errors["person_ids"] = f"Unknown people: {', '.join(map(str, missing))}."
-    accounts: set[int] = set()
-    for chunk in chunked(set(account_ids)):
-        accounts.update(accounts_qs.filter(id__in=chunk).values_list("id", flat=True))
+    accounts = set(accounts_qs.filter(id__in=id_values(set(account_ids)))
+                   .values_list("id", flat=True)) if account_ids else set()
     if missing := _missing(account_ids, accounts):
         errors["account_ids"] = f"Unknown accounts: {', '.join(map(str, missing))}."
     enrollments = {
-        row[0]: row for row in ProgramEnrollment.objects.filter(id__in=set(enrollment_ids))
+        row[0]: row for row in ProgramEnrollment.objects.filter(
+            id__in=id_values(set(enrollment_ids)))
         .values_list("id", "program_id", "person_id", "account_id", "is_anonymous", "is_active")
     } if enrollment_ids else {}
     if missing := _missing(enrollment_ids, enrollments):
@@ -174,11 +173,13 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
     def existing() -> dict[tuple[str, int], int]:
         found: dict[tuple[str, int], int] = {}
         active = ProgramEnrollment.objects.filter(program=program, is_active=True)
-        for chunk in chunked(wanted_people):
-            for eid, pid in active.filter(person_id__in=chunk).values_list("id", "person_id"):
+        if wanted_people:
+            for eid, pid in (active.filter(person_id__in=id_values(wanted_people))
+                             .values_list("id", "person_id")):
                 found[("p", pid)] = eid
-        for chunk in chunked(wanted_accounts):
-            for eid, aid in active.filter(account_id__in=chunk).values_list("id", "account_id"):
+        if wanted_accounts:
+            for eid, aid in (active.filter(account_id__in=id_values(wanted_accounts))
+                             .values_list("id", "account_id")):
                 found[("a", aid)] = eid
         return found
 
@@ -188,8 +189,9 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
     if to_create:
         status = _active_enrollment_status()
         now, day = db_now(), db_date(on)
+        extra = db_json({})
         rows = [(program.pk, e.person_id, e.account_id, False, status.pk, True, None, day, None,
-                 db_json({}), now, now) for e in to_create]
+                 extra, now, now) for e in to_create]
         insert_rows(ProgramEnrollment,
                     ["program", "person", "account", "is_anonymous", "status", "is_active",
                      "application_date", "start_date", "end_date", "extra", "created_at",
@@ -214,8 +216,9 @@ def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
                           ["benefit", "enrollment", "person", "account", "is_anonymous",
                            "created_at", "updated_at"], rows, ignore_conflicts=True)
     mapping: dict[int, int] = {}
-    for chunk in chunked(enrollments):
-        mapping.update(BenefitAssignment.objects.filter(benefit=benefit, enrollment_id__in=chunk)
+    if enrollments:
+        mapping.update(BenefitAssignment.objects.filter(
+            enrollment_id__in=id_values(enrollments), benefit=benefit)
                        .values_list("enrollment_id", "id"))
     return mapping, created
 
@@ -238,15 +241,16 @@ def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[i
     """
     now, extra = db_now(), db_json({})
     days = {day: db_date(day) for _, day in sessions}
-    program_id, unit_id = benefit.program_id, benefit.unit_id
+    benefit_id, program_id, unit_id, status_id = (benefit.pk, benefit.program_id,
+                                                  benefit.unit_id, status.pk)
 
     def rows() -> Iterable[tuple[Any, ...]]:
         for session_id, day in sessions:
             disbursed_on = days[day]
             for assignment_id, enrollment_id, e in participants:
-                yield (assignment_id, session_id, enrollment_id, benefit.pk, program_id,
+                yield (assignment_id, session_id, enrollment_id, benefit_id, program_id,
                        e.person_id, e.account_id, None, recipient_type, 1, quantity, unit_id,
-                       status.pk, disbursed_on, extra, now, now)
+                       status_id, disbursed_on, extra, now, now)
 
     return insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows(), ignore_conflicts=True)
 
@@ -262,6 +266,8 @@ def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Seque
     if not person_ids:
         return None
     decisions = eligibility_check_many(person_ids=person_ids, benefit_id=benefit.pk, on=on)
+    if not any(d.results for d in decisions.values()):
+        return None  # no rules apply
     blocked = {pid: d for pid, d in decisions.items() if d.blocked}
     for pid, decision in decisions.items():
         for reason in decision.warnings:
@@ -364,8 +370,8 @@ def schedule_add_participants(
     # The roster: new entries, and entries that had ended are opened again from today.
     roster = ScheduleAssignment.objects.filter(schedule=schedule)
     already: set[int] = set()
-    for chunk in chunked(assignment_ids):
-        already.update(roster.filter(assignment_id__in=chunk)
+    if assignment_ids:
+        already.update(roster.filter(assignment_id__in=id_values(assignment_ids))
                        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
                        .values_list("assignment_id", flat=True))
     joining = [a for a in assignment_ids if a not in already]
@@ -375,8 +381,9 @@ def schedule_add_participants(
                                      "created_at", "updated_at"],
                 [(schedule.pk, a, db_date(on), None, now, now) for a in joining],
                 ignore_conflicts=True)
-    for chunk in chunked(joining):
-        roster.filter(assignment_id__in=chunk, end_date__isnull=False).update(
+    if joining:
+        roster.filter(assignment_id__in=id_values(joining),
+                      end_date__isnull=False).update(
             start_date=on, end_date=None, updated_at=timezone.now())
 
     sessions = list(BenefitSession.objects.filter(schedule=schedule, local_date__gte=on)
@@ -527,8 +534,13 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     ids = [m.disbursement_id for m in marks]
     if len(set(ids)) != len(ids):
         errors["records"] = "Each disbursement may appear only once."
-    current = {row[0]: row for row in BenefitDisbursement.objects.filter(
-        session=session, id__in=set(ids)).values_list("id", "status_id", "quantity")}
+    # The whole sheet in one read (cheaper than an IN list of every id on it); quantities only
+    # when some are being changed (most sheets only set statuses).
+    with_quantity = any(m.quantity is not None for m in marks)
+    sheet = BenefitDisbursement.objects.filter(session=session)
+    current: dict[int, tuple[int, Decimal | None]] = (
+        {i: (s, q) for i, s, q in sheet.values_list("id", "status_id", "quantity")}
+        if with_quantity else {i: (s, None) for i, s in sheet.values_list("id", "status_id")})
     for i, mark in enumerate(marks):
         if mark.disbursement_id not in current:
             errors[f"records.{i}.disbursement_id"] = (
@@ -538,23 +550,31 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
 
     codes = {s.pk: s.code for s in statuses.values()}
     now = db_now()
-    rows, before, after = [], {}, {}
+    rows: list[tuple[Any, ...]] = []
+    # The audit event groups ids by status ({code: [ids]}) and lists changed quantities.
+    before: dict[str, Any] = {"status": {}, "quantity": {}}
+    after: dict[str, Any] = {"status": {}, "quantity": {}}
     for mark in marks:
-        _, status_id, quantity = current[mark.disbursement_id]
+        status_id, quantity = current[mark.disbursement_id]
         new_status = statuses[mark.status].pk
-        new_quantity = quantity if mark.quantity is None else mark.quantity
-        if (new_status, new_quantity) == (status_id, quantity):
+        quantity_changes = mark.quantity is not None and mark.quantity != quantity
+        if new_status == status_id and not quantity_changes:
             continue
-        rows.append((new_status, new_quantity, now, mark.disbursement_id))
-        before[str(mark.disbursement_id)] = [codes[status_id], str(quantity)]
-        after[str(mark.disbursement_id)] = [mark.status, str(new_quantity)]
-    changed = update_rows(BenefitDisbursement, ["status", "quantity", "updated_at"], rows)
+        rows.append((new_status, mark.quantity, now, mark.disbursement_id))
+        before["status"].setdefault(codes[status_id], []).append(mark.disbursement_id)
+        after["status"].setdefault(mark.status, []).append(mark.disbursement_id)
+        if quantity_changes:
+            before["quantity"][mark.disbursement_id] = str(quantity)
+            after["quantity"][mark.disbursement_id] = str(mark.quantity)
+    # COALESCE keeps the quantity of rows whose mark gave none.
+    changed = update_rows(BenefitDisbursement, ["status", "quantity", "updated_at"], rows,
+                          keep_if_null={"quantity"})
     if complete_session and session.status != SessionStatus.COMPLETED:
         session.status = SessionStatus.COMPLETED
         session.save(update_fields=["status", "updated_at"])
     late = session.local_date < _today()
     audit_record(actor=actor, action="attendance.record_late" if late else "attendance.record",
-                 obj=session, object_ids=[int(k) for k in after], before=before,
+                 obj=session, object_ids=[r[-1] for r in rows], before=before,
                  after={**after, "complete_session": complete_session})
     return changed
 

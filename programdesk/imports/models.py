@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from programdesk.imports.fields import ImportKind
+
+KINDS = [k.value for k in ImportKind]
+
+
+class ImportMapping(models.Model):
+    """The column mapping a user last used for a kind of import: {normalized column name:
+    field name, or "" for an ignored column}. The command line run without ``--user``
+    remembers its own (user empty)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=ImportKind.choices)
+    columns = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], condition=Q(user__isnull=False),
+                                    name="imports_importmapping_one_per_user"),
+            models.UniqueConstraint(fields=["kind"], condition=Q(user__isnull=True),
+                                    name="imports_importmapping_one_for_command_line"),
+            models.CheckConstraint(condition=Q(kind__in=KINDS),
+                                   name="imports_importmapping_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} mapping of {self.user or 'the command line'}"
+
+
+class JobStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    CHECKED = "checked", "Checked"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One uploaded file on its way in through the import page: mapped, checked (dry run),
+    then imported. The file itself waits under ``VAR_DIR/imports/`` and is deleted once
+    imported; the progress of a running import is a small file next to it (see
+    ``imports.progress``), not a row here, because on SQLite the import holds the write lock
+    until it commits."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    kind = models.CharField(max_length=16, choices=ImportKind.choices)
+    filename = models.CharField(max_length=255)
+    stored_name = models.CharField(max_length=64, unique=True)
+    size = models.PositiveIntegerField()
+    row_count = models.PositiveIntegerField(default=0)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=JobStatus.choices,
+                              default=JobStatus.UPLOADED)
+    summary = models.JSONField(default=dict, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=KINDS),
+                                   name="imports_importjob_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in JobStatus]),
+                                   name="imports_importjob_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} import of {self.filename}"

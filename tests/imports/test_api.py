@@ -1,0 +1,59 @@
+"""POST /api/v1/imports/{kind}: dry run, commit, every error, roles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from programdesk.core.services import token_create
+from programdesk.people.models import Person
+from tests.conftest import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+CSV = b"Given,Family,Zip\nAna,Diaz,02139\nBen,Okafor,02140\n"
+MAPPING = json.dumps({"Given": "first_name", "Family": "last_name"})
+
+
+def post(client, user, kind: str, data: bytes, **form: str):
+    token = token_create(actor=None, user=user)
+    return client.post(f"/api/v1/imports/{kind}",
+                       {"file": SimpleUploadedFile("people.csv", data), **form},
+                       headers={"Authorization": f"Bearer {token}"})
+
+
+def test_dry_run_then_import(client, charlie) -> None:
+    response = post(client, charlie, "people", CSV, dry_run="true", mapping=MAPPING)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["dry_run"] and not body["committed"] and body["errors"] == []
+    assert body["summary"]["people_new"] == 2
+    assert body["mapping"] == {"Given": "first_name", "Family": "last_name",
+                               "Zip": "postal_code"}
+    assert not Person.objects.exists()
+    # the mapping is remembered for this user
+    body = post(client, charlie, "people", CSV).json()
+    assert body["committed"] and Person.objects.count() == 2
+
+
+def test_errors_are_a_422_naming_rows_and_columns(client, charlie) -> None:
+    bad = CSV + b"Cy,,02141\n"
+    dry = post(client, charlie, "people", bad, dry_run="true", mapping=MAPPING).json()
+    assert dry["errors"] == [{"row": 4, "column": "Family",
+                              "message": "A last name is required."}]
+    response = post(client, charlie, "people", bad, mapping=MAPPING)
+    body = assert_problem(response, 422, "rows.4.Family")
+    assert body["row_errors"] == dry["errors"]
+    assert not Person.objects.exists()
+
+
+def test_bad_requests(client, charlie, dana) -> None:
+    assert_problem(post(client, charlie, "people", CSV, mapping="[1]"), 422, "mapping")
+    assert_problem(post(client, charlie, "people", b"\x00bin"), 422, "file")
+    assert_problem(post(client, charlie, "people", b"Notes\nx\n"), 422, "mapping.first_name")
+    assert_problem(post(client, charlie, "disbursements", CSV), 403)
+    assert_problem(post(client, dana, "people", CSV), 403)
+    assert_problem(post(client, charlie, "cats", CSV), 422, "kind")
+    assert client.post("/api/v1/imports/people").status_code == 401

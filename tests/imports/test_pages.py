@@ -1,0 +1,188 @@
+"""The import pages: upload, map, check, import; errors listed; roles; long imports in the
+background with their progress."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from programdesk.imports import jobs
+from programdesk.imports.models import ImportJob, JobStatus
+from programdesk.imports.progress import progress_read, progress_write
+from programdesk.people.models import Person
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+GOOD = b"First Name,Last Name,Zip\nAna,Diaz,02139\nBen,Okafor,02140\n"
+BAD = b"First Name,Last Name,Zip\nAna,Diaz,02139\nBen,,02140\nCy,Wei,000000000000000000000\n"
+
+
+def upload(client, data: bytes, kind: str = "people", name: str = "people.csv"):
+    return client.post("/imports/", {"kind": kind, "file": SimpleUploadedFile(name, data)})
+
+
+def mapping_form(job: ImportJob) -> dict[str, str]:
+    return {f"map_{i}": field for i, field in enumerate(job.mapping)}
+
+
+def test_upload_map_check_and_import(client, charlie) -> None:
+    client.force_login(charlie)
+    page = client.get("/imports/")
+    assert page.status_code == 200 and b"Upload and match columns" in page.content
+    assert b'value="disbursements"' not in page.content  # staff may not import them
+    response = upload(client, GOOD)
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/imports/{job.pk}/"
+    assert job.mapping == ["first_name", "last_name", "postal_code"] and job.row_count == 2
+    page = client.get(f"/imports/{job.pk}/")
+    assert b"Ana, Ben" in page.content  # sample values under the column
+    assert b'<option value="postal_code" selected>' in page.content
+
+    client.post(f"/imports/{job.pk}/", {"action": "check", **mapping_form(job)})
+    job.refresh_from_db()
+    assert job.status == JobStatus.CHECKED and job.error_count == 0
+    page = client.get(f"/imports/{job.pk}/")
+    assert b"2 new people" in page.content and b"Import 2 rows" in page.content
+    assert not Person.objects.exists()
+
+    response = client.post(f"/imports/{job.pk}/", {"action": "commit"}, follow=True)
+    assert b"Imported" in response.content and b"2 new people" in response.content
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE and Person.objects.count() == 2
+    assert not jobs.job_path(job).exists()  # the upload is gone once imported
+    # a second click imports nothing more
+    response = client.post(f"/imports/{job.pk}/", {"action": "commit"}, follow=True)
+    assert b"Check the file" in response.content or b"imported already" in response.content
+    assert Person.objects.count() == 2
+
+
+def test_every_error_is_listed_and_nothing_can_be_imported(client, charlie) -> None:
+    client.force_login(charlie)
+    upload(client, BAD)
+    job = ImportJob.objects.get()
+    client.post(f"/imports/{job.pk}/", {"action": "check", **mapping_form(job)})
+    page = client.get(f"/imports/{job.pk}/")
+    content = page.content.decode()
+    assert "2 errors." in content
+    assert "A last name is required." in content and "At most 20 characters." in content
+    assert "Import 3 rows" not in content
+    response = client.post(f"/imports/{job.pk}/", {"action": "commit"}, follow=True)
+    assert b"Check the file (without errors)" in response.content
+    assert not Person.objects.exists()
+    errors = client.get(f"/imports/{job.pk}/errors.csv")
+    assert errors["Content-Disposition"] == 'attachment; filename="errors-people.csv"'
+    body = errors.content.decode()
+    assert body.splitlines() == ["row,column,message", "3,Last Name,A last name is required.",
+                                 "4,Zip,At most 20 characters."]
+
+
+def test_changing_the_mapping_on_the_page(client, charlie) -> None:
+    client.force_login(charlie)
+    upload(client, b"Given,Family\nAna,Diaz\n")
+    job = ImportJob.objects.get()
+    assert job.mapping == ["", ""]
+    response = client.post(f"/imports/{job.pk}/", {"action": "check", "map_0": "first_name"})
+    assert b"A column must be mapped to" in response.content  # last name missing
+    client.post(f"/imports/{job.pk}/", {"action": "check", "map_0": "first_name",
+                                        "map_1": "last_name"})
+    job.refresh_from_db()
+    assert job.status == JobStatus.CHECKED and job.mapping == ["first_name", "last_name"]
+    # remembered for the next file
+    upload(client, b"Given,Family\nBen,Okafor\n")
+    assert ImportJob.objects.first().mapping == ["first_name", "last_name"]
+
+
+def test_bad_files_are_refused_with_a_message(client, charlie, settings) -> None:
+    client.force_login(charlie)
+    response = upload(client, b"\x00\x01binary")
+    assert response.status_code == 400 and b"binary data" in response.content
+    response = client.post("/imports/", {"kind": "people"})
+    assert b"Choose a CSV or XLSX file." in response.content
+    from programdesk.imports import parsers
+
+    response = upload(client, b"a" * (parsers.MAX_BYTES + 10))
+    assert response.status_code == 400 and b"larger than 20 MB" in response.content
+    assert not ImportJob.objects.exists()
+
+
+def test_roles_and_ownership(client, charlie, dana, bob) -> None:
+    client.force_login(dana)
+    assert client.get("/imports/").status_code == 403
+    client.force_login(charlie)
+    response = upload(client, b"Benefit,Date\nMeals,2026-01-01\n", kind="disbursements")
+    assert b"may not import disbursements" in response.content
+    client.force_login(bob)
+    upload(client, GOOD)
+    job = ImportJob.objects.get()
+    client.force_login(charlie)
+    assert client.get(f"/imports/{job.pk}/").status_code == 404
+    assert client.post(f"/imports/{job.pk}/", {"action": "commit"}).status_code == 404
+
+
+def test_templates(client, charlie) -> None:
+    f.FieldDefinitionFactory(target="person", key="grade", label="School grade")
+    client.force_login(charlie)
+    response = client.get("/imports/template/people.csv")
+    assert response["Content-Type"].startswith("text/csv")
+    header = response.content.decode().strip()
+    assert header.startswith("First name,Last name,Birth date") and "School grade" in header
+    assert client.get("/imports/template/nothing.csv").status_code == 404
+
+
+def test_a_running_import_shows_its_progress(client, charlie) -> None:
+    client.force_login(charlie)
+    upload(client, GOOD)
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    progress_write(job.stored_name, phase="writing", done=1, total=2)
+    page = client.get(f"/imports/{job.pk}/")
+    assert b'hx-get="/imports/%d/progress/"' % job.pk in page.content
+    panel = client.get(f"/imports/{job.pk}/progress/")
+    assert b"Writing records" in panel.content and b'value="50"' in panel.content
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE)
+    finished = client.get(f"/imports/{job.pk}/progress/")
+    assert finished.status_code == 204 and finished["HX-Refresh"] == "true"
+
+
+def test_a_stalled_import_is_marked_failed(charlie) -> None:
+    job = ImportJob.objects.create(user=charlie, kind="people", filename="x.csv",
+                                   stored_name="gone.csv", size=1, status=JobStatus.RUNNING)
+    progress_write(job.stored_name, phase="writing", done=1, total=2)
+    assert jobs.import_job_get(charlie, job.pk).status == JobStatus.RUNNING
+    progress = progress_read(job.stored_name)
+    assert progress is not None
+    path = jobs.imports_dir() / f"{job.stored_name}.progress.json"
+    path.write_text(path.read_text().replace(str(progress["at"]),
+                                             str(time.time() - jobs.STALLED_SECONDS - 5)))
+    assert jobs.import_job_get(charlie, job.pk).status == JobStatus.FAILED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_import_runs_in_the_background(client, monkeypatch) -> None:
+    charlie = f.UserFactory(username="charlie", role="staff")
+    monkeypatch.setattr(jobs, "INLINE_ROWS", 1)
+    seen: list[dict] = []
+    original = jobs.FileProgress.__call__
+
+    def spy(self, phase, done, total):
+        original(self, phase, done, total)
+        seen.append({"phase": phase, "done": done, "total": total})
+
+    monkeypatch.setattr(jobs.FileProgress, "__call__", spy)
+    client.force_login(charlie)
+    upload(client, GOOD)
+    job = ImportJob.objects.get()
+    client.post(f"/imports/{job.pk}/", {"action": "check", **mapping_form(job)})
+    client.post(f"/imports/{job.pk}/", {"action": "commit"})
+    for _ in range(200):
+        job.refresh_from_db()
+        if job.status != JobStatus.RUNNING:
+            break
+        time.sleep(0.05)
+    assert job.status == JobStatus.DONE, job.message
+    assert job.summary["people_new"] == 2 and Person.objects.count() == 2
+    assert {"writing", "done"} <= {s["phase"] for s in seen}
+    assert progress_read(job.stored_name) is None  # cleared at the end
