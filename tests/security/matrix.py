@@ -19,7 +19,7 @@ Expected answers, derived from an entry:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.security.world import Side, World
@@ -49,6 +49,8 @@ class Api:
     body: Body | None = None
     query: Query | None = None
     public: bool = False  # answers without credentials
+    upload: Body | None = None  # a multipart form (a dict of fields and files) instead of JSON
+    params: dict[str, str] = field(default_factory=dict)  # path parameters that are no object
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,13 @@ def _none(side: Side) -> dict[str, Any]:
 
 def _program(side: Side) -> dict[str, Any]:
     return {"program_id": side.program.pk}
+
+
+def _enrollments_csv(side: Side) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = f"program,person_id,start_date\n{side.program.pk},{side.duplicate.pk},2026-01-05\n"
+    return {"file": SimpleUploadedFile("enrollments.csv", data.encode(), "text/csv")}
 
 
 # --- the API -----------------------------------------------------------------------------------
@@ -195,6 +204,10 @@ API: dict[tuple[str, str], Api] = {
     ("PATCH", f"{V}/disbursements/{{disbursement_id}}"): Api(MANAGE, body=lambda s, w: {
         "quantity": 2}),
     ("DELETE", f"{V}/disbursements/{{disbursement_id}}"): Api(MANAGE, ok=204),
+    # imports: staff import people, accounts and enrollments (rows naming another program are
+    # row errors, 422); disbursements need a manager.
+    ("POST", f"{V}/imports/{{kind}}"): Api(WRITE, scope="body", params={"kind": "enrollments"},
+                                           upload=lambda s, w: _enrollments_csv(s)),
     ("POST", f"{V}/benefits/{{benefit_id}}/bulk-disbursements"): Api(
         MANAGE, ok=201, body=lambda s, w: {"mode": "anonymous", "quantity": 1,
                                            "disbursed_on": "2026-03-04",
@@ -322,6 +335,13 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "reports/completion/"): Page(READ, query=_program, other=200),
     ("GET", "reports/repeat/"): Page(READ, query=_program, other=200),
     ("GET", "reports/follow-ups/"): Page(READ, query=_program, other=200),
+    # imports: a job is its uploader's ("other": someone else's job, 404)
+    ("GET", "imports/"): Page(WRITE, scoped=False),
+    ("POST", "imports/"): Page(WRITE, scoped=False, ok=400),  # no file: the form's error
+    ("GET", "imports/template/<slug:kind>.csv"): Page(WRITE, scoped=False),
+    ("GET", "imports/<int:pk>/"): Page(WRITE),
+    ("GET", "imports/<int:pk>/progress/"): Page(WRITE, ok=204),  # not running
+    ("GET", "imports/<int:pk>/errors.csv"): Page(WRITE),
 }
 for _name in ["summary", "attendance", "completion", "units-by-month", "repeat-participation",
               "repeat-by-postal-code", "follow-ups-absences", "follow-ups-not-served",
@@ -341,6 +361,7 @@ PAGE_OBJECTS = {
     "settings/eligibility-rules/": "rule",
 }
 PAGE_PARAMS = {"benefit_id": "benefit", "doc": "document"}
+PAGE_SLUGS = {"kind": "people"}
 
 # Configuration pages whose object is global, not a program's: the status value's page.
 PAGE_GLOBAL_OBJECTS = {"settings/status-values/<int:pk>/": "status_value"}

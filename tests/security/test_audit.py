@@ -24,7 +24,7 @@ from django.test import Client
 from programdesk.core.models import AuditEvent
 from tests.conftest import ApiClient
 from tests.security.matrix import API
-from tests.security.test_matrix import _api_url
+from tests.security.test_matrix import _api_url, api_upload
 from tests.security.world import World, build_world
 
 pytestmark = pytest.mark.django_db
@@ -109,9 +109,13 @@ def test_every_api_write_is_audited(method: str, path: str) -> None:
     entry = API[(method, path)]
     body = entry.body(world.own, world) if entry.body else None
     last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    response, problems = uncovered(lambda: client.client.generic(
-        method, _api_url(path, world.own), data=json.dumps(body) if body is not None else "",
-        content_type="application/json", headers=client.headers))
+    url = _api_url(path, world.own, entry)
+    if entry.upload is not None:
+        response, problems = uncovered(lambda: api_upload(client, url, entry, world.own, world))
+    else:
+        response, problems = uncovered(lambda: client.client.generic(
+            method, url, data=json.dumps(body) if body is not None else "",
+            content_type="application/json", headers=client.headers))
     assert response.status_code == entry.ok, response.content
     assert not problems, problems
     events = AuditEvent.objects.filter(id__gt=last)

@@ -25,7 +25,7 @@ from programdesk.programs.models import Benefit, EligibilityRule, Program, Progr
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from tests.conftest import ApiClient
 from tests.security.matrix import API
-from tests.security.test_matrix import _api_url
+from tests.security.test_matrix import _api_url, api_upload
 from tests.security.world import World, build_world
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +122,11 @@ def test_write_ignores_fields_it_does_not_declare(method: str, path: str) -> Non
     before_rows, before_users = _other_program_rows(world), _users()
     last_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
-    response = _send(client, method, _api_url(path, world.own), body)
+    url = _api_url(path, world.own, entry)
+    if entry.upload is not None:  # a multipart form: the forged fields as form fields
+        response = api_upload(client, url, entry, world.own, world, extra=extras)
+    else:
+        response = _send(client, method, url, body)
 
     assert response.status_code == entry.ok, response.content
     if response.content and response["Content-Type"].startswith("application/json"):

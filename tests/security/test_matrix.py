@@ -75,9 +75,12 @@ def test_every_url_is_api_page_or_admin() -> None:
 
 # --- the API -----------------------------------------------------------------------------------
 
-def _api_url(path: str, side: Side) -> str:
+def _api_url(path: str, side: Side, entry: Api | None = None) -> str:
     def fill(match: re.Match[str]) -> str:
-        return str(getattr(side, API_PARAMS[match.group(1)]).pk)
+        name = match.group(1)
+        if entry is not None and name in entry.params:
+            return entry.params[name]
+        return str(getattr(side, API_PARAMS[name]).pk)
 
     return re.sub(r"\{(\w+)\}", fill, path)
 
@@ -94,16 +97,26 @@ def _api_expected(entry: Api, who: str, where: str) -> int:
 
 def _api_request(client: ApiClient, method: str, path: str, entry: Api, side: Side,
                  world: World) -> Any:
-    url = _api_url(path, side)
+    url = _api_url(path, side, entry)
     body = entry.body(side, world) if entry.body else None
     query = entry.query(side) if entry.query else {}
     if query:
         url += "?" + urlencode(query)
     if method in {"GET", "HEAD"}:
         return _rolled_back(lambda: client.client.generic(method, url, headers=client.headers))
+    if entry.upload is not None:
+        return _rolled_back(lambda: api_upload(client, url, entry, side, world))
     return _rolled_back(lambda: client.client.generic(
         method, url, data=json.dumps(body) if body is not None else "",
         content_type="application/json", headers=client.headers))
+
+
+def api_upload(client: ApiClient, url: str, entry: Api, side: Side, world: World,
+               extra: dict[str, Any] | None = None) -> Any:
+    """A multipart request (an import's file), with ``extra`` form fields."""
+    assert entry.upload is not None
+    form = {**{k: json.dumps(v) for k, v in (extra or {}).items()}, **entry.upload(side, world)}
+    return client.client.post(url, form, headers=client.headers)
 
 
 @pytest.mark.parametrize("who", PEOPLE)
@@ -132,7 +145,13 @@ def test_api_public_routes(client: Client) -> None:
 
 # --- pages -------------------------------------------------------------------------------------
 
-def _page_url(route: str, side: Side, world: World) -> str:
+def _page_url(route: str, side: Side, world: World, who: str) -> str:
+    route = re.sub(r"<slug:(\w+)>", lambda m: matrix.PAGE_SLUGS[m.group(1)], route)
+    if route.startswith("imports/<int:pk>"):
+        # The user's own job, or (on the "other" side, or for a role that cannot import)
+        # another user's.
+        owner = who if side is world.own and who in {"admin", "manager", "staff"} else "superadmin"
+        return "/" + route.replace("<int:pk>", str(world.import_job(owner).pk))
     if route in matrix.PAGE_GLOBAL_OBJECTS:
         obj = getattr(world, matrix.PAGE_GLOBAL_OBJECTS[route])
         return "/" + route.replace("<int:pk>", str(obj.pk))
@@ -176,7 +195,7 @@ def test_page_matrix(who: str) -> None:
         wheres = ["own", "other"] if who in entry.allowed and scoped else ["own"]
         for where in wheres:
             side = world.side(where)
-            url = _page_url(route, side, world)
+            url = _page_url(route, side, world, who)
             query = entry.query(side) if entry.query else {}
             if method == "GET":
                 response = _rolled_back(lambda: client.get(url, query))  # noqa: B023

@@ -54,6 +54,20 @@ class World:
     def side(self, which: str) -> Side:
         return self.own if which == "own" else self.other
 
+    def import_job(self, who: str) -> Any:
+        """An import job of the user (jobs are their uploader's, not a program's), checked,
+        with one row error (so it has an errors file)."""
+        from programdesk.imports.jobs import import_job_check, import_job_create
+        from programdesk.imports.models import ImportJob
+
+        user = self.users[who]
+        job = ImportJob.objects.filter(user=user).first()
+        if job is None:
+            job = import_job_create(actor=user, kind="people", filename="people.csv",
+                                    data=b"first_name,last_name\nAda,\n")
+            import_job_check(actor=user, job=job, mapping=job.mapping)
+        return job
+
 
 def _side(name: str) -> Side:
     today = localdate()
