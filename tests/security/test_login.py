@@ -188,7 +188,9 @@ PRODUCTION = {
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
     """docs/deploy.md's settings: `manage.py check --deploy` has nothing to say."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "PROGRAMDESK_TESTING"}}
+    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE is the test process's, not production's.
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DEBUG", "PROGRAMDESK_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(PRODUCTION, PROGRAMDESK_VAR_DIR=str(tmp_path))
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
