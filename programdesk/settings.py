@@ -1,6 +1,6 @@
 """Program Desk settings: one module, configured by environment variables.
 
-See docs/configuration.md for every variable. Nothing here needs editing for a local install:
+See docs/deploy.md for every variable. Nothing here needs editing for a local install:
 the SQLite database, the secret key and uploaded files all live under ``var/``.
 """
 

@@ -4,9 +4,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from programdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
+from programdesk.core.audit import audit_record
 from programdesk.core.models import (
     ApiToken,
     AuditEvent,
@@ -25,6 +26,16 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
     fieldsets = (*(BaseUserAdmin.fieldsets or ()),
                  ("Program Desk", {"fields": ["role", "programs"]}))
     filter_horizontal = ["programs", "groups", "user_permissions"]
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""
+                             ) -> HttpResponse:
+        # Django's password form saves by itself; the event records that (never the hash).
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = User.objects.get(pk=id)
+            audit_record(actor=request.user, action="admin.password_change", obj=user,  # type: ignore[arg-type]
+                         after={"password": "[secret]"})
+        return response
 
 
 @admin.register(ApiToken)

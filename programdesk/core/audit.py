@@ -12,13 +12,20 @@ from django.forms.models import model_to_dict
 
 from programdesk.core.models import AuditEvent, User
 
+# Never in an event, even hashed: a password hash can be attacked offline; a token's digest
+# is its lookup key.
+SECRET_FIELDS = frozenset({"password", "digest"})
+
 
 def snapshot(obj: models.Model, fields: Sequence[str] | None = None) -> dict[str, Any]:
-    """A JSON-friendly dict of a model's concrete fields (foreign keys as ids)."""
+    """A JSON-friendly dict of a model's concrete fields (foreign keys as ids), secrets left
+    out."""
     data = model_to_dict(obj, fields=fields)
     for field in obj._meta.concrete_fields:
         if field.is_relation and (fields is None or field.name in fields):
             data[field.name] = getattr(obj, field.attname)
+    for name in SECRET_FIELDS & data.keys():
+        data[name] = "[secret]" if data[name] else ""
     return {key: _plain(value) for key, value in data.items() if not isinstance(value, list)
             or all(isinstance(v, (int, str)) for v in value)}
 

@@ -79,6 +79,17 @@ def test_every_error_is_listed_and_nothing_can_be_imported(client, charlie) -> N
                                  "4,Zip,At most 20 characters."]
 
 
+def test_errors_file_makes_formulas_from_the_upload_inert(client, charlie) -> None:
+    client.force_login(charlie)
+    upload(client, b'First Name,"=HYPERLINK(""http://x"")"\nAna,\n')
+    job = ImportJob.objects.get()
+    client.post(f"/imports/{job.pk}/", {"action": "check", "map_0": "first_name",
+                                        "map_1": "last_name"})
+    body = client.get(f"/imports/{job.pk}/errors.csv").content.decode()
+    assert "'=HYPERLINK" in body
+    assert ",=HYPERLINK" not in body and "\n=HYPERLINK" not in body
+
+
 def test_changing_the_mapping_on_the_page(client, charlie) -> None:
     client.force_login(charlie)
     upload(client, b"Given,Family\nAna,Diaz\n")

@@ -168,6 +168,25 @@ def test_admin_edits_and_deletes_are_audited() -> None:
     assert AuditEvent.objects.filter(action="admin.delete", object_id=unit.pk).exists()
 
 
+def test_admin_user_events_never_hold_a_password_hash() -> None:
+    world = build_world()
+    admin = _page(world, "superadmin")
+    response = admin.post("/admin/core/user/add/", {
+        "username": "newcomer", "password1": "Fresh-pass-4821", "password2": "Fresh-pass-4821",
+        "usable_password": "true"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user = world.users["superadmin"].__class__.objects.get(username="newcomer")
+    response = admin.post(f"/admin/core/user/{user.pk}/password/", {
+        "password1": "Other-pass-9310", "password2": "Other-pass-9310"})
+    assert response.status_code == 302
+    events = AuditEvent.objects.filter(object_id=user.pk, object_type="core.user")
+    assert {"admin.add", "admin.password_change"} <= set(events.values_list("action", flat=True))
+    user.refresh_from_db()
+    for event in events:
+        assert user.password not in str(event.before) + str(event.after)
+        assert "pbkdf2" not in str(event.before) + str(event.after)
+
+
 def test_commands_are_audited() -> None:
     world = build_world()
     _, problems = uncovered(lambda: call_command(

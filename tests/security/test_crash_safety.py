@@ -126,3 +126,20 @@ def test_crash_recording_attendance_leaves_nothing() -> None:
     actor = f.UserFactory(username="sam", role="staff", password="!")
     _crash_everywhere(lambda: services.attendance_record(
         actor=actor, session=session, marks=marks, complete_session=True), SEED)
+
+
+def test_crash_importing_attendance_leaves_nothing() -> None:
+    """An import of past attendance writes people, enrollments, assignments and disbursements:
+    a crash at any of those rows leaves none of them."""
+    from tests.imports.util import commit
+
+    program = f.ProgramFactory(name="Youth Mentoring")
+    benefit = f.BenefitFactory(program=program, name="Tutoring", unit=f.unit("session"))
+    f.schedule_with_sessions(benefit=benefit, sessions=3, first=dt.date(2026, 3, 2))
+    lines = ["First Name,Last Name,Benefit,Session date,Attendance"]
+    for i in range(8):
+        lines += [f"Ana{i},Diaz,Tutoring,2026-03-02,completed",
+                  f"Ana{i},Diaz,Tutoring,2026-03-09,absent"]
+    text = "\n".join(lines) + "\n"
+    actor = f.UserFactory(username="mona", role="manager", password="!")
+    _crash_everywhere(lambda: commit("disbursements", text, actor), SEED)

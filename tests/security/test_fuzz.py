@@ -2,8 +2,8 @@
 every operation, generated valid and invalid requests as an admin — no answer is a 5xx, every
 answer matches the schema the document gives for it, invalid input is refused with a 4xx.
 
-Bounded: FUZZ_EXAMPLES per operation and generation mode (environment variable, default 5),
-so the whole run takes about a minute and a half per database on two cores; raise it for a
+Bounded: FUZZ_EXAMPLES per operation and generation mode (environment variable, default 3),
+so the whole run takes about a minute per database on two cores; raise it for a
 longer hunt (FUZZ_EXAMPLES=100 python3 run.py test)."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from programdesk.core.services import token_create
 from tests import factories as f
 from tests.security.world import build_world
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 
 
 def _schema() -> Any:

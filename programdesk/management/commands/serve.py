@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)s'
+
 
 class Command(BaseCommand):
     help = "Migrate, load the demo data, collect static files and serve under gunicorn."
@@ -37,5 +39,9 @@ class Command(BaseCommand):
         sys.stdout.flush()
         argv = [sys.executable, "-m", "gunicorn", "programdesk.wsgi:application",
                 "--bind", host, "--workers", str(options["workers"]),
-                "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1"]
+                "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+                # Paths without their query strings, which can hold names (?search=, ?q=).
+                "--access-logformat", ACCESS_LOG_FORMAT,
+                # Large imports and exports answer only when done: minutes, not 30 s.
+                "--timeout", "300"]
         os.execv(sys.executable, argv)

@@ -22,6 +22,7 @@ from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.parsers import MAX_BYTES, MAX_ROWS
 from programdesk.imports.progress import progress_read
 from programdesk.imports.services import SUMMARY_LABELS
+from programdesk.reports.exports import escape_cell
 from programdesk.web.permissions import page_user, role_required
 
 ERRORS_SHOWN = 500
@@ -167,7 +168,12 @@ def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
     path = jobs.errors_path(job)
     if not job.error_count or not path.exists():
         raise Http404
-    response = HttpResponse(path.read_bytes(), content_type="text/csv; charset=utf-8")
+    # Column names and messages repeat the uploaded file's text: made inert for spreadsheets.
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(
+        [escape_cell(cell) for cell in row]
+        for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     name = "".join(c for c in job.filename.rsplit(".", 1)[0] if c.isalnum() or c in "-_ ")
     response["Content-Disposition"] = f'attachment; filename="errors-{name or "import"}.csv"'
     return response
@@ -181,7 +187,8 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
         raise Http404
     buffer = io.StringIO()
     labels = [label for _, label in f.field_choices(kind, f.custom_definitions(kind))]
-    csv.writer(buffer).writerow([label.removesuffix(" (custom field)") for label in labels])
+    csv.writer(buffer).writerow([escape_cell(label.removesuffix(" (custom field)"))
+                                 for label in labels])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
     return response
