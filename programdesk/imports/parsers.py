@@ -146,7 +146,7 @@ def _read_xlsx(data: bytes) -> Table:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         expanded = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except Exception:  # zipfile raises many kinds: BadZipFile, NotImplementedError (version)...
         raise file_error("The XLSX file is damaged (not a readable zip archive).") from None
     if expanded > MAX_XLSX_EXPANDED:
         raise file_error(f"The XLSX file expands to {_megabytes(expanded)} of data; at most "

@@ -190,7 +190,7 @@ def import_allowed_check(*, actor: User | None, kind: str) -> None:
 
 
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
-_TIME_PART = re.compile(r"^[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_TIME_PART = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
 class _Bad(ValueError):
@@ -199,11 +199,13 @@ class _Bad(ValueError):
 
 @functools.lru_cache(maxsize=65536)  # dates repeat (birth dates, session dates)
 def read_date(text: str) -> dt.date:
-    """ISO (2026-03-02), US (3/2/2026), or either with a midnight time (as spreadsheets
-    export dates)."""
+    """ISO (2026-03-02), US (3/2/2026), or either with a time after it (as spreadsheets
+    export dates: 3/2/2026 0:00)."""
     value = parse_date_loose(text)
-    if value is None and len(text) > 10 and _TIME_PART.match(text[10:]):
-        value = parse_date_loose(text[:10])
+    # The date of a date and time. Not text[:10]: Excel writes "3/2/2026 0:00".
+    found = _TIME_PART.search(text.strip()) if value is None else None
+    if found:
+        value = parse_date_loose(text.strip()[:found.start()])
     if value is None:
         raise _Bad(f"'{text}' is not a date: use YYYY-MM-DD or M/D/YYYY.")
     return value
@@ -225,6 +227,9 @@ def read_int(text: str) -> int:
     value = read_decimal(text)
     if value != value.to_integral_value():
         raise _Bad(f"'{text}' is not a whole number.")
+    # Before int(): "1e999999999" would build a number of a billion digits (minutes of CPU).
+    if value and value.adjusted() >= 18:
+        raise _Bad(f"'{text}' is too large a number.")
     return int(value)
 
 

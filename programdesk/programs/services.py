@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -324,15 +325,15 @@ def eligibility_params_clean(criterion: str, params: Any) -> dict[str, Any]:
     elif criterion == Criterion.INCOME:
         value = params.get("max_percent")
         try:
-            percent = Decimal(str(value)) if value not in (None, "") and not isinstance(
+            # Checked as stored (a JSON number): "1e-400" would be stored as 0.0.
+            percent = float(Decimal(str(value))) if value not in (None, "") and not isinstance(
                 value, bool) else None
-        except InvalidOperation:
+        except (InvalidOperation, ValueError):  # ValueError: an int of over 4300 digits
             percent = None
-        if percent is None or not percent.is_finite() or not 0 < percent <= 1000:
+        if percent is None or not math.isfinite(percent) or not 0 < percent <= 1000:
             errors["params.max_percent"] = "A percentage above 0, at most 1000."
         else:
-            clean = {"max_percent": int(percent) if percent == percent.to_integral_value()
-                     else float(percent)}
+            clean = {"max_percent": int(percent) if percent.is_integer() else percent}
     elif criterion == Criterion.DOCUMENT:
         doc_type = params.get("document_type")
         if doc_type not in DocumentType.values:

@@ -77,10 +77,11 @@ def check_quantity(quantity: Decimal, field_name: str = "quantity") -> Decimal:
         raise ValidationError.for_fields({field_name: "Must be a number."})
     if quantity < 0:
         raise ValidationError.for_fields({field_name: "Must not be negative."})
-    if quantity != quantity.quantize(Decimal("0.01")):
-        raise ValidationError.for_fields({field_name: "At most 2 decimals."})
+    # Size before decimals: quantize() raises InvalidOperation past 28 digits (1e30).
     if quantity > QUANTITY_MAX:
         raise ValidationError.for_fields({field_name: "Too large."})
+    if quantity != quantity.quantize(Decimal("0.01")):
+        raise ValidationError.for_fields({field_name: "At most 2 decimals."})
     return quantity
 
 
