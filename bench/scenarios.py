@@ -410,7 +410,7 @@ def s5_summary_report(*, scale: float, repeat: int) -> Result:
     summary = service()
     totals, _, _ = baseline()
     # Both must say the same, or the comparison means nothing.
-    assert (summary.people_served, summary.disbursements) == (totals[0][0], totals[0][3]), (
+    assert (summary["people_served"], summary["disbursements"]) == (totals[0][0], totals[0][3]), (
         summary, totals)
     seconds = _best(repeat, service, lambda: None)
     baseline_seconds = _best(repeat, baseline, lambda: None)
