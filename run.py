@@ -3,6 +3,7 @@
 
     python3 run.py serve    set up, load the demo data, serve at http://127.0.0.1:8000
     python3 run.py test     set up, run the whole suite (SQLite, and PostgreSQL when installed)
+    python3 run.py bench    set up, run the benchmark suite (options: python3 run.py bench -h)
 
 Set-up is a virtual environment in .venv with the exact dependencies of pyproject.toml; it is
 redone only when pyproject.toml changes.
@@ -112,8 +113,14 @@ def cmd_test(args: list[str]) -> None:
     sys.exit(0 if all(v == 0 for v in results.values()) else 1)
 
 
+def cmd_bench(args: list[str]) -> None:
+    """The benchmark suite (bench/, docs/performance.md): each scenario on a fresh database."""
+    ensure_venv(dev=False)
+    sys.exit(run(PY, "-m", "bench", *args, env=django_env(), check=False))
+
+
 def main() -> None:
-    commands = {"serve": cmd_serve, "test": cmd_test}
+    commands = {"serve": cmd_serve, "test": cmd_test, "bench": cmd_bench}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         sys.exit(2)

@@ -8,6 +8,7 @@ Imports of Django modules happen inside the functions: ``bench.run`` sets up Dja
 from __future__ import annotations
 
 import datetime as dt
+import resource
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -162,9 +163,12 @@ def s1_add_to_schedule(*, scale: float, repeat: int) -> Result:
     actor = _admin()
     seconds = _best(repeat, lambda: schedule_add_participants(
         actor=actor, schedule=schedule, person_ids=people), _clear_participation)
+    # The process's peak so far: set-up and the service, before the baseline runs.
+    service_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     baseline = _best(repeat, lambda: _baseline_add_to_schedule(schedule, benefit, people),
                      _clear_participation)
-    return {"rows": len(people) * 52, "seconds": seconds, "baseline_seconds": baseline}
+    return {"rows": len(people) * 52, "seconds": seconds, "baseline_seconds": baseline,
+            "service_peak_rss_mb": round(service_peak, 1)}
 
 
 # --- S2: bulk walk-in -----------------------------------------------------------------------
@@ -410,7 +414,7 @@ def s5_summary_report(*, scale: float, repeat: int) -> Result:
     summary = service()
     totals, _, _ = baseline()
     # Both must say the same, or the comparison means nothing.
-    assert (summary.people_served, summary.disbursements) == (totals[0][0], totals[0][3]), (
+    assert (summary["people_served"], summary["disbursements"]) == (totals[0][0], totals[0][3]), (
         summary, totals)
     seconds = _best(repeat, service, lambda: None)
     baseline_seconds = _best(repeat, baseline, lambda: None)

@@ -516,18 +516,23 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
 
     Late entry (a past session) is allowed and recorded as such in the audit log.
     """
-    session = BenefitSession.objects.select_for_update().get(pk=session.pk)
-    if session.status == SessionStatus.CANCELLED and marks:
+    # Plain values, not model instances: a sheet is saved many times an hour, and for a
+    # 200-row sheet building instances costs as much as the write itself.
+    status, local_date = (BenefitSession.objects.select_for_update().filter(pk=session.pk)
+                          .values_list("status", "local_date").get())
+    if status == SessionStatus.CANCELLED and marks:
         raise Conflict("This session is cancelled; its attendance cannot be recorded.")
-    statuses = {s.code: s for s in StatusValue.objects.filter(kind=DISBURSEMENT)}
+    # code -> (id, is_active)
+    statuses = {code: (pk, active) for pk, code, active in StatusValue.objects.filter(
+        kind=DISBURSEMENT).values_list("pk", "code", "is_active")}
     errors: dict[str, str] = {}
     for i, mark in enumerate(marks):
         value = statuses.get(mark.status)
         if value is None:
             errors[f"records.{i}.status"] = (
                 f"Unknown status '{mark.status}'. Use one of: "
-                f"{', '.join(c for c, s in statuses.items() if s.is_active)}.")
-        elif not value.is_active:
+                f"{', '.join(c for c, (_, active) in statuses.items() if active)}.")
+        elif not value[1]:
             errors[f"records.{i}.status"] = f"The status '{mark.status}' is retired."
         if mark.quantity is not None and mark.quantity < 0:
             errors[f"records.{i}.quantity"] = "Must not be negative."
@@ -548,7 +553,7 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     if errors:
         raise ValidationError.for_fields(errors)
 
-    codes = {s.pk: s.code for s in statuses.values()}
+    codes = {pk: code for code, (pk, _) in statuses.items()}
     now = db_now()
     rows: list[tuple[Any, ...]] = []
     # The audit event groups ids by status ({code: [ids]}) and lists changed quantities.
@@ -556,7 +561,7 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     after: dict[str, Any] = {"status": {}, "quantity": {}}
     for mark in marks:
         status_id, quantity = current[mark.disbursement_id]
-        new_status = statuses[mark.status].pk
+        new_status = statuses[mark.status][0]
         quantity_changes = mark.quantity is not None and mark.quantity != quantity
         if new_status == status_id and not quantity_changes:
             continue
@@ -569,10 +574,10 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     # COALESCE keeps the quantity of rows whose mark gave none.
     changed = update_rows(BenefitDisbursement, ["status", "quantity", "updated_at"], rows,
                           keep_if_null={"quantity"})
-    if complete_session and session.status != SessionStatus.COMPLETED:
+    if complete_session and status != SessionStatus.COMPLETED:
         session.status = SessionStatus.COMPLETED
         session.save(update_fields=["status", "updated_at"])
-    late = session.local_date < _today()
+    late = local_date < _today()
     audit_record(actor=actor, action="attendance.record_late" if late else "attendance.record",
                  obj=session, object_ids=[r[-1] for r in rows], before=before,
                  after={**after, "complete_session": complete_session})
