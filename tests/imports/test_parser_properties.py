@@ -23,7 +23,6 @@ import math
 from decimal import Decimal
 from typing import Any
 
-import openpyxl
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
@@ -33,22 +32,13 @@ from programdesk.imports import parsers
 from programdesk.imports.parsers import Table, cell_text, decode, read_table
 from programdesk.imports.services import _Bad, read_date, read_decimal, read_int
 from programdesk.participation.services.disbursements import check_quantity
+from tests.imports.test_parsers import xlsx
 
 SETTINGS = settings(derandomize=True, database=None, deadline=None, max_examples=150,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.function_scoped_fixture])
 
 NAMES = st.sampled_from(["people.csv", "people.CSV", "people.xlsx", "upload", "x.txt"])
-
-
-def xlsx(rows: list[list[Any]]) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 SAMPLE_XLSX = xlsx([["First name", "Born", "Size"], ["Ana", dt.date(1990, 4, 2), 3],
