@@ -78,6 +78,17 @@ def _custom_fields(user: User, target: str) -> list[str]:
     return list(qs.order_by("order", "id").values_list("key", flat=True))
 
 
+def _with_custom_fields(user: User, target: str, qs: QuerySet[Any], columns: list[str],
+                        header: list[str]) -> Table:
+    """The table of ``columns`` (named ``header``), plus one ``extra.<key>`` column per custom
+    field of ``target`` the user may see."""
+    extra_keys = _custom_fields(user, target)
+    if extra_keys:
+        columns = [*columns, "extra"]
+    header = [*header, *(f"extra.{key}" for key in extra_keys)]
+    return header, _rows(qs.values_list(*columns), extra_keys)
+
+
 def _rows(qs: QuerySet[Any], extra_keys: list[str],
           convert: Any = None) -> Iterator[Sequence[Any]]:
     """Tuples from the cursor; the last column, when there are custom fields, is ``extra``,
@@ -132,12 +143,8 @@ def export_people(*, user: User, filters: ListFilter) -> Table:
         header += ["household_size", "annual_income"]
     columns += ["created_at"]
     header += ["created_at"]
-    extra_keys = _custom_fields(user, "person")
-    if extra_keys:
-        columns.append("extra")
-    header += [f"extra.{key}" for key in extra_keys]
-    qs = qs.order_by("last_name", "first_name", "id").values_list(*columns)
-    return header, _rows(qs, extra_keys)
+    return _with_custom_fields(user, "person", qs.order_by("last_name", "first_name", "id"),
+                               columns, header)
 
 
 # --- enrollments -----------------------------------------------------------------------------
@@ -165,12 +172,7 @@ def export_enrollments(*, user: User, filters: ListFilter) -> Table:
     header = ["id", "program_id", "program", "person_id", "first_name", "last_name",
               "account_id", "account", "is_anonymous", "status", "bucket", "is_active",
               "application_date", "start_date", "end_date"]
-    extra_keys = _custom_fields(user, "enrollment")
-    if extra_keys:
-        columns.append("extra")
-    header += [f"extra.{key}" for key in extra_keys]
-    rows = qs.values_list(*columns)
-    return header, _rows(rows, extra_keys)
+    return _with_custom_fields(user, "enrollment", qs, columns, header)
 
 
 # --- disbursements ---------------------------------------------------------------------------
@@ -203,12 +205,7 @@ def export_disbursements(*, user: User, filters: ListFilter) -> Table:
               "session_id", "assignment_id", "enrollment_id", "person_id", "first_name",
               "last_name", "account_id", "account", "case_id", "recipient_type",
               "recipient_count", "quantity", "unit", "status", "bucket"]
-    extra_keys = _custom_fields(user, "disbursement")
-    if extra_keys:
-        columns.append("extra")
-    header += [f"extra.{key}" for key in extra_keys]
-    rows = qs.values_list(*columns)
-    return header, _rows(rows, extra_keys)
+    return _with_custom_fields(user, "disbursement", qs, columns, header)
 
 
 # --- sessions --------------------------------------------------------------------------------
