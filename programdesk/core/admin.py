@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from programdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
@@ -29,12 +30,15 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""
                              ) -> HttpResponse:
-        # Django's password form saves by itself; the event records that (never the hash).
-        response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:
-            user = User.objects.get(pk=id)
-            audit_record(actor=request.user, action="admin.password_change", obj=user,  # type: ignore[arg-type]
-                         after={"password": "[secret]"})
+        # Django's password form saves by itself (outside any transaction); the save and the
+        # event (never the hash) commit together.
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = User.objects.get(pk=id)
+                audit_record(actor=request.user,  # type: ignore[arg-type]
+                             action="admin.password_change", obj=user,
+                             after={"password": "[secret]"})
         return response
 
 

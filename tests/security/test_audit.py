@@ -168,6 +168,7 @@ def test_admin_edits_and_deletes_are_audited() -> None:
     assert AuditEvent.objects.filter(action="admin.delete", object_id=unit.pk).exists()
 
 
+@pytest.mark.django_db(transaction=True)  # as in production: no transaction around the view
 def test_admin_user_events_never_hold_a_password_hash() -> None:
     world = build_world()
     admin = _page(world, "superadmin")
