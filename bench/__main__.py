@@ -11,7 +11,7 @@ cluster with pg_virtualenv for the run). It prints one JSON line per scenario:
 where the baseline is the same rows written (or the same aggregate read) with plain
 executemany/SQL on the same database settings, measured in the same run; then where it was
 measured: "revision", "date", "scale", "repeat", "cores", "cpu", "memory_gib", "python",
-"database_version", "load_1m".
+"database_version", "database_settings", "load_1m".
 
 --compare OLD NEW runs nothing: it prints a table of each scenario's ratio in both files and
 exits 1 if a ratio got worse by more than --threshold percent (or a scenario failed).
@@ -54,7 +54,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="runs of each measurement; the fastest counts (default 3)")
     parser.add_argument("--postgres", action="store_true",
                         help="run on a throwaway PostgreSQL cluster started with pg_virtualenv "
-                             "(server defaults: fsync on, as in production)")
+                             "(fsync on, synchronous_commit off)")
+    parser.add_argument("--pg-option", action="append", default=[], metavar="SETTING=VALUE",
+                        help="with --postgres: a server setting for the cluster, e.g. "
+                             "fsync=off (repeatable)")
     parser.add_argument("--out", metavar="FILE", type=Path,
                         help="also write the JSON lines to FILE (replaced)")
     parser.add_argument("--compare", nargs="+", metavar="FILE", type=Path,
@@ -69,16 +72,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.compare and len(args.compare) == 2 and (args.out or args.postgres or args.only
                                                     or args.scale is not None):
         parser.error("--compare OLD NEW only compares two files; it runs nothing")
+    if args.pg_option and not args.postgres:
+        parser.error("--pg-option needs --postgres")
     if args.threshold < 0:
         parser.error("--threshold is a percentage ≥ 0")
     return args
 
 
-def run_in_cluster(argv: list[str]) -> int:
+def run_in_cluster(argv: list[str], *, options: list[str]) -> int:
     """Run this same command again inside a throwaway PostgreSQL cluster; its exit status.
 
-    The cluster keeps the server's defaults — fsync and synchronous_commit on — because
-    production runs with them, and the baselines pay for the same commits (docs/performance.md).
+    The cluster keeps fsync on, as production has it, and turns synchronous_commit off: the same
+    trade the SQLite settings make (WAL with synchronous=NORMAL: a commit does not wait for the
+    disk flush, nothing can be corrupted). Waiting for the flush would measure the disk — on a
+    shared machine 6 to 30 ms a commit from one run to the next — and hide the code's own cost,
+    which is what the ratios track (docs/performance.md). ``options`` (``--pg-option``) come
+    last and win: ``--pg-option synchronous_commit=on`` measures with production's flush.
     """
     if not shutil.which("pg_virtualenv"):
         sys.exit("--postgres needs pg_virtualenv (Debian/Ubuntu: apt install postgresql "
@@ -89,8 +98,12 @@ def run_in_cluster(argv: list[str]) -> int:
     stdout = os.dup(sys.stdout.fileno())
     sys.stdout.flush()
     env = dict(os.environ, PYTHONPATH=str(ROOT), **{STDOUT_FD: str(stdout)})
-    result = subprocess.run(["pg_virtualenv", "-t", "sh", "-c", inner, sys.executable, *argv],
-                            env=env, stdout=sys.stderr, pass_fds=(stdout,))
+    # pg_virtualenv turns fsync off unless told otherwise.
+    defaults = ["fsync=on", "synchronous_commit=off"]
+    settings = [arg for option in [*defaults, *options] for arg in ("-o", option)]
+    result = subprocess.run(
+        ["pg_virtualenv", "-t", *settings, "sh", "-c", inner, sys.executable, *argv],
+        env=env, stdout=sys.stderr, pass_fds=(stdout,))
     os.close(stdout)
     return result.returncode
 
@@ -159,7 +172,7 @@ def main() -> None:
         sys.exit(1 if worse else 0)
     old = read_or_exit(args.compare[0]) if args.compare else None
     if args.postgres and not os.environ.get(IN_CLUSTER):
-        sys.exit(run_in_cluster(argv))
+        sys.exit(run_in_cluster(argv, options=args.pg_option))
 
     names = [s.strip().upper() for s in args.only.split(",") if s.strip()]
     if not names and old is not None:  # compare like with like: the old run's scenarios

@@ -122,7 +122,9 @@ def compare(old_lines: Iterable[Line], new_lines: Iterable[Line], *,
         note = _note(before, after)
         old_ratio = before.ratio if before else None
         new_ratio = after.ratio if after else None
-        change = (new_ratio / old_ratio - 1) if old_ratio and new_ratio is not None else None
+        # Rounded so that 1.0 → 1.1 is exactly +10%, not 10.000000000000009%.
+        change = (round(new_ratio / old_ratio - 1, 6) if old_ratio and new_ratio is not None
+                  else None)
         if after is None:
             verdict = ONLY_OLD
         elif after.failures:

@@ -82,3 +82,26 @@ def database_version() -> str:
         row = cursor.fetchone()
     # "15.10 (Debian 15.10-0+deb12u1)": the number is what matters.
     return str(row[0]).split()[0] if row else "unknown"
+
+
+def database_settings() -> str:
+    """The durability settings the run measured under: what a commit costs depends on them.
+    SQLite: ``journal_mode=wal synchronous=normal``; PostgreSQL: ``fsync=on
+    synchronous_commit=on``. Call after ``django.setup()``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA journal_mode")
+            journal = cursor.fetchone()
+            cursor.execute("PRAGMA synchronous")
+            level = cursor.fetchone()
+            names = {0: "off", 1: "normal", 2: "full", 3: "extra"}
+            return (f"journal_mode={journal[0] if journal else '?'} "
+                    f"synchronous={names.get(level[0], level[0]) if level else '?'}")
+        values = []
+        for setting in ["fsync", "synchronous_commit"]:
+            cursor.execute(f"SHOW {setting}")
+            row = cursor.fetchone()
+            values.append(f"{setting}={row[0] if row else '?'}")
+        return " ".join(values)
