@@ -14,7 +14,8 @@ measured: "revision", "date", "scale", "repeat", "cores", "cpu", "memory_gib", "
 "database_version", "database_settings", "load_1m".
 
 --compare OLD NEW runs nothing: it prints a table of each scenario's ratio in both files and
-exits 1 if a ratio got worse by more than --threshold percent (or a scenario failed).
+exits 1 if a ratio got worse by more than --threshold percent (or a scenario failed), 2 if the
+files have no scenario on the same backend in common, else 0.
 --compare OLD alone runs the benchmark first (OLD's scenarios at OLD's scale unless --only or
 --scale say otherwise) and compares OLD with this run.
 """
@@ -144,12 +145,15 @@ def run_scenarios(names: list[str], *, scale: float, repeat: int, out: TextIO | 
 
 
 def print_comparison(old: list[dict[str, Any]], new: list[dict[str, Any]], *, threshold: float,
-                     old_name: str, new_name: str) -> bool:
-    """Print the comparison table; whether anything regressed."""
+                     old_name: str, new_name: str) -> int:
+    """Print the comparison table; the exit status it calls for: 0 no regression, 1 a ratio
+    worse by more than ``threshold`` percent or a failed scenario, 2 nothing to compare."""
     rows = compare.compare(old, new, threshold=threshold / 100)
     print(compare.format_report(old, new, rows, threshold=threshold / 100, old_name=old_name,
                                 new_name=new_name), flush=True)
-    return bool(compare.regressions(rows))
+    if compare.regressions(rows):
+        return 1
+    return 0 if compare.comparable(rows) else 2
 
 
 def read_or_exit(path: Path) -> list[dict[str, Any]]:
@@ -166,10 +170,9 @@ def main() -> None:
     args = parse_args(argv)
     if args.compare and len(args.compare) == 2:
         old_path, new_path = args.compare
-        worse = print_comparison(read_or_exit(old_path), read_or_exit(new_path),
-                                 threshold=args.threshold, old_name=str(old_path),
-                                 new_name=str(new_path))
-        sys.exit(1 if worse else 0)
+        sys.exit(print_comparison(read_or_exit(old_path), read_or_exit(new_path),
+                                  threshold=args.threshold, old_name=str(old_path),
+                                  new_name=str(new_path)))
     old = read_or_exit(args.compare[0]) if args.compare else None
     if args.postgres and not os.environ.get(IN_CLUSTER):
         sys.exit(run_in_cluster(argv, options=args.pg_option))
@@ -194,12 +197,13 @@ def main() -> None:
     else:
         new, failed = run_scenarios(names, scale=scale, repeat=args.repeat, out=None,
                                     postgres=postgres)
-    worse = False
+    status = 1 if failed else 0
     if old is not None and args.compare:
         print(flush=True)
-        worse = print_comparison(old, new, threshold=args.threshold,
-                                 old_name=str(args.compare[0]), new_name="this run")
-    sys.exit(1 if failed or worse else 0)
+        status = max(status, print_comparison(old, new, threshold=args.threshold,
+                                              old_name=str(args.compare[0]),
+                                              new_name="this run"))
+    sys.exit(status)
 
 
 if __name__ == "__main__":

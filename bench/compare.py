@@ -144,6 +144,12 @@ def compare(old_lines: Iterable[Line], new_lines: Iterable[Line], *,
     return result
 
 
+def comparable(rows: Iterable[Row]) -> bool:
+    """Whether any scenario has a ratio in both runs (else the runs share nothing: another
+    backend, other scenarios), which a check must not take for a pass."""
+    return any(row.old is not None and row.new is not None for row in rows)
+
+
 def regressions(rows: Iterable[Row]) -> list[Row]:
     """The rows that should fail a pull request: ratios worse by more than the threshold, and
     scenarios that failed in the new run."""
@@ -162,9 +168,12 @@ def describe(lines: list[Line]) -> str:
                 seen.append(text)
         return ", ".join(seen) or "?"
 
+    loads = [line["load_1m"] for line in lines if isinstance(line.get("load_1m"), int | float)]
+    load = f", load {min(loads)}–{max(loads)}" if loads else ""
     return (f"revision {values('revision')}, {values('date')}, "
-            f"{values('backend', 'database_version')}, {values('cores')} cores "
-            f"({values('cpu')}), Python {values('python')}, scale {values('scale')}")
+            f"{values('backend', 'database_version', 'database_settings')}, "
+            f"{values('cores')} cores ({values('cpu')}){load}, Python {values('python')}, "
+            f"scale {values('scale')}")
 
 
 def _ratio(value: float | None) -> str:
@@ -195,7 +204,7 @@ def format_report(old_lines: list[Line], new_lines: list[Line], rows: list[Row],
                        for r in bad))
     else:
         out.append(f"No ratio got worse by more than {threshold:.0%}.")
-    if not any(r.old is not None and r.new is not None for r in rows):
+    if not comparable(rows):
         out.append("Nothing to compare: no scenario on the same backend in both runs "
                    "(a PostgreSQL run is compared with a PostgreSQL run: --postgres).")
     return "\n".join(out)

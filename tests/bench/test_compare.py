@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bench import compare
-from bench.__main__ import parse_args
+from bench.__main__ import parse_args, print_comparison
 
 
 def line(scenario: str, ratio: float | None, *, backend: str = "sqlite", rows: int = 1000,
@@ -167,3 +167,16 @@ def test_compare_takes_one_or_two_files_and_two_files_run_nothing() -> None:
         parse_args(["--compare", "a.jsonl", "b.jsonl", "--only", "S1"])
     with pytest.raises(SystemExit):
         parse_args(["--pg-option", "fsync=off"])
+
+
+@pytest.mark.parametrize(("new", "status"), [
+    ([line("S1", 1.05)], 0),                      # within the threshold
+    ([line("S1", 1.5)], 1),                       # worse by 50%
+    ([failure("S1")], 1),                         # the scenario failed
+    ([line("S1", 1.0, backend="postgresql")], 2),  # nothing in common: not a pass
+])
+def test_compare_exit_status(new: list[dict[str, Any]], status: int,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert print_comparison([line("S1", 1.0)], new, threshold=10, old_name="old",
+                            new_name="new") == status
+    assert "| S1 |" in capsys.readouterr().out
