@@ -85,10 +85,11 @@ def run_in_cluster(argv: list[str], *, options: list[str]) -> int:
 
     The cluster keeps fsync on, as production has it, and turns synchronous_commit off: the same
     trade the SQLite settings make (WAL with synchronous=NORMAL: a commit does not wait for the
-    disk flush, nothing can be corrupted). Waiting for the flush would measure the disk — on a
-    shared machine 6 to 30 ms a commit from one run to the next — and hide the code's own cost,
-    which is what the ratios track (docs/performance.md). ``options`` (``--pg-option``) come
-    last and win: ``--pg-option synchronous_commit=on`` measures with production's flush.
+    disk flush, nothing can be corrupted). Waiting for the flush would add the disk's latency —
+    the same on both sides, so it pulls every ratio towards 1 and hides the code's own cost,
+    which is what the ratios track — and the disk's noise (docs/performance.md).
+    ``options`` (``--pg-option``) come last and win: ``--pg-option synchronous_commit=on``
+    measures with production's flush.
     """
     if not shutil.which("pg_virtualenv"):
         sys.exit("--postgres needs pg_virtualenv (Debian/Ubuntu: apt install postgresql "
@@ -174,6 +175,12 @@ def main() -> None:
                                   threshold=args.threshold, old_name=str(old_path),
                                   new_name=str(new_path)))
     old = read_or_exit(args.compare[0]) if args.compare else None
+    postgres = args.postgres or os.environ.get("DATABASE_URL", "").startswith("postgres")
+    backend = "postgresql" if postgres else "sqlite"
+    if old is not None and backend not in {line.get("backend") for line in old}:
+        # Refuse before a long run whose every scenario would have nothing to compare with.
+        sys.exit(f"--compare: {args.compare[0]} has no {backend} run"
+                 + ("" if postgres else " (add --postgres?)"))
     if args.postgres and not os.environ.get(IN_CLUSTER):
         sys.exit(run_in_cluster(argv, options=args.pg_option))
 
@@ -189,7 +196,6 @@ def main() -> None:
         scales = {float(line.get("scale", 1.0)) for line in old or []}
         scale = scales.pop() if len(scales) == 1 else 1.0
 
-    postgres = os.environ.get("DATABASE_URL", "").startswith("postgres")
     if args.out:
         with args.out.open("w", encoding="utf-8") as out:
             new, failed = run_scenarios(names, scale=scale, repeat=args.repeat, out=out,
