@@ -180,3 +180,22 @@ def test_compare_exit_status(new: list[dict[str, Any]], status: int,
     assert print_comparison([line("S1", 1.0)], new, threshold=10, old_name="old",
                             new_name="new") == status
     assert "| S1 |" in capsys.readouterr().out
+
+
+def test_compare_with_a_run_on_another_backend_is_refused_before_running(tmp_path: Path) -> None:
+    """A PostgreSQL file compared with a SQLite run would run every scenario for nothing."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "pg.jsonl"
+    path.write_text(json.dumps(line("S1", 1.0, backend="postgresql")) + "\n")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+
+    result = subprocess.run([sys.executable, "-m", "bench", "--compare", str(path)],
+                            capture_output=True, text=True, env=env, timeout=60,
+                            cwd=Path(__file__).resolve().parents[2])
+
+    assert result.returncode == 1
+    assert "has no sqlite run (add --postgres?)" in result.stderr
+    assert result.stdout == ""
