@@ -42,6 +42,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from bench.facts import database_settings, database_version
     from bench.scenarios import SCENARIOS
 
     result = SCENARIOS[args.scenario](scale=args.scale, repeat=args.repeat)
@@ -55,6 +56,8 @@ def main() -> None:
         "ratio": round(seconds / baseline, 3) if baseline else None,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         **{k: v for k, v in result.items() if k not in {"rows", "seconds", "baseline_seconds"}},
+        "database_version": database_version(),
+        "database_settings": database_settings(),
     }
     sys.stdout.write(json.dumps(line) + "\n")
 
