@@ -186,19 +186,23 @@ def _purge_old_files() -> None:
 
 @transaction.atomic
 def import_job_create(*, actor: User, kind: str, filename: str, data: bytes,
-                      mapping: Sequence[str] | None = None) -> ImportJob:
+                      chosen: Sequence[tuple[str, str]] | None = None) -> ImportJob:
     """Read an uploaded file (refusing what cannot be imported safely, see ``parsers``),
     keep it under ``PROGRAMDESK_MEDIA_DIR/imports/`` and guess the mapping (remembered
-    choices first), unless ``mapping`` is given."""
+    choices first). With ``chosen`` (column name, field) pairs (the API), those win, and the
+    mapping must be complete and is remembered."""
     import_allowed_check(actor=actor, kind=kind)
     table = read_table(data, filename)
+    definitions = f.custom_definitions(kind)
+    mapping = f.guess_mapping(kind, table.headers, definitions=definitions,
+                              remembered=import_mapping_remembered(user=actor, kind=kind))
+    if chosen is not None:
+        mapping = f.mapping_apply(table.headers, list(chosen), mapping)
+        f.mapping_check(kind, table.headers, mapping, definitions)
+        import_mapping_remember(actor=actor, kind=kind, headers=table.headers, mapping=mapping)
     _purge_old_files()
     stored_name = f"{uuid.uuid4().hex}.{table.format}"
     (imports_dir() / stored_name).write_bytes(data)
-    if mapping is None:
-        definitions = f.custom_definitions(kind)
-        mapping = f.guess_mapping(kind, table.headers, definitions=definitions,
-                                  remembered=import_mapping_remembered(user=actor, kind=kind))
     job = ImportJob.objects.create(
         user=actor, kind=kind, filename=(filename or "upload")[-255:], stored_name=stored_name,
         size=len(data), row_count=len(table.rows), headers=table.headers, mapping=list(mapping))
@@ -261,7 +265,7 @@ def import_job_commit(*, actor: User, job: ImportJob, checked: bool = True) -> I
     if checked and (job.status != JobStatus.CHECKED or job.error_count):
         raise Conflict("Check the file (without errors) before importing it.")
     import_allowed_check(actor=actor, kind=job.kind)
-    allowed = {JobStatus.CHECKED} if checked else {JobStatus.UPLOADED}
+    allowed: set[str] = {JobStatus.CHECKED} if checked else {JobStatus.UPLOADED}
     return _enqueue(job, action="commit", status=JobStatus.RUNNING, allowed=allowed)
 
 
@@ -285,7 +289,7 @@ def _enqueue(job: ImportJob, *, action: str, status: str, allowed: set[str]) -> 
     return job
 
 
-# --- the task's side -------------------------------------------------------------------------------
+# --- the task's side ------------------------------------------------------------------------------
 
 
 def import_job_execute(*, job_id: int, action: str) -> str:
