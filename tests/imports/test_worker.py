@@ -1,12 +1,17 @@
 """Imports on a real task worker (``manage.py db_worker`` as a subprocess, the database
 backend): a restarted worker takes the jobs queued meanwhile, two workers never run one job
-twice, and a worker killed (SIGKILL) in the middle of an import's write transaction leaves
-nothing written and the job failed with a message."""
+twice, a worker killed (SIGKILL) in the middle of an import's write transaction leaves
+nothing written and the job failed with a message, and two app servers share the work (an
+upload through one, its progress and outcome through the other)."""
+
+# ruff: noqa: S310 - requests to the test's own http://127.0.0.1 servers
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,11 +20,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from urllib.request import Request, urlopen
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
+from programdesk.core.services import token_create
 from programdesk.imports import jobs
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.people.models import Person
@@ -54,17 +62,28 @@ class Workers:
         self.tmp_path = tmp_path
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         env = dict(os.environ, DATABASE_URL=database_url(),
                    PROGRAMDESK_MEDIA_DIR=str(self.tmp_path))
         env.pop("PROGRAMDESK_TESTING")  # the database backend, not the inline one
         log = (self.tmp_path / f"worker-{name}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
-             "--interval", "0.1", "--worker-id", name, *extra],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(proc)
         return proc
+
+    def start(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
+        return self._spawn(name, [
+            sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
+            "--interval", "0.1", "--worker-id", name, *extra])
+
+    def start_web(self, name: str) -> str:
+        """A gunicorn app server on a free port; its base URL once it answers."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self._spawn(name, [sys.executable, "-m", "gunicorn", "programdesk.wsgi:application",
+                           "--bind", f"127.0.0.1:{port}", "--workers", "1"])
+        return f"http://127.0.0.1:{port}"
 
     def log(self, name: str) -> str:
         return (self.tmp_path / f"worker-{name}.log").read_text(errors="replace")
@@ -209,3 +228,51 @@ def test_a_live_import_is_not_given_up_while_it_writes(workers: Workers, setting
     wait_for(lambda: job_status(job.pk) != JobStatus.RUNNING, what="the import")
     assert job_status(job.pk) == JobStatus.DONE, workers.log("live")
     assert Person.objects.count() == 20_000
+
+
+def test_two_app_servers_upload_through_one_and_follow_through_the_other(
+        workers: Workers) -> None:
+    charlie = f.UserFactory(username="charlie", role="staff")
+    token = token_create(actor=None, user=charlie)
+    workers.start("worker")
+    first, second = workers.start_web("web-1"), workers.start_web("web-2")
+
+    def up(base: str) -> bool:
+        try:
+            return urlopen(f"{base}/login/", timeout=5).status == 200
+        except OSError:
+            return False
+
+    wait_for(lambda: up(first) and up(second), what="both app servers")
+    boundary = "programdeskboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"background\"\r\n\r\n"
+            f"true\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"people.csv\"\r\nContent-Type: text/csv\r\n\r\n").encode()
+    body += people_csv(5_000) + f"\r\n--{boundary}--\r\n".encode()
+    auth = {"Authorization": f"Bearer {token}"}
+    with urlopen(Request(f"{first}/api/v1/imports/people", data=body, headers={
+            **auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}),
+            timeout=60) as response:
+        assert response.status == 202
+        url = json.load(response)["url"]
+
+    seen: list[dict[str, Any]] = []
+
+    def finished() -> bool:
+        with urlopen(Request(second + url, headers=auth), timeout=10) as response:
+            seen.append(json.load(response))
+        return seen[-1]["status"] not in {"running"}
+
+    wait_for(finished, what="the import, read through the second server")
+    assert seen[-1]["status"] == "done" and seen[-1]["summary"]["people_new"] == 5_000
+    assert seen[-1]["done"] == seen[-1]["total"] == 5_000
+    assert Person.objects.count() == 5_000
+    # The page too, with a session (sessions live in the database) on the second server.
+    browser = Client()
+    browser.force_login(charlie)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}"
+    job = ImportJob.objects.get()
+    with urlopen(Request(f"{second}/imports/{job.pk}/", headers={"Cookie": cookie}),
+                 timeout=10) as response:
+        page = response.read().decode()
+    assert "Imported" in page and "5000 new people" in page
