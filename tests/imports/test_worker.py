@@ -65,7 +65,7 @@ class Workers:
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         env = dict(os.environ, DATABASE_URL=database_url(),
                    PROGRAMDESK_MEDIA_DIR=str(self.tmp_path))
-        env.pop("PROGRAMDESK_TESTING")  # the database backend, not the inline one
+        env.pop("PROGRAMDESK_TESTING", None)  # the database backend, not the inline one
         log = (self.tmp_path / f"worker-{name}.log").open("wb")
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(proc)
