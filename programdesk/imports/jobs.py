@@ -252,8 +252,7 @@ def import_job_check(*, actor: User, job: ImportJob, mapping: Sequence[str]) -> 
     mapping = list(mapping)
     f.mapping_check(job.kind, job.headers, mapping, f.custom_definitions(job.kind))
     import_mapping_remember(actor=actor, kind=job.kind, headers=job.headers, mapping=mapping)
-    ImportJob.objects.filter(pk=job.pk).update(mapping=mapping)
-    return _enqueue(job, action="check", status=JobStatus.CHECKING,
+    return _enqueue(job, action="check", status=JobStatus.CHECKING, mapping=mapping,
                     allowed={JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED})
 
 
@@ -269,17 +268,20 @@ def import_job_commit(*, actor: User, job: ImportJob, checked: bool = True) -> I
     return _enqueue(job, action="commit", status=JobStatus.RUNNING, allowed=allowed)
 
 
-def _enqueue(job: ImportJob, *, action: str, status: str, allowed: set[str]) -> ImportJob:
+def _enqueue(job: ImportJob, *, action: str, status: str, allowed: set[str],
+             mapping: list[str] | None = None) -> ImportJob:
     """Claim the job for a check or import and put its task in the queue. The claim and the
     task are two writes: should this process die between them, the job, with no task and no
-    sign of life, is given up as failed when read after the stale time."""
+    sign of life, is given up as failed when read after the stale time. A new ``mapping`` is
+    part of the claim: a job being imported keeps the one it was checked with."""
     from programdesk.imports.tasks import import_job_run
 
     now = timezone.now()
+    changes = {} if mapping is None else {"mapping": mapping}
     claimed = ImportJob.objects.filter(pk=job.pk, status__in=allowed).update(
         status=status, action=action, phase="queued", progress_done=0,
         progress_total=job.row_count, heartbeat_at=now, task_id="", message="",
-        started_at=None, finished_at=None)
+        started_at=None, finished_at=None, **changes)
     if not claimed:
         raise Conflict("This file is being checked or imported, or was imported already.")
     result = import_job_run.enqueue(job_id=job.pk, action=action)

@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from programdesk.core.errors import Conflict
 from programdesk.imports import jobs
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.progress import JobProgress
@@ -206,3 +207,23 @@ def test_an_import_runs_as_a_task_and_writes_its_progress_in_its_row(
     assert job.action == "commit" and job.phase == "done"
     assert job.summary["people_new"] == 2 and Person.objects.count() == 2
     assert ("writing", 0, 2) in seen and ("done", 2, 2) in seen
+
+
+def test_a_check_while_the_import_waits_is_refused_and_keeps_the_checked_mapping(
+        client, charlie) -> None:
+    client.force_login(charlie)
+    upload(client, GOOD)
+    job = ImportJob.objects.get()
+    seen_before = ImportJob.objects.get()  # a second request read it before the import began
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, action="commit",
+                                               phase="queued", heartbeat_at=timezone.now())
+    response = client.post(f"/imports/{job.pk}/", {"action": "check", "map_0": "first_name",
+                                                   "map_1": "last_name", "map_2": ""},
+                           follow=True)
+    assert b"being checked or imported" in response.content
+    with pytest.raises(Conflict):
+        jobs.import_job_check(actor=charlie, job=seen_before,
+                              mapping=["first_name", "last_name", ""])
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING
+    assert job.mapping == ["first_name", "last_name", "postal_code"]
