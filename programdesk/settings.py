@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "programdesk",
     "programdesk.core",
     "programdesk.programs",
@@ -144,6 +146,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Tasks ----------------------------------------------------------------------------------
+# Long work (imports) runs as tasks of Django's task framework (the django-tasks backport),
+# stored in this database and run by `manage.py db_worker` (`run.py serve` starts one; see
+# docs/deploy.md). The test suite runs tasks inline, in the test, unless a test sets the
+# database backend to drive a real worker.
+TASKS = {
+    "default": {
+        "BACKEND": ("django_tasks.backends.immediate.ImmediateBackend"
+                    if env_bool("PROGRAMDESK_TESTING") else "django_tasks_db.DatabaseBackend"),
+    },
+}
+# A checking or running import whose worker shows no sign of life for this long has died with
+# it (a killed or restarted worker); reading it marks it failed. A live import's write
+# transaction cannot update its progress row on SQLite, so this is longer than any write.
+PROGRAMDESK_TASK_STALE_SECONDS = int(os.environ.get("PROGRAMDESK_TASK_STALE_SECONDS", "300"))
+# Uploaded files waiting to be imported. With more than one app server or task worker machine,
+# a directory they all share (docs/deploy.md).
+PROGRAMDESK_MEDIA_DIR = Path(os.environ.get("PROGRAMDESK_MEDIA_DIR", VAR_DIR))
 
 # --- Locale and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -1,5 +1,6 @@
 """Imports over the API: the same check and all-or-nothing commit as the page and the command
-line (docs/imports.md), for one CSV or XLSX file sent as multipart form data."""
+line (docs/imports.md), for one CSV or XLSX file sent as multipart form data — answered when
+done, or (``background=true``) run by a task worker while the client polls the job."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import json
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from programdesk.api.auth import require
 from programdesk.core.errors import ValidationError
 from programdesk.core.roles import Cap
 from programdesk.imports import fields as f
+from programdesk.imports import jobs
 from programdesk.imports.jobs import import_mapping_remember, import_mapping_remembered
+from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.parsers import MAX_BYTES, read_table
 from programdesk.imports.services import import_allowed_check, import_check, import_commit
 
@@ -37,11 +40,43 @@ class ImportOut(Schema):
     errors: list[RowErrorOut]
 
 
-@router.post("/imports/{kind}", response=ImportOut)
+class ImportJobOut(Schema):
+    id: int
+    url: str
+    kind: str
+    status: str
+    dry_run: bool
+    committed: bool
+    rows: int
+    phase: str
+    done: int
+    total: int
+    mapping: dict[str, str]
+    summary: dict[str, int]
+    errors: list[RowErrorOut]
+    message: str
+
+
+def _job_out(job: ImportJob) -> dict:
+    finished = job.status in {JobStatus.CHECKED, JobStatus.DONE, JobStatus.FAILED}
+    errors = jobs.import_job_errors(job) if finished and job.error_count else []
+    return {
+        "id": job.pk, "url": f"/api/v1/imports/jobs/{job.pk}", "kind": job.kind,
+        "status": job.status, "dry_run": job.action == "check",
+        "committed": job.status == JobStatus.DONE, "rows": job.row_count, "phase": job.phase,
+        "done": job.progress_done, "total": job.progress_total,
+        "mapping": dict(zip(job.headers, job.mapping, strict=False)),
+        "summary": job.summary if finished else {},
+        "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in errors],
+        "message": job.message,
+    }
+
+
+@router.post("/imports/{kind}", response={200: ImportOut, 202: ImportJobOut})
 def import_file(request: HttpRequest,
                 kind: Literal["people", "accounts", "enrollments", "disbursements"],
                 file: File[UploadedFile], dry_run: Form[bool] = False,
-                mapping: Form[str] = "") -> dict:
+                mapping: Form[str] = "", background: Form[bool] = False) -> Status:
     """Import people, accounts, enrollments or disbursements (past attendance too) from a CSV
     or XLSX file (multipart field `file`, at most 20 MB and 200,000 rows).
 
@@ -55,7 +90,13 @@ def import_file(request: HttpRequest,
     `mapping` (optional) is a JSON object of column name to field, e.g.
     `{"Zip": "postal_code", "Notes": ""}`; other columns are matched by their names (and the
     mapping this user chose last time). Staff may import people, accounts and enrollments;
-    disbursements need a manager. Large files take a while: the answer comes when done."""
+    disbursements need a manager.
+
+    Large files take a while: the answer comes when done — unless `background=true`: then the
+    file is stored and its check (`dry_run=true`) or import is queued for a task worker, and
+    the answer is a 202 with the job (`status` "checking" or "running", then "checked",
+    "done" or "failed"; `done` of `total` rows so far). Poll `GET /imports/jobs/{id}` (its
+    `url`) until it has finished: then it has the `summary` and every error (`errors`)."""
     user = require(request, Cap.WRITE_RECORDS)
     import_allowed_check(actor=user, kind=kind)
     if file.size is not None and file.size > MAX_BYTES:
@@ -68,6 +109,14 @@ def import_file(request: HttpRequest,
             isinstance(k, str) and isinstance(v, str) for k, v in chosen.items()):
         raise ValidationError.for_fields(
             {"mapping": 'A JSON object of column name to field, e.g. {"Zip": "postal_code"}.'})
+    if background:
+        job = jobs.import_job_create(actor=user, kind=kind, filename=file.name or "",
+                                     data=file.read(MAX_BYTES + 1), chosen=list(chosen.items()))
+        if dry_run:
+            job = jobs.import_job_check(actor=user, job=job, mapping=job.mapping)
+        else:
+            job = jobs.import_job_commit(actor=user, job=job, checked=False)
+        return Status(202, _job_out(job))
     table = read_table(file.read(MAX_BYTES + 1), file.name or "")
     definitions = f.custom_definitions(kind)
     columns = f.guess_mapping(kind, table.headers, definitions=definitions,
@@ -77,4 +126,14 @@ def import_file(request: HttpRequest,
     import_mapping_remember(actor=user, kind=kind, headers=table.headers, mapping=columns)
     run = import_check if dry_run else import_commit
     result = run(actor=user, kind=kind, table=table, mapping=columns)
-    return {**result.as_dict(), "mapping": dict(zip(table.headers, columns, strict=True))}
+    return Status(200, {**result.as_dict(),
+                        "mapping": dict(zip(table.headers, columns, strict=True))})
+
+
+@router.get("/imports/jobs/{job_id}", response=ImportJobOut)
+def import_job(request: HttpRequest, job_id: int) -> dict:
+    """A background import (`background=true`) as it goes: the user's own only (anyone else's
+    is a 404). A job whose task worker died is reported "failed" with a `message`; nothing of
+    it was imported."""
+    user = require(request, Cap.WRITE_RECORDS)
+    return _job_out(jobs.import_job_get(user, job_id))

@@ -1,5 +1,6 @@
-"""The import page's jobs: an uploaded file, mapped, checked, then imported — small files in the
-request, long ones in a background thread that reports its progress in a file.
+"""The import page's jobs: an uploaded file, mapped, checked, then imported. The request stores
+the upload and enqueues a task (``imports.tasks``); a task worker (``manage.py db_worker``)
+checks or imports it and writes its progress in the job's row.
 
 Services here write only the job's own bookkeeping (and the remembered mapping); the records
 themselves are written by ``imports.services.import_commit``.
@@ -8,15 +9,16 @@ themselves are written by ``imports.services.import_commit``.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record
@@ -25,12 +27,7 @@ from programdesk.core.models import User
 from programdesk.imports import fields as f
 from programdesk.imports.models import ImportJob, ImportMapping, JobStatus
 from programdesk.imports.parsers import Table, read_table
-from programdesk.imports.progress import (
-    FileProgress,
-    imports_dir,
-    progress_clear,
-    progress_read,
-)
+from programdesk.imports.progress import JobProgress, imports_dir
 from programdesk.imports.services import (
     ImportErrors,
     ImportResult,
@@ -42,13 +39,8 @@ from programdesk.imports.services import (
 
 logger = logging.getLogger(__name__)
 
-# Files with at most this many rows are imported within the request; longer ones in a
-# background thread while the page shows the progress.
-INLINE_ROWS = 2_000
 # Uploads waiting longer than this are deleted (they hold personal data).
 KEEP_DAYS = 7
-# A running import whose progress has not moved for this long has died with its process.
-STALLED_SECONDS = 15 * 60
 REMEMBERED_COLUMNS = 300
 
 
@@ -84,6 +76,15 @@ def import_mapping_remember(*, actor: User | None, kind: str, headers: Sequence[
 
 # --- jobs ----------------------------------------------------------------------------------------
 
+# A job waiting for, or in the hands of, a task worker.
+ACTIVE = (JobStatus.CHECKING, JobStatus.RUNNING)
+WORKER_LOST = {
+    "check": "The check stopped before it finished (its task worker was stopped or "
+             "restarted). Check the file again.",
+    "commit": "The import stopped before it finished (its task worker was stopped or "
+              "restarted). Nothing was imported: import the file again.",
+}
+
 
 def job_path(job: ImportJob) -> Path:
     return imports_dir() / job.stored_name
@@ -98,21 +99,79 @@ def import_jobs_for(user: User) -> list[ImportJob]:
 
 
 def import_job_get(user: User, pk: int) -> ImportJob:
-    """The user's own job (anyone else's is not found). A running job whose process died
-    (a restart) is marked failed: its transaction was rolled back, nothing was written."""
+    """The user's own job (anyone else's is not found). A job whose task worker died (killed,
+    restarted) is marked failed here, when read: its transaction was rolled back, nothing
+    was written."""
     job = ImportJob.objects.filter(user=user, pk=pk).first()
     if job is None:
         raise NotFound()
-    if job.status == JobStatus.RUNNING:
-        progress = progress_read(job.stored_name)
-        last = progress["at"] if progress else (job.started_at or job.created_at).timestamp()
-        if time.time() - last > STALLED_SECONDS:
-            ImportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-                status=JobStatus.FAILED, finished_at=timezone.now(),
-                message="The import stopped before it finished (was the server restarted?). "
-                        "Nothing was imported: check the file and import it again.")
-            job.refresh_from_db()
+    if _worker_lost(job) and _give_up(job):
+        job.refresh_from_db()
     return job
+
+
+def _task_status(task_id: str) -> str | None:
+    """The task queue's own state of a job's task (READY, RUNNING, SUCCESSFUL, FAILED), when
+    the backend keeps results (the database backend does; the test suite's inline one not)."""
+    from django_tasks import default_task_backend
+    from django_tasks.exceptions import TaskResultDoesNotExist
+
+    if not task_id or not default_task_backend.supports_get_result:
+        return None
+    try:
+        return str(default_task_backend.get_result(task_id).status)
+    except TaskResultDoesNotExist:
+        return None
+
+
+def _worker_lost(job: ImportJob) -> bool:
+    """Whether a checking or running job looks dead: its task ended without saying how the job
+    did, or it has shown no sign of life for ``PROGRAMDESK_TASK_STALE_SECONDS``. A task still
+    waiting in the queue is not dead, however long it waits: a worker will take it."""
+    if job.status not in ACTIVE:
+        return False
+    status = _task_status(job.task_id)
+    if status == "READY":
+        return False
+    if status in {"SUCCESSFUL", "FAILED"}:
+        return True  # the task records every ending it sees; this one it did not see
+    last = job.heartbeat_at or job.created_at
+    stale = dt.timedelta(seconds=settings.PROGRAMDESK_TASK_STALE_SECONDS)
+    return timezone.now() - last > stale
+
+
+def _give_up(job: ImportJob) -> bool:
+    """Mark a job that looks dead as failed — unless it is alive after all: a live import
+    holds its row's lock (PostgreSQL: the row is skipped) or the database's write lock
+    (SQLite: this waits for it to commit, and then finds the job no longer running)."""
+    try:
+        with transaction.atomic():
+            row = (ImportJob.objects.select_for_update(skip_locked=True)
+                   .filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at)
+                   .first())
+            if row is None:
+                return False
+            row.status = JobStatus.FAILED
+            row.message = WORKER_LOST.get(job.action, WORKER_LOST["commit"])
+            row.finished_at = timezone.now()
+            row.save(update_fields=["status", "message", "finished_at"])
+            _task_mark_failed(job.task_id, row.message)
+    except OperationalError:  # SQLite: a long import still holds the write lock
+        return False
+    logger.warning("import job %s: its task worker died; marked failed", job.pk)
+    return True
+
+
+def _task_mark_failed(task_id: str, message: str) -> None:
+    """The database backend leaves the task of a killed worker "running" forever; say it
+    failed, so the task list (admin) agrees with the job."""
+    if not task_id or not _task_status(task_id):
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(id=task_id, status="RUNNING").update(
+        status="FAILED", finished_at=timezone.now(),
+        exception_class_path="programdesk.imports.jobs.WorkerLost", traceback=message)
 
 
 def _purge_old_files() -> None:
@@ -126,20 +185,27 @@ def _purge_old_files() -> None:
 
 
 @transaction.atomic
-def import_job_create(*, actor: User, kind: str, filename: str, data: bytes) -> ImportJob:
+def import_job_create(*, actor: User, kind: str, filename: str, data: bytes,
+                      chosen: Sequence[tuple[str, str]] | None = None) -> ImportJob:
     """Read an uploaded file (refusing what cannot be imported safely, see ``parsers``),
-    keep it under ``VAR_DIR/imports/`` and guess the mapping (remembered choices first)."""
+    keep it under ``PROGRAMDESK_MEDIA_DIR/imports/`` and guess the mapping (remembered
+    choices first). With ``chosen`` (column name, field) pairs (the API), those win, and the
+    mapping must be complete and is remembered."""
     import_allowed_check(actor=actor, kind=kind)
     table = read_table(data, filename)
-    _purge_old_files()
-    stored_name = f"{uuid.uuid4().hex}.{table.format}"
-    (imports_dir() / stored_name).write_bytes(data)
     definitions = f.custom_definitions(kind)
     mapping = f.guess_mapping(kind, table.headers, definitions=definitions,
                               remembered=import_mapping_remembered(user=actor, kind=kind))
+    if chosen is not None:
+        mapping = f.mapping_apply(table.headers, list(chosen), mapping)
+        f.mapping_check(kind, table.headers, mapping, definitions)
+        import_mapping_remember(actor=actor, kind=kind, headers=table.headers, mapping=mapping)
+    _purge_old_files()
+    stored_name = f"{uuid.uuid4().hex}.{table.format}"
+    (imports_dir() / stored_name).write_bytes(data)
     job = ImportJob.objects.create(
         user=actor, kind=kind, filename=(filename or "upload")[-255:], stored_name=stored_name,
-        size=len(data), row_count=len(table.rows), headers=table.headers, mapping=mapping)
+        size=len(data), row_count=len(table.rows), headers=table.headers, mapping=list(mapping))
     audit_record(actor=actor, action="import_job.create", obj=job,
                  after={"kind": kind, "filename": job.filename, "rows": job.row_count})
     return job
@@ -177,85 +243,129 @@ def import_job_errors(job: ImportJob, limit: int | None = None) -> list[RowError
         return []
 
 
-def import_job_check(*, actor: User, job: ImportJob, mapping: Sequence[str]) -> ImportResult:
-    """The dry run of a job with this mapping: remembered for next time, every row checked,
-    the summary and every error kept with the job. Writes no records."""
+def import_job_check(*, actor: User, job: ImportJob, mapping: Sequence[str]) -> ImportJob:
+    """Check a job with this mapping (the dry run; writes no records): the mapping is checked
+    and remembered now, the rows by a task, which keeps the summary and every error with the
+    job."""
     if job.status not in {JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED}:
-        raise Conflict("This file is being imported or was imported already.")
-    table = import_job_table(job)
+        raise Conflict("This file is being checked or imported, or was imported already.")
     mapping = list(mapping)
-    f.mapping_check(job.kind, table.headers, mapping, f.custom_definitions(job.kind))
-    import_mapping_remember(actor=actor, kind=job.kind, headers=table.headers, mapping=mapping)
-    result = import_check(actor=actor, kind=job.kind, table=table, mapping=mapping)
-    _errors_write(job, result.errors)
-    job.mapping = mapping
-    job.summary = result.summary
-    job.error_count = len(result.errors)
-    job.status = JobStatus.CHECKED
-    job.message = ""
-    job.save(update_fields=["mapping", "summary", "error_count", "status", "message"])
-    return result
+    f.mapping_check(job.kind, job.headers, mapping, f.custom_definitions(job.kind))
+    import_mapping_remember(actor=actor, kind=job.kind, headers=job.headers, mapping=mapping)
+    return _enqueue(job, action="check", status=JobStatus.CHECKING, mapping=mapping,
+                    allowed={JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED})
 
 
-def import_job_commit(*, actor: User, job: ImportJob, background: bool = True) -> ImportJob:
-    """Import a checked job: in this request when it is short (or ``background`` is off),
-    else in a background thread. A job is imported once: the switch to "running" is claimed
-    with a conditional update, so a second click (or a second worker) gets a Conflict."""
-    if job.status != JobStatus.CHECKED or job.error_count:
+def import_job_commit(*, actor: User, job: ImportJob, checked: bool = True) -> ImportJob:
+    """Import a job, by a task: one checked without errors (the page), or — ``checked`` off,
+    the API — any uploaded one (the import checks every row again anyway). A job is imported
+    once: the switch to "running" is claimed with a conditional update, so a second click (or
+    a second web worker) gets a Conflict, and the task claims its start the same way."""
+    if checked and (job.status != JobStatus.CHECKED or job.error_count):
         raise Conflict("Check the file (without errors) before importing it.")
     import_allowed_check(actor=actor, kind=job.kind)
-    claimed = ImportJob.objects.filter(pk=job.pk, status=JobStatus.CHECKED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), message="")
+    allowed: set[str] = {JobStatus.CHECKED} if checked else {JobStatus.UPLOADED}
+    return _enqueue(job, action="commit", status=JobStatus.RUNNING, allowed=allowed)
+
+
+def _enqueue(job: ImportJob, *, action: str, status: str, allowed: set[str],
+             mapping: list[str] | None = None) -> ImportJob:
+    """Claim the job for a check or import and put its task in the queue. The claim and the
+    task are two writes: should this process die between them, the job, with no task and no
+    sign of life, is given up as failed when read after the stale time. A new ``mapping`` is
+    part of the claim: a job being imported keeps the one it was checked with."""
+    from programdesk.imports.tasks import import_job_run
+
+    now = timezone.now()
+    changes = {} if mapping is None else {"mapping": mapping}
+    claimed = ImportJob.objects.filter(pk=job.pk, status__in=allowed).update(
+        status=status, action=action, phase="queued", progress_done=0,
+        progress_total=job.row_count, heartbeat_at=now, task_id="", message="",
+        started_at=None, finished_at=None, **changes)
     if not claimed:
-        raise Conflict("This file is being imported or was imported already.")
-    if background and job.row_count > INLINE_ROWS:
-        thread = threading.Thread(target=_commit_in_thread, args=(job.pk,), daemon=True,
-                                  name=f"import-{job.pk}")
-        thread.start()
-    else:
-        _commit(job.pk)
+        raise Conflict("This file is being checked or imported, or was imported already.")
+    result = import_job_run.enqueue(job_id=job.pk, action=action)
+    # Inline (tests), the task has run already; the job keeps its id all the same.
+    ImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id))
     job.refresh_from_db()
     return job
 
 
-def _commit_in_thread(job_id: int) -> None:
-    try:
-        _commit(job_id)
-    finally:
-        connection.close()  # this thread's own connection
+# --- the task's side ------------------------------------------------------------------------------
 
 
-def _commit(job_id: int) -> None:
-    """Run a claimed job's import; record how it ended. The job's "done" is written in the
-    import's own transaction, so it says "imported" exactly when the records are."""
+def import_job_execute(*, job_id: int, action: str) -> str:
+    """Run a job's check or import (the task ``imports.tasks.import_job_run``) and record how
+    it ended. Started once: the start is claimed with a conditional update, so a task run
+    twice (or a job given up meanwhile) does nothing the second time."""
+    status = JobStatus.CHECKING if action == "check" else JobStatus.RUNNING
+    now = timezone.now()
+    started = ImportJob.objects.filter(pk=job_id, status=status, action=action,
+                                       started_at__isnull=True).update(
+        started_at=now, heartbeat_at=now, phase="starting")
+    if not started:
+        logger.info("import job %s: not waiting for a %s (given up, or done); skipped",
+                    job_id, action)
+        return "skipped"
     job = ImportJob.objects.select_related("user").get(pk=job_id)
-    progress = FileProgress(job.stored_name)
+    if action == "check":
+        return _check(job)
+    return _commit(job)
+
+
+def _check(job: ImportJob) -> str:
+    try:
+        table = import_job_table(job)
+        result = import_check(actor=job.user, kind=job.kind, table=table, mapping=job.mapping,
+                              progress=JobProgress(job.pk))
+    except DomainError as exc:
+        _fail(job, exc.detail)
+        return "failed"
+    except Exception:
+        logger.exception("import job %s: the check failed", job.pk)
+        _fail(job, "Something went wrong on our side while checking the file. Check it again.")
+        return "failed"
+    _errors_write(job, result.errors)
+    ImportJob.objects.filter(pk=job.pk, status=JobStatus.CHECKING).update(
+        status=JobStatus.CHECKED, summary=result.summary, error_count=len(result.errors),
+        phase="checked", finished_at=timezone.now())
+    return "checked"
+
+
+def _commit(job: ImportJob) -> str:
+    """The import itself. The job's "done" is written in the import's own transaction, so it
+    says "imported" exactly when the records are."""
 
     def mark_done(result: ImportResult) -> None:
         ImportJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.DONE, summary=result.summary, error_count=0,
+            status=JobStatus.DONE, summary=result.summary, error_count=0, phase="done",
             finished_at=timezone.now())
 
     try:
         table = import_job_table(job)
         import_commit(actor=job.user, kind=job.kind, table=table, mapping=job.mapping,
-                      progress=progress, filename=job.filename, before_commit=mark_done)
+                      progress=JobProgress(job.pk), filename=job.filename,
+                      before_commit=mark_done)
     except ImportErrors as exc:
         _errors_write(job, exc.result.errors)
-        _fail(job, f"{len(exc.result.errors)} rows have errors now (the data changed since "
-                   "the check?). Nothing was imported.", errors=len(exc.result.errors))
+        _fail(job, f"{len(exc.result.errors)} rows have errors (the data changed since "
+                   "the check?). Nothing was imported.", errors=len(exc.result.errors),
+              summary=exc.result.summary)
+        return "failed"
     except DomainError as exc:
         _fail(job, f"{exc.detail} Nothing was imported.")
+        return "failed"
     except Exception:
         logger.exception("import job %s failed", job.pk)
         _fail(job, "Something went wrong on our side. Nothing was imported.")
-    else:
-        job_path(job).unlink(missing_ok=True)
-        errors_path(job).unlink(missing_ok=True)
-    finally:
-        progress_clear(job.stored_name)
+        return "failed"
+    job_path(job).unlink(missing_ok=True)
+    errors_path(job).unlink(missing_ok=True)
+    return "done"
 
 
-def _fail(job: ImportJob, message: str, errors: int = 0) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, message=message,
-                                               error_count=errors, finished_at=timezone.now())
+def _fail(job: ImportJob, message: str, errors: int = 0,
+          summary: dict[str, int] | None = None) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.FAILED, message=message, error_count=errors,
+        summary=summary if summary is not None else job.summary, finished_at=timezone.now())

@@ -36,6 +36,7 @@ class ImportMapping(models.Model):
 
 class JobStatus(models.TextChoices):
     UPLOADED = "uploaded", "Uploaded"
+    CHECKING = "checking", "Checking"
     CHECKED = "checked", "Checked"
     RUNNING = "running", "Importing"
     DONE = "done", "Imported"
@@ -43,11 +44,14 @@ class JobStatus(models.TextChoices):
 
 
 class ImportJob(models.Model):
-    """One uploaded file on its way in through the import page: mapped, checked (dry run),
-    then imported. The file itself waits under ``VAR_DIR/imports/`` and is deleted once
-    imported; the progress of a running import is a small file next to it (see
-    ``imports.progress``), not a row here, because on SQLite the import holds the write lock
-    until it commits."""
+    """One uploaded file on its way in through the import page (or the API's background
+    imports): mapped, checked (dry run), then imported. The file itself waits under
+    ``PROGRAMDESK_MEDIA_DIR/imports/`` (storage every app server and task worker shares) and is
+    deleted once imported. The check and the import run as tasks (``imports.tasks``) on a
+    task worker, which writes their progress here: ``phase``, ``progress_done`` of
+    ``progress_total`` and ``heartbeat_at``, read by whichever web worker answers the page.
+    During the import's write transaction those writes are part of the transaction (seen
+    when it commits); the row lock they take tells a live import from a dead one."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="+")
@@ -66,6 +70,14 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # What the last task did ("check" or "commit"), and the task queue's id for it.
+    action = models.CharField(max_length=8, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    phase = models.CharField(max_length=32, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    # The task's last sign of life (its claim, then each progress write).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

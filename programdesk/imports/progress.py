@@ -1,64 +1,46 @@
-"""Progress of a running import, in a small JSON file next to its upload.
+"""Where uploads wait, and the progress of a running check or import — in its job's row.
 
-Not in the database: on SQLite the import's transaction holds the only write lock until it
-commits, so a progress row could not be written (or, by other requests, updated) meanwhile.
-Any process may read the file — the page polls it from whichever worker answers.
+The task writes the row as it goes (at most about once a second, and at each change of phase);
+any web worker on any app server reads it. The phases before the write transaction are
+committed as they happen. Inside the write transaction the writes are part of it: seen once it
+commits, and meanwhile the row lock they take (PostgreSQL) or the database's write lock
+(SQLite) tells a live import from one whose worker died (``jobs.import_job_get``).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
+
+from programdesk.imports.models import ImportJob
 
 
 def imports_dir() -> Path:
-    path = Path(settings.VAR_DIR) / "imports"
+    """Uploads waiting for their check or import: under ``PROGRAMDESK_MEDIA_DIR``, storage
+    shared by every app server and task worker."""
+    path = Path(settings.PROGRAMDESK_MEDIA_DIR) / "imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def progress_path(stored_name: str) -> Path:
-    return imports_dir() / f"{stored_name}.progress.json"
+class JobProgress:
+    """A ``Progress`` callback writing the job's row when the phase changes, else at most
+    once a second."""
 
+    EVERY_SECONDS = 1.0
 
-def progress_write(stored_name: str, *, phase: str, done: int, total: int) -> None:
-    """Replace the file atomically, so a reader never sees half of it."""
-    path = progress_path(stored_name)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"phase": phase, "done": done, "total": total,
-                               "at": time.time()}))
-    os.replace(tmp, path)
-
-
-def progress_read(stored_name: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(progress_path(stored_name).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def progress_clear(stored_name: str) -> None:
-    progress_path(stored_name).unlink(missing_ok=True)
-
-
-class FileProgress:
-    """A ``Progress`` callback writing the file when the phase changes, else at most every
-    half second."""
-
-    def __init__(self, stored_name: str) -> None:
-        self.stored_name = stored_name
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
         self.last = 0.0
         self.phase = ""
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if now - self.last < 0.5 and phase == self.phase:
+        if now - self.last < self.EVERY_SECONDS and phase == self.phase:
             return
         self.last, self.phase = now, phase
-        progress_write(self.stored_name, phase=phase, done=done, total=total)
+        ImportJob.objects.filter(pk=self.job_id).update(
+            phase=phase, progress_done=done, progress_total=total, heartbeat_at=timezone.now())

@@ -1,4 +1,4 @@
-"""Imports write uploads and progress files under ``VAR_DIR/imports``: each test gets its own."""
+"""Imports keep uploads under ``PROGRAMDESK_MEDIA_DIR/imports``: each test gets its own."""
 
 from __future__ import annotations
 
@@ -10,4 +10,5 @@ import pytest
 @pytest.fixture(autouse=True)
 def _var_dir(settings: Any, tmp_path: Any) -> None:
     settings.VAR_DIR = tmp_path
+    settings.PROGRAMDESK_MEDIA_DIR = tmp_path
 

@@ -57,3 +57,46 @@ def test_bad_requests(client, charlie, dana) -> None:
     assert_problem(post(client, dana, "people", CSV), 403)
     assert_problem(post(client, charlie, "cats", CSV), 422, "kind")
     assert client.post("/api/v1/imports/people").status_code == 401
+
+
+def get(client, user, url: str):
+    token = token_create(actor=None, user=user)
+    return client.get(url, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_background_import_is_a_job_polled_until_done(client, charlie, bob) -> None:
+    response = post(client, charlie, "people", CSV, dry_run="true", mapping=MAPPING,
+                    background="true")
+    assert response.status_code == 202, response.content
+    job = response.json()
+    # The test settings run tasks inline: the job has finished when the answer comes.
+    assert job["status"] == "checked" and job["dry_run"] and not job["committed"]
+    assert job["summary"]["people_new"] == 2 and job["errors"] == []
+    assert job["mapping"] == {"Given": "first_name", "Family": "last_name",
+                              "Zip": "postal_code"}
+    assert get(client, charlie, job["url"]).json() == job
+    assert not Person.objects.exists()
+
+    response = post(client, charlie, "people", CSV, mapping=MAPPING, background="true")
+    assert response.status_code == 202, response.content
+    job = get(client, charlie, response.json()["url"]).json()
+    assert job["status"] == "done" and job["committed"] and not job["dry_run"]
+    assert job["done"] == job["total"] == 2 and job["summary"]["people_new"] == 2
+    assert Person.objects.count() == 2
+    # someone else's job is not found
+    assert_problem(get(client, bob, response.json()["url"]), 404)
+
+
+def test_a_background_import_with_errors_fails_listing_them_and_writes_nothing(
+        client, charlie) -> None:
+    bad = CSV + b"Cy,,02141\n"
+    response = post(client, charlie, "people", bad, mapping=MAPPING, background="true")
+    job = get(client, charlie, response.json()["url"]).json()
+    assert job["status"] == "failed" and not job["committed"]
+    assert job["errors"] == [{"row": 4, "column": "Family",
+                              "message": "A last name is required."}]
+    assert "Nothing was imported" in job["message"]
+    assert not Person.objects.exists()
+    # a bad mapping is refused before anything is stored or queued
+    assert_problem(post(client, charlie, "people", CSV, mapping='{"Nope": "first_name"}',
+                        background="true"), 422, "map.Nope")

@@ -1,16 +1,18 @@
 """The import pages: upload, map, check, import; errors listed; roles; long imports in the
-background with their progress."""
+background (a task) with their progress."""
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from programdesk.core.errors import Conflict
 from programdesk.imports import jobs
 from programdesk.imports.models import ImportJob, JobStatus
-from programdesk.imports.progress import progress_read, progress_write
+from programdesk.imports.progress import JobProgress
 from programdesk.people.models import Person
 from tests import factories as f
 
@@ -147,8 +149,9 @@ def test_a_running_import_shows_its_progress(client, charlie) -> None:
     client.force_login(charlie)
     upload(client, GOOD)
     job = ImportJob.objects.get()
-    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
-    progress_write(job.stored_name, phase="writing", done=1, total=2)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, phase="writing", progress_done=1, progress_total=2,
+        heartbeat_at=timezone.now())
     page = client.get(f"/imports/{job.pk}/")
     assert b'hx-get="/imports/%d/progress/"' % job.pk in page.content
     panel = client.get(f"/imports/{job.pk}/progress/")
@@ -158,42 +161,69 @@ def test_a_running_import_shows_its_progress(client, charlie) -> None:
     assert finished.status_code == 204 and finished["HX-Refresh"] == "true"
 
 
-def test_a_stalled_import_is_marked_failed(charlie) -> None:
+def test_a_queued_check_says_it_waits_for_a_worker(client, charlie) -> None:
+    client.force_login(charlie)
+    upload(client, GOOD)
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.CHECKING, phase="queued",
+                                               heartbeat_at=timezone.now())
+    panel = client.get(f"/imports/{job.pk}/progress/")
+    assert b"Waiting for a task worker" in panel.content
+
+
+def test_a_stalled_import_is_marked_failed(charlie, settings) -> None:
     job = ImportJob.objects.create(user=charlie, kind="people", filename="x.csv",
-                                   stored_name="gone.csv", size=1, status=JobStatus.RUNNING)
-    progress_write(job.stored_name, phase="writing", done=1, total=2)
+                                   stored_name="gone.csv", size=1, status=JobStatus.RUNNING,
+                                   action="commit", phase="writing",
+                                   heartbeat_at=timezone.now())
     assert jobs.import_job_get(charlie, job.pk).status == JobStatus.RUNNING
-    progress = progress_read(job.stored_name)
-    assert progress is not None
-    path = jobs.imports_dir() / f"{job.stored_name}.progress.json"
-    path.write_text(path.read_text().replace(str(progress["at"]),
-                                             str(time.time() - jobs.STALLED_SECONDS - 5)))
-    assert jobs.import_job_get(charlie, job.pk).status == JobStatus.FAILED
+    stale = settings.PROGRAMDESK_TASK_STALE_SECONDS
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(seconds=stale + 5))
+    job = jobs.import_job_get(charlie, job.pk)
+    assert job.status == JobStatus.FAILED and "Nothing was imported" in job.message
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_long_import_runs_in_the_background(client, monkeypatch) -> None:
-    charlie = f.UserFactory(username="charlie", role="staff")
-    monkeypatch.setattr(jobs, "INLINE_ROWS", 1)
-    seen: list[dict] = []
-    original = jobs.FileProgress.__call__
+def test_an_import_runs_as_a_task_and_writes_its_progress_in_its_row(
+        client, charlie, monkeypatch) -> None:
+    seen: list[tuple[str, int, int]] = []
+    original = JobProgress.__call__
 
     def spy(self, phase, done, total):
         original(self, phase, done, total)
-        seen.append({"phase": phase, "done": done, "total": total})
+        row = ImportJob.objects.get(pk=self.job_id)
+        seen.append((row.phase, row.progress_done, row.progress_total))
 
-    monkeypatch.setattr(jobs.FileProgress, "__call__", spy)
+    monkeypatch.setattr(JobProgress, "__call__", spy)
     client.force_login(charlie)
     upload(client, GOOD)
     job = ImportJob.objects.get()
     client.post(f"/imports/{job.pk}/", {"action": "check", **mapping_form(job)})
+    job.refresh_from_db()
+    assert job.status == JobStatus.CHECKED and job.action == "check" and job.task_id
     client.post(f"/imports/{job.pk}/", {"action": "commit"})
-    for _ in range(200):
-        job.refresh_from_db()
-        if job.status != JobStatus.RUNNING:
-            break
-        time.sleep(0.05)
+    job.refresh_from_db()
     assert job.status == JobStatus.DONE, job.message
+    assert job.action == "commit" and job.phase == "done"
     assert job.summary["people_new"] == 2 and Person.objects.count() == 2
-    assert {"writing", "done"} <= {s["phase"] for s in seen}
-    assert progress_read(job.stored_name) is None  # cleared at the end
+    assert ("writing", 0, 2) in seen and ("done", 2, 2) in seen
+
+
+def test_a_check_while_the_import_waits_is_refused_and_keeps_the_checked_mapping(
+        client, charlie) -> None:
+    client.force_login(charlie)
+    upload(client, GOOD)
+    job = ImportJob.objects.get()
+    seen_before = ImportJob.objects.get()  # a second request read it before the import began
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, action="commit",
+                                               phase="queued", heartbeat_at=timezone.now())
+    response = client.post(f"/imports/{job.pk}/", {"action": "check", "map_0": "first_name",
+                                                   "map_1": "last_name", "map_2": ""},
+                           follow=True)
+    assert b"being checked or imported" in response.content
+    with pytest.raises(Conflict):
+        jobs.import_job_check(actor=charlie, job=seen_before,
+                              mapping=["first_name", "last_name", ""])
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING
+    assert job.mapping == ["first_name", "last_name", "postal_code"]

@@ -208,6 +208,9 @@ API: dict[tuple[str, str], Api] = {
     # row errors, 422); disbursements need a manager.
     ("POST", f"{V}/imports/{{kind}}"): Api(WRITE, scope="body", params={"kind": "enrollments"},
                                            upload=lambda s, w: _enrollments_csv(s)),
+    # a background import's job: its uploader's, no program's (tests/imports/test_api.py)
+    ("GET", f"{V}/imports/jobs/{{job_id}}"): Api(WRITE, scope=None, ok=404,
+                                                 params={"job_id": "999999999"}),
     ("POST", f"{V}/benefits/{{benefit_id}}/bulk-disbursements"): Api(
         MANAGE, ok=201, body=lambda s, w: {"mode": "anonymous", "quantity": 1,
                                            "disbursed_on": "2026-03-04",

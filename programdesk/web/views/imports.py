@@ -20,7 +20,6 @@ from programdesk.imports import fields as f
 from programdesk.imports import jobs
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.parsers import MAX_BYTES, MAX_ROWS
-from programdesk.imports.progress import progress_read
 from programdesk.imports.services import SUMMARY_LABELS
 from programdesk.reports.exports import escape_cell
 from programdesk.web.permissions import page_user, role_required
@@ -136,10 +135,11 @@ def _list_url(kind: str) -> str:
 
 
 def _progress(job: ImportJob) -> dict[str, Any]:
-    data = progress_read(job.stored_name) or {}
-    total, done = int(data.get("total") or 0), int(data.get("done") or 0)
-    phase = str(data.get("phase") or "starting")
-    labels = {"starting": "Starting", "checking": "Checking rows",
+    """How far the job's task is, from the row it writes (any web worker reads it)."""
+    total, done = job.progress_total, job.progress_done
+    phase = job.phase or "starting"
+    labels = {"queued": "Waiting for a task worker", "starting": "Starting",
+              "checking": "Checking rows",
               "matching people": "Matching people", "checked": "Writing records",
               "writing": "Writing records", "done": "Finishing"}
     return {"phase": labels.get(phase, phase.capitalize()), "done": done, "total": total,
@@ -149,10 +149,10 @@ def _progress(job: ImportJob) -> dict[str, Any]:
 @require_GET
 @role_required(Cap.WRITE_RECORDS)
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The progress panel, polled by htmx while the import runs; once it has ended the page
-    reloads to show the outcome."""
+    """The progress panel, polled by htmx while the check or import runs; once it has ended
+    the page reloads to show the outcome."""
     job = _job(request, pk)
-    if job.status != JobStatus.RUNNING:
+    if job.status not in jobs.ACTIVE:
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response

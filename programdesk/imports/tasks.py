@@ -1,0 +1,15 @@
+"""The imports' tasks, run by a task worker (``manage.py db_worker``; ``run.py serve`` starts
+one). Enqueued by ``imports.jobs`` once the request has stored the upload."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def import_job_run(*, job_id: int, action: str) -> str:
+    """Check (``action="check"``) or import (``"commit"``) an uploaded job; returns how it
+    ended ("checked", "done", "failed", or "skipped" for a job not waiting for it)."""
+    from programdesk.imports.jobs import import_job_execute
+
+    return import_job_execute(job_id=job_id, action=action)
