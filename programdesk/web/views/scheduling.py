@@ -238,7 +238,7 @@ def schedule_new(request: HttpRequest, benefit_id: int) -> HttpResponse:
                 result = services.schedule_create(**kwargs, skip_dates=sorted(dropped & dates))
                 assert result.schedule is not None
                 messages.success(request, f"Created “{result.schedule.name}” with "
-                                          f"{len(result.sessions)} sessions.")
+                                          f"{wording.count(len(result.sessions), 'session')}.")
                 return redirect("schedule_detail", pk=result.schedule.pk)
             context.update({
                 # Saving a rule that changed since its preview shows the new preview first.
@@ -381,12 +381,13 @@ def schedule_recurrence(request: HttpRequest, pk: int) -> HttpResponse:
             if saving and request.POST.get("signature") == signature:
                 result = services.schedule_change_recurrence(**kwargs, skip_dates=skip)
                 messages.success(request, (
-                    f"Changed the rule: {len(result.created)} sessions created, "
+                    f"Changed the rule: {wording.count(len(result.created), 'session')} created, "
                     f"{result.deleted} deleted, {result.unchanged} unchanged. Past sessions "
                     "were not changed."))
                 if result.kept:
-                    days = ", ".join(f"{s.local_date:%a %d %b %Y}" for s in result.kept)
-                    messages.warning(request, f"Kept {len(result.kept)} future sessions with "
+                    days = ", ".join(wording.day(s.local_date) for s in result.kept)
+                    kept = wording.count(len(result.kept), "future session")
+                    messages.warning(request, f"Kept {kept} with "
                                               f"recorded attendance: {days}.")
                 return redirect("schedule_detail", pk=schedule.pk)
             dry = services.schedule_change_recurrence(**kwargs, skip_dates=skip, dry_run=True)
