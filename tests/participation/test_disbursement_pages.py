@@ -184,3 +184,21 @@ def test_log_benefits_collects_the_benefits_extra_fields(client, bob):
         "disbursed_on": "2026-03-04", "benefit_0": bus.pk, "quantity_0": "1",
         "extra_0_route": "22"})
     assert BenefitDisbursement.objects.get().extra == {"route": "22"}
+
+
+def test_bulk_schedule_warning_marks_who_is_on_the_roster(client, charlie):
+    from programdesk.participation import services
+
+    schedule = f.schedule_with_sessions(sessions=2)
+    on_it = f.PersonFactory(first_name="Ada", last_name="Rostered", postal_code="02119")
+    f.PersonFactory(first_name="Bo", last_name="Walkin", postal_code="02119")
+    services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[on_it.pk])
+    client.force_login(charlie)
+    page = client.get(f"/benefits/{schedule.benefit_id}/bulk/", {"postal_code": "021"})
+    rows = {line.split("</label>")[0].rsplit(">", 1)[-1]: line
+            for line in page.content.decode().split("<tr>") if "pick-" in line}
+    assert set(rows) == {"Rostered, Ada", "Walkin, Bo"}
+    assert "on the schedule" in rows["Rostered, Ada"]
+    assert "on the schedule" not in rows["Walkin, Bo"]
+    page = client.get(f"/benefits/{schedule.benefit_id}/bulk/", {"mode": "enrollment"})
+    assert page.content.decode().count('<span class="badge scheduled">on the schedule') == 2

@@ -305,12 +305,15 @@ def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             _show_errors(request, exc)
     has_schedule = BenefitSchedule.objects.filter(benefit=benefit).exists()
+    rostered_people, rostered_enrollments = (
+        selectors.on_benefit_rosters(benefit_id=benefit.pk) if has_schedule else (set(), set()))
     upcoming = (BenefitSession.objects.filter(benefit=benefit,
                                               local_date__gte=timezone.localdate())
                 .exclude(status="cancelled").order_by("start").first())
     context: dict[str, Any] = {
         "benefit": benefit, "program": program, "mode": mode, "has_schedule": has_schedule,
         "upcoming": upcoming, "statuses": _statuses(), "params": params,
+        "rostered_people": rostered_people, "rostered_enrollments": rostered_enrollments,
         "default_status": _delivered_code(),
         "today": timezone.localdate().isoformat(), "cohorts": program.cohorts.all(),
         "enrollment_statuses": StatusValue.objects.filter(kind="enrollment"),
