@@ -86,8 +86,9 @@ class AdHocOut(Schema):
 @router.post("/disbursements", response={201: AdHocOut})
 def create_ad_hoc(request: HttpRequest, payload: AdHocIn) -> Status[Any]:
     """Several benefits for one client at once, optionally linked to their case. Missing
-    enrollments and assignments are created (walk-in when the enrollment is new)."""
-    user = require(request, Cap.MANAGE_PROGRAMS)
+    enrollments and assignments are created (walk-in when the enrollment is new). Staff and
+    up; an eligibility override needs a manager."""
+    user = require(request, Cap.LOG_DISBURSEMENTS)
     result = services.disbursements_create_ad_hoc(
         actor=user,
         person=get_for_field(people_visible(user), payload.person_id, "person_id"),
@@ -177,8 +178,9 @@ def bulk_disbursements(request: HttpRequest, benefit_id: int, payload: BulkIn) -
     """Many disbursements of one benefit at once: `walk_in` (people or accounts; what is
     missing is created), `anonymous` (one disbursement for `number_of_recipients` people on the
     program's anonymous enrollment) or `enrollment` (picked enrollments). All or nothing. A
-    benefit with a schedule adds the warning `benefit_has_schedule`."""
-    user = require(request, Cap.MANAGE_PROGRAMS)
+    benefit with a schedule adds the warning `benefit_has_schedule`. Staff and up; an
+    eligibility override needs a manager."""
+    user = require(request, Cap.LOG_DISBURSEMENTS)
     benefit = get_visible(Benefit.objects.all(), pk=benefit_id, user=user)
     common: dict[str, Any] = {"actor": user, "benefit": benefit, "quantity": payload.quantity,
               "disbursed_on": payload.disbursed_on, "status": payload.status,

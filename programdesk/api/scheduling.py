@@ -28,7 +28,7 @@ from programdesk.core.scoping import MAX_ID, check_program_visible, get_visible
 from programdesk.participation.models import BenefitDisbursement
 from programdesk.programs.models import Benefit, Program
 from programdesk.scheduling import ics, recurrence, selectors, services
-from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
 
 router = Router(tags=["scheduling"])
 M = TypeVar("M", bound=Model)
@@ -539,10 +539,12 @@ class SessionPatch(Schema):
 def update_session(request: HttpRequest, session_id: int, payload: SessionPatch
                    ) -> BenefitSession:
     """Change a session's status or location (staff and up) or move it (`start`/`end`,
-    manager). Cancelling moves its still-expected disbursements to `cancelled`; moving it moves
+    manager). Cancelling a session, or restoring a cancelled one, is a manager's too (403 for
+    staff). Cancelling moves its still-expected disbursements to `cancelled`; moving it moves
     its disbursements' `disbursed_on` to the new local date."""
     user = require(request, Cap.WRITE_RECORDS)
-    if payload.start is not None or payload.end is not None:
+    if (payload.start is not None or payload.end is not None
+            or payload.status == SessionStatus.CANCELLED):
         user = require(request, Cap.MANAGE_PROGRAMS)
     session = selectors.session_get(user=user, pk=session_id)
     services.session_update(actor=user, session=session, start=payload.start, end=payload.end,

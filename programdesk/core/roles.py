@@ -21,11 +21,16 @@ class Cap(StrEnum):
     SEE_ELIGIBILITY = "see_eligibility"  # income, household, documents
     WRITE_RECORDS = "write_records"  # people, accounts, cases, enrollments, cohorts, attendance
     CHECK_IN = "check_in"
-    MANAGE_PROGRAMS = "manage_programs"  # programs, benefits, schedules, disbursements, overrides
+    # Create ad hoc and bulk disbursements (all three modes): case workers log what they gave.
+    LOG_DISBURSEMENTS = "log_disbursements"
+    # Programs, benefits, schedules (also cancelling a session and deleting future sessions);
+    # editing and deleting disbursements; eligibility and service-limit overrides.
+    MANAGE_PROGRAMS = "manage_programs"
     CONFIGURE = "configure"  # status values, custom fields, eligibility rules, units, users
 
 
-_STAFF = {Cap.READ_SETUP, Cap.READ_RECORDS, Cap.SEE_ELIGIBILITY, Cap.WRITE_RECORDS, Cap.CHECK_IN}
+_STAFF = {Cap.READ_SETUP, Cap.READ_RECORDS, Cap.SEE_ELIGIBILITY, Cap.WRITE_RECORDS, Cap.CHECK_IN,
+          Cap.LOG_DISBURSEMENTS}
 
 ROLE_CAPS: dict[str, frozenset[Cap]] = {
     Role.ADMIN: frozenset(Cap),

@@ -286,3 +286,15 @@ def disbursements_list(*, user: User, person_id: int | None = None,
         qs = qs.filter(Q(person__first_name__icontains=term) | Q(person__last_name__icontains=term)
                        | Q(account__name__icontains=term))
     return qs.order_by("-disbursed_on", "-id")
+
+
+def on_benefit_rosters(*, benefit_id: int, on: dt.date | None = None
+                       ) -> tuple[set[int], set[int]]:
+    """Who is on a roster of one of the benefit's schedules (an entry not ended before ``on``,
+    today): their person ids and enrollment ids, for the bulk page's schedule warning (they
+    already get a disbursement per session and would be counted twice)."""
+    on = on or timezone.localdate()
+    rows = ScheduleAssignment.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=on), schedule__benefit_id=benefit_id,
+    ).values_list("assignment__person_id", "assignment__enrollment_id")
+    return ({p for p, _ in rows if p is not None}, {e for _, e in rows})

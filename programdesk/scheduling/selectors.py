@@ -120,3 +120,20 @@ def schedule_description(schedule: BenefitSchedule) -> str:
     except ValidationError:
         return ""
     return recurrence.describe(rule, schedule.first_wall_start)
+
+
+def sessions_after(*, schedule: BenefitSchedule, after: dt.date
+                   ) -> tuple[list[BenefitSession], list[BenefitSession]]:
+    """What deleting the sessions after ``after`` would do, for its confirmation: the sessions
+    that would go (each with ``expected``, its still-expected places) and those kept because
+    they hold recorded attendance (each with ``recorded``). The same rule as
+    services.schedule_sessions_delete_future."""
+    later = (BenefitSession.objects.filter(schedule=schedule, local_date__gt=after)
+             .annotate(recorded=Count("disbursements", filter=~Q(
+                           disbursements__status__bucket=Bucket.EXPECTED)),
+                       expected=Count("disbursements", filter=Q(
+                           disbursements__status__bucket=Bucket.EXPECTED)))
+             .order_by("start"))
+    sessions = list(later)
+    return ([s for s in sessions if not s.recorded],
+            [s for s in sessions if s.recorded])

@@ -22,8 +22,9 @@ from django.db.models import Count, ProtectedError, Q, QuerySet
 from django.utils import timezone as djtz
 
 from programdesk.core.audit import audit_record, changes, snapshot
-from programdesk.core.errors import Conflict, ValidationError
+from programdesk.core.errors import Conflict, NotAllowed, ValidationError
 from programdesk.core.models import Bucket, StatusKind, User
+from programdesk.core.roles import Cap
 from programdesk.core.selectors import status_default, status_first_in_bucket
 from programdesk.participation.models import (
     BenefitDisbursement,
@@ -69,6 +70,8 @@ class FutureSessionsDeleted:
     # Sessions after the date that were kept because they hold recorded disbursements; each has
     # a ``recorded`` attribute (how many).
     kept: list[BenefitSession]
+    # The local dates of the deleted sessions, in order (for "Deleted 5 sessions (3–31 Mar)").
+    deleted_dates: list[dt.date] = field(default_factory=list)
 
 
 @dataclass
@@ -391,9 +394,11 @@ def schedule_sessions_delete_future(*, actor: User | None, schedule: BenefitSche
     if not isinstance(after, dt.date) or isinstance(after, dt.datetime):
         raise ValidationError.for_fields({"after": "Give a date as YYYY-MM-DD."})
     schedule = _lock(schedule)
-    later = list(_with_recorded(schedule.sessions.filter(local_date__gt=after)))
+    later = list(_with_recorded(schedule.sessions.filter(local_date__gt=after))
+                 .order_by("start"))
     kept = [s for s in later if _recorded(s)]
     gone = [s.pk for s in later if not _recorded(s)]
+    gone_dates = [s.local_date for s in later if not _recorded(s)]
     disbursements = _delete_sessions(actor=actor, schedule=schedule, session_ids=gone)
     rule = _rule_of(schedule)
     if gone and after >= schedule.first_date and rule.frequency != "once":
@@ -405,7 +410,8 @@ def schedule_sessions_delete_future(*, actor: User | None, schedule: BenefitSche
     audit_record(actor=actor, action="schedule.delete_future_sessions", obj=schedule,
                  after={"after": after.isoformat(), "deleted": len(gone),
                         "kept": [s.pk for s in kept]})
-    return FutureSessionsDeleted(deleted=len(gone), disbursements_deleted=disbursements, kept=kept)
+    return FutureSessionsDeleted(deleted=len(gone), disbursements_deleted=disbursements, kept=kept,
+                                 deleted_dates=gone_dates)
 
 
 # --- one session ---------------------------------------------------------------------------------
@@ -423,9 +429,13 @@ def session_update(*, actor: User | None, session: BenefitSession,
     aware; a new ``start`` without ``end`` keeps the length. Moving a session moves its
     disbursements' ``disbursed_on``; cancelling it moves its still-expected disbursements to the
     first active status of the ``cancelled`` bucket, and un-cancelling moves those back to the
-    default status."""
+    default status. Cancelling and un-cancelling are a manager's (core/roles.py)."""
     session = (BenefitSession.objects.select_for_update(of=("self",))
                .select_related("schedule", "benefit").get(pk=session.pk))
+    if (status is not None and status != session.status
+            and SessionStatus.CANCELLED in (status, session.status)
+            and actor is not None and not actor.can(Cap.MANAGE_PROGRAMS)):
+        raise NotAllowed("Only a manager may cancel a session or restore a cancelled one.")
     tz = session.schedule.zone
     before = snapshot(session)
     errors: dict[str, str] = {}

@@ -15,6 +15,7 @@ NAV = [
     ("Programs", "/programs/", Cap.READ_SETUP),
     ("Sessions", "/sessions/", Cap.READ_SETUP),
     ("Disbursements", "/disbursements/", Cap.READ_RECORDS),
+    ("Bulk disbursement", "/disbursements/bulk/", Cap.LOG_DISBURSEMENTS),
     ("Reports", "/reports/", Cap.READ_RECORDS),
     ("Import", "/imports/", Cap.WRITE_RECORDS),
     ("Settings", "/settings/", Cap.CONFIGURE),
@@ -26,7 +27,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": []}
-    items = [{"label": label, "path": path,
-              "current": request.path == path if path == "/" else request.path.startswith(path)}
-             for label, path, cap in NAV if user.can(cap)]
-    return {"nav": items}
+    links = [(label, path) for label, path, cap in NAV if user.can(cap)]
+    # The longest link the page is under is the current one (/disbursements/bulk/ is not also
+    # /disbursements/).
+    under = [path for _, path in links if request.path == path
+             or (path != "/" and request.path.startswith(path))]
+    current = max(under, key=len, default=None)
+    return {"nav": [{"label": label, "path": path, "current": path == current}
+                    for label, path in links]}

@@ -131,3 +131,17 @@ def test_consecutive_absences_count_the_latest_run(charlie):
                                    marks=[Mark(row.pk, status)])
     runs = selectors.consecutive_absences(schedule=schedule)
     assert runs == {rows[0].assignment_id: 2}
+
+
+def test_completing_a_cancelled_session_is_refused(charlie):
+    from programdesk.core.errors import Conflict
+
+    session = f.schedule_with_sessions(sessions=1).sessions.get()
+    session.status = "cancelled"
+    session.save(update_fields=["status"])
+    # An empty sheet saved with "complete" would otherwise restore it, a manager's decision.
+    with pytest.raises(Conflict):
+        services.attendance_record(actor=charlie, session=session, marks=[],
+                                   complete_session=True)
+    session.refresh_from_db()
+    assert session.status == "cancelled"

@@ -33,9 +33,69 @@ def test_log_benefits_from_a_case_page(client, bob):
     assert BenefitDisbursement.objects.count() == 2
 
 
-def test_log_benefits_needs_a_manager(client, charlie):
+def test_case_worker_logs_benefits_from_the_person_page(client, charlie, dana):
+    benefit = f.BenefitFactory(name="Bus pass", unit=f.unit("pass"))
+    person = f.PersonFactory()
+    case = f.CaseFactory(person=person)
+    client.force_login(dana)
+    assert b"Log benefits" not in client.get(f"/people/{person.pk}/").content
+    assert client.get(f"/people/{person.pk}/log-benefits/").status_code == 403
     client.force_login(charlie)
-    assert client.get(f"/people/{f.PersonFactory().pk}/log-benefits/").status_code == 403
+    for page in [f"/people/{person.pk}/", f"/cases/{case.pk}/"]:
+        assert b"log-benefits/\">Log benefits</a>" in client.get(page).content
+    response = client.post(f"/people/{person.pk}/log-benefits/", {
+        "submission": "staff1", "disbursed_on": timezone.localdate().isoformat(),
+        "benefit_0": benefit.pk, "quantity_0": "1", "status_0": "completed"}, follow=True)
+    assert b"Logged 1 benefit." in response.content
+    assert BenefitDisbursement.objects.get().person == person
+
+
+def test_case_worker_bulk_disburses_from_the_disbursements_page(client, charlie):
+    benefit = f.BenefitFactory(name="Hot meal", unit=f.unit("meal"))
+    f.BenefitFactory(name="Retired", is_active=False)
+    client.force_login(charlie)
+    listing = client.get("/disbursements/").content.decode()
+    assert 'href="/disbursements/bulk/"' in listing
+    assert '<a href="/disbursements/bulk/" aria-current="page">' not in listing
+    choose = client.get("/disbursements/bulk/").content.decode()
+    assert "Hot meal" in choose and "Retired" not in choose
+    assert '<a href="/disbursements/bulk/" aria-current="page">' in choose
+    response = client.get("/disbursements/bulk/", {"benefit": benefit.pk})
+    assert response["Location"] == f"/benefits/{benefit.pk}/bulk/"
+    for page in [f"/benefits/{benefit.pk}/", f"/programs/{benefit.program_id}/"]:
+        assert b"/bulk/\">New ad hoc bulk disbursement</a>" in client.get(page).content
+    enrollment = f.EnrollmentFactory(program=benefit.program)
+    posts = [{"mode": "walk_in", "person_ids": [f.PersonFactory().pk]},
+             {"mode": "anonymous", "number_of_recipients": "12"},
+             {"mode": "enrollment", "enrollment_ids": [enrollment.pk]}]
+    for i, post in enumerate(posts):
+        response = client.post(f"/benefits/{benefit.pk}/bulk/", {
+            **post, "quantity": "1", "disbursed_on": "2026-03-04", "submission": f"b{i}"},
+            follow=True)
+        assert b"Saved 1 disbursement" in response.content
+    assert sorted(BenefitDisbursement.objects.values_list("recipient_type", flat=True)) == [
+        "anonymous", "enrollment", "walk_in"]
+
+
+def test_staff_limited_to_a_program_get_404_for_another_programs_benefits(client):
+    mine, theirs = f.BenefitFactory(name="Our bus pass"), f.BenefitFactory(name="Their meal")
+    staff = f.UserFactory(role="staff")
+    staff.programs.set([mine.program])
+    person = f.EnrollmentFactory(program=mine.program).person
+    client.force_login(staff)
+    assert client.get(f"/benefits/{theirs.pk}/bulk/").status_code == 404
+    assert client.post(f"/benefits/{theirs.pk}/bulk/", {
+        "mode": "anonymous", "number_of_recipients": "3", "quantity": "1",
+        "disbursed_on": "2026-03-04"}).status_code == 404
+    assert client.get(f"/programs/{theirs.program_id}/bulk/").status_code == 404
+    assert client.get("/disbursements/bulk/", {"benefit": theirs.pk}).status_code == 404
+    assert b"Their meal" not in client.get("/disbursements/bulk/").content
+    page = client.get(f"/people/{person.pk}/log-benefits/").content
+    assert b"Our bus pass" in page and b"Their meal" not in page
+    response = client.post(f"/people/{person.pk}/log-benefits/", {
+        "disbursed_on": "2026-03-04", "benefit_0": theirs.pk, "quantity_0": "1"})
+    assert response.status_code == 200 and b"Unknown benefit" in response.content
+    assert not BenefitDisbursement.objects.exists()
 
 
 def test_log_benefits_bad_quantity_keeps_the_form(client, bob):
@@ -124,3 +184,21 @@ def test_log_benefits_collects_the_benefits_extra_fields(client, bob):
         "disbursed_on": "2026-03-04", "benefit_0": bus.pk, "quantity_0": "1",
         "extra_0_route": "22"})
     assert BenefitDisbursement.objects.get().extra == {"route": "22"}
+
+
+def test_bulk_schedule_warning_marks_who_is_on_the_roster(client, charlie):
+    from programdesk.participation import services
+
+    schedule = f.schedule_with_sessions(sessions=2)
+    on_it = f.PersonFactory(first_name="Ada", last_name="Rostered", postal_code="02119")
+    f.PersonFactory(first_name="Bo", last_name="Walkin", postal_code="02119")
+    services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[on_it.pk])
+    client.force_login(charlie)
+    page = client.get(f"/benefits/{schedule.benefit_id}/bulk/", {"postal_code": "021"})
+    rows = {line.split("</label>")[0].rsplit(">", 1)[-1]: line
+            for line in page.content.decode().split("<tr>") if "pick-" in line}
+    assert set(rows) == {"Rostered, Ada", "Walkin, Bo"}
+    assert "on the schedule" in rows["Rostered, Ada"]
+    assert "on the schedule" not in rows["Walkin, Bo"]
+    page = client.get(f"/benefits/{schedule.benefit_id}/bulk/", {"mode": "enrollment"})
+    assert page.content.decode().count('<span class="badge scheduled">on the schedule') == 2

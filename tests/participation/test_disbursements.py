@@ -242,10 +242,69 @@ def test_api_ad_hoc(api_as, bob, case_management):
         "pass", "completed", "2026-03-04")
 
 
-def test_api_ad_hoc_needs_a_manager(api_as, charlie, case_management):
-    assert_problem(api_as(charlie).post("disbursements", {
-        "person_id": f.PersonFactory().pk, "disbursed_on": "2026-03-04",
-        "items": [{"benefit_id": case_management["pass"].pk, "quantity": 1}]}), 403)
+def test_api_ad_hoc_by_a_case_worker_not_a_viewer(api_as, charlie, dana, case_management):
+    body = {"person_id": f.PersonFactory().pk, "disbursed_on": "2026-03-04",
+            "items": [{"benefit_id": case_management["pass"].pk, "quantity": 1}]}
+    assert_problem(api_as(dana).post("disbursements", body), 403)
+    response = api_as(charlie).post("disbursements", body)
+    assert response.status_code == 201, response.content
+    assert BenefitDisbursement.objects.get().benefit == case_management["pass"]
+
+
+def test_api_staff_log_and_bulk_but_do_not_correct_or_override(api_as, charlie):
+    from programdesk.programs import services as program_services
+
+    benefit = f.BenefitFactory(unit=f.unit("meal"))
+    staff = api_as(charlie)
+    walk_in = staff.post(f"benefits/{benefit.pk}/bulk-disbursements", {
+        "mode": "walk_in", "quantity": 1, "disbursed_on": "2026-03-04",
+        "person_ids": [p.pk for p in f.PersonFactory.create_batch(2)]})
+    assert walk_in.status_code == 201, walk_in.content
+    anonymous = staff.post(f"benefits/{benefit.pk}/bulk-disbursements", {
+        "mode": "anonymous", "quantity": 40, "disbursed_on": "2026-03-04",
+        "number_of_recipients": 40})
+    assert anonymous.status_code == 201, anonymous.content
+    enrollments = ProgramEnrollment.objects.filter(program=benefit.program, is_anonymous=False)
+    by_enrollment = staff.post(f"benefits/{benefit.pk}/bulk-disbursements", {
+        "mode": "enrollment", "quantity": 1, "disbursed_on": "2026-03-04",
+        "enrollment_ids": [e.pk for e in enrollments]})
+    assert by_enrollment.status_code == 201, by_enrollment.content
+    assert BenefitDisbursement.objects.count() == 5
+    row = BenefitDisbursement.objects.first()
+    assert_problem(staff.patch(f"disbursements/{row.pk}", {"quantity": 3}), 403)
+    assert_problem(staff.delete(f"disbursements/{row.pk}"), 403)
+    # An eligibility override stays a manager's.
+    program_services.eligibility_rule_create(actor=None, criterion="age",
+                                             params={"min": 14, "max": 24}, mode="block",
+                                             program=benefit.program)
+    too_old = f.PersonFactory(birth_date=dt.date(1950, 1, 1))
+    assert_problem(staff.post(f"benefits/{benefit.pk}/bulk-disbursements", {
+        "mode": "walk_in", "quantity": 1, "disbursed_on": "2026-03-04",
+        "person_ids": [too_old.pk], "override_eligibility": True,
+        "override_reason": "Grandparent raising the kids"}), 403)
+    assert BenefitDisbursement.objects.count() == 5
+
+
+def test_api_staff_limited_to_a_program_cannot_disburse_another_programs_benefit(api_as):
+    mine, theirs = f.BenefitFactory(), f.BenefitFactory()
+    staff = f.UserFactory(role="staff")
+    staff.programs.set([mine.program])
+    client = api_as(staff)
+    person = f.EnrollmentFactory(program=mine.program).person
+    for body in [{"mode": "walk_in", "person_ids": [person.pk]},
+                 {"mode": "anonymous", "number_of_recipients": 3},
+                 {"mode": "enrollment", "enrollment_ids": [
+                     f.EnrollmentFactory(program=theirs.program).pk]}]:
+        assert_problem(client.post(f"benefits/{theirs.pk}/bulk-disbursements", {
+            **body, "quantity": 1, "disbursed_on": "2026-03-04"}), 404)
+    # Named in the body, another program's benefit is an unknown one (422, as every body id).
+    assert_problem(client.post("disbursements", {
+        "person_id": person.pk, "disbursed_on": "2026-03-04",
+        "items": [{"benefit_id": theirs.pk, "quantity": 1}]}), 422, "items.0.benefit_id")
+    assert not BenefitDisbursement.objects.exists()
+    assert client.post(f"benefits/{mine.pk}/bulk-disbursements", {
+        "mode": "anonymous", "number_of_recipients": 3, "quantity": 1,
+        "disbursed_on": "2026-03-04"}).status_code == 201
 
 
 def test_api_ad_hoc_bad_quantity_names_the_item(api_as, bob, case_management):

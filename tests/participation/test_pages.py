@@ -145,3 +145,24 @@ def test_cohort_page(client, charlie):
     client.post(f"/cohorts/{cohort.pk}/", {"enrollment_ids": [enrollment.pk],
                                            "action": "remove"})
     assert CohortMember.objects.filter(cohort=cohort, removed_on=None).count() == 0
+
+
+def test_removing_from_the_schedule_says_who_and_how_many_places(client, charlie):
+    import datetime as dt
+
+    schedule = f.schedule_with_sessions(sessions=3,
+                                        first=timezone.localdate() + dt.timedelta(days=1))
+    ada = f.PersonFactory(first_name="Ada", last_name="Lovelace")
+    services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[ada.pk])
+    services.schedule_add_participants(
+        actor=charlie, schedule=schedule,
+        person_ids=[f.PersonFactory(first_name="Bo", last_name="Kim").pk])
+    client.force_login(charlie)
+    roster = {r.name: r.assignment_id
+              for r in client.get(f"/schedules/{schedule.pk}/participants/").context["roster"]}
+    response = client.post(f"/schedules/{schedule.pk}/participants/", {
+        "action": "remove", "assignment_ids": [roster["Lovelace, Ada"]]}, follow=True)
+    assert ("Removed Lovelace, Ada from the schedule from today on; 3 upcoming places "
+            "deleted.") in response.content.decode()
+    assert BenefitDisbursement.objects.filter(person=ada).count() == 0
+    assert BenefitDisbursement.objects.count() == 3

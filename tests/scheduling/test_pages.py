@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from programdesk.participation.models import BenefitDisbursement
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+from programdesk.web import wording
 from tests.factories import BenefitFactory, PersonFactory, ProgramFactory, UserFactory
 from tests.scheduling.conftest import disburse
 
@@ -135,10 +136,24 @@ def test_schedule_page_actions_for_managers(client, bob, schedule) -> None:
     assert schedule.sessions.count() == 6
     last_kept = schedule.sessions.order_by("start")[1]
     disburse(schedule.sessions.order_by("start")[3], "absent")
-    response = client.post(f"/schedules/{schedule.pk}/sessions/delete-future/",
-                           {"after": last_kept.local_date.isoformat()}, follow=True)
+    days = [s.local_date for s in schedule.sessions.order_by("start")]
+    going = [wording.day(d) for d in (days[2], days[4], days[5])]
+    url = f"/schedules/{schedule.pk}/sessions/delete-future/"
+    # First the confirmation: it says what would go, and deletes nothing.
+    confirm = client.get(url, {"after": last_kept.local_date.isoformat()})
+    text = confirm.content.decode()
+    assert f"This will delete 3 sessions from {going[0]} to {going[-1]}" in text
+    assert "1 session after that date has recorded attendance and is kept" in text
+    assert schedule.sessions.count() == 6
+    # A POST that is not the confirmation only shows the confirmation.
+    response = client.post(url, {"after": last_kept.local_date.isoformat()})
+    assert response.status_code == 302 and "?after=" in response["Location"]
+    assert schedule.sessions.count() == 6
+    response = client.post(url, {"after": last_kept.local_date.isoformat(), "confirm": "1"},
+                           follow=True)
     text = response.content.decode()
-    assert "Deleted 3 sessions" in text and "Kept 1 with recorded attendance" in text
+    assert f"Deleted 3 sessions ({going[0]} – {going[-1]})." in text
+    assert "Kept 1 session with recorded attendance" in text
     assert schedule.sessions.count() == 3
 
 
@@ -190,28 +205,104 @@ def test_session_page_header_and_read_only_roster(client, dana, schedule) -> Non
     assert "web/scheduling/session_detail.html" in [t.name for t in page.templates]
 
 
-def test_staff_cancel_a_session_and_only_managers_move_it(client, charlie, bob,
-                                                          schedule) -> None:
+def test_staff_edit_a_session_but_only_managers_cancel_or_move_it(client, charlie, bob,
+                                                                   schedule) -> None:
     session = schedule.sessions.order_by("start").first()
     waiting = disburse(session)
     client.force_login(charlie)
     text = client.get(f"/sessions/{session.pk}/").content.decode()
-    assert "Cancel this session" in text and 'name="start"' not in text
-    response = client.post(f"/sessions/{session.pk}/edit/", {"status": "cancelled"}, follow=True)
-    assert "Session cancelled" in response.content.decode()
+    assert "Cancel this session" not in text and 'name="start"' not in text
+    assert '<option value="cancelled"' not in text
+    # Not by URL either: not the confirmation, not its POST, not the edit form.
+    assert client.get(f"/sessions/{session.pk}/cancel/").status_code == 403
+    assert client.post(f"/sessions/{session.pk}/cancel/").status_code == 403
+    assert client.post(f"/sessions/{session.pk}/edit/", {"status": "cancelled"}
+                       ).status_code == 403
+    session.refresh_from_db()
     waiting.refresh_from_db()
-    assert waiting.status.code == "cancelled"
+    assert session.status == "scheduled" and waiting.status.code != "cancelled"
+    response = client.post(f"/sessions/{session.pk}/edit/", {"location": "Room 2"}, follow=True)
+    assert "Session saved." in response.content.decode()
     response = client.post(f"/sessions/{session.pk}/edit/", {"start": "19:00"}, follow=True)
     assert "Only a manager may move a session." in response.content.decode()
     client.force_login(bob)
-    client.post(f"/sessions/{session.pk}/edit/", {"status": "cancelled", "location": "Hall",
-                                                  "date": "2030-03-06", "start": "19:00",
-                                                  "end": "21:00"})
+    client.post(f"/sessions/{session.pk}/edit/", {"location": "Hall", "date": "2030-03-06",
+                                                  "start": "19:00", "end": "21:00"})
     session.refresh_from_db()
     assert session.local_start.isoformat() == "2030-03-06T19:00:00-05:00"
     assert session.location == "Hall"
     waiting.refresh_from_db()
     assert waiting.disbursed_on == dt.date(2030, 3, 6)
+
+
+def test_manager_cancels_a_session_after_confirming_and_can_restore_it(client, bob,
+                                                                       schedule) -> None:
+    session = schedule.sessions.order_by("start").first()
+    waiting = disburse(session)
+    disburse(session, "absent")
+    client.force_login(bob)
+    text = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert f'href="/sessions/{session.pk}/cancel/"' in text
+    # The edit form's status "cancelled" goes to the confirmation too, saving nothing.
+    response = client.post(f"/sessions/{session.pk}/edit/", {"status": "cancelled",
+                                                             "location": "Hall"})
+    assert response["Location"] == f"/sessions/{session.pk}/cancel/"
+    confirm = client.get(f"/sessions/{session.pk}/cancel/").content.decode()
+    assert "This will cancel" in confirm
+    assert "1 expected participant will be marked cancelled; 1 recorded mark" in confirm
+    session.refresh_from_db()
+    assert session.status == "scheduled" and session.location == ""
+    response = client.post(f"/sessions/{session.pk}/cancel/", follow=True)
+    text = response.content.decode()
+    assert (f"Cancelled the session of {wording.day(session.local_date)}; 1 expected "
+            "participant marked cancelled.") in text
+    assert "Restore this session" in text
+    session.refresh_from_db()
+    waiting.refresh_from_db()
+    assert session.status == "cancelled" and waiting.status.code == "cancelled"
+    response = client.post(f"/sessions/{session.pk}/restore/", follow=True)
+    assert "1 participant expected again." in response.content.decode()
+    session.refresh_from_db()
+    waiting.refresh_from_db()
+    assert session.status == "scheduled" and waiting.status.bucket == "expected"
+
+
+def test_staff_cannot_restore_a_cancelled_session(client, charlie, schedule) -> None:
+    session = schedule.sessions.order_by("start").first()
+    session.status = "cancelled"
+    session.save(update_fields=["status"])
+    client.force_login(charlie)
+    text = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "Restore this session" not in text and 'name="status" disabled' in text
+    assert client.post(f"/sessions/{session.pk}/restore/").status_code == 403
+    response = client.post(f"/sessions/{session.pk}/edit/", {"status": "scheduled"},
+                           follow=True)
+    assert "Only a manager may cancel a session or restore" in response.content.decode()
+    session.refresh_from_db()
+    assert session.status == "cancelled"
+
+
+def test_delete_future_sessions_is_not_for_staff(client, charlie, schedule) -> None:
+    client.force_login(charlie)
+    text = client.get(f"/schedules/{schedule.pk}/").content.decode()
+    assert "Delete future sessions" not in text
+    url = f"/schedules/{schedule.pk}/sessions/delete-future/"
+    assert client.get(url, {"after": "2000-01-01"}).status_code == 403
+    assert client.post(url, {"after": "2000-01-01", "confirm": "1"}).status_code == 403
+    assert schedule.sessions.count() == 4
+
+
+def test_delete_one_future_session_says_one_session(client, bob, schedule) -> None:
+    days = [s.local_date for s in schedule.sessions.order_by("start")]
+    client.force_login(bob)
+    url = f"/schedules/{schedule.pk}/sessions/delete-future/"
+    text = client.get(url, {"after": days[2].isoformat()}).content.decode()
+    assert f"This will delete 1 session on {wording.day(days[3])}" in text
+    assert "0 sessions after that date have recorded attendance." in text
+    response = client.post(url, {"after": days[2].isoformat(), "confirm": "1"}, follow=True)
+    assert f"Deleted 1 session ({wording.day(days[3])})." in response.content.decode()
+    text = client.get(url, {"after": days[2].isoformat()}).content.decode()
+    assert "No session after" in text and "Delete 0" not in text
 
 
 def test_week_view_shows_this_weeks_sessions_by_day(client, dana, make_schedule, benefit,

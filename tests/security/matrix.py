@@ -6,7 +6,9 @@ Who may (API.md, Roles):
   READ     programs, benefits, schedules, sessions; people, records, reports — not the kiosk
   WRITE    people, accounts, cases, enrollments, cohorts, participants, attendance — staff and up
   CHECK_IN the check-in flow — staff and up, and the kiosk
-  MANAGE   programs, benefits, schedules, disbursements — managers and admins
+  LOG      ad hoc and bulk disbursements (case workers log what they gave) — staff and up
+  MANAGE   programs, benefits, schedules (cancelling a session, deleting future sessions);
+           editing and deleting disbursements — managers and admins
   CONFIG   status values, custom fields, eligibility rules, units, benefit types — admins
 
 Expected answers, derived from an entry:
@@ -30,6 +32,7 @@ ELIGIBILITY = frozenset({ADMIN, MANAGER, STAFF})  # viewers see no income or doc
 WRITE = frozenset({ADMIN, MANAGER, STAFF})
 CHECK_IN = frozenset({ADMIN, MANAGER, STAFF, KIOSK})
 SESSIONS = READ | {KIOSK}  # a kiosk sees today's sessions
+LOG = frozenset({ADMIN, MANAGER, STAFF})
 MANAGE = frozenset({ADMIN, MANAGER})
 CONFIG = frozenset({ADMIN})
 EVERYONE = frozenset({ADMIN, MANAGER, STAFF, VIEWER, KIOSK})
@@ -197,7 +200,7 @@ API: dict[tuple[str, str], Api] = {
         "start_date": "2026-01-05"}),
     # disbursements
     ("GET", f"{V}/disbursements"): Api(READ, scope=None),
-    ("POST", f"{V}/disbursements"): Api(MANAGE, scope="body", ok=201, body=lambda s, w: {
+    ("POST", f"{V}/disbursements"): Api(LOG, scope="body", ok=201, body=lambda s, w: {
         "person_id": s.person.pk, "disbursed_on": "2026-03-04",
         "items": [{"benefit_id": s.ad_hoc.benefit_id, "quantity": 1}]}),
     ("GET", f"{V}/disbursements/{{disbursement_id}}"): Api(READ),
@@ -212,7 +215,7 @@ API: dict[tuple[str, str], Api] = {
     ("GET", f"{V}/imports/jobs/{{job_id}}"): Api(WRITE, scope=None, ok=404,
                                                  params={"job_id": "999999999"}),
     ("POST", f"{V}/benefits/{{benefit_id}}/bulk-disbursements"): Api(
-        MANAGE, ok=201, body=lambda s, w: {"mode": "anonymous", "quantity": 1,
+        LOG, ok=201, body=lambda s, w: {"mode": "anonymous", "quantity": 1,
                                            "disbursed_on": "2026-03-04",
                                            "number_of_recipients": 3}),
 }
@@ -274,19 +277,26 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "schedules/"): Page(READ, scoped=False),
     ("GET", "schedules/<int:pk>/"): Page(READ),
     ("POST", "schedules/<int:pk>/sessions/add/"): Page(MANAGE, ok=302),
+    # deleting future sessions: GET says what would go and asks to confirm, the POST deletes
+    ("GET", "schedules/<int:pk>/sessions/delete-future/"): Page(MANAGE, query=lambda s: {
+        "after": "2099-01-01"}),
     ("POST", "schedules/<int:pk>/sessions/delete-future/"): Page(MANAGE, ok=302),
     ("GET", "schedules/<int:pk>/recurrence/"): Page(MANAGE),
     ("GET", "schedules/<int:pk>/calendar.ics"): Page(READ, ok=302),
     ("GET", "programs/<int:pk>/calendar.ics"): Page(READ, ok=302),
     ("GET", "sessions/"): Page(READ, scoped=False),
     ("POST", "sessions/<int:pk>/edit/"): Page(WRITE, ok=302),
+    ("GET", "sessions/<int:pk>/cancel/"): Page(MANAGE),  # the confirmation
+    ("POST", "sessions/<int:pk>/cancel/"): Page(MANAGE, ok=302),
+    ("POST", "sessions/<int:pk>/restore/"): Page(MANAGE, ok=302),
     # disbursements
-    ("GET", "people/<int:pk>/log-benefits/"): Page(MANAGE),
-    ("GET", "disbursements/line-fields"): Page(MANAGE, scoped=False),
-    ("GET", "accounts/<int:pk>/log-benefits/"): Page(MANAGE),
-    ("GET", "cases/<int:pk>/log-benefits/"): Page(MANAGE),
-    ("GET", "programs/<int:pk>/bulk/"): Page(MANAGE),
-    ("GET", "benefits/<int:pk>/bulk/"): Page(MANAGE),
+    ("GET", "people/<int:pk>/log-benefits/"): Page(LOG),
+    ("GET", "disbursements/line-fields"): Page(LOG, scoped=False),
+    ("GET", "accounts/<int:pk>/log-benefits/"): Page(LOG),
+    ("GET", "cases/<int:pk>/log-benefits/"): Page(LOG),
+    ("GET", "programs/<int:pk>/bulk/"): Page(LOG),
+    ("GET", "benefits/<int:pk>/bulk/"): Page(LOG),
+    ("GET", "disbursements/bulk/"): Page(LOG, scoped=False),
     ("GET", "disbursements/"): Page(READ, scoped=False),
     ("GET", "disbursements/<int:pk>/"): Page(READ),
     ("POST", "disbursements/<int:pk>/"): Page(MANAGE),

@@ -520,7 +520,8 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     # 200-row sheet building instances costs as much as the write itself.
     status, local_date = (BenefitSession.objects.select_for_update().filter(pk=session.pk)
                           .values_list("status", "local_date").get())
-    if status == SessionStatus.CANCELLED and marks:
+    # Completing a cancelled session would restore it, which is a manager's (session_update).
+    if status == SessionStatus.CANCELLED and (marks or complete_session):
         raise Conflict("This session is cancelled; its attendance cannot be recorded.")
     # code -> (id, is_active)
     statuses = {code: (pk, active) for pk, code, active in StatusValue.objects.filter(

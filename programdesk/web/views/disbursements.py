@@ -1,5 +1,6 @@
 """Pages: log benefits for one client, bulk disbursements, the disbursement list and corrections.
-Creating, editing and deleting disbursements needs a manager (API.md, Roles)."""
+Staff and up log benefits and bulk disbursements; editing and deleting them needs a manager
+(core/roles.py)."""
 
 from __future__ import annotations
 
@@ -191,7 +192,7 @@ def _line_fields(benefit: Benefit | None, values: dict[str, str]) -> list[dict[s
                                            benefit_id=benefit.pk)]
 
 
-@role_required(Cap.MANAGE_PROGRAMS)
+@role_required(Cap.LOG_DISBURSEMENTS)
 def log_benefits_line_fields(request: HttpRequest) -> HttpResponse:
     """The extra fields of one line, swapped in when its benefit changes (htmx)."""
     user = page_user(request)
@@ -202,19 +203,19 @@ def log_benefits_line_fields(request: HttpRequest) -> HttpResponse:
                   {"line": {"index": index, "fields": _line_fields(benefit, {})}})
 
 
-@role_required(Cap.MANAGE_PROGRAMS)
+@role_required(Cap.LOG_DISBURSEMENTS)
 def log_benefits_person(request: HttpRequest, pk: int) -> HttpResponse:
     person = _or_404(person_get, request, pk)
     return log_benefits(request, person=person, back=f"/people/{pk}/")
 
 
-@role_required(Cap.MANAGE_PROGRAMS)
+@role_required(Cap.LOG_DISBURSEMENTS)
 def log_benefits_account(request: HttpRequest, pk: int) -> HttpResponse:
     account = _or_404(account_get, request, pk)
     return log_benefits(request, account=account, back=f"/accounts/{pk}/")
 
 
-@role_required(Cap.MANAGE_PROGRAMS)
+@role_required(Cap.LOG_DISBURSEMENTS)
 def log_benefits_case(request: HttpRequest, pk: int) -> HttpResponse:
     case = _or_404(case_get, request, pk)
     return log_benefits(request, person=case.person, account=case.account, case=case,
@@ -254,7 +255,7 @@ def _enrollments(request: HttpRequest, program: Program, user: User
         search=params.get("q", "")).exclude(is_anonymous=True)
 
 
-@role_required(Cap.MANAGE_PROGRAMS)
+@role_required(Cap.LOG_DISBURSEMENTS)
 def bulk_for_program(request: HttpRequest, pk: int) -> HttpResponse:
     program = _get(Program.objects.all(), pk, page_user(request), "id")
     benefit = request.GET.get("benefit", "")
@@ -264,7 +265,22 @@ def bulk_for_program(request: HttpRequest, pk: int) -> HttpResponse:
         "program": program, "benefits": program.benefits.filter(is_active=True)})
 
 
-@role_required(Cap.MANAGE_PROGRAMS)
+@role_required(Cap.LOG_DISBURSEMENTS)
+def bulk_choose_benefit(request: HttpRequest) -> HttpResponse:
+    """Bulk disbursement from the Disbursements page and the navigation: first which benefit
+    (any program the user sees), then the benefit's bulk page."""
+    user = page_user(request)
+    benefits = _benefits_for(user)
+    chosen = _int(request.GET.get("benefit"))
+    if chosen is not None:
+        if chosen not in {b.pk for b in benefits}:
+            raise Http404
+        return redirect("bulk_for_benefit", pk=chosen)
+    return render(request, "web/disbursements/bulk_choose.html", {
+        "program": None, "benefits": benefits})
+
+
+@role_required(Cap.LOG_DISBURSEMENTS)
 def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
     benefit = _get(Benefit.objects.select_related("program", "unit"), pk, user)
@@ -289,12 +305,15 @@ def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             _show_errors(request, exc)
     has_schedule = BenefitSchedule.objects.filter(benefit=benefit).exists()
+    rostered_people, rostered_enrollments = (
+        selectors.on_benefit_rosters(benefit_id=benefit.pk) if has_schedule else (set(), set()))
     upcoming = (BenefitSession.objects.filter(benefit=benefit,
                                               local_date__gte=timezone.localdate())
                 .exclude(status="cancelled").order_by("start").first())
     context: dict[str, Any] = {
         "benefit": benefit, "program": program, "mode": mode, "has_schedule": has_schedule,
         "upcoming": upcoming, "statuses": _statuses(), "params": params,
+        "rostered_people": rostered_people, "rostered_enrollments": rostered_enrollments,
         "default_status": _delivered_code(),
         "today": timezone.localdate().isoformat(), "cohorts": program.cohorts.all(),
         "enrollment_statuses": StatusValue.objects.filter(kind="enrollment"),
@@ -373,7 +392,8 @@ def disbursement_list(request: HttpRequest) -> HttpResponse:
         "filters": g, "query": g.urlencode(),
         "programs": visible(Program.objects.all(), user, "id"),
         "benefits": visible(Benefit.objects.select_related("program"), user),
-        "statuses": _statuses(), "can_edit": user.can(Cap.MANAGE_PROGRAMS)})
+        "statuses": _statuses(), "can_edit": user.can(Cap.MANAGE_PROGRAMS),
+        "can_log": user.can(Cap.LOG_DISBURSEMENTS)})
 
 
 class DisbursementForm(forms.Form):
@@ -426,6 +446,7 @@ urlpatterns = [
     path("cases/<int:pk>/log-benefits/", log_benefits_case, name="log_benefits_case"),
     path("programs/<int:pk>/bulk/", bulk_for_program, name="bulk_for_program"),
     path("benefits/<int:pk>/bulk/", bulk_for_benefit, name="bulk_for_benefit"),
+    path("disbursements/bulk/", bulk_choose_benefit, name="bulk_choose_benefit"),
     path("disbursements/", disbursement_list, name="disbursement_list"),
     path("disbursements/<int:pk>/", disbursement_detail, name="disbursement_detail"),
 ]

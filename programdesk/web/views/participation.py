@@ -28,6 +28,7 @@ from programdesk.people.selectors import (
 )
 from programdesk.programs.models import Program, ProgramCohort
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+from programdesk.web import wording
 from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
 from programdesk.web.views.scheduling import session_page_context
@@ -92,11 +93,16 @@ def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
     blocked: Conflict | None = None
     if request.method == "POST":
         if request.POST.get("action") == "remove":
+            chosen = _ids(request, "assignment_ids")
+            named = [r.name for r in selectors.schedule_roster(schedule=schedule)
+                     if r.assignment_id in set(chosen)]
             try:
                 deleted = services.schedule_remove_participants(
-                    actor=user, schedule=schedule, assignment_ids=_ids(request, "assignment_ids"))
-                messages.success(request, f"Removed from the schedule; {deleted} upcoming "
-                                          "disbursements deleted. Recorded attendance is kept.")
+                    actor=user, schedule=schedule, assignment_ids=chosen)
+                messages.success(request, (
+                    f"Removed {wording.names(named)} from the schedule from today on; "
+                    f"{wording.count(deleted, 'upcoming place')} deleted. Recorded attendance "
+                    "is kept."))
             except DomainError as exc:
                 _show_domain_error(request, exc)
             return redirect(request.path)

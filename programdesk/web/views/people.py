@@ -110,7 +110,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             custom_fields.field_definitions_for(target=FieldTarget.PERSON, any_scope=True),
             person.extra),
         "can_write": user.can(Cap.WRITE_RECORDS),
-        "can_log": user.can(Cap.MANAGE_PROGRAMS),
+        "can_log": user.can(Cap.LOG_DISBURSEMENTS),
         "see_eligibility": user.can(Cap.SEE_ELIGIBILITY),
     }
     if context["see_eligibility"]:
@@ -303,7 +303,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/people/account.html", {
         "account": account, "records": selectors.account_records(account, user),
         "member_q": member_q, "candidates": candidates,
-        "can_write": user.can(Cap.WRITE_RECORDS), "can_log": user.can(Cap.MANAGE_PROGRAMS)})
+        "can_write": user.can(Cap.WRITE_RECORDS), "can_log": user.can(Cap.LOG_DISBURSEMENTS)})
 
 
 @require_POST
@@ -411,7 +411,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/people/case.html", {
         "case": case, "programs": list(case.programs.all()),
         "disbursements": selectors.case_disbursements(case, user),
-        "can_write": user.can(Cap.WRITE_RECORDS), "can_log": user.can(Cap.MANAGE_PROGRAMS)})
+        "can_write": user.can(Cap.WRITE_RECORDS), "can_log": user.can(Cap.LOG_DISBURSEMENTS)})
 
 
 urlpatterns = [

@@ -100,6 +100,7 @@ def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "fields": FieldDefinition.objects.filter(program=program).order_by("target", "order"),
         "can_manage": user.can(Cap.MANAGE_PROGRAMS), "can_write": user.can(Cap.WRITE_RECORDS),
         "can_configure": user.can(Cap.CONFIGURE), "can_read_records": user.can(Cap.READ_RECORDS),
+        "can_log": user.can(Cap.LOG_DISBURSEMENTS),
     })
 
 
@@ -165,7 +166,8 @@ def benefit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "benefit": benefit,
         "schedules": BenefitSchedule.objects.filter(benefit=benefit).order_by("first_date", "id"),
         "rules": _rules(rules), "fields": fields,
-        "can_manage": user.can(Cap.MANAGE_PROGRAMS), "can_configure": user.can(Cap.CONFIGURE)})
+        "can_manage": user.can(Cap.MANAGE_PROGRAMS), "can_configure": user.can(Cap.CONFIGURE),
+        "can_log": user.can(Cap.LOG_DISBURSEMENTS)})
 
 
 # --- Cohorts -----------------------------------------------------------------------------------

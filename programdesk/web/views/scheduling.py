@@ -12,19 +12,21 @@ from typing import Any, TypeVar
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone as djtz
 from django.views.decorators.http import require_POST
 
-from programdesk.core.errors import Conflict, NotFound, ValidationError
+from programdesk.core.errors import Conflict, NotAllowed, NotFound, ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import get_visible, visible
 from programdesk.programs.models import Benefit, Program
 from programdesk.scheduling import ics, recurrence, selectors, services
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+from programdesk.web import wording
 from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
 
@@ -236,7 +238,7 @@ def schedule_new(request: HttpRequest, benefit_id: int) -> HttpResponse:
                 result = services.schedule_create(**kwargs, skip_dates=sorted(dropped & dates))
                 assert result.schedule is not None
                 messages.success(request, f"Created “{result.schedule.name}” with "
-                                          f"{len(result.sessions)} sessions.")
+                                          f"{wording.count(len(result.sessions), 'session')}.")
                 return redirect("schedule_detail", pk=result.schedule.pk)
             context.update({
                 # Saving a rule that changed since its preview shows the new preview first.
@@ -300,7 +302,7 @@ def schedule_sessions_add(request: HttpRequest, pk: int) -> HttpResponse:
     except Conflict as exc:
         messages.error(request, exc.detail)
     else:
-        text = f"Added {len(result.sessions)} sessions."
+        text = f"Added {wording.count(len(result.sessions), 'session')}."
         if result.disbursements_created:
             text += (f" The people on the roster are expected at them "
                      f"({result.disbursements_created} places).")
@@ -308,26 +310,48 @@ def schedule_sessions_add(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("schedule_detail", pk=schedule.pk)
 
 
-@require_POST
 @role_required(Cap.MANAGE_PROGRAMS)
 def schedule_sessions_delete_future(request: HttpRequest, pk: int) -> HttpResponse:
+    """Two steps, without JavaScript: GET says what deleting the sessions after a date would
+    remove and asks to confirm; the confirmation POSTs (``confirm``) and deletes. A POST without
+    ``confirm`` only shows the confirmation."""
     user = page_user(request)
     schedule = _get(selectors.schedule_get, user=user, pk=pk)
+    params = request.POST if request.method == "POST" else request.GET
     try:
-        after = dt.date.fromisoformat(request.POST.get("after", ""))
+        after = dt.date.fromisoformat(params.get("after", ""))
     except ValueError:
         messages.error(request, "Give the date after which sessions are deleted.")
         return redirect("schedule_detail", pk=schedule.pk)
+    if request.method != "POST" or not request.POST.get("confirm"):
+        if request.method == "POST":
+            return redirect(f"{request.path}?after={after.isoformat()}")
+        going, kept = selectors.sessions_after(schedule=schedule, after=after)
+        return render(request, "web/scheduling/delete_future_confirm.html", {
+            "schedule": schedule, "benefit": schedule.benefit,
+            "program": schedule.benefit.program, "after": after,
+            "going": going, "kept": kept,
+            "going_text": wording.count(len(going), "session"),
+            "kept_text": wording.count(len(kept), "session"),
+            "going_span": wording.day_span([s.local_date for s in going]),
+            "expected_text": wording.count(sum(s.expected for s in going),  # type: ignore[attr-defined]
+                                           "expected place"),
+        })
     try:
         result = services.schedule_sessions_delete_future(actor=user, schedule=schedule,
                                                           after=after)
     except Conflict as exc:
         messages.error(request, exc.detail)
         return redirect("schedule_detail", pk=schedule.pk)
-    messages.success(request, f"Deleted {result.deleted} sessions after {after:%d %b %Y}.")
+    if result.deleted:
+        messages.success(request, f"Deleted {wording.count(result.deleted, 'session')} "
+                                  f"({wording.day_range(result.deleted_dates)}).")
+    else:
+        messages.info(request, f"No session after {wording.day(after)} was deleted.")
     if result.kept:
-        days = ", ".join(f"{s.local_date:%a %d %b %Y}" for s in result.kept)
-        messages.warning(request, f"Kept {len(result.kept)} with recorded attendance: {days}.")
+        days = ", ".join(wording.day(s.local_date) for s in result.kept)
+        messages.warning(request, f"Kept {wording.count(len(result.kept), 'session')} with "
+                                  f"recorded attendance: {days}.")
     return redirect("schedule_detail", pk=schedule.pk)
 
 
@@ -357,12 +381,13 @@ def schedule_recurrence(request: HttpRequest, pk: int) -> HttpResponse:
             if saving and request.POST.get("signature") == signature:
                 result = services.schedule_change_recurrence(**kwargs, skip_dates=skip)
                 messages.success(request, (
-                    f"Changed the rule: {len(result.created)} sessions created, "
+                    f"Changed the rule: {wording.count(len(result.created), 'session')} created, "
                     f"{result.deleted} deleted, {result.unchanged} unchanged. Past sessions "
                     "were not changed."))
                 if result.kept:
-                    days = ", ".join(f"{s.local_date:%a %d %b %Y}" for s in result.kept)
-                    messages.warning(request, f"Kept {len(result.kept)} future sessions with "
+                    days = ", ".join(wording.day(s.local_date) for s in result.kept)
+                    kept = wording.count(len(result.kept), "future session")
+                    messages.warning(request, f"Kept {kept} with "
                                               f"recorded attendance: {days}.")
                 return redirect("schedule_detail", pk=schedule.pk)
             dry = services.schedule_change_recurrence(**kwargs, skip_dates=skip, dry_run=True)
@@ -415,6 +440,12 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
     session = _get(selectors.session_get, user=user, pk=pk)
     kwargs: dict[str, Any] = {}
+    if request.POST.get("status") == "cancelled" and session.status != "cancelled":
+        # Cancelling is a manager's, and never one click: it has its own confirmation.
+        if not user.can(Cap.MANAGE_PROGRAMS):
+            raise PermissionDenied("Only a manager may cancel a session.")
+        messages.info(request, "Confirm the cancellation; nothing was saved yet.")
+        return redirect("session_cancel", pk=pk)
     if "status" in request.POST:
         kwargs["status"] = request.POST["status"]
     if "location" in request.POST:
@@ -439,11 +470,50 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
         services.session_update(actor=user, session=session, **kwargs)
     except ValidationError as exc:
         messages.error(request, "; ".join(e["message"] for e in exc.errors) or exc.detail)
+    except NotAllowed as exc:
+        messages.error(request, exc.detail)
     else:
-        text = "Session cancelled; its expected participants were marked cancelled." if (
-            kwargs.get("status") == "cancelled" and session.status != "cancelled") else (
-            "Session saved.")
-        messages.success(request, text)
+        messages.success(request, "Session saved.")
+    return redirect("session_detail", pk=pk)
+
+
+@role_required(Cap.MANAGE_PROGRAMS)
+def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a session in two steps: GET says what cancelling changes, the POST does it."""
+    user = page_user(request)
+    session = _get(selectors.session_get, user=user, pk=pk)
+    if session.status == "cancelled":
+        messages.info(request, "This session is already cancelled.")
+        return redirect("session_detail", pk=pk)
+    counts = selectors.session_counts(session=session)
+    if request.method != "POST":
+        return render(request, "web/scheduling/session_cancel_confirm.html", {
+            **session_page_context(user=user, session=session),
+            "expected_text": wording.count(counts["expected"], "expected participant"),
+            "recorded_text": wording.count(
+                counts["delivered"] + counts["absent"] + counts["excused"], "recorded mark")})
+    services.session_update(actor=user, session=session, status="cancelled")
+    moved = counts["expected"]
+    messages.success(request, f"Cancelled the session of {wording.day(session.local_date)}; "
+                              f"{wording.count(moved, 'expected participant')} marked "
+                              "cancelled. Restore it below if that was a mistake.")
+    return redirect("session_detail", pk=pk)
+
+
+@require_POST
+@role_required(Cap.MANAGE_PROGRAMS)
+def session_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo a cancellation: the session is scheduled again and the participants it had marked
+    cancelled are expected again."""
+    user = page_user(request)
+    session = _get(selectors.session_get, user=user, pk=pk)
+    if session.status != "cancelled":
+        messages.info(request, "This session is not cancelled.")
+        return redirect("session_detail", pk=pk)
+    cancelled = selectors.session_counts(session=session)["cancelled"]
+    services.session_update(actor=user, session=session, status="scheduled")
+    messages.success(request, f"Restored the session of {wording.day(session.local_date)}; "
+                              f"{wording.count(cancelled, 'participant')} expected again.")
     return redirect("session_detail", pk=pk)
 
 
@@ -489,4 +559,6 @@ urlpatterns = [
     path("programs/<int:pk>/calendar.ics", program_calendar, name="program_calendar"),
     path("sessions/", sessions_week, name="sessions_week"),
     path("sessions/<int:pk>/edit/", session_edit, name="session_edit"),
+    path("sessions/<int:pk>/cancel/", session_cancel, name="session_cancel"),
+    path("sessions/<int:pk>/restore/", session_restore, name="session_restore"),
 ]
