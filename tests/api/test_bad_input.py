@@ -124,3 +124,23 @@ def test_a_date_as_a_number_in_exponent_notation_is_422(api, value) -> None:
 def test_a_date_as_a_number_in_a_query_parameter_is_422(api, value) -> None:
     assert_problem(api.get("disbursements", **{"from": value}), 422, "from")
     assert_problem(api.get("disbursements", to=value), 422, "to")
+
+
+# --- imports: stray bytes and NULs are row errors ------------------------------------------------
+
+MOSTLY_UTF8 = ("First,Last\nJosé,Núñez\nAna,".encode() + "Müller".encode("cp1252")
+               + b"\nBen,Okafor\n")
+
+
+def test_an_import_that_is_utf8_but_for_a_stray_byte_names_its_row_and_column(
+        client, charlie) -> None:
+    dry = _upload(client, charlie, MOSTLY_UTF8)
+    assert dry.status_code == 200, dry.content
+    assert [(e["row"], e["column"]) for e in dry.json()["errors"]] == [(3, "Last")]
+    token = token_create(actor=None, user=charlie)
+    response = client.post("/api/v1/imports/people",
+                           {"file": SimpleUploadedFile("people.csv", MOSTLY_UTF8)},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert_problem(response, 422, "rows.3.Last")
+    assert not Person.objects.exists()
+    assert not Person.objects.filter(first_name__contains="Ã").exists()
