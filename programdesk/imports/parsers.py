@@ -89,7 +89,12 @@ BOM = b"\xef\xbb\xbf"
 
 
 def decode(data: bytes) -> str:
-    """The file as text: UTF-8 (with or without a byte order mark), else Windows-1252 (what
+    """The file as text (``_decode``)."""
+    return _decode(data)[0]
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    """The file as text, and whether it holds stray bytes (``STRAY``): UTF-8 (with or without a byte order mark), else Windows-1252 (what
     Excel on Windows writes as "CSV"); bytes that are neither are a clear error.
 
     A file that is not valid UTF-8 is read as Windows-1252 only when it does not look like
@@ -103,16 +108,16 @@ def decode(data: bytes) -> str:
                          "Save the spreadsheet as CSV (UTF-8) or XLSX.")
     body = data.removeprefix(BOM)
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8"), False
     except UnicodeDecodeError as exc:
         utf8_error = exc
     text = body.decode("utf-8", "surrogateescape")
     stray = len(STRAY.findall(text))
     multibyte = len(text) - len(text.encode("ascii", "ignore")) - stray
     if data.startswith(BOM) or multibyte >= stray:
-        return text
+        return text, True
     try:
-        return data.decode("cp1252")
+        return data.decode("cp1252"), False
     except UnicodeDecodeError:
         line = data[:utf8_error.start].count(b"\n") + 1
         raise file_error(f"The file is neither UTF-8 nor Windows-1252 text (unreadable bytes "
@@ -157,8 +162,8 @@ def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
 
 
 def _read_csv(data: bytes) -> Table:
-    text = decode(data)
-    suspect = "\x00" in text or STRAY.search(text) is not None
+    text, stray = _decode(data)
+    suspect = stray or "\x00" in text
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(text[:20_000]))
     try:
         return _table(_numbered(reader), "csv", suspect=suspect)
