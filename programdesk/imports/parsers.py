@@ -94,8 +94,9 @@ def decode(data: bytes) -> str:
 
 
 def _decode(data: bytes) -> tuple[str, bool]:
-    """The file as text, and whether it holds stray bytes (``STRAY``): UTF-8 (with or without a byte order mark), else Windows-1252 (what
-    Excel on Windows writes as "CSV"); bytes that are neither are a clear error.
+    """The file as text, and whether it holds stray bytes (``STRAY``): UTF-8 (with or
+    without a byte order mark), else Windows-1252 (what Excel on Windows writes as "CSV");
+    bytes that are neither are a clear error.
 
     A file that is not valid UTF-8 is read as Windows-1252 only when it does not look like
     UTF-8: when it has fewer UTF-8 multi-byte characters ("é" as C3 A9) than bytes that are no

@@ -121,6 +121,15 @@ def test_a_date_as_a_number_in_exponent_notation_is_422(api, value) -> None:
 
 
 @pytest.mark.parametrize("value", ["8.64e4", "-3.2e-110"])
+def test_a_datetime_as_a_number_in_exponent_notation_is_422(api, value) -> None:
+    benefit = f.BenefitFactory()
+    body = {"name": "Evenings", "timezone": "America/New_York", "first_session_start": value,
+            "first_session_end": "2030-03-05T20:00", "recurrence": {"frequency": "once"}}
+    assert_problem(api.post(f"benefits/{benefit.pk}/schedules", body), 422,
+                   "first_session_start")
+
+
+@pytest.mark.parametrize("value", ["8.64e4", "-3.2e-110"])
 def test_a_date_as_a_number_in_a_query_parameter_is_422(api, value) -> None:
     assert_problem(api.get("disbursements", **{"from": value}), 422, "from")
     assert_problem(api.get("disbursements", to=value), 422, "to")
