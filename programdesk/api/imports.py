@@ -12,7 +12,8 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from programdesk.api.auth import require
-from programdesk.core.errors import ValidationError
+from programdesk.api.problems import size_text
+from programdesk.core.errors import TooLarge, ValidationError
 from programdesk.core.roles import Cap
 from programdesk.imports import fields as f
 from programdesk.imports import jobs
@@ -100,7 +101,8 @@ def import_file(request: HttpRequest,
     user = require(request, Cap.WRITE_RECORDS)
     import_allowed_check(actor=user, kind=kind)
     if file.size is not None and file.size > MAX_BYTES:
-        raise ValidationError.for_fields({"file": f"At most {MAX_BYTES // 2**20} MB."})
+        limit = f"The file is larger than the limit of {size_text(MAX_BYTES)}."
+        raise TooLarge(limit, errors=[{"field": "file", "message": limit}])
     try:
         chosen = json.loads(mapping) if mapping.strip() else {}
     except ValueError:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.signals import got_request_exception
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,7 +24,8 @@ from programdesk.api import (
     scheduling,
 )
 from programdesk.api.auth import SessionAuth, TokenAuth
-from programdesk.api.problems import problem_response
+from programdesk.api.parser import StrictParser
+from programdesk.api.problems import problem_response, too_large_response
 from programdesk.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ api = NinjaAPI(
     ),
     auth=[TokenAuth(), SessionAuth()],
     urls_namespace="api",
+    parser=StrictParser(),
 )
 
 for prefix, module in [
@@ -91,7 +95,17 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, DomainError):
+        # ninja answers 400 for anything the parser raises; StrictParser's refusals are field
+        # errors and keep their own answer.
+        return on_domain_error(request, exc.__cause__)
     return problem_response(exc.status_code, detail=str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # ApiProblemMiddleware refuses a declared length over the limit first; this is the rest.
+    return too_large_response(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
 
 
 @api.exception_handler(Http404)

@@ -9,13 +9,18 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.signals import got_request_exception
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
-from programdesk.api.problems import PROBLEM_CONTENT_TYPE, problem_response
+from programdesk.api.problems import (
+    PROBLEM_CONTENT_TYPE,
+    problem_response,
+    size_text,
+    too_large_response,
+)
 from programdesk.core.models import IdempotencyRecord, User
 
 logger = logging.getLogger(__name__)
@@ -24,6 +29,28 @@ API_PREFIX = "/api/"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 IDEMPOTENCY_WAIT_SECONDS = 30.0
 IDEMPOTENCY_STALE_SECONDS = 300
+# A multipart upload carries one import file plus a few form fields and the part headers.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def body_too_large(request: HttpRequest) -> HttpResponse | None:
+    """A 413 when the declared body is over the limit, before anything reads it: JSON bodies
+    up to DATA_UPLOAD_MAX_MEMORY_SIZE (read into memory), uploads up to the import limit."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if request.content_type == "multipart/form-data":
+        from programdesk.imports.parsers import MAX_BYTES
+
+        if length > MAX_BYTES + UPLOAD_OVERHEAD:
+            return problem_response(413, title="Content too large", detail=(
+                f"The upload is larger than the limit of {size_text(MAX_BYTES)} per file."))
+        return None
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and length > limit:
+        return too_large_response(limit)
+    return None
 
 
 class ApiProblemMiddleware:
@@ -34,6 +61,8 @@ class ApiProblemMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX) and (refused := body_too_large(request)):
+            return refused
         response = self.get_response(request)
         if not request.path.startswith(API_PREFIX) or response.status_code < 400:
             return response
@@ -69,6 +98,27 @@ def _request_user(request: HttpRequest) -> User | None:
     return user if isinstance(user, User) and user.is_active else None
 
 
+def _request_digest(request: HttpRequest) -> str:
+    """What "the same request" means for a key: method, path with query, and body. An upload
+    is hashed part by part as Django parsed it — its files stream to disk, and request.body
+    would read them whole into memory (and refuse any over DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+    digest = hashlib.sha256(b"\0".join([(request.method or "").encode(),
+                                         request.get_full_path().encode()]))
+    if request.content_type != "multipart/form-data":
+        digest.update(b"\0" + request.body)
+        return digest.hexdigest()
+    for name, values in sorted(request.POST.lists()):
+        for value in values:
+            digest.update(b"\0field\0" + name.encode() + b"\0" + value.encode())
+    for name, files in sorted(request.FILES.lists()):
+        for upload in files:
+            digest.update(b"\0file\0" + name.encode() + b"\0" + (upload.name or "").encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+    return digest.hexdigest()
+
+
 class IdempotencyMiddleware:
     """API.md: the same key with the same body returns the first response and writes nothing
     more; the same key with another body is a 409.
@@ -95,9 +145,10 @@ class IdempotencyMiddleware:
             return problem_response(422, detail="Idempotency-Key must be 1 to 200 characters.",
                                     errors=[{"field": "Idempotency-Key",
                                              "message": "1 to 200 characters"}])
-        digest = hashlib.sha256(
-            b"\0".join([request.method.encode(), request.get_full_path().encode(), request.body])
-        ).hexdigest()
+        try:
+            digest = _request_digest(request)
+        except RequestDataTooBig:
+            return too_large_response(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
         record = self._claim(request, user, key, digest)
         if record is None:
             return self._replay(user, key, digest)

@@ -33,3 +33,14 @@ def problem_response(status: int, *, detail: str = "", title: str | None = None,
 
 def field_path(loc: Iterable[Any], *, skip: int = 0) -> str:
     return ".".join(str(part) for part in list(loc)[skip:])
+
+
+def size_text(size: int) -> str:
+    """10485760 -> "10 MB"; sizes that are no whole number of MB in bytes."""
+    megabytes = size / 2**20
+    return f"{megabytes:g} MB" if megabytes >= 1 and megabytes.is_integer() else f"{size:,} bytes"
+
+
+def too_large_response(limit: int, *, what: str = "The request body") -> HttpResponse:
+    return problem_response(413, title="Content too large",
+                            detail=f"{what} is larger than the limit of {size_text(limit)}.")

@@ -16,7 +16,8 @@ from programdesk.core.scoping import MAX_ID
 # An id in a request body: a positive integer the database can hold (larger is a 422).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
-_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+# A number as JSON or Python write it, exponent included ("8.64e4", "-3.2e-110", ".5e1").
+_NUMBER = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
 
 
 def _iso_only(value: Any) -> Any:

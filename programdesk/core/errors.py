@@ -38,6 +38,13 @@ class ValidationError(DomainError):
         return next((e["message"] for e in self.errors if e["field"] == field), None)
 
 
+class TooLarge(DomainError):
+    """The request body (or an uploaded file) is over a size limit (413); the detail says it."""
+
+    status = 413
+    title = "Content too large"
+
+
 class Conflict(DomainError):
     """The request is fine but clashes with existing data (409)."""
 

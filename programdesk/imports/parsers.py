@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -81,22 +82,61 @@ def _megabytes(size: int) -> str:
 # --- CSV ---------------------------------------------------------------------------------------
 
 
+# Bytes that are not UTF-8 in a file read as UTF-8 (Python's "surrogateescape" keeps each one
+# as a lone surrogate, U+DC80–U+DCFF, which no real text contains).
+STRAY = re.compile("[\udc80-\udcff]")
+BOM = b"\xef\xbb\xbf"
+
+
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without a byte order mark), else Windows-1252 (what Excel on Windows
-    writes as "CSV"); bytes that are neither are a clear error."""
+    """The file as text (``_decode``)."""
+    return _decode(data)[0]
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    """The file as text, and whether it holds stray bytes (``STRAY``): UTF-8 (with or
+    without a byte order mark), else Windows-1252 (what Excel on Windows writes as "CSV");
+    bytes that are neither are a clear error.
+
+    A file that is not valid UTF-8 is read as Windows-1252 only when it does not look like
+    UTF-8: when it has fewer UTF-8 multi-byte characters ("é" as C3 A9) than bytes that are no
+    UTF-8 (a Windows-1252 "é" is E9), and no byte order mark. Otherwise it is UTF-8 with a few
+    stray bytes — a cell pasted from elsewhere — and reading it all as Windows-1252 would turn
+    every "José" into "JosÃ©": the stray bytes are kept as lone surrogates (``STRAY``), and
+    ``_table`` reports each such cell by row and column."""
     if b"\x00" in data[:65536]:
         raise file_error("This does not look like a CSV file (it contains binary data). "
                          "Save the spreadsheet as CSV (UTF-8) or XLSX.")
+    body = data.removeprefix(BOM)
     try:
-        return data.decode("utf-8-sig")
+        return body.decode("utf-8"), False
     except UnicodeDecodeError as exc:
         utf8_error = exc
+    text = body.decode("utf-8", "surrogateescape")
+    stray = len(STRAY.findall(text))
+    multibyte = len(text) - len(text.encode("ascii", "ignore")) - stray
+    if data.startswith(BOM) or multibyte >= stray:
+        return text, True
     try:
-        return data.decode("cp1252")
+        return data.decode("cp1252"), False
     except UnicodeDecodeError:
         line = data[:utf8_error.start].count(b"\n") + 1
         raise file_error(f"The file is neither UTF-8 nor Windows-1252 text (unreadable bytes "
                          f"on line {line}). Save it as CSV UTF-8.") from None
+
+
+def _cell_problem(cell: str) -> str | None:
+    """What is wrong with a cell of a file that has stray bytes or NULs (rare: checked only
+    then)."""
+    if "\x00" in cell:
+        return "The cell contains a NUL character (\\u0000); remove it."
+    if found := STRAY.search(cell):
+        byte = ord(found.group()) - 0xDC00
+        shown = cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return (f"The cell has a byte that is not UTF-8 (0x{byte:02X}: \"{shown[:40]}\") in a "
+                "file that is otherwise UTF-8. Fix the cell, or save the file again as CSV "
+                "UTF-8.")
+    return None
 
 
 DELIMITERS = ",;\t|"
@@ -123,10 +163,11 @@ def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
 
 
 def _read_csv(data: bytes) -> Table:
-    text = decode(data)
+    text, stray = _decode(data)
+    suspect = stray or "\x00" in text
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(text[:20_000]))
     try:
-        return _table(_numbered(reader), "csv")
+        return _table(_numbered(reader), "csv", suspect=suspect)
     except csv.Error as exc:
         raise file_error(f"The CSV file cannot be read near line {reader.line_num}: {exc}. "
                          "Check its quotes, or save it again from the spreadsheet.") from None
@@ -223,7 +264,9 @@ def cell_text(value: Any) -> str:
 # --- both --------------------------------------------------------------------------------------
 
 
-def _table(rows: Iterator[tuple[int, list[Any]]], fmt: str) -> Table:
+def _table(rows: Iterator[tuple[int, list[Any]]], fmt: str, *, suspect: bool = False) -> Table:
+    """``suspect``: the text has NULs or bytes that are not UTF-8 somewhere (see ``decode``),
+    so every cell is checked for them."""
     headers: list[str] | None = None
     data: list[tuple[int, list[str]]] = []
     errors: list[CellError] = []
@@ -239,7 +282,7 @@ def _table(rows: Iterator[tuple[int, list[Any]]], fmt: str) -> Table:
         if not any(cells):
             continue
         if headers is None:
-            headers = _headers(number, raw, cells)
+            headers = _headers(number, raw, cells, suspect=suspect)
             continue
         width = len(headers)
         if len(cells) != width:
@@ -249,7 +292,8 @@ def _table(rows: Iterator[tuple[int, list[Any]]], fmt: str) -> Table:
             cells = cells[:width] + [""] * (width - len(cells))
         # The per-cell checks only when a cell may fail them (most rows: none).
         if (fmt != "csv" and any(isinstance(c, _Formula) for c in raw)) or max(
-                map(len, cells)) > MAX_CELL_CHARS:
+                map(len, cells)) > MAX_CELL_CHARS or (
+                suspect and any(_cell_problem(c) for c in cells)):
             for index, cell in enumerate(cells):
                 if index < len(raw) and isinstance(raw[index], _Formula):
                     errors.append(CellError(number, index, (
@@ -260,15 +304,22 @@ def _table(rows: Iterator[tuple[int, list[Any]]], fmt: str) -> Table:
                     errors.append(CellError(number, index, (
                         f"The cell has {len(cell):,} characters; at most {MAX_CELL_CHARS:,}.")))
                     cells[index] = ""
+                elif suspect and (problem := _cell_problem(cell)):
+                    errors.append(CellError(number, index, problem))
+                    cells[index] = ""
         data.append((number, cells))
     if headers is None:
         raise file_error("The file has no rows.")
     return Table(headers=headers, rows=data, cell_errors=errors, format=fmt)
 
 
-def _headers(number: int, raw: list[Any], cells: list[str]) -> list[str]:
+def _headers(number: int, raw: list[Any], cells: list[str], *, suspect: bool = False
+             ) -> list[str]:
     if any(isinstance(c, _Formula) for c in raw):
         raise file_error(f"The column names (row {number}) contain a formula; use plain text.")
+    for index, cell in enumerate(cells):
+        if suspect and (problem := _cell_problem(cell)):
+            raise file_error(f"Row {number}, column {index + 1} (a column name): {problem}")
     while cells and not cells[-1]:
         cells.pop()
     headers = []

@@ -19,6 +19,7 @@ from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.custom_fields import extra_merge, extra_validate
 from programdesk.core.errors import Conflict, ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, User
+from programdesk.core.text import name_problem
 from programdesk.people import matching
 from programdesk.people.models import (
     Account,
@@ -86,6 +87,8 @@ def _clean_account(values: dict[str, Any]) -> dict[str, Any]:
         values["name"] = (values["name"] or "").strip()
         if not values["name"]:
             errors["name"] = "A name is required."
+        elif problem := name_problem(values["name"]):
+            errors["name"] = f"The name {problem}"
     if "kind" in values and values["kind"] not in AccountKind.values:
         errors["kind"] = f"Use one of: {', '.join(AccountKind.values)}."
     for key in ("email", "phone", "postal_code"):
@@ -151,6 +154,8 @@ def _clean_person(values: dict[str, Any], *, partial: bool,
             values[key] = " ".join((values[key] or "").split())
             if not values[key]:
                 errors[key] = f"A {key.replace('_', ' ')} is required."
+            elif problem := name_problem(values[key]):
+                errors[key] = f"The {key.replace('_', ' ')} {problem}"
     for key in ("email", "phone", "postal_code"):
         if key in values:
             values[key] = (values[key] or "").strip()

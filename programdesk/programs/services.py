@@ -13,6 +13,7 @@ from django.db import models, transaction
 from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
+from programdesk.core.text import name_problem
 from programdesk.people.matching import postal_key
 from programdesk.people.models import DocumentType
 from programdesk.programs.models import (
@@ -71,6 +72,8 @@ def _name_errors(model: type[models.Model], name: str, taken: models.QuerySet[An
                  exists: str) -> dict[str, str]:
     if not name:
         return {"name": "A name is required."}
+    if problem := name_problem(name):
+        return {"name": f"The name {problem}"}
     limit = getattr(model._meta.get_field("name"), "max_length", None)
     if limit and len(name) > limit:
         return {"name": f"At most {limit} characters."}

@@ -166,8 +166,8 @@ def parse_rule(data: Mapping[str, Any] | None, *, first: dt.datetime,
     """Validate API.md's ``recurrence`` object against the first session (naive wall clock).
 
     Every problem is reported at once as a field error under ``field`` (``recurrence.count``).
-    Defaults: ``interval`` 1, ``weekdays`` the first session's weekday, ``monthly`` the first
-    session's day of the month.
+    Defaults: ``interval`` 1, ``weekdays`` (absent or empty) every day for daily rules and the
+    first session's weekday for weekly ones, ``monthly`` the first session's day of the month.
     """
     errors: dict[str, str] = {}
 
@@ -192,15 +192,14 @@ def parse_rule(data: Mapping[str, Any] | None, *, first: dt.datetime,
     if raw_days is not None and not isinstance(raw_days, (list, tuple)):
         err("weekdays", "Give a list of weekdays such as [\"TU\", \"TH\"].")
     elif frequency in ("daily", "weekly"):
-        if raw_days is None:
+        # An empty list means what leaving it out means (API.md): every day for daily rules,
+        # the first session's weekday for weekly ones.
+        if not raw_days:
             weekdays = (WEEKDAYS[first.weekday()],) if frequency == "weekly" else ()
         else:
             unknown = [d for d in raw_days if d not in WEEKDAYS]
             if unknown:
                 err("weekdays", f"Unknown weekday {unknown[0]!r}; use {', '.join(WEEKDAYS)}.")
-            elif not raw_days:
-                err("weekdays", "Choose at least one weekday." if frequency == "weekly"
-                    else "Choose at least one weekday, or leave it empty for every day.")
             weekdays = tuple(d for d in WEEKDAYS if d in raw_days)
     elif raw_days:
         err("weekdays", "Weekdays apply to daily and weekly rules only.")

@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -111,6 +112,13 @@ def test_any_bytes_are_a_table_or_a_file_error(data: bytes, name: str) -> None:
           f"{'refused' if table is None else 'table'}")
 
 
+# A valid UTF-8 character of two to four bytes (RFC 3629's table).
+UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+
+
 @SETTINGS
 @given(st.text(max_size=40).filter(lambda t: "\x00" not in t))
 def test_decode_reads_utf8_and_windows_1252(text: str) -> None:
@@ -123,7 +131,32 @@ def test_decode_reads_utf8_and_windows_1252(text: str) -> None:
     try:
         windows.decode("utf-8")
     except UnicodeDecodeError:
-        assert decode(windows) == text  # not UTF-8: read as Windows-1252
+        read = decode(windows)
+        if not UTF8_MULTIBYTE.search(windows):
+            assert read == text  # nothing in it is UTF-8: read as Windows-1252
+        else:
+            # Read as Windows-1252, or as UTF-8 keeping the stray bytes for the row errors:
+            # never anything that is not these bytes.
+            assert read == text or read.encode("utf-8", "surrogateescape") == windows
+
+
+@SETTINGS
+@given(st.text(st.characters(min_codepoint=0x80, blacklist_categories=("Cs", "Cc", "Zl", "Zp",
+                                                                      "Zs")),
+               min_size=1, max_size=20),
+       st.integers(min_value=0x80, max_value=0xFF))
+def test_utf8_text_with_a_stray_byte_keeps_its_text_and_names_the_cell(
+        name: str, stray: int) -> None:
+    data = b"Name\n" + name.encode() + b"\nAna " + bytes([stray]) + b"\n"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return  # the byte completed a character: nothing stray
+    table = read_table(data, "x.csv")
+    assert table.rows[0] == (2, [name.strip()])
+    assert [(e.row, e.column) for e in table.cell_errors] == [(3, 0)]
 
 
 # --- CSV round trip ----------------------------------------------------------------------------
@@ -168,7 +201,8 @@ def expected_rows(rows: list[list[str]], text: Any) -> list[tuple[int, list[str]
 def encoded(text: str, codec: str) -> bytes:
     """The file's bytes in ``codec``; in UTF-8 when the text has no Windows-1252 form, or when
     its Windows-1252 bytes are valid UTF-8 too (decode tries UTF-8 first, by design: the bytes
-    of "Â¡" in Windows-1252 are "¡" in UTF-8)."""
+    of "Â¡" in Windows-1252 are "¡" in UTF-8), or hold any UTF-8 character (then the file may
+    be UTF-8 with stray bytes: docs/imports.md)."""
     try:
         data = text.encode(codec)
     except UnicodeEncodeError:
@@ -177,7 +211,8 @@ def encoded(text: str, codec: str) -> bytes:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
-            return data
+            if not UTF8_MULTIBYTE.search(data):
+                return data
         return text.encode("utf-8")
     return data
 

@@ -47,6 +47,44 @@ def test_windows_1252_is_read_when_the_file_is_not_utf8() -> None:
     assert table.rows == [(2, ["José Müller – “quoted”"])]
 
 
+def test_a_utf8_file_with_a_stray_byte_is_refused_at_that_cell_not_read_as_windows_1252(
+        ) -> None:
+    # Mostly UTF-8 ("José", "Núñez") with one cell pasted in Windows-1252 ("Müller" as 4D FC).
+    data = ("First,Last\nJosé,Núñez\nAna,".encode() + "Müller".encode("cp1252")
+            + b"\nBen,Okafor\n")
+    table = read_table(data, "x.csv")
+    assert table.rows[0] == (2, ["José", "Núñez"])  # not "JosÃ©"
+    assert [(e.row, table.headers[e.column]) for e in table.cell_errors] == [(3, "Last")]
+    message = table.cell_errors[0].message
+    assert "0xFC" in message and "M\ufffdller" in message and "UTF-8" in message
+    assert table.rows[1] == (3, ["Ana", ""])
+
+
+def test_a_file_with_a_byte_order_mark_is_utf8_even_with_more_stray_bytes() -> None:
+    data = b"\xef\xbb\xbfName\n" + "Müller Gómez".encode("cp1252") + b"\n"
+    table = read_table(data, "x.csv")
+    assert [(e.row, e.column) for e in table.cell_errors] == [(2, 0)]
+
+
+def test_a_windows_1252_file_with_an_accidental_utf8_pair_is_still_windows_1252() -> None:
+    # "Ó’" in Windows-1252 is D3 92, a valid UTF-8 pair; the many other accents are not.
+    text = "Name\nÓ’Brien\nJosé Müller\nRenée Françoise\n"
+    assert read_table(text.encode("cp1252"), "x.csv").rows[0] == (2, ["Ó’Brien"])
+
+
+def test_a_stray_byte_in_a_column_name_is_a_file_error_naming_it() -> None:
+    data = b"Nom,Pr\xe9nom\n" + "José,Núñez\nRenée,Gómez\n".encode()
+    message = file_error(data)
+    assert message.startswith("Row 1, column 2 (a column name)") and "0xE9" in message
+
+
+def test_a_nul_after_the_first_64_kb_is_a_cell_error() -> None:
+    data = b"Name,Note\n" + b"Ana,x\n" * 12_000 + b"Ben,a\x00b\n"
+    table = read_table(data, "x.csv")
+    assert [(e.row, e.column) for e in table.cell_errors] == [(12_002, 1)]
+    assert "NUL" in table.cell_errors[0].message
+
+
 def test_bytes_that_are_no_text_are_refused() -> None:
     assert "neither UTF-8 nor Windows-1252" in file_error(b"Name\nAna \x81\x8d\n")
     assert "binary data" in file_error(b"Name\x00\x01\x02\n")

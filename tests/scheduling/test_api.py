@@ -85,7 +85,7 @@ def test_skip_dates_in_the_body(api_as, bob, benefit) -> None:
 @pytest.mark.parametrize(("changes", "field"), [
     ({"timezone": "Nowhere/Town"}, "timezone"),
     ({"first_session_end": "2030-03-05T17:00"}, "first_session_end"),
-    ({"recurrence": {"weekdays": []}}, "recurrence.weekdays"),
+    ({"recurrence": {"weekdays": "TU"}}, "recurrence.weekdays"),
     ({"recurrence": {"until": "2030-06-01"}}, "recurrence.count"),
     ({"recurrence": {"count": None}}, "recurrence.count"),
     ({"recurrence": {"count": None, "until": "2030-03-01"}}, "recurrence.until"),
@@ -199,7 +199,7 @@ def test_change_recurrence_dry_run_and_save(api_as, bob, schedule_id) -> None:
     assert saved.json()["schedule"]["description"] == "Weekly on Wednesday, 10 times"
     assert BenefitSession.objects.filter(schedule_id=schedule_id).count() == 10
     bad = client.post(f"schedules/{schedule_id}/recurrence",
-                      {"recurrence": {"frequency": "weekly", "weekdays": []}})
+                      {"recurrence": {"frequency": "weekly", "weekdays": "TU"}})
     assert_problem(bad, 422, "recurrence.weekdays")
 
 
@@ -302,3 +302,13 @@ def test_null_interval_means_every(api_as, bob, benefit) -> None:
     response = api_as(bob).post(f"benefits/{benefit.pk}/schedules",
                                 body(recurrence={"interval": None}, dry_run=True))
     assert response.status_code == 200 and len(response.json()["sessions"]) == 20
+
+
+def test_a_daily_schedule_of_500_sessions_with_an_empty_weekday_list(api_as, bob,
+                                                                     benefit) -> None:
+    response = api_as(bob).post(f"benefits/{benefit.pk}/schedules", body(
+        recurrence={"frequency": "daily", "weekdays": [], "count": 500}))
+    assert response.status_code == 201, response.content
+    sessions = response.json()["sessions"]
+    assert len(sessions) == 500
+    assert sessions[1]["start"] == "2030-03-06T18:00:00-05:00"  # the next day: every day

@@ -307,7 +307,7 @@ def test_expansion_stops_one_past_the_limit_for_long_untils() -> None:
 @pytest.mark.parametrize(("data", "field"), [
     (None, "recurrence"),
     ({"frequency": "hourly", "count": 2}, "recurrence.frequency"),
-    ({"frequency": "weekly", "weekdays": [], "count": 2}, "recurrence.weekdays"),
+    ({"frequency": "weekly", "weekdays": "TU", "count": 2}, "recurrence.weekdays"),
     ({"frequency": "weekly", "weekdays": ["XX"], "count": 2}, "recurrence.weekdays"),
     ({"frequency": "weekly", "count": 2, "until": "2026-05-01"}, "recurrence.count"),
     ({"frequency": "weekly"}, "recurrence.count"),
@@ -329,7 +329,8 @@ def test_bad_rules_are_field_errors(data: Any, field: str) -> None:
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    errors = field_errors({"frequency": "weekly", "weekdays": [], "count": 2, "until": "2026-01-01",
+    errors = field_errors({"frequency": "weekly", "weekdays": ["XX"], "count": 2,
+                           "until": "2026-01-01",
                            "interval": -1})
     assert {"recurrence.weekdays", "recurrence.count", "recurrence.until",
             "recurrence.interval"} <= set(errors)
@@ -376,3 +377,15 @@ def test_unbounded_continuation_after_a_time() -> None:
     got = rec.expand(rule, first=first, duration=TWO_HOURS, tz=NY, bounded=False,
                      after=dt.datetime(2026, 3, 10, 18), limit=2)
     assert dates(got[:2]) == ["2026-03-17", "2026-03-24"]
+
+
+@pytest.mark.parametrize("frequency", ["daily", "weekly"])
+def test_an_empty_weekday_list_means_what_leaving_it_out_means(frequency: str) -> None:
+    first = dt.datetime(2026, 3, 3, 18)  # a Tuesday
+    absent = expand({"frequency": frequency, "count": 9}, first)
+    empty = expand({"frequency": frequency, "weekdays": [], "count": 9}, first)
+    assert dates(empty) == dates(absent)
+    if frequency == "daily":
+        assert dates(empty)[:3] == ["2026-03-03", "2026-03-04", "2026-03-05"]
+    else:
+        assert {o.local_date.weekday() for o in empty} == {1}

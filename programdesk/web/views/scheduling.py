@@ -91,6 +91,14 @@ class RuleForm(forms.Form):
         "recurrence.monthly.weekday": "monthly_weekday",
     }
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # The form asks for ticked days (its help text says so); the API's rule would read
+        # none as the first date's weekday, which the wizard should not decide silently.
+        if data.get("frequency") == "weekly" and not data.get("weekdays"):
+            self.add_error("weekdays", "Choose at least one weekday.")
+        return data
+
     def start(self) -> dt.datetime:
         return dt.datetime.combine(self.cleaned_data["first_date"],
                                    self.cleaned_data["start_time"])
