@@ -158,6 +158,28 @@ def test_kiosk_registration_never_becomes_an_invisible_person(scene: Scene) -> N
     scene.untouched()
 
 
+def test_check_in_never_enrolls_an_invisible_person(scene: Scene) -> None:
+    """Checking in someone not on the roster enrolls them: never someone the user may not see,
+    who is "unknown" like an id nobody has."""
+    benefit = f.BenefitFactory(program=scene.mine)
+    session = f.SessionFactory(schedule=f.ScheduleFactory(benefit=benefit),
+                               local_date=timezone.localdate())
+    for role in ("kiosk", "staff"):
+        response = scene.api(role).post(f"sessions/{session.pk}/check-in",
+                                        {"person_id": scene.hidden.pk})
+        assert_problem(response, 422, "person_id")
+    scene.untouched()
+    nobody = scene.api("kiosk").post(f"sessions/{session.pk}/check-in",
+                                      {"person_id": scene.hidden.pk + 1000}).json()
+    hidden = scene.api("kiosk").post(f"sessions/{session.pk}/check-in",
+                                     {"person_id": scene.hidden.pk}).json()
+    assert hidden["errors"][0]["message"].replace(str(scene.hidden.pk), "N") == \
+        nobody["errors"][0]["message"].replace(str(scene.hidden.pk + 1000), "N")
+    walk_in = f.PersonFactory()
+    assert scene.api("kiosk").post(f"sessions/{session.pk}/check-in",
+                                   {"person_id": walk_in.pk}).status_code == 200
+
+
 # --- households --------------------------------------------------------------------------------
 
 def test_api_hides_a_household_of_another_program(scene: Scene) -> None:
