@@ -88,7 +88,7 @@ def _neutral(result: dict[str, Any], who: dict[str, str]) -> Any:
     return clean({k: result.get(k) for k in ("rows", "summary", "errors", "warnings")})
 
 
-# kind → (who imports, the file, what the summary of a new person says)
+# kind → (who imports, the file as a template of one row)
 FILES: dict[str, tuple[str, str]] = {
     "people": ("staff", "First Name,Last Name,Birth Date,Email,Phone,Account\n"
                         "{first},{last},{birth},{email},{phone},{household}\n"),
