@@ -35,7 +35,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -372,6 +372,16 @@ class _Run:
 
     # errors
 
+    # scoping: a row can only ever match or name people and accounts the importing user may
+    # see (the command line, with no user, sees everyone). Querysets, not id sets: each lookup
+    # below stays one query with the visibility condition in it, however many rows.
+
+    def people_scope(self) -> QuerySet[Person]:
+        return people_visible(self.actor) if self.actor is not None else Person.objects.all()
+
+    def accounts_scope(self) -> QuerySet[Account]:
+        return accounts_visible(self.actor) if self.actor is not None else Account.objects.all()
+
     def error(self, index: int, name: str, message: str) -> None:
         """An error on row ``index`` about field ``name`` (a field, ``extra.<key>``, or "")."""
         self.bad.add(index)
@@ -489,8 +499,7 @@ class _Run:
                 cleaned.append((index, person))
 
         if by_id:
-            qs = people_visible(self.actor) if self.actor is not None else Person.objects.all()
-            found = set(qs.filter(pk__in=JsonValues(list(by_id), cast="bigint"))
+            found = set(self.people_scope().filter(pk__in=JsonValues(list(by_id), cast="bigint"))
                         .values_list("pk", flat=True))
             for pk, indexes in by_id.items():
                 for index in indexes:
@@ -500,7 +509,7 @@ class _Run:
                         self.error(index, "person_id", f"No person with id {pk}.")
 
         self.progress("matching people", 0, len(self.rows))
-        matches = people_match_rows([p for _, p in cleaned])
+        matches = people_match_rows([p for _, p in cleaned], among=self.people_scope())
         unmatched = [(i, p) for (i, p), m in zip(cleaned, matches, strict=True) if m is None]
         by_name = self._match_by_name_only([p for _, p in unmatched])
         required = [d for d in definitions if d.required and d.program_id is None
@@ -532,13 +541,14 @@ class _Run:
     def _match_by_name_only(self, people: list[dict[str, Any]]) -> dict[int, int]:
         """Rows with nothing but a name are the existing person of that exact name with
         nothing else recorded either (no birth date, email or phone) — nothing tells them
-        apart, and a re-import must not make them again. The oldest wins. One query."""
+        apart, and a re-import must not make them again. The oldest the user may see wins.
+        One query."""
         bare = [p for p in people if not (p.get("birth_date") or p["email"] or p["phone"])]
         if not bare:
             return {}
         keys = sorted({matching.sound_key(p["last_name"]) for p in bare} - {""})
         found: dict[tuple[str, str], int] = {}
-        rows = (Person.objects.filter(last_name_key__in=JsonValues(keys),
+        rows = (self.people_scope().filter(last_name_key__in=JsonValues(keys),
                                       birth_date__isnull=True, email="", phone_key="")
                 .order_by("-id").values_list("id", "first_name", "last_name"))
         for pk, first, last in rows.iterator(5000):
@@ -611,13 +621,13 @@ class _Run:
         ids = {pk for t in texts if t and (pk := _id(t)) is not None}
         if not ids:
             return set()
-        qs = accounts_visible(self.actor) if self.actor is not None else Account.objects.all()
-        return set(qs.filter(pk__in=JsonValues(sorted(ids), cast="bigint"))
+        return set(self.accounts_scope().filter(pk__in=JsonValues(sorted(ids), cast="bigint"))
                    .values_list("pk", flat=True))
 
     def _accounts_by_name(self, names: Iterable[str]) -> dict[str, list[tuple[int, str, str,
                                                                               str]]]:
-        """Existing accounts by name (case-insensitive; every account, like people matching):
+        """Existing accounts by name (case-insensitive; those the user may see, like people
+        matching — an account they may not see is as if it did not exist):
         {name key: [(id, name, postal code, kind)]}, oldest first. One query."""
         keys = sorted({_key(n) for n in names if n})
         if not keys:
@@ -626,7 +636,7 @@ class _Run:
         exact = sorted({" ".join(n.split()) for n in names if n})
         # SQLite's lower() folds ASCII letters only: the exact spelling is looked up too, so
         # "Ñandú" finds "Ñandú" on every database.
-        rows = (Account.objects.annotate(lower_name=Lower("name"))
+        rows = (self.accounts_scope().annotate(lower_name=Lower("name"))
                 .filter(Q(lower_name__in=JsonValues(keys)) | Q(name__in=JsonValues(exact)))
                 .order_by("id").values_list("id", "name", "postal_code", "kind"))
         for row in rows:

@@ -21,12 +21,17 @@ from programdesk.people.models import Account, Case, Person
 
 # --- Visibility --------------------------------------------------------------------------------
 #
-# A user limited to some programs sees a person (or account) who is enrolled — in any status,
-# past enrollments included — in one of those programs, or who is enrolled in no program at all.
-# The second half is shared intake: a walk-in registered at the front desk must be findable by
-# every program's staff before anyone enrolls them, or each program would register them again.
-# A case is visible when it is linked to one of the user's programs, or to no program and its
-# person or account is visible.
+# A user limited to some programs sees a person who is in one of those programs — enrolled (in
+# any status, past enrollments included) or the client of a case linked to it — or whose
+# household is (another member, or the household's own enrollment), or who is in no program at
+# all. The last part is shared intake: a walk-in registered at the front desk must be findable
+# by every program's staff before anyone enrolls them, or each program would register them again.
+# An account (household) is visible when one of its members or its own enrollment is, or when it
+# has neither (a household just created). A case is visible when it is linked to one of the
+# user's programs, or to no program and its person or account is visible.
+#
+# Every door uses these querysets — pages, the API, imports, duplicate matching — so a person or
+# household outside the user's programs is "not found" everywhere, never "forbidden".
 
 
 def _enrollments() -> Any:
@@ -35,14 +40,30 @@ def _enrollments() -> Any:
     return ProgramEnrollment.objects
 
 
+def _case_links() -> Any:
+    return Case.programs.through.objects
+
+
 def people_visible(user: User) -> QuerySet[Person]:
     ids = user.visible_program_ids()
     qs = Person.objects.all()
     if ids is None:
         return qs
-    here = _enrollments().filter(person_id=OuterRef("pk"), program_id__in=ids)
-    anywhere = _enrollments().filter(person_id=OuterRef("pk"))
-    return qs.filter(Exists(here) | ~Exists(anywhere))
+    enrollments, links = _enrollments(), _case_links()
+    # The programs' sides are plain (uncorrelated) ``IN`` subqueries, evaluated once per query:
+    # correlated, SQLite would look each person up through the program_id index, a scan of the
+    # program's enrollments for every person (an import's matching took minutes).
+    here = enrollments.filter(program_id__in=ids)
+    mine = (Q(pk__in=here.filter(person_id__isnull=False).values("person_id"))
+            | Q(pk__in=links.filter(program_id__in=ids, case__person_id__isnull=False)
+                .values("case__person_id")))
+    household = (Q(account_id__in=here.filter(person__account_id__isnull=False)
+                   .values("person__account_id"))
+                 | Q(account_id__in=here.filter(account_id__isnull=False).values("account_id")))
+    # "In no program": correlated, each one an index lookup by person.
+    in_no_program = (~Exists(enrollments.filter(person_id=OuterRef("pk")))
+                     & ~Exists(links.filter(case__person_id=OuterRef("pk"))))
+    return qs.filter(mine | household | in_no_program)
 
 
 def accounts_visible(user: User) -> QuerySet[Account]:
@@ -50,9 +71,13 @@ def accounts_visible(user: User) -> QuerySet[Account]:
     qs = Account.objects.all()
     if ids is None:
         return qs
-    here = _enrollments().filter(account_id=OuterRef("pk"), program_id__in=ids)
-    anywhere = _enrollments().filter(account_id=OuterRef("pk"))
-    return qs.filter(Exists(here) | ~Exists(anywhere))
+    enrollments = _enrollments()
+    own = Q(pk__in=enrollments.filter(program_id__in=ids, account_id__isnull=False)
+            .values("account_id"))  # uncorrelated, as in people_visible
+    member = Exists(people_visible(user).filter(account_id=OuterRef("pk")))
+    neither = (~Exists(Person.objects.filter(account_id=OuterRef("pk")))
+               & ~Exists(enrollments.filter(account_id=OuterRef("pk"))))
+    return qs.filter(own | member | neither)
 
 
 def cases_visible(user: User) -> QuerySet[Case]:
@@ -209,11 +234,13 @@ def _match(probe: _Probe, *, first: str, last: str, birth_date: dt.date | None, 
 
 def people_find_duplicates(*, first_name: str, last_name: str, birth_date: Any = None,
                            email: str = "", phone: str = "", exclude_id: int | None = None,
-                           limit: int = 10, user: User | None = None) -> list[DuplicateMatch]:
+                           limit: int = 10, user: User | None) -> list[DuplicateMatch]:
     """Existing people who may be the one being added, best first, each with the reason:
     the same email or phone, the same birth date with a similar name ("Jon Smith, 1990-04-02"
     for "John Smith, 1990-04-02"), or a similar name give or take a typo (when the birth
-    dates do not say they are different people). ``user`` limits it to people they may see.
+    dates do not say they are different people). Only people ``user`` may see are
+    considered (``None``: everyone — the command line), so the answer says nothing about the
+    others, not even that they exist.
 
     One query: candidates share the email, the phone digits, the birth date or the Soundex
     keys of both names; the comparison itself runs in memory."""
@@ -245,15 +272,20 @@ def people_find_duplicates(*, first_name: str, last_name: str, birth_date: Any =
     return found[:limit]
 
 
-def people_match_rows(rows: list[dict[str, Any]]) -> list[int | None]:
+def people_match_rows(rows: list[dict[str, Any]], *, among: QuerySet[Person]
+                      ) -> list[int | None]:
     """For imports: the existing person each row (first_name, last_name, birth_date, email,
     phone) is, or None. Stricter than ``people_find_duplicates`` because nobody reviews it: a
     row matches on a similar name plus the same birth date, email or phone, and never across
     different birth dates. The best score wins; between equals, the oldest record.
 
+    ``among`` is the people the importing user may see (``people_visible``): a row naming
+    someone else is no match — a new person — exactly as if nobody had that name.
+
     Set-based: one query fetches every candidate sharing an email, phone digits or (birth
     date, last-name Soundex) with any row — the keys travel as one JSON parameter each — and
-    the rows are matched against in-memory buckets. No query per row."""
+    the rows are matched against in-memory buckets. No query per row: the visibility
+    condition is part of that one query."""
     probes = [_Probe.of(first_name=str(r.get("first_name") or ""),
                         last_name=str(r.get("last_name") or ""),
                         birth_date=r.get("birth_date"), email=str(r.get("email") or ""),
@@ -282,7 +314,7 @@ def people_match_rows(rows: list[dict[str, Any]]) -> list[int | None]:
     by_birth: dict[tuple[dt.date, str], list[tuple[Any, ...]]] = defaultdict(list)
     columns = ("id", "first_name", "last_name", "birth_date", "email", "phone_key",
                "last_name_key")
-    for *row, last_key in (Person.objects.filter(cond).order_by().values_list(*columns)
+    for *row, last_key in (among.filter(cond).order_by().values_list(*columns)
                            .iterator(5000)):
         if row[4]:
             by_email[row[4].lower()].append(row)

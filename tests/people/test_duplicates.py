@@ -6,21 +6,24 @@ import datetime as dt
 
 import pytest
 
+from programdesk.people.models import Person
 from programdesk.people.selectors import people_find_duplicates, people_match_rows
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
 APRIL_2 = dt.date(1990, 4, 2)
+EVERYONE = Person.objects.all()  # the command line's scope
 
 
 def reasons(**kwargs) -> dict[int, str]:
-    return {m.person.pk: m.reason for m in people_find_duplicates(**kwargs)}
+    return {m.person.pk: m.reason for m in people_find_duplicates(**{"user": None, **kwargs})}
 
 
 def test_jon_smith_finds_john_smith_with_the_same_birth_date() -> None:
     john = f.PersonFactory(first_name="John", last_name="Smith", birth_date=APRIL_2)
-    found = people_find_duplicates(first_name="Jon", last_name="Smith", birth_date=APRIL_2)
+    found = people_find_duplicates(first_name="Jon", last_name="Smith", birth_date=APRIL_2,
+                                   user=None)
     assert [m.person for m in found] == [john]
     assert found[0].reason == "Same birth date and a similar name"
 
@@ -28,7 +31,8 @@ def test_jon_smith_finds_john_smith_with_the_same_birth_date() -> None:
 def test_same_name_and_birth_date_is_the_strongest_match() -> None:
     twin = f.PersonFactory(first_name="Jon", last_name="Smith", birth_date=APRIL_2)
     john = f.PersonFactory(first_name="John", last_name="Smith", birth_date=APRIL_2)
-    found = people_find_duplicates(first_name="jon", last_name="SMITH", birth_date=APRIL_2)
+    found = people_find_duplicates(first_name="jon", last_name="SMITH", birth_date=APRIL_2,
+                                   user=None)
     assert [m.person for m in found] == [twin, john]
     assert found[0].reason == "Same name and birth date"
 
@@ -84,7 +88,7 @@ def test_short_phone_numbers_and_strangers_do_not_match() -> None:
 def test_exclude_and_limit() -> None:
     people = [f.PersonFactory(first_name="John", last_name="Smith") for _ in range(4)]
     found = people_find_duplicates(first_name="John", last_name="Smith",
-                                   exclude_id=people[0].pk, limit=2)
+                                   exclude_id=people[0].pk, limit=2, user=None)
     assert len(found) == 2 and people[0].pk not in {m.person.pk for m in found}
 
 
@@ -104,7 +108,7 @@ def test_find_duplicates_is_one_query(django_assert_num_queries) -> None:
         f.PersonFactory(first_name="John", last_name=f"Smith{i}", birth_date=APRIL_2)
     with django_assert_num_queries(1):
         people_find_duplicates(first_name="Jon", last_name="Smith", birth_date=APRIL_2,
-                               email="x@example.org", phone="6175550100")
+                               email="x@example.org", phone="6175550100", user=None)
 
 
 # --- Import matching -----------------------------------------------------------------------------
@@ -127,7 +131,8 @@ def test_match_rows_needs_a_similar_name_and_a_shared_fact() -> None:
         {"first_name": "", "last_name": ""},
         {"first_name": "J", "last_name": "Smith", "birth_date": "not a date"},
     ]
-    assert people_match_rows(rows) == [john.pk, john.pk, john.pk, None, None, None, None, None]
+    assert people_match_rows(rows, among=EVERYONE) == [john.pk, john.pk, john.pk, None, None,
+                                                       None, None, None]
 
 
 def test_match_rows_prefers_the_best_then_the_oldest() -> None:
@@ -136,9 +141,10 @@ def test_match_rows_prefers_the_best_then_the_oldest() -> None:
     best = f.PersonFactory(first_name="John", last_name="Smith", birth_date=APRIL_2,
                            email="js@example.org")
     assert people_match_rows([{"first_name": "John", "last_name": "Smith",
-                               "birth_date": APRIL_2}]) == [older.pk]
+                               "birth_date": APRIL_2}], among=EVERYONE) == [older.pk]
     assert people_match_rows([{"first_name": "John", "last_name": "Smith",
-                               "birth_date": APRIL_2, "email": "js@example.org"}]) == [best.pk]
+                               "birth_date": APRIL_2, "email": "js@example.org"}],
+                             among=EVERYONE) == [best.pk]
     assert newer.pk != older.pk
 
 
@@ -152,11 +158,12 @@ def test_match_rows_is_set_based(django_assert_max_num_queries) -> None:
             for i in range(3000)]
     rows.append({"first_name": "New", "last_name": "Person", "email": "new@example.org"})
     with django_assert_max_num_queries(1):
-        matched = people_match_rows(rows)
+        matched = people_match_rows(rows, among=EVERYONE)
     assert matched[:30] == [p.pk for p in existing]
     assert matched[-1] is None and len(matched) == 3001
 
 
 def test_match_rows_of_nothing_asks_nothing(django_assert_num_queries) -> None:
     with django_assert_num_queries(0):
-        assert people_match_rows([{"first_name": "A", "last_name": "B"}]) == [None]
+        assert people_match_rows([{"first_name": "A", "last_name": "B"}],
+                                 among=EVERYONE) == [None]

@@ -31,6 +31,7 @@ class Side:
     person: Any  # enrolled, on the schedule's roster
     duplicate: Any  # a second person in the program (merge target)
     account: Any
+    household: Any  # an account whose only member is enrolled here, itself enrolled nowhere
     enrollment: Any
     account_enrollment: Any
     assignment: Any
@@ -85,6 +86,12 @@ def _side(name: str) -> Side:
     f.EnrollmentFactory(program=program, person=duplicate,
                         status=f.status("enrollment", "withdrawn"))
     account_enrollment = f.EnrollmentFactory(program=program, person=None, account=account)
+    # Scoped by its member alone (API.md: an account is visible when a member or its own
+    # enrollment is).
+    household = f.AccountFactory(name=f"Family {name}")
+    member = f.PersonFactory(first_name=f"Kim{name}", last_name=f"Lee{name}", account=household)
+    f.EnrollmentFactory(program=program, person=member,
+                        status=f.status("enrollment", "withdrawn"))
     assignment = f.AssignmentFactory(enrollment=enrollment, benefit=benefit)
     f.ScheduleAssignmentFactory(assignment=assignment, schedule=schedule, start_date=today)
     disbursement = f.DisbursementFactory(
@@ -101,7 +108,8 @@ def _side(name: str) -> Side:
     rule = f.EligibilityRuleFactory(program=program)
     definition = f.FieldDefinitionFactory(program=program, key=f"field_{name.lower()}")
     return Side(program=program, benefit=benefit, schedule=schedule, session=session,
-                person=person, duplicate=duplicate, account=account, enrollment=enrollment,
+                person=person, duplicate=duplicate, account=account, household=household,
+                enrollment=enrollment,
                 account_enrollment=account_enrollment, assignment=assignment,
                 disbursement=disbursement, ad_hoc=ad_hoc, cohort=cohort, case=case,
                 document=document, rule=rule, field=definition)

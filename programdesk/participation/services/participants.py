@@ -595,7 +595,10 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
     existing = (on_session.select_for_update().select_related("status", "unit")
                 .order_by().first())
     if existing is None:
-        if not Person.objects.filter(pk=person_id).exists():
+        # Someone the user may not see is "unknown", exactly like an id nobody has (the
+        # enrollment below would refuse them too, but naming another field).
+        people = people_visible(actor) if actor is not None else Person.objects.all()
+        if not people.filter(pk=person_id).exists():
             raise ValidationError.for_fields({"person_id": f"Unknown person {person_id}."})
         session_add_participants(actor=actor, session=session, person_ids=[person_id],
                                  status=delivered, recipient_type=RecipientType.WALK_IN)

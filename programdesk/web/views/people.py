@@ -250,9 +250,12 @@ def accounts_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.accounts_search(selectors.accounts_visible(user), q)
     if kind in {"household", "organization"}:
         qs = qs.filter(kind=kind)
-    from django.db.models import Count
+    from django.db.models import Count, Q
 
-    qs = qs.annotate(member_count=Count("members")).order_by("name", "id")
+    # Members the user may see: a household shared with another program counts only those.
+    members = (Q(members__in=selectors.people_visible(user).values("pk"))
+               if user.visible_program_ids() is not None else None)
+    qs = qs.annotate(member_count=Count("members", filter=members)).order_by("name", "id")
     return render(request, "web/people/accounts.html",
                   {"page": _page(request, qs), "q": q, "kind": kind,
                    "query": _query(request), "can_write": user.can(Cap.WRITE_RECORDS)})
