@@ -55,11 +55,12 @@ class PageInputMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/api/"):
-            request.GET = _without_nul(request.GET) or request.GET
+            # Both copies are immutable, like the QueryDicts they replace.
+            request.GET = _without_nul(request.GET) or request.GET  # type: ignore[assignment]
             if request.method == "POST":
                 clean = _without_nul(request.POST)
                 if clean is not None:
-                    request.POST = clean
+                    request.POST = clean  # type: ignore[assignment]
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any,

@@ -55,13 +55,13 @@ def parse_int(raw: Any, *, default: int, minimum: int, maximum: int) -> int:
     return max(minimum, min(maximum, sign * int(digits)))
 
 
-class IdsChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+class IdsChoiceField(forms.ModelMultipleChoiceField):
     """A ModelMultipleChoiceField that refuses values that cannot be ids before it asks the
     database (Django's own runs ``pk__in`` with them: OverflowError on SQLite)."""
 
-    def _check_values(self, value: Any) -> Any:
-        for pk in value:
+    def clean(self, value: Any) -> Any:
+        for pk in value if isinstance(value, list | tuple) else []:
             if parse_id(pk) is None:
                 raise forms.ValidationError(self.error_messages["invalid_pk_value"],
                                             code="invalid_pk_value", params={"pk": pk})
-        return super()._check_values(value)
+        return super().clean(value)

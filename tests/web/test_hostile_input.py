@@ -12,15 +12,19 @@ fuzzing, the Django admin its own tests), with GET and POST, as each role:
 Which parameters a view reads is not listed by hand: the walk records every key read from
 ``request.GET`` / ``request.POST`` while it sends valid requests (``_recording_reads``), then
 sends hostile values in exactly those. ``FORMS`` gives valid forms (and the ``action`` /
-``mode`` a view branches on) so that each field is reached, ``QUERIES`` valid query strings. Path ids come from the
-authorization matrix's tables (``tests/security/matrix.py``): a route whose ids cannot be filled
-fails ``test_every_page_route_has_path_id_samples``.
+``mode`` a view branches on) so that each field is reached, ``QUERIES`` valid query strings.
+Path ids come from the authorization matrix's tables (``tests/security/matrix.py``): a route
+whose ids cannot be filled fails ``test_every_page_route_has_path_id_samples``.
+
+Run alone: ``pytest tests/web/test_hostile_input.py``; ``-s`` prints how many requests each
+role sent and which pages took the most.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,11 +33,13 @@ from urllib.parse import urlencode
 import pytest
 from django.core.signals import got_request_exception
 from django.db import transaction
+from django.http import QueryDict
 from django.test import Client
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
 from programdesk.core.models import User
+from programdesk.core.params import parse_id, parse_int
 from programdesk.core.roles import Cap
 from tests.security import matrix
 from tests.security.routes import page_routes
@@ -44,11 +50,11 @@ pytestmark = pytest.mark.django_db
 HUGE = "9" * 25
 TEN_KB = "x" * 10_000
 # Sent in every parameter at once, and (the first three) one parameter at a time.
-VALUES = [HUGE, "-1", "a\x00b", "abc", TEN_KB, "", "²", "1e999"]
+VALUES = [HUGE, "-1", "a\x00b", TEN_KB, "", "²", "1e999"]
 WORST = [HUGE, "a\x00b"]  # for the roles walked lightly
-ONE_BY_ONE = [HUGE, "a\x00b", "1e999"]
+ONE_BY_ONE = [HUGE, "a\x00b"]
 PATH_VALUES = ["0", "-1", HUGE]
-KEY = re.compile(r"[\w.\-]{1,100}")  # a form field's name (not a path, not a header)
+KEY = re.compile(r"[\w.\-]{1,100}")  # a form field's name
 NEVER_SENT = {"csrfmiddlewaretoken"}
 # A view branches on these: a variant keeps its own value while the rest is hostile.
 PINNED = {"action", "mode"}
@@ -253,6 +259,89 @@ def _seeds(route: str, method: str) -> list[Seed]:
     return QUERIES.get(route, [lambda s, w: {}])
 
 
+# --- the findings, one by one ------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    ("42", 42), (" 7 ", 7), (42, 42), (str(2**63 - 1), 2**63 - 1), (str(2**63), None),
+    (HUGE, None), ("0", None), ("-1", None), ("", None), (None, None), ("abc", None),
+    ("1.5", None), ("²", None), ("1_000", None), ("+3", None), (True, None), ("a\x00b", None)])
+def test_parse_id_takes_only_ids_the_database_can_hold(raw: Any, expected: int | None) -> None:
+    assert parse_id(raw) == expected
+
+
+def test_parse_int_keeps_counts_in_range() -> None:
+    assert parse_int("7", default=3, minimum=1, maximum=50) == 7
+    assert parse_int(HUGE, default=3, minimum=1, maximum=50) == 3  # not a number we take
+    assert parse_int("999", default=3, minimum=1, maximum=50) == 50
+    assert parse_int("-4", default=3, minimum=0, maximum=50) == 0
+    assert parse_int("²", default=3, minimum=1, maximum=50) == 3
+
+
+def test_kiosk_check_in_with_a_bad_person_id_asks_again(client: Client, kim: User) -> None:
+    from programdesk.participation.models import BenefitDisbursement
+    from programdesk.people.services import person_merge
+    from tests import factories as f
+
+    schedule = f.schedule_with_sessions(sessions=1)
+    session = schedule.sessions.get()
+    survivor, merged = f.PersonFactory(), f.PersonFactory()
+    person_merge(actor=None, survivor=survivor, duplicate=merged)
+    client.force_login(kim)
+    for person_id in ["", "abc", "-1", "0", "1.5", HUGE, str(2**63), str(merged.pk)]:
+        response = client.post(f"/kiosk/{session.pk}/", {"person_id": person_id}, follow=True)
+        assert response.status_code == 200, person_id
+        assert b"could not check you in" in response.content, person_id
+    assert not BenefitDisbursement.objects.exists()
+
+
+def test_list_filters_that_are_no_ids_filter_nothing(client: Client, alice: User) -> None:
+    from tests import factories as f
+
+    schedule = f.schedule_with_sessions(sessions=1)
+    program = schedule.benefit.program
+    client.force_login(alice)
+    for url, query in [("/disbursements/", {"program": HUGE}), ("/disbursements/", {"benefit": ""}),
+                       ("/disbursements/", {"person": "-1", "offset": HUGE}),
+                       (f"/programs/{program.pk}/enrollments/", {"cohort": HUGE}),
+                       ("/schedules/", {"program": "abc"}), ("/sessions/", {"program": HUGE}),
+                       (f"/benefits/{schedule.benefit_id}/bulk/", {"cohort": HUGE})]:
+        assert client.get(url, query).status_code == 200, (url, query)
+
+
+def test_a_cohort_id_that_is_no_id_is_a_message(client: Client, charlie: User) -> None:
+    from tests import factories as f
+
+    enrollment = f.EnrollmentFactory()
+    client.force_login(charlie)
+    for cohort_id in ["abc", HUGE, ""]:
+        response = client.post(f"/programs/{enrollment.program_id}/enrollments/",
+                               {"cohort_id": cohort_id, "enrollment_ids": enrollment.pk},
+                               follow=True)
+        assert b"Choose a cohort of this program." in response.content
+
+
+def test_path_ids_the_database_cannot_hold_are_not_found(client: Client, alice: User) -> None:
+    client.force_login(alice)
+    assert client.get(f"/people/{HUGE}/").status_code == 404
+    assert client.post(f"/settings/status-values/{HUGE}/", {"action": "delete"}
+                       ).status_code == 404
+    assert client.get(f"/people/{2**63 - 1}/").status_code == 404
+
+
+def test_nul_characters_in_page_input_are_dropped(client: Client, alice: User) -> None:
+    from tests import factories as f
+
+    f.PersonFactory(first_name="Ana", last_name="Lopez")
+    client.force_login(alice)
+    response = client.get("/people/", {"q": "Lo\x00pez"})
+    assert response.status_code == 200 and b"Ana" in response.content
+    response = client.post("/accounts/new/", {"name": "Lopez\x00 household", "kind": "household"})
+    assert response.status_code == 302
+    from programdesk.people.models import Account
+
+    assert Account.objects.get().name == "Lopez household"
+
+
 # --- path ids ----------------------------------------------------------------------------------
 
 def _sample(route: str, name: str, side: Side, world: World, user: User) -> str:
@@ -312,7 +401,8 @@ def test_every_page_route_has_path_id_samples() -> None:
 
 @contextmanager
 def _recording_reads() -> Iterator[set[str]]:
-    """Every key a view reads from a QueryDict (request.GET, request.POST) or request.FILES."""
+    """Every key a view reads from a QueryDict (request.GET, request.POST). The patch is on
+    MultiValueDict, where QueryDict's reads live (the URL resolver's are not counted)."""
     seen: set[str] = set()
     originals = {name: getattr(MultiValueDict, name) for name in ("__getitem__", "get",
                                                                    "getlist")}
@@ -321,14 +411,14 @@ def _recording_reads() -> Iterator[set[str]]:
         original = originals[name]
 
         def method(self: Any, key: Any, *args: Any, **kwargs: Any) -> Any:
-            if isinstance(key, str):
+            if isinstance(self, QueryDict) and isinstance(key, str):
                 seen.add(key)
             return original(self, key, *args, **kwargs)
 
         return method
 
     def contains(self: Any, key: Any) -> bool:
-        if isinstance(key, str):
+        if isinstance(self, QueryDict) and isinstance(key, str):
             seen.add(key)
         return dict.__contains__(self, key)
 
@@ -351,6 +441,7 @@ class Walker:
         self.client = Client(raise_request_exception=False)
         self.failures: list[str] = []
         self.sent = 0
+        self.per_route: Counter[str] = Counter()
         self._login()
 
     def _login(self) -> None:
@@ -374,6 +465,7 @@ class Walker:
         finally:
             got_request_exception.disconnect(on_exception)
         self.sent += 1
+        self.per_route[f"{method} {url.split('?')[0]}"] += 1
         if response.status_code >= 500:
             shown = {k: (v[:20] + "…" if isinstance(v, str) and len(v) > 20 else v)
                      for k, v in form.items()}
@@ -397,8 +489,8 @@ class Walker:
         return self.send(method, url, form)
 
     def walk(self, route: str, method: str, level: str) -> None:
-        """``level``: "full" sends everything; "scoped" the path ids, the other program's
-        objects and the worst values; "light" a hostile path id and the worst values."""
+        """``level``: "full" sends everything; "scoped" a hostile path id, the other program's
+        objects and huge numbers; "light" one request with huge numbers everywhere."""
         own, other = self.world.own, self.world.other
         user = self.user or self.world.users["admin"]
         url = _url(route, own, self.world, user)
@@ -409,37 +501,39 @@ class Walker:
                 return
             forms = [seed(own, self.world) for seed in seeds]
             for form in forms:
-                self.send_both(method, url, form)
+                if form:
+                    self.send_both(method, url, form)
         keys = {k for k in read | {k for form in forms for k in form}
                 if KEY.fullmatch(k) and k not in NEVER_SENT}
-        if method == "POST" and not seeds:
-            # A page that takes no form: the worst values, in case it reads them anyway.
-            for value in WORST:
-                self.send_both(method, url, dict.fromkeys(keys, value))
-            return
         forms = forms or [{}]
-        if route.endswith(".xlsx"):
-            # The same filters as the .csv twin, walked in full there.
-            self.send(method, url, dict.fromkeys(keys, HUGE))
+        huge_path = _url(route, own, self.world, user, ("pk", HUGE)) if "<int:pk>" in route else url
+        if level == "light" or route.endswith(".xlsx") or (method == "POST" and not seeds):
+            # xlsx: the same filters as the csv twin, walked in full there. A POST to a page
+            # that takes no form: in case it reads one anyway.
+            self.send_both(method, huge_path, {**forms[0], **dict.fromkeys(keys, HUGE)})
             return
         # hostile path ids, and the other program's object
         for kind, name in PARAM.findall(route):
             if kind == "int":
-                for value in PATH_VALUES if level == "full" else [HUGE]:
+                values = PATH_VALUES if level == "full" and method == "GET" else [HUGE]
+                for value in values:
                     self.send_both(method, _url(route, own, self.world, user, (name, value)),
                                    forms[0])
-        if level != "light" and PARAM.search(route):
+        if PARAM.search(route):
             self.send_both(method, _url(route, other, self.world, user), forms[0])
-        # hostile values everywhere at once
-        for form in forms if level == "full" else forms[:1]:
+        # valid forms and queries naming the other program's objects
+        for seed, form in zip(seeds, forms, strict=True):
+            if form:
+                self.send_both(method, url, seed(other, self.world))
+        if not keys:
+            return  # the view reads no parameter: nothing more to send
+        # hostile values everywhere at once: each value in the first form, the worst in the
+        # others (each a branch of the view)
+        for i, form in enumerate(forms if level == "full" else forms[:1]):
             pinned = {k: v for k, v in form.items() if k in PINNED}
-            for value in VALUES if level == "full" else WORST:
+            values = VALUES if level == "full" and i == 0 else WORST if level == "full" else [HUGE]
+            for value in values:
                 self.send_both(method, url, {**dict.fromkeys(keys, value), **pinned})
-        if level == "light":
-            return
-        # valid forms naming the other program's objects
-        for seed in seeds:
-            self.send_both(method, url, seed(other, self.world))
         if level != "full" or method != "POST":
             return
         # one field at a time, the rest of a valid form that has it
@@ -466,13 +560,14 @@ def test_no_page_answers_500_to_hostile_input(who: str, request: pytest.FixtureR
     logging.getLogger("django.request").setLevel(logging.CRITICAL)  # the failures say enough
     started = time.monotonic()
     world = build_world()
-    user: User | None = {
-        "limited_admin": world.users["admin"], "limited_staff": world.users["staff"],
-        "anonymous": None}.get(who) or request.getfixturevalue(who)
+    special = {"limited_admin": world.users["admin"], "limited_staff": world.users["staff"],
+               "anonymous": None}
+    user: User | None = special[who] if who in special else request.getfixturevalue(who)
     walker = Walker(world, user, who)
     routes = [r for r in page_routes() if r != "logout/"] + ["logout/"]  # logout last
     for route in routes:
         for method in ("GET", "POST"):
             walker.walk(route, method, ROLE_GROUPS[who])
-    print(f"{who}: {walker.sent} requests in {time.monotonic() - started:.1f} s")
+    print(f"{who}: {walker.sent} requests in {time.monotonic() - started:.1f} s; most: "
+          f"{walker.per_route.most_common(30)}")
     assert not walker.failures, "\n".join(walker.failures)

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import DISBURSEMENT_BUCKETS, ENROLLMENT_BUCKETS, User
-from programdesk.core.roles import Cap
 from programdesk.core.params import parse_id
+from programdesk.core.roles import Cap
 from programdesk.reports.exports import FORMATS, Format
 from programdesk.reports.lists import LISTS, ListFilter
 from programdesk.scheduling.models import SessionStatus

@@ -16,9 +16,8 @@ from django.utils import timezone
 from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.params import parse_ids, query_id
-from programdesk.core.scoping import MAX_ID
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import get_visible, visible
+from programdesk.core.scoping import MAX_ID, get_visible, visible
 from programdesk.participation import selectors, services
 from programdesk.participation.models import ProgramEnrollment
 from programdesk.people.models import Account, Person

@@ -108,7 +108,7 @@ def status_value_change(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             form = StatusValueRowForm(request.POST, initial={"label": value.label})
             if not form.is_valid():
-                raise ValidationError("; ".join(f"{name}: {' '.join(errors)}"
+                raise ValidationError("; ".join(f"{name}: {' '.join(map(str, errors))}"
                                                 for name, errors in form.errors.items()))
             core_services.status_value_update(
                 actor=user, status_value=value, label=form.cleaned_data["label"],
