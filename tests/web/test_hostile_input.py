@@ -320,7 +320,37 @@ def test_a_cohort_id_that_is_no_id_is_a_message(client: Client, charlie: User) -
         assert b"Choose a cohort of this program." in response.content
 
 
+def test_attendance_quantity_beyond_the_column_is_a_message(client: Client, charlie: User
+                                                             ) -> None:
+    """SQLite stored 25 digits; PostgreSQL's DECIMAL(12,2) answered 500."""
+    from programdesk.participation import services
+    from programdesk.participation.models import BenefitDisbursement
+    from tests import factories as f
+
+    schedule = f.schedule_with_sessions(sessions=1)
+    services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                       person_ids=[f.PersonFactory().pk])
+    row = BenefitDisbursement.objects.get()
+    client.force_login(charlie)
+    for quantity in [HUGE, "1e999", "NaN", "10000000000"]:
+        response = client.post(f"/sessions/{row.session_id}/", {
+            f"status_{row.pk}": "completed", f"quantity_{row.pk}": quantity})
+        assert response.status_code == 200 and b"must be a number" in response.content
+    assert BenefitDisbursement.objects.get().status.code == "enrolled"
+
+
 def test_path_ids_the_database_cannot_hold_are_not_found(client: Client, alice: User) -> None:
+    """One place for every URL pattern: no view is called with an id above 2**63 - 1."""
+    from django.http import Http404
+    from django.test import RequestFactory
+
+    from programdesk.core.middleware import PageInputMiddleware
+
+    middleware = PageInputMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    request = RequestFactory().get(f"/anything/{HUGE}/")
+    with pytest.raises(Http404):
+        middleware.process_view(request, lambda r: None, (), {"pk": int(HUGE)})
+    assert middleware.process_view(request, lambda r: None, (), {"pk": 2**63 - 1}) is None
     client.force_login(alice)
     assert client.get(f"/people/{HUGE}/").status_code == 404
     assert client.post(f"/settings/status-values/{HUGE}/", {"action": "delete"}

@@ -213,12 +213,10 @@ def _marks_from_post(request: HttpRequest) -> tuple[list[services.AttendanceMark
         raw_quantity = request.POST.get(f"quantity_{raw_id}", "").strip()
         if raw_quantity:
             try:
-                quantity = Decimal(raw_quantity)
-                if quantity < 0 or quantity != quantity.quantize(Decimal("0.01")):
-                    raise InvalidOperation
-            except InvalidOperation:
-                errors.append(f"Quantity '{raw_quantity}' must be a number ≥ 0 with at most "
-                              "2 decimals.")
+                quantity = services.check_quantity(Decimal(raw_quantity))
+            except (InvalidOperation, ValidationError):
+                errors.append(f"Quantity '{raw_quantity[:40]}' must be a number from 0 to "
+                              f"{services.QUANTITY_MAX:,} with at most 2 decimals.")
                 continue
         marks.append(services.AttendanceMark(disbursement_id[0], value, quantity))
     return marks, errors
