@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
-from programdesk.core.params import parse_ids, query_id
+from programdesk.core.params import parse_id, parse_ids, query_id
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import MAX_ID, get_visible, visible
 from programdesk.participation import selectors, services
@@ -206,8 +206,8 @@ def _marks_from_post(request: HttpRequest) -> tuple[list[services.AttendanceMark
         if not key.startswith("status_"):
             continue
         raw_id = key.removeprefix("status_")
-        disbursement_id = parse_ids([raw_id])
-        if not disbursement_id:
+        disbursement_id = parse_id(raw_id)
+        if disbursement_id is None:
             continue
         quantity: Decimal | None = None
         raw_quantity = request.POST.get(f"quantity_{raw_id}", "").strip()
@@ -218,7 +218,7 @@ def _marks_from_post(request: HttpRequest) -> tuple[list[services.AttendanceMark
                 errors.append(f"Quantity '{raw_quantity[:40]}' must be a number from 0 to "
                               f"{services.QUANTITY_MAX:,} with at most 2 decimals.")
                 continue
-        marks.append(services.AttendanceMark(disbursement_id[0], value, quantity))
+        marks.append(services.AttendanceMark(disbursement_id, value, quantity))
     return marks, errors
 
 

@@ -85,8 +85,11 @@ class StatusValueRowForm(forms.Form):
     is_active = forms.BooleanField(required=False)
 
     def clean_label(self) -> str:
-        # A row posted without its label keeps the one it has.
-        return str(self.cleaned_data["label"] or self.initial["label"])
+        # A row posted without its label keeps the one it has (an empty one is the service's
+        # error to give).
+        if "label" not in self.data:
+            return str(self.initial["label"])
+        return str(self.cleaned_data["label"])
 
 
 @require_POST
