@@ -530,9 +530,12 @@ class Walker:
             if self.denied(first):
                 return
             forms = [seed(own, self.world) for seed in seeds]
-            for form in forms:
-                if form:
+            for seed, form in zip(seeds, forms, strict=True):
+                if form and level == "full":
                     self.send_both(method, url, form)
+                if form and level != "light":
+                    # valid forms and queries naming the other program's objects
+                    self.send_both(method, url, seed(other, self.world))
         keys = {k for k in read | {k for form in forms for k in form}
                 if KEY.fullmatch(k) and k not in NEVER_SENT}
         forms = forms or [{}]
@@ -551,10 +554,6 @@ class Walker:
                                    forms[0])
         if PARAM.search(route):
             self.send_both(method, _url(route, other, self.world, user), forms[0])
-        # valid forms and queries naming the other program's objects
-        for seed, form in zip(seeds, forms, strict=True):
-            if form:
-                self.send_both(method, url, seed(other, self.world))
         if not keys:
             return  # the view reads no parameter: nothing more to send
         # hostile values everywhere at once: each value in the first form, the worst in the
