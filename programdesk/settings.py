@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "programdesk.core.middleware.RoleAccessMiddleware",
+    "programdesk.core.middleware.PageInputMiddleware",
 ]
 
 ROOT_URLCONF = "programdesk.urls"

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 
 from programdesk.core.roles import Role
+from programdesk.core.scoping import MAX_ID
 
 # What a kiosk login may reach: the check-in pages and their API, logging out, static files.
 KIOSK_PREFIXES = ("/kiosk/", "/logout/", "/static/", "/api/v1/sessions/", "/login/")
@@ -25,3 +27,46 @@ class RoleAccessMiddleware:
                 return self.get_response(request)  # the API's own role checks answer 403
             return redirect("/kiosk/")
         return self.get_response(request)
+
+
+def _without_nul(data: QueryDict) -> QueryDict | None:
+    """A copy of ``data`` with every NUL character taken out, or None when it holds none."""
+    if not any("\x00" in key or any("\x00" in str(v) for v in values)
+               for key, values in data.lists()):
+        return None
+    clean = QueryDict(mutable=True, encoding=data.encoding)
+    for key, values in data.lists():
+        clean.setlist(key.replace("\x00", ""), [str(v).replace("\x00", "") for v in values])
+    clean._mutable = False
+    return clean
+
+
+class PageInputMiddleware:
+    """What no page view is given, whatever a client sends (the API checks its own input):
+
+    - NUL characters in the query string or a posted form are dropped: PostgreSQL refuses them
+      in text, and nobody types one;
+    - a path id the database cannot hold (``/people/99999999999999999999999/``: Django's
+      ``<int:>`` takes any number of digits) is "not found", for every URL pattern at once.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            # Both copies are immutable, like the QueryDicts they replace.
+            request.GET = _without_nul(request.GET) or request.GET  # type: ignore[assignment]
+            if request.method == "POST":
+                clean = _without_nul(request.POST)
+                if clean is not None:
+                    request.POST = clean  # type: ignore[assignment]
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any,
+                     kwargs: dict[str, Any]) -> None:
+        if request.path.startswith("/api/"):
+            return
+        for value in [*args, *kwargs.values()]:
+            if isinstance(value, int) and not isinstance(value, bool) and value > MAX_ID:
+                raise Http404("No such record.")

@@ -9,6 +9,7 @@ from django import forms
 
 from programdesk.core import custom_fields
 from programdesk.core.models import FieldTarget, User
+from programdesk.core.params import IdsChoiceField
 from programdesk.core.roles import Cap, Role
 from programdesk.core.scoping import visible
 from programdesk.people.models import Account, AccountKind, CaseStatus, DocumentType, Person
@@ -87,7 +88,7 @@ class CaseForm(forms.Form):
     status = forms.ChoiceField(choices=CaseStatus.choices)
     worker: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, empty_label="— nobody —")
-    programs: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
+    programs: forms.ModelMultipleChoiceField[Any] = IdsChoiceField(
         queryset=Program.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
 

@@ -15,6 +15,7 @@ from programdesk.core.models import (
     StatusKind,
     User,
 )
+from programdesk.core.params import parse_id
 from programdesk.core.scoping import visible
 from programdesk.people.forms import DateInput
 from programdesk.people.models import DocumentType
@@ -72,8 +73,8 @@ def scope_choices(user: User, *, programs_label: str = "") -> list[tuple[str, An
 
 
 def parse_scope(value: str) -> tuple[int | None, int | None]:
-    if value[:2] in {"p:", "b:"} and value[2:].isdigit():
-        pk = int(value[2:])
+    pk = parse_id(value[2:]) if value[:2] in {"p:", "b:"} else None
+    if pk is not None:
         return (pk, None) if value.startswith("p:") else (None, pk)
     return None, None
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from programdesk.core.custom_fields import field_definitions_for
 from programdesk.core.errors import DomainError, NotFound, ValidationError
 from programdesk.core.models import IdempotencyRecord, StatusValue, User
+from programdesk.core.params import parse_id, parse_ids, parse_int, query_id
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import get_visible, visible
 from programdesk.core.selectors import status_first_in_bucket
@@ -33,6 +34,8 @@ from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web.permissions import page_user, role_required
 
 LIST_LIMIT = 200
+MAX_RECIPIENTS = 1_000_000  # as the API's bulk-disbursements
+MAX_OFFSET = 10**9  # the list's pager; beyond the rows there are, the page is empty
 
 
 def _get(qs: QuerySet[Any], pk: int, user: User, program_field: str = "program_id") -> Any:
@@ -80,11 +83,14 @@ def _delivered_code() -> str:
 def _parse_quantity(raw: str, unit: str = "") -> Decimal:
     try:
         value = Decimal(raw.strip())
+        if not value.is_finite():
+            raise InvalidOperation
+        if unit == "minute":
+            # Entered in minutes for an hourly benefit: 30 minutes is 0.5 hours.
+            value = (value / 60).quantize(Decimal("0.01"))
     except InvalidOperation:
-        raise ValidationError.for_fields({"quantity": f"'{raw}' is not a number."}) from None
-    if unit == "minute":
-        # Entered in minutes for an hourly benefit: 30 minutes is 0.5 hours.
-        value = (value / 60).quantize(Decimal("0.01"))
+        raise ValidationError.for_fields(
+            {"quantity": f"'{raw[:40]}' is not a number."}) from None
     return value
 
 
@@ -107,11 +113,13 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                  account: Account | None = None, case: Case | None = None,
                  back: str) -> HttpResponse:
     user = page_user(request)
-    lines_wanted = min(int(request.GET.get("lines", "3") or 3), services.MAX_LINES)
+    lines_wanted = parse_int(request.GET.get("lines"), default=3, minimum=1,
+                             maximum=services.MAX_LINES)
     posted_lines: list[dict[str, Any]] = []
     if request.method == "POST":
-        indexes = sorted({int(k.split("_")[1]) for k in request.POST
-                          if k.startswith("benefit_") and k.split("_")[1].isdigit()})
+        indexes = sorted({parse_int(k.split("_")[1], default=-1, minimum=-1,
+                                    maximum=services.MAX_LINES)
+                          for k in request.POST if k.startswith("benefit_")} - {-1})
         posted_lines = [{"benefit": request.POST.get(f"benefit_{i}", ""),
                          "quantity": request.POST.get(f"quantity_{i}", ""),
                          "unit": request.POST.get(f"unit_{i}", ""),
@@ -138,8 +146,12 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                     raise ValidationError.for_fields(
                         {f"items.{i}.quantity": f"Line {i + 1}: '{line['quantity']}' is not a "
                                                 "number."}) from None
+                benefit_id = parse_id(line["benefit"])
+                if benefit_id is None:
+                    raise ValidationError.for_fields(
+                        {f"items.{i}.benefit_id": f"Line {i + 1}: choose a benefit."})
                 lines.append(services.DisbursementLine(
-                    benefit_id=int(line["benefit"]), quantity=quantity,
+                    benefit_id=benefit_id, quantity=quantity,
                     status=line["status"] or None, extra=line["extra"] or None))
             # The token and the disbursements commit together: a failed save can be retried.
             with transaction.atomic():
@@ -196,9 +208,10 @@ def _line_fields(benefit: Benefit | None, values: dict[str, str]) -> list[dict[s
 def log_benefits_line_fields(request: HttpRequest) -> HttpResponse:
     """The extra fields of one line, swapped in when its benefit changes (htmx)."""
     user = page_user(request)
-    index = _int(request.GET.get("line")) or 0
+    index = parse_int(request.GET.get("line"), default=0, minimum=0,
+                      maximum=services.MAX_LINES)
     benefit = visible(Benefit.objects.all(), user).filter(
-        pk=_int(request.GET.get(f"benefit_{index}")) or 0).first()
+        pk=query_id(request.GET, f"benefit_{index}") or 0).first()
     return render(request, "web/disbursements/_line_fields.html",
                   {"line": {"index": index, "fields": _line_fields(benefit, {})}})
 
@@ -236,8 +249,8 @@ def _recipients(request: HttpRequest, program: Program) -> QuerySet[Person]:
         people = people.filter(account__name__icontains=account)
     if postal := params.get("postal_code", "").strip():
         people = people.filter(postal_code__istartswith=postal)
-    if (cohort := params.get("cohort", "")).isdigit():
-        people = people.filter(enrollments__cohort_memberships__cohort_id=int(cohort),
+    if cohort := query_id(params, "cohort"):
+        people = people.filter(enrollments__cohort_memberships__cohort_id=cohort,
                                enrollments__cohort_memberships__removed_on__isnull=True)
     if params.get("served_before"):
         people = people.filter(Exists(BenefitDisbursement.objects.filter(
@@ -248,19 +261,17 @@ def _recipients(request: HttpRequest, program: Program) -> QuerySet[Person]:
 def _enrollments(request: HttpRequest, program: Program, user: User
                  ) -> QuerySet[ProgramEnrollment]:
     params = request.POST if request.method == "POST" else request.GET
-    cohort = params.get("cohort", "")
     return selectors.enrollments_list(
         user=user, program_id=program.pk, status=params.get("enrollment_status") or None,
-        cohort_id=int(cohort) if cohort.isdigit() else None,
+        cohort_id=query_id(params, "cohort"),
         search=params.get("q", "")).exclude(is_anonymous=True)
 
 
 @role_required(Cap.LOG_DISBURSEMENTS)
 def bulk_for_program(request: HttpRequest, pk: int) -> HttpResponse:
     program = _get(Program.objects.all(), pk, page_user(request), "id")
-    benefit = request.GET.get("benefit", "")
-    if benefit.isdigit():
-        return redirect(f"/benefits/{int(benefit)}/bulk/")
+    if benefit := query_id(request.GET, "benefit"):
+        return redirect(f"/benefits/{benefit}/bulk/")
     return render(request, "web/disbursements/bulk_choose.html", {
         "program": program, "benefits": program.benefits.filter(is_active=True)})
 
@@ -331,7 +342,7 @@ def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
 def _selected(request: HttpRequest, name: str, everyone: QuerySet[Any]) -> list[int]:
     if request.POST.get("all_matching"):
         return list(everyone.values_list("id", flat=True))
-    return [int(v) for v in request.POST.getlist(name) if v.isdigit()]
+    return parse_ids(request.POST.getlist(name))
 
 
 def _bulk_save(request: HttpRequest, benefit: Benefit, mode: str, user: User
@@ -343,11 +354,10 @@ def _bulk_save(request: HttpRequest, benefit: Benefit, mode: str, user: User
     if not _claim_submission(request):
         return None
     if mode == "anonymous":
-        try:
-            count = int(post.get("number_of_recipients", ""))
-        except ValueError:
-            raise ValidationError.for_fields(
-                {"number_of_recipients": "Give the number of recipients."}) from None
+        count = parse_id(post.get("number_of_recipients"))
+        if count is None or count > MAX_RECIPIENTS:
+            raise ValidationError.for_fields({"number_of_recipients": (
+                f"Give the number of recipients (1 to {MAX_RECIPIENTS:,}).")})
         return services.disbursements_bulk_anonymous(
             actor=user, benefit=benefit, quantity=quantity, disbursed_on=day,
             number_of_recipients=count, status=status)
@@ -365,10 +375,6 @@ def _bulk_save(request: HttpRequest, benefit: Benefit, mode: str, user: User
 # --- the list and corrections ---------------------------------------------------------------
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 def _date(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value) if value else None
@@ -381,11 +387,11 @@ def disbursement_list(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     g = request.GET
     qs = selectors.disbursements_list(
-        user=user, benefit_id=_int(g.get("benefit")), program_id=_int(g.get("program")),
-        person_id=_int(g.get("person")), recipient_type=g.get("recipient_type") or None,
+        user=user, benefit_id=query_id(g, "benefit"), program_id=query_id(g, "program"),
+        person_id=query_id(g, "person"), recipient_type=g.get("recipient_type") or None,
         status=g.get("status") or None, date_from=_date(g.get("from")),
         date_to=_date(g.get("to")), search=g.get("q", ""))
-    offset = max(_int(g.get("offset")) or 0, 0)
+    offset = parse_int(g.get("offset"), default=0, minimum=0, maximum=MAX_OFFSET)
     return render(request, "web/disbursements/list.html", {
         "rows": qs[offset:offset + LIST_LIMIT], "count": qs.count(), "offset": offset,
         "next": offset + LIST_LIMIT, "prev": max(offset - LIST_LIMIT, 0), "limit": LIST_LIMIT,

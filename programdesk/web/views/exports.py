@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import DISBURSEMENT_BUCKETS, ENROLLMENT_BUCKETS, User
+from programdesk.core.params import parse_id
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import MAX_ID
 from programdesk.reports.exports import FORMATS, Format
 from programdesk.reports.lists import LISTS, ListFilter
 from programdesk.scheduling.models import SessionStatus
@@ -47,9 +47,10 @@ def _id(query: QueryDict, name: str) -> int | None:
     raw = (query.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+    pk = parse_id(raw)
+    if pk is None:
         raise ValidationError.for_fields({name: "Not an id."})
-    return int(raw)
+    return pk
 
 
 def _list_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
+from programdesk.core.params import parse_id, parse_ids, query_id
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import get_visible, visible
+from programdesk.core.scoping import MAX_ID, get_visible, visible
 from programdesk.participation import selectors, services
 from programdesk.participation.models import ProgramEnrollment
 from programdesk.people.models import Account, Person
@@ -54,7 +55,7 @@ def _session(request: HttpRequest, pk: int) -> BenefitSession:
 
 
 def _ids(request: HttpRequest, name: str) -> list[int]:
-    return [int(v) for v in request.POST.getlist(name) if v.isdigit()]
+    return parse_ids(request.POST.getlist(name))
 
 
 def _show_result(request: HttpRequest, result: services.ParticipationResult, what: str) -> None:
@@ -211,20 +212,19 @@ def _marks_from_post(request: HttpRequest) -> tuple[list[services.AttendanceMark
         if not key.startswith("status_"):
             continue
         raw_id = key.removeprefix("status_")
-        if not raw_id.isdigit():
+        disbursement_id = parse_id(raw_id)
+        if disbursement_id is None:
             continue
         quantity: Decimal | None = None
         raw_quantity = request.POST.get(f"quantity_{raw_id}", "").strip()
         if raw_quantity:
             try:
-                quantity = Decimal(raw_quantity)
-                if quantity < 0 or quantity != quantity.quantize(Decimal("0.01")):
-                    raise InvalidOperation
-            except InvalidOperation:
-                errors.append(f"Quantity '{raw_quantity}' must be a number ≥ 0 with at most "
-                              "2 decimals.")
+                quantity = services.check_quantity(Decimal(raw_quantity))
+            except (InvalidOperation, ValidationError):
+                errors.append(f"Quantity '{raw_quantity[:40]}' must be a number from 0 to "
+                              f"{services.QUANTITY_MAX:,} with at most 2 decimals.")
                 continue
-        marks.append(services.AttendanceMark(int(raw_id), value, quantity))
+        marks.append(services.AttendanceMark(disbursement_id, value, quantity))
     return marks, errors
 
 
@@ -256,14 +256,21 @@ class RegisterForm(forms.Form):
     postal_code = forms.CharField(max_length=20, required=False)
 
 
+class CheckInForm(forms.Form):
+    """The "That's me" button of a search result."""
+
+    person_id = forms.IntegerField(min_value=1, max_value=MAX_ID)
+
+
 @role_required(Cap.CHECK_IN)
 def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
     session = _kiosk_session(request, pk)
     user = page_user(request)
-    register = RegisterForm(request.POST if request.POST.get("action") == "register" else None)
+    registering = request.POST.get("action") == "register"
+    register = RegisterForm(request.POST if registering else None)
     if request.method == "POST":
         try:
-            if request.POST.get("action") == "register":
+            if registering:
                 if register.is_valid():
                     person = services.kiosk_register(actor=user, session=session,
                                                      **register.cleaned_data)
@@ -271,14 +278,22 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
                                               "registered and checked in.")
                     return redirect(request.path)
             else:
-                person_id = int(request.POST.get("person_id", "0") or 0)
-                services.check_in(actor=user, session=session, person_id=person_id)
-                person = Person.objects.get(pk=person_id)
-                messages.success(request, f"Welcome, {person.first_name}! You are checked in.")
+                check_in = CheckInForm(request.POST)
+                if not check_in.is_valid():
+                    raise ValidationError("Choose your name in the list.")
+                disbursement = services.check_in(
+                    actor=user, session=session, person_id=check_in.cleaned_data["person_id"])
+                name = disbursement.person.first_name if disbursement.person else ""
+                messages.success(request, f"Welcome, {name}! You are checked in.")
                 return redirect(request.path)
         except ValidationError as exc:
-            add_service_errors(register, exc)
-        except (Conflict, NotAllowed) as exc:
+            if registering:
+                add_service_errors(register, exc)
+            else:
+                messages.error(request, "We could not check you in. Please search again or "
+                                        "ask a staff member.")
+                return redirect(request.path)
+        except (Conflict, NotAllowed, NotFound) as exc:
             messages.error(request, f"{exc.detail} Please ask a staff member.")
             return redirect(request.path)
     query = request.GET.get("q", "").strip()
@@ -312,10 +327,11 @@ def program_enrollments(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if not user.can(Cap.WRITE_RECORDS):
             raise_forbidden()
+        cohort = ProgramCohort.objects.filter(
+            program=program, pk=query_id(request.POST, "cohort_id") or 0).first()
         try:
-            cohort = _object_or_404(ProgramCohort.objects.filter(program=program),
-                                    int(request.POST.get("cohort_id", "0") or 0), user,
-                                    "program_id")
+            if cohort is None:
+                raise ValidationError("Choose a cohort of this program.")
             added = services.cohort_add_members(actor=user, cohort=cohort,
                                                 enrollment_ids=_ids(request, "enrollment_ids"))
             messages.success(request, f"{added} added to {cohort.name}.")
@@ -324,8 +340,7 @@ def program_enrollments(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(request.get_full_path())
     qs = selectors.enrollments_list(
         user=user, program_id=program.pk, status=request.GET.get("status") or None,
-        cohort_id=int(request.GET["cohort"]) if request.GET.get("cohort", "").isdigit()
-        else None, search=request.GET.get("q", ""))
+        cohort_id=query_id(request.GET, "cohort"), search=request.GET.get("q", ""))
     page = qs[:500]
     tallies = selectors.enrollment_tallies(enrollment_ids=[e.pk for e in page])
     return render(request, "web/participation/program_enrollments.html", {

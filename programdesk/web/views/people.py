@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from programdesk.core import custom_fields
 from programdesk.core.errors import Conflict, NotFound, ValidationError
 from programdesk.core.models import FieldTarget
+from programdesk.core.params import parse_id, query_id
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible
 from programdesk.people import selectors, services
@@ -87,9 +88,8 @@ def person_new(request: HttpRequest) -> HttpResponse:
                     return redirect(f"/people/{person.pk}/")
     else:
         initial: dict[str, Any] = {}
-        account_id = request.GET.get("account", "")
-        if account_id.isdigit():
-            initial["account"] = int(account_id)
+        if account_id := query_id(request.GET, "account"):
+            initial["account"] = account_id
         for key in ("first_name", "last_name"):
             if request.GET.get(key):
                 initial[key] = request.GET[key][:100]
@@ -132,8 +132,8 @@ def _eligibility_context(request: HttpRequest, person: Any) -> dict[str, Any]:
     except ValueError:
         on = timezone.localdate()
     decision, target = None, None
-    if choice[:2] in {"p:", "b:"} and choice[2:].isdigit() and len(choice) < 20:
-        pk = int(choice[2:])
+    pk = parse_id(choice[2:]) if choice[:2] in {"p:", "b:"} else None
+    if pk is not None:
         if choice.startswith("p:"):
             program = next((p for p in programs if p.pk == pk), None)
             if program is not None:
@@ -185,8 +185,7 @@ def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
     other_id = request.POST.get("duplicate") or request.GET.get("duplicate", "")
     other = None
     if other_id:
-        other = selectors.people_visible(user).filter(
-            pk=int(other_id) if other_id.isdigit() and len(other_id) < 18 else 0).first()
+        other = selectors.people_visible(user).filter(pk=parse_id(other_id) or 0).first()
         if other is None or other.pk == person.pk:
             messages.error(request, "Pick another person to merge into this one.")
             return redirect(f"/people/{person.pk}/merge/")
@@ -315,9 +314,8 @@ def account_members(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a person to the account, or take one out (``remove``)."""
     user = page_user(request)
     account = _get(selectors.account_get, request, pk)
-    person_id = request.POST.get("person", "")
     person = selectors.people_visible(user).filter(
-        pk=int(person_id) if person_id.isdigit() and len(person_id) < 18 else 0).first()
+        pk=query_id(request.POST, "person") or 0).first()
     if person is None:
         messages.error(request, "Unknown person.")
     elif request.POST.get("remove"):
@@ -356,11 +354,11 @@ def _case_form_page(request: HttpRequest, case: Case | None = None) -> HttpRespo
     user = page_user(request)
     client: Any = None
     if case is None:
-        person_id, account_id = request.GET.get("person", ""), request.GET.get("account", "")
-        if person_id.isdigit():
-            client = _get(selectors.person_get, request, int(person_id))
-        elif account_id.isdigit():
-            client = _get(selectors.account_get, request, int(account_id))
+        person_id, account_id = query_id(request.GET, "person"), query_id(request.GET, "account")
+        if person_id:
+            client = _get(selectors.person_get, request, person_id)
+        elif account_id:
+            client = _get(selectors.account_get, request, account_id)
         else:
             messages.info(request, "Open a case from a person's or an account's page.")
             return redirect("/people/")

@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString
 
 from programdesk.core.errors import NotFound, ValidationError
 from programdesk.core.models import User
+from programdesk.core.params import parse_id
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible
 from programdesk.programs.models import Benefit, Program, ProgramCohort
@@ -276,10 +277,9 @@ def filters_from_query(query: QueryDict, user: User, *, extra: dict[str, Any] | 
     for name in ("program_id", "benefit_id", "cohort_id", "schedule_id"):
         raw = query.get(name) or None
         if raw is not None:
-            try:
-                values[name] = int(raw)
-            except ValueError:
-                errors[name] = "Not a number."
+            values[name] = parse_id(raw)
+            if values[name] is None:
+                errors[name] = "Not an id."
     for name in ("from", "to"):
         raw = query.get(name) or None
         if raw is not None:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from programdesk.core.errors import Conflict, NotAllowed, NotFound, ValidationError
 from programdesk.core.models import User
+from programdesk.core.params import query_id
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import get_visible, visible
 from programdesk.programs.models import Benefit, Program
@@ -268,7 +269,7 @@ def schedule_new(request: HttpRequest, benefit_id: int) -> HttpResponse:
 def schedule_list(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     programs = visible(Program.objects.order_by("name"), user, "id")
-    program_id = _int(request.GET.get("program"))
+    program_id = query_id(request.GET, "program")
     schedules = selectors.schedules_visible(user=user, program_id=program_id)
     return render(request, "web/scheduling/schedule_list.html", {
         "schedules": schedules, "programs": programs, "program_id": program_id})
@@ -302,7 +303,7 @@ def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def schedule_sessions_add(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
     schedule = _get(selectors.schedule_get, user=user, pk=pk)
-    count = _int(request.POST.get("count"))
+    count = query_id(request.POST, "count")
     try:
         result = services.schedule_sessions_add(actor=user, schedule=schedule, count=count or 0)
     except ValidationError as exc:
@@ -425,14 +426,6 @@ def program_calendar(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- sessions ----------------------------------------------------------------------------------
 
-def _int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 1 <= number <= 2**63 - 1 else None
-
-
 def session_page_context(*, user: User, session: BenefitSession) -> dict[str, Any]:
     """What ``web/scheduling/session_detail.html``'s header needs: ``session`` and ``counts``.
     Pages that extend the template (the attendance sheet) call this too."""
@@ -536,7 +529,7 @@ def sessions_week(request: HttpRequest) -> HttpResponse:
     monday = day - dt.timedelta(days=day.weekday())
     sunday = monday + dt.timedelta(days=6)
     programs = visible(Program.objects.order_by("name"), user, "id")
-    program_id = _int(request.GET.get("program"))
+    program_id = query_id(request.GET, "program")
     sessions = selectors.with_counts(selectors.sessions_between(
         user=user, start=monday, end=sunday, program_id=program_id)).order_by("start", "id")
     by_day: dict[dt.date, list[BenefitSession]] = {

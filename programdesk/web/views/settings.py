@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +17,7 @@ from programdesk.core import custom_fields
 from programdesk.core import services as core_services
 from programdesk.core.errors import Conflict, ValidationError
 from programdesk.core.models import FieldDefinition, StatusKind, StatusValue
+from programdesk.core.params import parse_id, parse_int
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible_config
 from programdesk.programs import services
@@ -75,6 +77,21 @@ def status_values(request: HttpRequest) -> HttpResponse:
     return render(request, "web/settings/status_values.html", {"kinds": kinds, "form": form})
 
 
+class StatusValueRowForm(forms.Form):
+    """One row of the status values table: its label, order and active box."""
+
+    label = forms.CharField(max_length=80, required=False)
+    order = forms.IntegerField(min_value=0, max_value=1_000_000, required=False)
+    is_active = forms.BooleanField(required=False)
+
+    def clean_label(self) -> str:
+        # A row posted without its label keeps the one it has (an empty one is the service's
+        # error to give).
+        if "label" not in self.data:
+            return str(self.initial["label"])
+        return str(self.cleaned_data["label"])
+
+
 @require_POST
 @role_required(Cap.CONFIGURE)
 def status_value_change(request: HttpRequest, pk: int) -> HttpResponse:
@@ -92,12 +109,14 @@ def status_value_change(request: HttpRequest, pk: int) -> HttpResponse:
             core_services.status_value_delete(actor=user, status_value=value)
             messages.success(request, f"Deleted “{value.label}”.")
         else:
-            order_text = request.POST.get("order", "")
-            order = int(order_text) if order_text.isdigit() and len(order_text) < 7 else None
+            form = StatusValueRowForm(request.POST, initial={"label": value.label})
+            if not form.is_valid():
+                raise ValidationError("; ".join(f"{name}: {' '.join(map(str, errors))}"
+                                                for name, errors in form.errors.items()))
             core_services.status_value_update(
-                actor=user, status_value=value, label=request.POST.get("label", value.label),
-                order=order, is_active=bool(request.POST.get("is_active")))
-            messages.success(request, f"Saved “{request.POST.get('label', value.label)}”.")
+                actor=user, status_value=value, label=form.cleaned_data["label"],
+                order=form.cleaned_data["order"], is_active=form.cleaned_data["is_active"])
+            messages.success(request, f"Saved “{form.cleaned_data['label']}”.")
     except (Conflict, ValidationError) as exc:
         messages.error(request, exc.detail)
     return redirect("/settings/status-values/")
@@ -273,8 +292,7 @@ def income_guidelines(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     if request.method == "POST":
         rows: list[tuple[Any, Any]] = []
-        count_text = request.POST.get("rows", "0")
-        count = min(int(count_text), 100) if count_text.isdigit() else 0
+        count = parse_int(request.POST.get("rows"), default=0, minimum=0, maximum=100)
         typed: list[tuple[str, str]] = []
         for i in range(count):
             size = request.POST.get(f"size_{i}", "").strip()
@@ -286,7 +304,7 @@ def income_guidelines(request: HttpRequest) -> HttpResponse:
                 amount: Any = Decimal(income)
             except InvalidOperation:
                 amount = income
-            rows.append((int(size) if size.isdigit() and len(size) < 4 else size, amount))
+            rows.append((parse_id(size) or size, amount))
         try:
             services.income_guidelines_replace(actor=user, rows=rows)
         except ValidationError as exc:
