@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.signals import got_request_exception
 from django.db import DataError, IntegrityError
@@ -10,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from programdesk.api import (
     disbursements,
@@ -22,12 +24,24 @@ from programdesk.api import (
     scheduling,
 )
 from programdesk.api.auth import SessionAuth, TokenAuth
+from programdesk.api.openapi import add_problem_responses
 from programdesk.api.problems import problem_response
 from programdesk.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+
+class ProgramDeskAPI(NinjaAPI):
+    """Its OpenAPI document also declares the problem answers of every operation."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> OpenAPISchema:
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        add_problem_responses(document)
+        return document
+
+
+api = ProgramDeskAPI(
     title="Program Desk API",
     version="1",
     description=(
