@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.schema import OpenAPISchema
+from ninja.parser import Parser
 
 from programdesk.api import (
     disbursements,
@@ -29,6 +30,19 @@ from programdesk.api.problems import problem_response
 from programdesk.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
+
+
+class NotAnObject(ValueError):
+    """A JSON body that is an array, a string, a number or null: every body here is an object."""
+
+
+class ObjectParser(Parser):
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            # Ninja would read no fields from it: `[null]` would be an empty, valid PATCH.
+            raise NotAnObject
+        return data
 
 
 class ProgramDeskAPI(NinjaAPI):
@@ -52,6 +66,7 @@ api = ProgramDeskAPI(
     ),
     auth=[TokenAuth(), SessionAuth()],
     urls_namespace="api",
+    parser=ObjectParser(),
 )
 
 for prefix, module in [
@@ -105,6 +120,10 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, NotAnObject):  # ninja turns a parser's error into a 400
+        return problem_response(422, title="Invalid input",
+                                detail="The body must be a JSON object.",
+                                errors=[{"field": "body", "message": "Must be a JSON object."}])
     return problem_response(exc.status_code, detail=str(exc))
 
 
