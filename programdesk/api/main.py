@@ -8,6 +8,7 @@ from typing import Any
 from django.core.signals import got_request_exception
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -125,6 +126,11 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
                                 detail="The body must be a JSON object.",
                                 errors=[{"field": "body", "message": "Must be a JSON object."}])
     return problem_response(exc.status_code, detail=str(exc))
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return problem_response(400, detail="The body is not valid multipart/form-data.")
 
 
 @api.exception_handler(Http404)

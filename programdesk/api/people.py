@@ -11,7 +11,7 @@ from pydantic import Field
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import Amount, Date, Id, not_null
+from programdesk.api.schemas import Amount, Date, Email, Id, not_null
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
@@ -29,7 +29,7 @@ class PersonIn(Schema):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
     birth_date: Date | None = None
-    email: str = Field("", max_length=254)
+    email: Email = ""
     phone: str = Field("", max_length=40)
     postal_code: str = Field("", max_length=20)
     account_id: Id | None = None
@@ -46,7 +46,7 @@ class PersonPatch(Schema):
     first_name: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=100)
     last_name: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=100)
     birth_date: Date | None = None
-    email: str | None = Field(None, max_length=254)
+    email: Email | None = None
     phone: str | None = Field(None, max_length=40)
     postal_code: str | None = Field(None, max_length=20)
     account_id: Id | None = None
@@ -306,7 +306,7 @@ def person_eligibility(request: HttpRequest, person_id: int,
 class AccountIn(Schema):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["household", "organization"] = "household"
-    email: str = Field("", max_length=254)
+    email: Email = ""
     phone: str = Field("", max_length=40)
     postal_code: str = Field("", max_length=20)
 
@@ -314,7 +314,7 @@ class AccountIn(Schema):
 class AccountPatch(Schema):
     name: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=200)
     kind: Literal["household", "organization"] | None = Field(None, json_schema_extra=not_null)
-    email: str | None = Field(None, max_length=254)
+    email: Email | None = None
     phone: str | None = Field(None, max_length=40)
     postal_code: str | None = Field(None, max_length=20)
 

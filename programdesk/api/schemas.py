@@ -34,7 +34,7 @@ DateTime = Annotated[dt.datetime, BeforeValidator(_iso_only)]
 # Money and quantities: at most 12 digits, 2 of them decimals (the database's columns). The
 # bound is in the document too, where max_digits cannot be said.
 MAX_AMOUNT = Decimal("9999999999.99")
-AMOUNT_SCHEMA = {"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT),
+AMOUNT_SCHEMA = {"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT), "multipleOf": 0.01,
                  "description": "At most 2 decimals"}
 
 
@@ -58,6 +58,12 @@ Quantity = Annotated[
 ]
 QuantityOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="always")]
 
+
+# An email address, or "" for none. The server checks it with Django's validator; the
+# document gives its outline (one @, no spaces), which every address Django takes fits.
+Email = Annotated[str, Field(max_length=254), WithJsonSchema({
+    "type": "string", "maxLength": 254, "pattern": r"^([^@\s]+@[^@\s]+)?$",
+    "description": "An email address, or empty for none"})]
 
 # A JSON true or false in a body (pydantic would also take 0, 1, "yes" or "off").
 Bool = StrictBool
