@@ -333,7 +333,7 @@ class FieldDefinitionIn(Schema):
     help_text: str = Field("", max_length=200)
     program_id: Id | None = None
     benefit_id: Id | None = None
-    order: int | None = Field(None, ge=0, le=1_000_000)
+    order: int | None = Field(None, ge=0, le=1_000_000, strict=True)
 
 
 class FieldDefinitionPatch(Schema):
@@ -342,7 +342,8 @@ class FieldDefinitionPatch(Schema):
     max_length: int | None = Field(None, ge=1, le=custom_fields.MAX_TEXT_LENGTH)
     choices: list[str] | None = Field(None, max_length=200)
     help_text: str | None = Field(None, max_length=200)
-    order: int | None = Field(None, json_schema_extra=not_null, ge=0, le=1_000_000)
+    order: int | None = Field(None, json_schema_extra=not_null, ge=0, le=1_000_000,
+                              strict=True)
     is_active: Bool | None = Field(None, json_schema_extra=not_null)
 
 

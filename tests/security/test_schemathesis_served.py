@@ -35,7 +35,7 @@ def test_schemathesis_all_checks_pass_against_a_served_instance(tmp_path: Path) 
              f"{instance.url}/api/v1/openapi.json",
              "--header", f"Authorization: Bearer {instance.token}",
              "--checks", "all", "--generation-deterministic", "--max-examples", EXAMPLES,
-             "--phases", "examples,coverage,fuzzing", "--workers", "1",
+             "--workers", "2",
              "--output-truncate", "false",
              "--request-timeout", "60"],
             cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False)
