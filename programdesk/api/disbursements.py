@@ -11,7 +11,7 @@ from pydantic import Field
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import Date, DisbursementOut, Id, Quantity, Warning
+from programdesk.api.schemas import Bool, Date, DisbursementOut, Id, Quantity, Warning
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import get_for_field, get_visible
 from programdesk.participation import selectors, services
@@ -50,7 +50,7 @@ def list_disbursements(request: HttpRequest, filters: Query[DisbursementFilter])
 
 
 class Override(Schema):
-    override_eligibility: bool = Field(
+    override_eligibility: Bool = Field(
         False, description="Go on despite failed `block` eligibility rules (audited)")
     override_reason: str = Field("", max_length=1000)
 
@@ -151,7 +151,7 @@ class BulkWalkIn(BulkBase, Override):
     mode: Literal["walk_in"]
     person_ids: list[Id] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
     account_ids: list[Id] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
-    add_to_upcoming_session: bool = False
+    add_to_upcoming_session: Bool = False
 
 
 class BulkAnonymous(BulkBase):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.signals import got_request_exception
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from programdesk.api import (
     disbursements,
@@ -24,13 +27,25 @@ from programdesk.api import (
     scheduling,
 )
 from programdesk.api.auth import SessionAuth, TokenAuth
+from programdesk.api.openapi import add_problem_responses
 from programdesk.api.parser import StrictParser
 from programdesk.api.problems import problem_response, too_large_response
 from programdesk.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+
+class ProgramDeskAPI(NinjaAPI):
+    """Its OpenAPI document also declares the problem answers of every operation."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> OpenAPISchema:
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        add_problem_responses(document)
+        return document
+
+
+api = ProgramDeskAPI(
     title="Program Desk API",
     version="1",
     description=(
@@ -106,6 +121,11 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def on_body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     # ApiProblemMiddleware refuses a declared length over the limit first; this is the rest.
     return too_large_response(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return problem_response(400, detail="The body is not valid multipart/form-data.")
 
 
 @api.exception_handler(Http404)

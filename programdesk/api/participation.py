@@ -13,7 +13,7 @@ from pydantic import Field
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
 from programdesk.api.scheduling import SessionDetailOut, session_detail_for
-from programdesk.api.schemas import Date, DisbursementOut, Id, Quantity, Warning
+from programdesk.api.schemas import Bool, Date, DisbursementOut, Id, Quantity, Warning
 from programdesk.core.errors import NotAllowed, NotFound, ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap, Role
@@ -43,7 +43,7 @@ class ParticipantsIn(Schema):
     person_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
     account_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
     enrollment_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
-    override_eligibility: bool = Field(
+    override_eligibility: Bool = Field(
         False, description="Managers only: go on despite failed `block` eligibility rules")
     override_reason: str = Field("", max_length=1000,
                                  description="Why the rules are overridden (audited)")
@@ -147,7 +147,7 @@ class MarkIn(Schema):
 
 class AttendanceIn(Schema):
     records: list[MarkIn] = Field(max_length=MAX_IDS)
-    complete_session: bool = False
+    complete_session: Bool = False
 
 
 @router.post("/sessions/{session_id}/attendance", response=SessionDetailOut)
@@ -211,7 +211,7 @@ class EnrollmentIn(Schema):
     program_id: Id
     person_id: Id | None = None
     account_id: Id | None = None
-    is_anonymous: bool = False
+    is_anonymous: Bool = False
     status: str | None = Field(None, max_length=40,
                                description="An enrollment status code; default: the default")
     application_date: Date | None = None

@@ -3,7 +3,6 @@ People and accounts)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -12,7 +11,7 @@ from pydantic import Field
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import Date, Id
+from programdesk.api.schemas import Amount, Date, Email, Id, not_null
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
@@ -30,29 +29,29 @@ class PersonIn(Schema):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
     birth_date: Date | None = None
-    email: str = Field("", max_length=254)
+    email: Email = ""
     phone: str = Field("", max_length=40)
     postal_code: str = Field("", max_length=20)
     account_id: Id | None = None
     household_size: int | None = Field(None, ge=1, le=50,
                                        description="Eligibility detail (staff and up)")
-    annual_income: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2,
-                                          description="Yearly household income (staff and up)")
+    annual_income: Amount | None = Field(None,
+                                         description="Yearly household income (staff and up)")
     card_code: str | None = Field(None, max_length=32, description="Check-in card or QR code")
     extra: dict[str, Any] | None = Field(None, description="Custom field values by key "
                                                            "(GET /custom-fields?target=person)")
 
 
 class PersonPatch(Schema):
-    first_name: str | None = Field(None, min_length=1, max_length=100)
-    last_name: str | None = Field(None, min_length=1, max_length=100)
+    first_name: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=100)
+    last_name: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=100)
     birth_date: Date | None = None
-    email: str | None = Field(None, max_length=254)
+    email: Email | None = None
     phone: str | None = Field(None, max_length=40)
     postal_code: str | None = Field(None, max_length=20)
     account_id: Id | None = None
     household_size: int | None = Field(None, ge=1, le=50)
-    annual_income: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    annual_income: Amount | None = None
     card_code: str | None = Field(None, max_length=32)
     extra: dict[str, Any] | None = Field(
         None, description="Only the keys given change; a key set to null is removed")
@@ -307,15 +306,15 @@ def person_eligibility(request: HttpRequest, person_id: int,
 class AccountIn(Schema):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["household", "organization"] = "household"
-    email: str = Field("", max_length=254)
+    email: Email = ""
     phone: str = Field("", max_length=40)
     postal_code: str = Field("", max_length=20)
 
 
 class AccountPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    kind: Literal["household", "organization"] | None = None
-    email: str | None = Field(None, max_length=254)
+    name: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=200)
+    kind: Literal["household", "organization"] | None = Field(None, json_schema_extra=not_null)
+    email: Email | None = None
     phone: str | None = Field(None, max_length=40)
     postal_code: str | None = Field(None, max_length=20)
 
@@ -383,11 +382,11 @@ class CaseIn(Schema):
 
 
 class CasePatch(Schema):
-    subject: str | None = Field(None, min_length=1, max_length=200)
+    subject: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=200)
     program_ids: list[Id] | None = Field(None, max_length=100)
-    status: Literal["open", "closed"] | None = None
+    status: Literal["open", "closed"] | None = Field(None, json_schema_extra=not_null)
     worker_id: Id | None = None
-    opened_on: Date | None = None
+    opened_on: Date | None = Field(None, json_schema_extra=not_null)
     closed_on: Date | None = None
     notes: str | None = Field(None, max_length=10_000)
 

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import Date, Id, Quantity, QuantityOut
+from programdesk.api.schemas import Bool, Date, Id, Quantity, QuantityOut, not_null
 from programdesk.core import custom_fields
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import FieldDefinition, User
@@ -69,8 +69,8 @@ class ProgramIn(Schema):
 
 
 class ProgramPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    status: ProgramStatusIn | None = None
+    name: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=200)
+    status: ProgramStatusIn | None = Field(None, json_schema_extra=not_null)
     start_date: Date | None = None
     end_date: Date | None = None
     summary: str | None = Field(None, max_length=10_000)
@@ -136,18 +136,19 @@ class BenefitIn(Schema):
     unit: str | None = Field(None, min_length=1, max_length=20,
                              description="A unit's code, e.g. `hour` (default: the benefit "
                                          "type's unit)")
-    is_active: bool = True
+    is_active: Bool = True
     default_quantity: Quantity | None = None
     description: str = Field("", max_length=10_000)
 
 
 class BenefitPatch(Schema):
-    program_id: Id | None = Field(None, description="Cannot change; accepted when the same")
-    name: str | None = Field(None, min_length=1, max_length=200)
+    program_id: Id | None = Field(None, json_schema_extra=not_null,
+                                  description="Cannot change; accepted when the same")
+    name: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=200)
     benefit_type_id: Id | None = None
-    unit: str | None = Field(None, min_length=1, max_length=20)
-    is_active: bool | None = None
-    default_quantity: Quantity | None = None
+    unit: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=20)
+    is_active: Bool | None = Field(None, json_schema_extra=not_null)
+    default_quantity: Quantity | None = Field(None, json_schema_extra=not_null)
     description: str | None = Field(None, max_length=10_000)
 
 
@@ -252,7 +253,7 @@ class CohortIn(Schema):
 
 
 class CohortPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=200)
     start_date: Date | None = None
     end_date: Date | None = None
     max_members: int | None = Field(None, ge=1, le=1_000_000)
@@ -326,23 +327,24 @@ class FieldDefinitionIn(Schema):
                      description="The name of the value in `extra`")
     label: str = Field(min_length=1, max_length=100)
     field_type: FieldTypeIn
-    required: bool = False
+    required: Bool = False
     max_length: int | None = Field(None, ge=1, le=custom_fields.MAX_TEXT_LENGTH)
     choices: list[str] = Field(default_factory=list, max_length=200)
     help_text: str = Field("", max_length=200)
     program_id: Id | None = None
     benefit_id: Id | None = None
-    order: int | None = Field(None, ge=0, le=1_000_000)
+    order: int | None = Field(None, ge=0, le=1_000_000, strict=True)
 
 
 class FieldDefinitionPatch(Schema):
-    label: str | None = Field(None, min_length=1, max_length=100)
-    required: bool | None = None
+    label: str | None = Field(None, json_schema_extra=not_null, min_length=1, max_length=100)
+    required: Bool | None = Field(None, json_schema_extra=not_null)
     max_length: int | None = Field(None, ge=1, le=custom_fields.MAX_TEXT_LENGTH)
     choices: list[str] | None = Field(None, max_length=200)
     help_text: str | None = Field(None, max_length=200)
-    order: int | None = Field(None, ge=0, le=1_000_000)
-    is_active: bool | None = None
+    order: int | None = Field(None, json_schema_extra=not_null, ge=0, le=1_000_000,
+                              strict=True)
+    is_active: Bool | None = Field(None, json_schema_extra=not_null)
 
 
 class FieldDefinitionOut(Schema):
@@ -427,9 +429,9 @@ class RuleIn(Schema):
 
 
 class RulePatch(Schema):
-    params: dict[str, Any] | None = None
-    mode: Literal["warn", "block"] | None = None
-    is_active: bool | None = None
+    params: dict[str, Any] | None = Field(None, json_schema_extra=not_null)
+    mode: Literal["warn", "block"] | None = Field(None, json_schema_extra=not_null)
+    is_active: Bool | None = Field(None, json_schema_extra=not_null)
 
 
 class RuleOut(Schema):

@@ -17,7 +17,7 @@ from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
 from programdesk.reports import selectors as s
-from programdesk.reports.exports import FORMATS, Format, export_response
+from programdesk.reports.exports import FORMATS, XLSX_CONTENT_TYPE, Format, export_response
 from programdesk.reports.selectors import ReportFilter
 from programdesk.reports.tables import REPORT_TABLES, ReportOptions
 
@@ -325,8 +325,11 @@ def _export_view(name: str, fmt: Format) -> Any:
     return view
 
 
+_MEDIA_TYPES = {"csv": "text/csv", "xlsx": XLSX_CONTENT_TYPE}
+
 for _name in REPORT_TABLES:
     for _fmt in FORMATS:
         router.get(f"/{_name}.{_fmt}", operation_id=f"report_{_name.replace('-', '_')}_{_fmt}",
-                   response={200: None}, openapi_extra={"responses": {"200": {
-                       "description": f"A {_fmt.upper()} file"}}})(_export_view(_name, _fmt))
+                   response={200: None}, openapi_extra={"responses": {200: {
+                       "description": f"A {_fmt.upper()} file",
+                       "content": {_MEDIA_TYPES[_fmt]: {}}}}})(_export_view(_name, _fmt))

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from programdesk.api.auth import require, user_for_token
 from programdesk.api.pagination import Page, PageParams, paginate
-from programdesk.api.schemas import Date, DateTime, Id, Quantity, QuantityOut
+from programdesk.api.schemas import Bool, Date, DateTime, Id, Quantity, QuantityOut
 from programdesk.core.errors import NotAllowed, NotFound
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
@@ -47,15 +47,17 @@ class MonthlyIn(Schema):
                                               "the last day of shorter months.")
     weekday: Weekday | None = Field(None, description="With `ordinal`: e.g. the second Tuesday")
     ordinal: int | None = Field(None, description="1–4, or -1 for the last")
-    last_day: bool | None = Field(None, description="The last day of every month")
+    last_day: Bool | None = Field(None, description="The last day of every month")
 
 
 class RecurrenceIn(Schema):
     frequency: Frequency
-    interval: int | None = Field(1, description="Every N days/weeks/months/years (1–99)")
+    interval: int | None = Field(1, ge=1, le=99,
+                                 description="Every N days/weeks/months/years (1–99)")
     weekdays: list[Weekday] | None = Field(
         None, description="Weekly (or daily) on these days; default the first session's weekday")
-    count: int | None = Field(None, description="Number of sessions (give this or `until`)")
+    count: int | None = Field(None, ge=1, le=recurrence.MAX_SESSIONS,
+                              description="Number of sessions (give this or `until`)")
     until: Date | None = Field(None, description="Last possible local date, inclusive")
     monthly: MonthlyIn | None = Field(
         None, description='`{"day": 15}`, `{"weekday": "TU", "ordinal": 2}` or '
@@ -74,7 +76,7 @@ class ScheduleIn(Schema):
     location: str = ""
     skip_dates: list[Date] = Field(
         default_factory=list, description="Dates the rule gives that get no session (holidays)")
-    dry_run: bool = Field(False, description="Return the sessions it would make; write nothing")
+    dry_run: Bool = Field(False, description="Return the sessions it would make; write nothing")
 
 
 def _recurrence_dict(value: RecurrenceIn) -> dict[str, Any]:
@@ -262,7 +264,8 @@ def list_schedule_sessions(request: HttpRequest, schedule_id: int,
 
 
 class AddSessionsIn(Schema):
-    count: int = Field(description="How many sessions to add after the last one")
+    count: int = Field(ge=1, le=recurrence.MAX_SESSIONS,
+                       description="How many sessions to add after the last one")
 
 
 class AddSessionsOut(Schema):
@@ -336,7 +339,7 @@ class ChangeRecurrenceIn(Schema):
     first_session_end: DateTime | None = None
     skip_dates: list[Date] | None = Field(
         None, description="Dates to drop; null keeps the dates dropped before")
-    dry_run: bool = False
+    dry_run: Bool = False
 
 
 class ChangeRecurrenceOut(Schema):

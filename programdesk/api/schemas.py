@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import BeforeValidator, Field, PlainSerializer
+from pydantic import BeforeValidator, Field, PlainSerializer, StrictBool, WithJsonSchema
 
 from programdesk.core.scoping import MAX_ID
 
@@ -32,13 +32,54 @@ def _iso_only(value: Any) -> Any:
 Date = Annotated[dt.date, BeforeValidator(_iso_only)]
 DateTime = Annotated[dt.datetime, BeforeValidator(_iso_only)]
 
+# Money and quantities: at most 12 digits, 2 of them decimals (the database's columns). The
+# bound is in the document too, where max_digits cannot be said.
+MAX_AMOUNT = Decimal("9999999999.99")
+AMOUNT_SCHEMA = {"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT), "multipleOf": 0.01,
+                 "description": "At most 2 decimals"}
+
+
+def _number_only(value: Any) -> Any:
+    if isinstance(value, (str, bool)):
+        raise ValueError("Give a JSON number, not text or true/false")
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_number_only),
+                   Field(ge=0, le=MAX_AMOUNT, max_digits=12, decimal_places=2),
+                   WithJsonSchema(AMOUNT_SCHEMA)]
+
 # Quantities are JSON numbers with at most 2 decimals, never strings.
 Quantity = Annotated[
     Decimal,
-    Field(ge=0, max_digits=12, decimal_places=2),
+    BeforeValidator(_number_only),
+    Field(ge=0, le=MAX_AMOUNT, max_digits=12, decimal_places=2),
+    WithJsonSchema(AMOUNT_SCHEMA),
     PlainSerializer(float, return_type=float, when_used="always"),
 ]
 QuantityOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="always")]
+
+
+# An email address, or "" for none. The server checks it with Django's validator; the
+# document gives its outline (one @, no spaces), which every address Django takes fits.
+Email = Annotated[str, Field(max_length=254), WithJsonSchema({
+    "type": "string", "maxLength": 254, "pattern": r"^([^@\s]+@[^@\s]+)?$",
+    "description": "An email address, or empty for none"})]
+
+# A JSON true or false in a body (pydantic would also take 0, 1, "yes" or "off").
+Bool = StrictBool
+
+
+def not_null(schema: dict[str, Any]) -> None:
+    """`Field(None, json_schema_extra=not_null)`: in a PATCH body, a field that may be left out
+    but not set to null (the handler refuses null with a 422 naming the field). The document
+    says so: no null among its types, and no default."""
+    branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+    schema.pop("default", None)
 
 
 class Warning(Schema):

@@ -168,6 +168,7 @@ def import_commit(*, actor: User | None, kind: str, table: Table, mapping: Seque
     ``before_commit`` runs inside the transaction after the writes (the page marks its job
     done there, so the job and the records commit together)."""
     run = _Run.start(actor=actor, kind=kind, table=table, mapping=mapping, progress=progress)
+    run.result.dry_run = False
     run.plan()
     if run.result.errors:
         raise ImportErrors(run.result)

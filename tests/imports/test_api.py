@@ -38,6 +38,12 @@ def test_dry_run_then_import(client, charlie) -> None:
     assert body["committed"] and Person.objects.count() == 2
 
 
+def test_a_committed_import_says_it_was_no_dry_run(client, charlie) -> None:
+    body = post(client, charlie, "people", CSV, mapping=MAPPING).json()
+    assert body["committed"] is True
+    assert body["dry_run"] is False
+
+
 def test_errors_are_a_422_naming_rows_and_columns(client, charlie) -> None:
     bad = CSV + b"Cy,,02141\n"
     dry = post(client, charlie, "people", bad, dry_run="true", mapping=MAPPING).json()
