@@ -115,14 +115,22 @@ def import_job_get(user: User, pk: int) -> ImportJob:
     return job
 
 
-def _purge_old_files() -> None:
+def import_uploads_purge() -> int:
+    """Delete files under ``VAR_DIR/imports/`` (uploads, their errors and progress files) older
+    than ``KEEP_DAYS``: abandoned uploads hold personal data. Returns how many were deleted.
+
+    Run by ``manage.py purge`` (hourly under ``manage.py serve``) and at each upload. A job
+    whose file is gone says so ("upload it again")."""
     cutoff = time.time() - KEEP_DAYS * 86400
+    deleted = 0
     for path in imports_dir().iterdir():
         try:
-            if path.stat().st_mtime < cutoff:
+            if path.is_file() and path.stat().st_mtime < cutoff:
                 path.unlink()
+                deleted += 1
         except OSError:  # pragma: no cover - another worker removed it first
             pass
+    return deleted
 
 
 @transaction.atomic
@@ -131,7 +139,7 @@ def import_job_create(*, actor: User, kind: str, filename: str, data: bytes) -> 
     keep it under ``VAR_DIR/imports/`` and guess the mapping (remembered choices first)."""
     import_allowed_check(actor=actor, kind=kind)
     table = read_table(data, filename)
-    _purge_old_files()
+    import_uploads_purge()
     stored_name = f"{uuid.uuid4().hex}.{table.format}"
     (imports_dir() / stored_name).write_bytes(data)
     definitions = f.custom_definitions(kind)

@@ -18,7 +18,9 @@ from django.conf import settings
 
 def imports_dir() -> Path:
     path = Path(settings.VAR_DIR) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)  # made under another umask: uploads hold personal data
     return path
 
 

@@ -38,6 +38,8 @@ class Command(BaseCommand):
         self.stdout.write("Stop with Ctrl-C.\n")
         sys.stdout.flush()
         argv = [sys.executable, "-m", "gunicorn", "programdesk.wsgi:application",
+                # Its when_ready hook runs `manage.py purge` now and hourly.
+                "--config", "python:programdesk.gunicorn_conf",
                 "--bind", host, "--workers", str(options["workers"]),
                 "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
                 # Paths without their query strings, which can hold names (?search=, ?q=).
