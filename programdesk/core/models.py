@@ -71,7 +71,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12, help_text="The first characters, to tell tokens apart")
     digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(help_text="Refused from this moment on")
     last_used_at = models.DateTimeField(null=True, blank=True)
 

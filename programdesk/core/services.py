@@ -201,9 +201,10 @@ def token_create(*, actor: User | None, user: User, name: str = "",
     It expires after ``days`` (default ``API_TOKEN_DAYS``, one year)."""
     lifetime = _token_days(days)
     raw = "pd_" + secrets.token_urlsafe(32)
+    now = timezone.now()
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:10],
-                                    digest=token_digest(raw),
-                                    expires_at=timezone.now() + timedelta(days=lifetime))
+                                    digest=token_digest(raw), created_at=now,
+                                    expires_at=now + timedelta(days=lifetime))
     audit_record(actor=actor, action="api_token.create", obj=token,
                  after={"user": user.pk, "prefix": token.prefix, "name": name,
                         "expires_at": token.expires_at.isoformat()})

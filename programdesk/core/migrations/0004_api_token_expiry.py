@@ -1,5 +1,6 @@
 import datetime
 
+import django.utils.timezone
 from django.db import migrations, models
 
 
@@ -17,6 +18,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Set by token_create, so that expires_at is exactly the lifetime after it.
+        migrations.AlterField(
+            model_name="apitoken",
+            name="created_at",
+            field=models.DateTimeField(default=django.utils.timezone.now),
+        ),
         migrations.AddField(
             model_name="apitoken",
             name="expires_at",
