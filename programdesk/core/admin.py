@@ -11,7 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 
 from programdesk.core import services
 from programdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
@@ -27,29 +29,6 @@ from programdesk.core.models import (
 )
 
 
-class ApiTokenInline(admin.TabularInline):
-    """The user's API tokens on the user page: which, when made, when they expire, last use.
-    Made and rotated through the links (the token is shown once); revoked under API tokens."""
-
-    model = ApiToken
-    extra = 0
-    can_delete = False
-    fields = ["prefix", "name", "created_at", "expires_at", "last_used_at", "rotate"]
-    readonly_fields = ["prefix", "name", "created_at", "expires_at", "last_used_at", "rotate"]
-    verbose_name_plural = "API tokens (expired ones are purged hourly)"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="")
-    def rotate(self, token: ApiToken) -> str:
-        url = reverse("admin:core_user_token_rotate", args=[token.user_id, token.pk])
-        return format_html('<a href="{}">Rotate…</a>', url)
-
-
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, required=False,
                            help_text="A note to tell tokens apart, e.g. the script using it.")
@@ -63,25 +42,35 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
     list_filter = ["role", "is_active", "programs"]
     search_fields = ["username", "email", "first_name", "last_name"]
     fieldsets = (*(BaseUserAdmin.fieldsets or ()),
-                 ("Program Desk", {"fields": ["role", "programs", "api_token_new"]}))
+                 ("Program Desk", {"fields": ["role", "programs"]}),
+                 ("API tokens", {"fields": ["api_tokens"]}))
     filter_horizontal = ["programs", "groups", "user_permissions"]
-    inlines = [ApiTokenInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return [*super().get_readonly_fields(request, obj), "api_token_new"]
+        return [*super().get_readonly_fields(request, obj), "api_tokens"]
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.add_fieldsets if obj is None else self.fieldsets
-
-    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.inlines if obj is not None else []
-
-    @admin.display(description="API tokens")
-    def api_token_new(self, user: User) -> str:
+    @admin.display(description="Tokens")
+    def api_tokens(self, user: User) -> str:
+        """The user's API tokens — which, when made, when they expire, last use — with links to
+        make or rotate one (the token is then shown once). Revoked under *API tokens*."""
         if not user.pk:
             return ""
-        url = reverse("admin:core_user_token_new", args=[user.pk])
-        return format_html('<a href="{}">Create an API token…</a>', url)
+        rows = format_html_join(
+            "", "<tr><td>{}…</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                "<td><a href=\"{}\">Rotate…</a></td></tr>",
+            ((t.prefix, t.name or "—", date_format(localtime(t.created_at), "DATETIME_FORMAT"),
+              date_format(localtime(t.expires_at), "DATETIME_FORMAT")
+              + (" (expired)" if t.is_expired else ""),
+              date_format(localtime(t.last_used_at), "DATETIME_FORMAT")
+              if t.last_used_at else "never",
+              reverse("admin:core_user_token_rotate", args=[user.pk, t.pk]))
+             for t in user.api_tokens.order_by("created_at")))
+        table = format_html(
+            "<table><thead><tr><th>Token</th><th>Name</th><th>Created</th><th>Expires</th>"
+            "<th>Last used</th><th></th></tr></thead><tbody>{}</tbody></table>", rows,
+        ) if rows else format_html("<p>{}</p>", "No API tokens.")
+        new = reverse("admin:core_user_token_new", args=[user.pk])
+        return format_html('{}<p><a href="{}">Create an API token…</a></p>', table, new)
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
