@@ -29,6 +29,14 @@ from programdesk.core.models import (
 )
 
 
+def _pk(value: object) -> int:
+    """An object id from a URL (``<path:object_id>``), or 404."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise Http404
+    return int(text)
+
+
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, required=False,
                            help_text="A note to tell tokens apart, e.g. the script using it.")
@@ -63,7 +71,7 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
               + (" (expired)" if t.is_expired else ""),
               date_format(localtime(t.last_used_at), "DATETIME_FORMAT")
               if t.last_used_at else "never",
-              reverse("admin:core_user_token_rotate", args=[user.pk, t.pk]))
+              reverse("admin:core_apitoken_rotate", args=[t.pk]))
              for t in user.api_tokens.order_by("created_at")))
         table = format_html(
             "<table><thead><tr><th>Token</th><th>Name</th><th>Created</th><th>Expires</th>"
@@ -75,15 +83,14 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
         return [
-            path("<int:user_id>/tokens/new/", view(self.token_new_view),
+            # <path:object_id>, like the admin's own object URLs.
+            path("<path:object_id>/tokens/new/", view(self.token_new_view),
                  name="core_user_token_new"),
-            path("<int:user_id>/tokens/<int:token_id>/rotate/", view(self.token_rotate_view),
-                 name="core_user_token_rotate"),
             *super().get_urls(),
         ]
 
-    def _token_user(self, request: HttpRequest, user_id: int) -> User:
-        user = get_object_or_404(User, pk=user_id)
+    def _token_user(self, request: HttpRequest, user_id: object) -> User:
+        user = get_object_or_404(User, pk=_pk(user_id))
         if not self.has_change_permission(request, user):
             raise Http404
         return user
@@ -93,8 +100,8 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
             **self.admin_site.each_context(request), "opts": self.opts, "original": user,
             "title": f"API token for {user.username}", **context})
 
-    def token_new_view(self, request: HttpRequest, user_id: int) -> HttpResponse:
-        user = self._token_user(request, user_id)
+    def token_new_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        user = self._token_user(request, object_id)
         form = TokenForm(request.POST or None, initial={"days": settings.API_TOKEN_DAYS})
         if request.method == "POST" and form.is_valid():
             try:
@@ -107,10 +114,9 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
                 return self._token_page(request, user, token=raw)
         return self._token_page(request, user, form=form, action="Create the token")
 
-    def token_rotate_view(self, request: HttpRequest, user_id: int,
-                          token_id: int) -> HttpResponse:
-        user = self._token_user(request, user_id)
-        old = get_object_or_404(ApiToken, pk=token_id, user=user)
+    def token_rotate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        old = get_object_or_404(ApiToken, pk=_pk(object_id))
+        user = self._token_user(request, old.user_id)
         form = TokenForm(request.POST or None,
                          initial={"days": settings.API_TOKEN_DAYS, "name": old.name})
         form.fields["name"].disabled = True
@@ -146,7 +152,16 @@ class ApiTokenAdmin(AuditedAdmin):
     readonly_fields = ["prefix", "digest", "created_at", "expires_at", "last_used_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # tokens are made by token_create, which shows the token once
+        return False  # made by token_create or on the user page, which show the token once
+
+    def get_urls(self) -> list[URLPattern]:
+        # Rotating is the user page's (UserAdmin.token_rotate_view), under the token's URL.
+        rotate = self.admin_site._registry[User].token_rotate_view  # type: ignore[attr-defined]
+        return [
+            path("<path:object_id>/rotate/", self.admin_site.admin_view(rotate),
+                 name="core_apitoken_rotate"),
+            *super().get_urls(),
+        ]
 
 
 @admin.register(StatusValue)

@@ -248,7 +248,7 @@ def test_the_user_page_shows_tokens_and_creates_and_rotates_them() -> None:
     page = admin.get(f"/admin/core/user/{user.pk}/change/").content.decode()
     assert token.prefix in page and "old script" in page and "<th>Expires</th>" in page
     assert f"/admin/core/user/{user.pk}/tokens/new/" in page
-    rotate_url = f"/admin/core/user/{user.pk}/tokens/{token.pk}/rotate/"
+    rotate_url = f"/admin/core/apitoken/{token.pk}/rotate/"
     assert rotate_url in page
 
     response = admin.post(f"/admin/core/user/{user.pk}/tokens/new/",
@@ -266,6 +266,9 @@ def test_the_user_page_shows_tokens_and_creates_and_rotates_them() -> None:
     assert response.status_code == 200 and raw is not None
     assert not ApiToken.objects.filter(pk=token.pk).exists()
     assert ApiToken.objects.get(user=user, name="old script").prefix == raw.group(1)[:10]
+    for bad in ["abc", "99999999999999999999", "-1", "1²"]:
+        assert admin.get(f"/admin/core/user/{bad}/tokens/new/").status_code == 404, bad
+        assert admin.get(f"/admin/core/apitoken/{bad}/rotate/").status_code == 404, bad
     # Another role may not reach these pages.
     staff = Client()
     staff.force_login(world.users["staff"])
