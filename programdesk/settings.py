@@ -6,15 +6,25 @@ the SQLite database, the secret key and uploaded files all live under ``var/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 
+# Everything this process creates — the SQLite database and its WAL and shared-memory files,
+# import uploads, backups — holds personal data: readable by the service's user only (0600
+# files, 0700 folders), whatever umask the process was started with.
+os.umask(0o077)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PROGRAMDESK_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Made earlier under another umask, say. One not ours to change (a mount point): its owner
+# decides.
+with contextlib.suppress(OSError):
+    VAR_DIR.chmod(0o700)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -44,6 +54,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    # First, so its management commands replace Django's of the same name (changepassword).
+    "programdesk",
     "programdesk.core.apps.ProgramDeskAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -52,10 +64,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "ninja",
     "django_tasks",
     "django_tasks_db",
-    "programdesk",
     "programdesk.core",
     "programdesk.programs",
     "programdesk.people",
@@ -69,12 +81,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so static files keep their long cache headers.
+    "programdesk.core.middleware.NoStoreMiddleware",
     "programdesk.api.middleware.ApiProblemMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "programdesk.core.middleware.SessionLifetimeMiddleware",
     "programdesk.api.middleware.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -188,8 +204,31 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
 SESSION_SAVE_EVERY_REQUEST = True  # the age above is then an idle timeout
+# However active, a session ends this long after its login (core.middleware).
+SESSION_MAX_AGE_SECONDS = int(os.environ.get("SESSION_MAX_AGE_SECONDS", str(12 * 60 * 60)))
+# Stored idempotent answers (api.middleware) are purged this long after their request.
+IDEMPOTENCY_KEEP_HOURS = int(os.environ.get("IDEMPOTENCY_KEEP_HOURS", "24"))
+# How often `manage.py serve` runs `manage.py purge` (0: never; run it from cron instead).
+PURGE_INTERVAL_SECONDS = int(os.environ.get("PURGE_INTERVAL_SECONDS", "3600"))
+# API tokens expire this many days after they are made, unless made with another lifetime.
+API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "365"))
 CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken
 X_FRAME_OPTIONS = "DENY"
+# No inline scripts or styles anywhere (templates load static files); see docs/security.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("HTTPS"):

@@ -23,10 +23,20 @@ def user_for_token(raw: str) -> User | None:
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()
+    if token.expires_at <= now:
+        return None
     # Touch last_used_at at most once a minute: a write per request would serialize readers.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def token_has_expired(raw: str) -> bool:
+    """Whether ``raw`` is a real token of an active user that has expired (to say so in the 401)."""
+    if not raw or len(raw) > 200:
+        return False
+    return ApiToken.objects.filter(digest=token_digest(raw), user__is_active=True,
+                                   expires_at__lte=timezone.now()).exists()
 
 
 class TokenAuth(HttpBearer):
@@ -34,6 +44,8 @@ class TokenAuth(HttpBearer):
         user = user_for_token(token)
         if user is not None:
             request.user = user
+        elif token_has_expired(token):
+            request.api_token_expired = True  # type: ignore[attr-defined]
         return user
 
 

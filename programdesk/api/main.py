@@ -102,6 +102,13 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    if getattr(request, "api_token_expired", False):
+        response = problem_response(
+            401, title="Unauthorized",
+            detail="This API token has expired. Ask an administrator for a new one.")
+        response["WWW-Authenticate"] = ('Bearer error="invalid_token", '
+                                        'error_description="The token has expired"')
+        return response
     response = problem_response(401, title="Unauthorized",
                                 detail="Send 'Authorization: Bearer <token>' or log in.")
     response["WWW-Authenticate"] = "Bearer"

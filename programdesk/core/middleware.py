@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
+from django.utils.cache import patch_cache_control
 
 from programdesk.core.roles import Role
 from programdesk.core.scoping import MAX_ID
@@ -70,3 +74,47 @@ class PageInputMiddleware:
         for value in [*args, *kwargs.values()]:
             if isinstance(value, int) and not isinstance(value, bool) and value > MAX_ID:
                 raise Http404("No such record.")
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every answer Django makes: pages, API answers, exports.
+
+    Pages and API answers show personal data, and a browser's back button or a shared proxy
+    must not keep them. Static files are answered by WhiteNoise (earlier in MIDDLEWARE) with
+    their long cache headers and never reach this.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_cache_control(response, no_store=True)
+        return response
+
+
+# The session key holding when the session's user logged in (seconds since the epoch).
+SESSION_STARTED_KEY = "_programdesk_login_at"
+
+
+class SessionLifetimeMiddleware:
+    """An absolute session lifetime (``SESSION_MAX_AGE_SECONDS``) besides the idle timeout.
+
+    ``SESSION_COOKIE_AGE`` with ``SESSION_SAVE_EVERY_REQUEST`` ends a session after a while
+    without requests; an active session would otherwise last for ever. The login time is
+    stored in the session (``core.signals`` sets it at login); a session older than the
+    lifetime, or without the mark, is logged out, so the next page asks for the password.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            started = request.session.get(SESSION_STARTED_KEY)
+            too_old = (not isinstance(started, int | float)
+                       or time.time() - started > settings.SESSION_MAX_AGE_SECONDS)
+            if too_old:
+                logout(request)  # flushes the session; request.user becomes anonymous
+        return self.get_response(request)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.errors import Conflict, ValidationError
@@ -17,6 +20,7 @@ from programdesk.core.models import (
     DISBURSEMENT_BUCKETS,
     ENROLLMENT_BUCKETS,
     ApiToken,
+    IdempotencyRecord,
     StatusKind,
     StatusValue,
     User,
@@ -148,6 +152,21 @@ def user_create(*, actor: User | None, username: str, role: str, password: str |
 
 
 @transaction.atomic
+def user_password_set(*, actor: User | None, user: User, password: str, reason: str = "") -> User:
+    """Set ``user``'s password (Django's validators apply) and record it — never the hash."""
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationError.for_fields({"password": " ".join(exc.messages)}) from None
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    locked.set_password(password)
+    locked.save(update_fields=["password"])
+    audit_record(actor=actor, action="user.password_change", obj=locked,
+                 after={"password": "[secret]"}, reason=reason)
+    return locked
+
+
+@transaction.atomic
 def user_set_active(*, actor: User | None, user: User, is_active: bool) -> User:
     """Enable or disable a user. Disabling ends their sessions and revokes their API tokens
     (core.signals, which does so for every save that disables a user)."""
@@ -161,15 +180,76 @@ def user_set_active(*, actor: User | None, user: User, is_active: bool) -> User:
     return locked
 
 
+# A token's lifetime may be set between a day and ten years.
+TOKEN_DAYS_MAX = 3650
+
+
+def _token_days(days: int | None) -> int:
+    if days is None:
+        return int(settings.API_TOKEN_DAYS)
+    if not 1 <= days <= TOKEN_DAYS_MAX:
+        raise ValidationError.for_fields(
+            {"days": f"A token lasts between 1 and {TOKEN_DAYS_MAX} days."})
+    return days
+
+
 @transaction.atomic
-def token_create(*, actor: User | None, user: User, name: str = "") -> str:
-    """Create an API token for ``user`` and return it. Only its digest is stored."""
+def token_create(*, actor: User | None, user: User, name: str = "",
+                 days: int | None = None) -> str:
+    """Create an API token for ``user`` and return it. Only its digest is stored.
+
+    It expires after ``days`` (default ``API_TOKEN_DAYS``, one year)."""
+    lifetime = _token_days(days)
     raw = "pd_" + secrets.token_urlsafe(32)
+    now = timezone.now()
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:10],
-                                    digest=token_digest(raw))
+                                    digest=token_digest(raw), created_at=now,
+                                    expires_at=now + timedelta(days=lifetime))
     audit_record(actor=actor, action="api_token.create", obj=token,
-                 after={"user": user.pk, "prefix": token.prefix, "name": name})
+                 after={"user": user.pk, "prefix": token.prefix, "name": name,
+                        "expires_at": token.expires_at.isoformat()})
     return raw
+
+
+@transaction.atomic
+def token_rotate(*, actor: User | None, token: ApiToken, days: int | None = None) -> str:
+    """Replace ``token`` by a new one for the same user and name, and revoke it, at once.
+
+    The new token gets a full lifetime (``days``, default ``API_TOKEN_DAYS``)."""
+    old = ApiToken.objects.select_for_update().filter(pk=token.pk).select_related("user").first()
+    if old is None:
+        raise Conflict("This token no longer exists (revoked or purged).")
+    if not old.user.is_active:
+        raise Conflict(f"The user '{old.user.username}' is disabled.")
+    raw = token_create(actor=actor, user=old.user, name=old.name, days=days)
+    audit_record(actor=actor, action="api_token.rotate", obj=old,
+                 before={"prefix": old.prefix}, after={"replaced_by": raw[:10]})
+    old.delete()
+    return raw
+
+
+@transaction.atomic
+def tokens_purge_expired() -> int:
+    """Delete API tokens that have expired; returns how many."""
+    expired = list(ApiToken.objects.filter(expires_at__lte=timezone.now())
+                   .values_list("pk", flat=True))
+    if not expired:
+        return 0
+    ApiToken.objects.filter(pk__in=expired).delete()
+    audit_record(actor=None, action="api_token.purge_expired", object_type="core.apitoken",
+                 object_ids=expired, after={"deleted": len(expired)})
+    return len(expired)
+
+
+@transaction.atomic
+def idempotency_records_purge() -> int:
+    """Delete stored idempotent answers older than ``IDEMPOTENCY_KEEP_HOURS``; returns how many.
+
+    They can hold personal data (the JSON of a created person); a client retries within
+    minutes, not days."""
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEEP_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 @transaction.atomic

@@ -5,16 +5,21 @@ refuses inactive users; deleting it also ends it for good should they be enabled
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record
+from programdesk.core.middleware import SESSION_STARTED_KEY
 from programdesk.core.models import ApiToken, User
 
 
@@ -51,3 +56,29 @@ def _end_access_when_disabled(sender: Any, instance: User, created: bool,
         audit_record(actor=None, action="user.access_ended", obj=instance,
                      after={"sessions_ended": sessions, "tokens_revoked": tokens},
                      reason="The user was disabled.")
+
+
+@receiver(user_logged_in, dispatch_uid="programdesk.session.mark_login_time")
+def _mark_login_time(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
+    """The start of the session's absolute lifetime (``SessionLifetimeMiddleware``)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_STARTED_KEY] = time.time()
+
+
+@receiver(connection_created, dispatch_uid="programdesk.sqlite.private_files")
+def _sqlite_files_private(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """The SQLite database, its WAL and shared-memory files: 0600, even if made before the
+    umask in settings (an older install, a file copied in). SQLite gives the WAL and -shm files
+    the database file's mode."""
+    if connection.vendor != "sqlite":
+        return
+    name = str(connection.settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = Path(name + suffix)
+        try:
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except OSError:  # not ours (a read-only copy): leave it
+            pass

@@ -174,14 +174,21 @@ def _task_mark_failed(task_id: str, message: str) -> None:
         exception_class_path="programdesk.imports.jobs.WorkerLost", traceback=message)
 
 
-def _purge_old_files() -> None:
+def import_uploads_purge() -> int:
+    """Delete files under ``PROGRAMDESK_MEDIA_DIR/imports/`` (uploads and their errors files)
+    older than ``KEEP_DAYS``: abandoned uploads hold personal data. Returns how many were
+    deleted. Run by ``manage.py purge`` (hourly under ``manage.py serve``) and at each upload;
+    a job whose file is gone says so ("upload it again")."""
     cutoff = time.time() - KEEP_DAYS * 86400
+    deleted = 0
     for path in imports_dir().iterdir():
         try:
-            if path.stat().st_mtime < cutoff:
+            if path.is_file() and path.stat().st_mtime < cutoff:
                 path.unlink()
+                deleted += 1
         except OSError:  # pragma: no cover - another worker removed it first
             pass
+    return deleted
 
 
 @transaction.atomic
@@ -200,7 +207,7 @@ def import_job_create(*, actor: User, kind: str, filename: str, data: bytes,
         mapping = f.mapping_apply(table.headers, list(chosen), mapping)
         f.mapping_check(kind, table.headers, mapping, definitions)
         import_mapping_remember(actor=actor, kind=kind, headers=table.headers, mapping=mapping)
-    _purge_old_files()
+    import_uploads_purge()
     stored_name = f"{uuid.uuid4().hex}.{table.format}"
     (imports_dir() / stored_name).write_bytes(data)
     job = ImportJob.objects.create(

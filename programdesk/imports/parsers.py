@@ -24,8 +24,14 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
 MAX_COLUMNS = 100
 MAX_CELL_CHARS = 2_000
-# An XLSX is a zip of XML: what it may expand to, in total, before we refuse to read it.
-MAX_XLSX_EXPANDED = 200 * 1024 * 1024
+# An XLSX is a zip of XML: what it may expand to, in total and per part, before we refuse to
+# read it. openpyxl loads the shared strings whole before the first row: a 2 MB file whose
+# strings part expanded to 177 MB took 48 s and 736 MB of memory. Larger data: use CSV.
+MAX_XLSX_EXPANDED = 100 * 1024 * 1024
+MAX_XLSX_PART = 50 * 1024 * 1024
+# Cells a sheet may hold, counted while reading (a sheet's <dimension> may lie, so it is
+# ignored); a CSV has no such limit (its size is the limit).
+MAX_XLSX_CELLS = 5_000_000
 MAX_HEADER_CHARS = 200
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -186,12 +192,21 @@ def _read_xlsx(data: bytes) -> Table:
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        expanded = sum(info.file_size for info in archive.infolist())
+        parts = archive.infolist()
     except Exception:  # zipfile raises many kinds: BadZipFile, NotImplementedError (version)...
         raise file_error("The XLSX file is damaged (not a readable zip archive).") from None
+    # Declared sizes can be trusted: zipfile never reads more than a part declares.
+    expanded = sum(info.file_size for info in parts)
     if expanded > MAX_XLSX_EXPANDED:
         raise file_error(f"The XLSX file expands to {_megabytes(expanded)} of data; at most "
-                         f"{_megabytes(MAX_XLSX_EXPANDED)} can be read.")
+                         f"{_megabytes(MAX_XLSX_EXPANDED)} can be read. Save it as CSV "
+                         "(or split it) and import that.")
+    largest = max(parts, key=lambda info: info.file_size, default=None)
+    if largest is not None and largest.file_size > MAX_XLSX_PART:
+        raise file_error(f"The XLSX file's part {largest.filename[:100]!r} expands to "
+                         f"{_megabytes(largest.file_size)}; at most "
+                         f"{_megabytes(MAX_XLSX_PART)} per part can be read. Save it as CSV "
+                         "(or split it) and import that.")
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False,
                                           keep_links=False)
@@ -200,7 +215,7 @@ def _read_xlsx(data: bytes) -> Table:
     try:
         sheet = workbook.worksheets[0]
         # Ignore the size the file claims (a hostile one claims a million columns); read the
-        # cells that are there.
+        # cells that are there, counting them (_xlsx_rows).
         sheet.reset_dimensions()
         return _table(_xlsx_rows(sheet), "xlsx")
     except ValidationError:
@@ -226,8 +241,17 @@ def _xlsx_error(exc: BaseException) -> ValidationError:
                       "again as an Excel workbook (.xlsx), or as CSV.")
 
 
+def _too_many_cells(count: int) -> ValidationError:
+    return file_error(f"The XLSX sheet has {count:,} cells; at most {MAX_XLSX_CELLS:,} can be "
+                      "read. Save it as CSV (or split it) and import that.")
+
+
 def _xlsx_rows(sheet: Any) -> Iterator[tuple[int, list[Any]]]:
+    seen = 0
     for number, row in enumerate(sheet.iter_rows(min_row=1), start=1):
+        seen += len(row)
+        if seen > MAX_XLSX_CELLS:
+            raise _too_many_cells(seen)
         cells: list[Any] = []
         for cell in row[:MAX_COLUMNS + 1]:
             if getattr(cell, "data_type", None) == "f":

@@ -22,7 +22,9 @@ def imports_dir() -> Path:
     """Uploads waiting for their check or import: under ``PROGRAMDESK_MEDIA_DIR``, storage
     shared by every app server and task worker."""
     path = Path(settings.PROGRAMDESK_MEDIA_DIR) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)  # made under another umask: uploads hold personal data
     return path
 
 

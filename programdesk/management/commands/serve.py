@@ -34,11 +34,18 @@ class Supervisor:
     exits is started again; when gunicorn exits, or serve gets SIGTERM or SIGINT (Ctrl-C),
     everything stops. The children run in their own process group, so Ctrl-C reaches only
     serve, which stops them in order: gunicorn at once (graceful), task workers after their
-    current task (up to ``TASK_GRACE_SECONDS``)."""
+    current task (up to ``TASK_GRACE_SECONDS``).
+
+    With ``purge`` and ``purge_every`` > 0 it also runs that command (``manage.py purge``) at
+    start and then every ``purge_every`` seconds, one at a time, as a child like the others."""
 
     def __init__(self, *, web: list[str], task: list[str], tasks: int,
-                 say: Callable[[str], None]) -> None:
+                 say: Callable[[str], None], purge: list[str] | None = None,
+                 purge_every: float = 0) -> None:
         self.web_argv, self.task_argv, self.say = web, task, say
+        self.purge_argv, self.purge_every = purge, purge_every
+        self.purge: subprocess.Popen[bytes] | None = None
+        self.last_purge: float | None = None
         self.web: subprocess.Popen[bytes] | None = None
         self.tasks: list[subprocess.Popen[bytes] | None] = [None] * tasks
         self.started = 0
@@ -51,6 +58,16 @@ class Supervisor:
         self.started += 1
         worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{self.started}"
         self.tasks[index] = self._spawn([*self.task_argv, "--worker-id", worker_id])
+
+    def _purge_when_due(self) -> None:
+        if not self.purge_argv or self.purge_every <= 0:
+            return
+        if self.purge is not None and self.purge.poll() is None:
+            return  # the last one is still running
+        now = time.monotonic()
+        if self.last_purge is None or now - self.last_purge >= self.purge_every:
+            self.last_purge = now
+            self.purge = self._spawn(self.purge_argv)
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
@@ -77,12 +94,13 @@ class Supervisor:
                         time.sleep(5)
                     last_restart[i] = time.monotonic()
                     self._spawn_task_worker(i)
+            self._purge_when_due()
             time.sleep(0.2)
         self.shutdown()
         return code
 
     def shutdown(self) -> None:
-        children = [p for p in [self.web, *self.tasks] if p is not None]
+        children = [p for p in [self.web, *self.tasks, self.purge] if p is not None]
         for proc in children:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -149,6 +167,8 @@ class Command(BaseCommand):
             self.stdout.write(message)
             sys.stdout.flush()
 
+        purge = [sys.executable, str(settings.BASE_DIR / "manage.py"), "purge"]
         supervisor = Supervisor(web=web, task=task, tasks=max(0, options["task_workers"]),
-                                say=say)
+                                say=say, purge=purge,
+                                purge_every=settings.PURGE_INTERVAL_SECONDS)
         sys.exit(supervisor.run())

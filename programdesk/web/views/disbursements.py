@@ -282,7 +282,7 @@ def bulk_choose_benefit(request: HttpRequest) -> HttpResponse:
     (any program the user sees), then the benefit's bulk page."""
     user = page_user(request)
     benefits = _benefits_for(user)
-    chosen = _int(request.GET.get("benefit"))
+    chosen = query_id(request.GET, "benefit")
     if chosen is not None:
         if chosen not in {b.pk for b in benefits}:
             raise Http404
