@@ -52,6 +52,7 @@ def replica_name(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]
         name = f"{primary['NAME']}_replica"
         _recreate(name)
         alias = {**primary, "NAME": name, "TEST": {**primary["TEST"], "NAME": name}}
+        configured = settings.DATABASES.get(REPLICA)  # DATABASE_REPLICA_URL's mirror, if set
         settings.DATABASES[REPLICA] = alias
         connections.settings[REPLICA] = alias  # the same dict as settings.DATABASES, or not
         try:
@@ -61,6 +62,8 @@ def replica_name(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]
             del connections[REPLICA]
             settings.DATABASES.pop(REPLICA, None)
             connections.settings.pop(REPLICA, None)
+            if configured is not None:
+                settings.DATABASES[REPLICA] = connections.settings[REPLICA] = configured
             connections.close_all()
             with connections["default"]._nodb_cursor() as cursor:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
