@@ -37,12 +37,14 @@ def run(*cmd: str | Path, env: dict[str, str] | None = None, check: bool = True)
     return result.returncode
 
 
-def ensure_venv(*, dev: bool) -> None:
+def ensure_venv(*, dev: bool, bench: bool = False) -> None:
     """Create .venv and install the pinned dependencies, unless already done for this pyproject."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     deps = list(config["project"]["dependencies"])
     if dev:
         deps += config["project"]["optional-dependencies"]["dev"]
+    if bench:  # the load test's locust
+        deps += config["project"]["optional-dependencies"]["bench"]
     stamp = VENV / ".programdesk-stamp"
     wanted = hashlib.sha256("\n".join(sorted(deps)).encode()).hexdigest()
     have = stamp.read_text().split() if stamp.exists() else []
@@ -115,7 +117,7 @@ def cmd_test(args: list[str]) -> None:
 
 def cmd_bench(args: list[str]) -> None:
     """The benchmark suite (bench/, docs/performance.md): each scenario on a fresh database."""
-    ensure_venv(dev=False)
+    ensure_venv(dev=False, bench=True)
     sys.exit(run(PY, "-m", "bench", *args, env=django_env(), check=False))
 
 

@@ -13,6 +13,7 @@ from pydantic import Field
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
 from programdesk.api.schemas import Date, DateTime, Id, QuantityOut
+from programdesk.core.db_router import replica_reads
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
@@ -100,7 +101,8 @@ def summary(request: HttpRequest, q: Query[ReportQuery]) -> Any:
     delivered / (delivered + absent) over session disbursements (excused in neither; null when
     none). `sessions_held` = sessions with status `completed` whose local date is in range."""
     user = require(request, Cap.READ_RECORDS)
-    return s.report_summary(user=user, filters=_filters(user, q))
+    with replica_reads():  # reports read from the replica, if any
+        return s.report_summary(user=user, filters=_filters(user, q))
 
 
 # --- attendance ------------------------------------------------------------------------------
@@ -136,10 +138,11 @@ def attendance(request: HttpRequest, q: Query[AttendanceQuery]) -> Any:
     other views. A member of two cohorts appears in both cohort rows; totals count each
     disbursement once."""
     user = require(request, Cap.READ_RECORDS)
-    if q.schedule_id is None and q.program_id is None and q.cohort_id is None:
-        raise ValidationError.for_fields(
-            {"schedule_id": "Give schedule_id, program_id or cohort_id."})
-    return s.report_attendance(user=user, filters=_filters(user, q), group_by=q.group_by)
+    with replica_reads():  # reports read from the replica, if any
+        if q.schedule_id is None and q.program_id is None and q.cohort_id is None:
+            raise ValidationError.for_fields(
+                {"schedule_id": "Give schedule_id, program_id or cohort_id."})
+        return s.report_attendance(user=user, filters=_filters(user, q), group_by=q.group_by)
 
 
 # --- completion ------------------------------------------------------------------------------
@@ -164,7 +167,8 @@ def completion(request: HttpRequest, q: Query[CompletionQuery]) -> Any:
     or assigned a benefit, or begun within `from`..`to`) per status bucket, and
     `completion_rate` = completed / (completed + withdrawn), null when neither."""
     user = require(request, Cap.READ_RECORDS)
-    return s.report_completion(user=user, filters=_filters(user, q))
+    with replica_reads():  # reports read from the replica, if any
+        return s.report_completion(user=user, filters=_filters(user, q))
 
 
 # --- units by benefit and month --------------------------------------------------------------
@@ -188,7 +192,8 @@ def units_by_month(request: HttpRequest, q: Query[ReportQuery]) -> Any:
     """Delivered quantity and number of delivered disbursements per benefit and calendar month
     of `disbursed_on`."""
     user = require(request, Cap.READ_RECORDS)
-    return {"rows": s.report_units_by_month(user=user, filters=_filters(user, q))}
+    with replica_reads():  # reports read from the replica, if any
+        return {"rows": s.report_units_by_month(user=user, filters=_filters(user, q))}
 
 
 # --- repeat participation --------------------------------------------------------------------
@@ -218,8 +223,9 @@ def repeat_participation(request: HttpRequest, q: Query[RepeatQuery]) -> Any:
     disbursement: the distribution (`times` → `people`), how many were served `min_times` or
     more (`repeat_people`), and both per postal code (empty string: none recorded)."""
     user = require(request, Cap.READ_RECORDS)
-    return s.report_repeat_participation(user=user, filters=_filters(user, q),
-                                         min_times=q.min_times)
+    with replica_reads():  # reports read from the replica, if any
+        return s.report_repeat_participation(user=user, filters=_filters(user, q),
+                                             min_times=q.min_times)
 
 
 # --- follow-up lists -------------------------------------------------------------------------
@@ -242,13 +248,14 @@ def followup_absences(request: HttpRequest, q: Query[AbsencesQuery]) -> Any:
     recorded sessions of a schedule — absences since they last attended it. Excused sessions
     and sessions without attendance taken are skipped."""
     user = require(request, Cap.READ_RECORDS)
-    qs = s.followups_absences(user=user, filters=_filters(user, q), min_absences=q.min_absences)
-    return paginate(qs, q, lambda v: {
-        "person_id": v["person_id"], "first_name": v["person__first_name"],
-        "last_name": v["person__last_name"], "program_id": v["program_id"],
-        "program": v["program__name"], "schedule_id": v["session__schedule_id"],
-        "schedule": v["session__schedule__name"], "absences": v["absences"],
-        "last_absent_on": v["last_absent_on"]})
+    with replica_reads():  # reports read from the replica, if any
+        qs = s.followups_absences(user=user, filters=_filters(user, q), min_absences=q.min_absences)
+        return paginate(qs, q, lambda v: {
+            "person_id": v["person_id"], "first_name": v["person__first_name"],
+            "last_name": v["person__last_name"], "program_id": v["program_id"],
+            "program": v["program__name"], "schedule_id": v["session__schedule_id"],
+            "schedule": v["session__schedule__name"], "absences": v["absences"],
+            "last_absent_on": v["last_absent_on"]})
 
 
 class NotServedOut(Schema):
@@ -267,13 +274,14 @@ def followup_not_served(request: HttpRequest, q: Query[NotServedQuery]) -> Any:
     """Active enrollments begun at least `days` days ago with no delivered disbursement in the
     last `days` days (today included), longest-unserved first."""
     user = require(request, Cap.READ_RECORDS)
-    qs = s.followups_not_served(user=user, filters=_filters(user, q), days=q.days)
-    return paginate(qs, q, lambda v: {
-        "enrollment_id": v["id"], "program_id": v["program_id"], "program": v["program__name"],
-        "person_id": v["person_id"], "account_id": v["account_id"],
-        "name": s.display_name(v["person__first_name"], v["person__last_name"],
-                               v["account__name"]),
-        "began_on": v["began_on"], "last_served_on": v["last_served_on"]})
+    with replica_reads():  # reports read from the replica, if any
+        qs = s.followups_not_served(user=user, filters=_filters(user, q), days=q.days)
+        return paginate(qs, q, lambda v: {
+            "enrollment_id": v["id"], "program_id": v["program_id"], "program": v["program__name"],
+            "person_id": v["person_id"], "account_id": v["account_id"],
+            "name": s.display_name(v["person__first_name"], v["person__last_name"],
+                                   v["account__name"]),
+            "began_on": v["began_on"], "last_served_on": v["last_served_on"]})
 
 
 class UnrecordedSessionOut(Schema):
@@ -296,14 +304,15 @@ def followup_unrecorded_sessions(request: HttpRequest, q: Query[FollowupQuery]) 
     disbursement still in the `expected` bucket. `from`/`to` limit the sessions' local dates.
     Most recent first."""
     user = require(request, Cap.READ_RECORDS)
-    qs = s.followups_unrecorded_sessions(user=user, filters=_filters(user, q))
-    return paginate(qs, q, lambda v: {
-        "session_id": v["id"], "local_date": v["local_date"],
-        "start": v["start"].astimezone(ZoneInfo(v["schedule__timezone"])),
-        "status": v["status"], "program_id": v["benefit__program_id"],
-        "program": v["benefit__program__name"], "benefit_id": v["benefit_id"],
-        "benefit": v["benefit__name"], "schedule_id": v["schedule_id"],
-        "schedule": v["schedule__name"], "on_roster": v["expected"]})
+    with replica_reads():  # reports read from the replica, if any
+        qs = s.followups_unrecorded_sessions(user=user, filters=_filters(user, q))
+        return paginate(qs, q, lambda v: {
+            "session_id": v["id"], "local_date": v["local_date"],
+            "start": v["start"].astimezone(ZoneInfo(v["schedule__timezone"])),
+            "status": v["status"], "program_id": v["benefit__program_id"],
+            "program": v["benefit__program__name"], "benefit_id": v["benefit_id"],
+            "benefit": v["benefit__name"], "schedule_id": v["schedule_id"],
+            "schedule": v["schedule__name"], "on_roster": v["expected"]})
 
 
 # --- downloads -------------------------------------------------------------------------------
@@ -311,12 +320,13 @@ def followup_unrecorded_sessions(request: HttpRequest, q: Query[FollowupQuery]) 
 def _export_view(name: str, fmt: Format) -> Any:
     def view(request: HttpRequest, q: Query[ExportQuery]) -> HttpResponseBase:
         user = require(request, Cap.READ_RECORDS)
-        filters = _filters(user, q)
-        options = ReportOptions(group_by=q.group_by, min_times=q.min_times,
-                                min_absences=q.min_absences, days=q.days)
-        header, rows = REPORT_TABLES[name](user, filters, options)
-        return export_response(fmt, filename=f"report-{name}", header=header, rows=rows,
-                               title=name)
+        with replica_reads():  # reports read from the replica, if any
+            filters = _filters(user, q)
+            options = ReportOptions(group_by=q.group_by, min_times=q.min_times,
+                                    min_absences=q.min_absences, days=q.days)
+            header, rows = REPORT_TABLES[name](user, filters, options)
+            return export_response(fmt, filename=f"report-{name}", header=header, rows=rows,
+                                   title=name)
 
     view.__name__ = f"export_{name.replace('-', '_')}_{fmt}"
     view.__doc__ = (f"The `{name}` report as {fmt.upper()}, with the same filters as the "

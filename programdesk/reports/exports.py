@@ -28,6 +28,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from programdesk.core.db_router import each_on_replica, reading_from_replica
+
 Format = Literal["csv", "xlsx"]
 FORMATS: tuple[Format, ...] = ("csv", "xlsx")
 
@@ -139,7 +141,11 @@ def _sheet_title(title: str) -> str:
 
 def export_response(fmt: Format, *, filename: str, header: Sequence[str],
                     rows: Iterable[Sequence[Any]], title: str | None = None) -> HttpResponseBase:
-    """The download of ``rows`` as ``<filename>.csv`` or ``<filename>.xlsx``."""
+    """The download of ``rows`` as ``<filename>.csv`` or ``<filename>.xlsx``. Asked for
+    inside ``replica_reads()``, the rows are read from the replica, also when a CSV's are read
+    while it streams, after the view has returned."""
+    if reading_from_replica():
+        rows = each_on_replica(rows)
     if fmt == "csv":
         response: HttpResponseBase = StreamingHttpResponse(
             csv_lines(header, rows), content_type="text/csv; charset=utf-8")

@@ -15,6 +15,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from programdesk.core.db_router import replica_reads
 from programdesk.core.errors import NotFound, ValidationError
 from programdesk.core.models import User
 from programdesk.core.params import parse_id
@@ -149,6 +150,7 @@ def units_by_month_charts(rows: list[s.UnitsMonthRow]) -> list[dict[str, Any]]:
 
 
 @role_required(Cap.READ_RECORDS)
+@replica_reads()
 def summary_page(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     form = ReportFilterForm(request.GET, user=user)
@@ -178,6 +180,7 @@ def attendance_chart(report: s.Attendance, limit: int = 40) -> SafeString:
 
 
 @role_required(Cap.READ_RECORDS)
+@replica_reads()
 def attendance_page(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     form = ReportFilterForm(request.GET, user=user, schedule=True, group_by=True)
@@ -194,6 +197,7 @@ def attendance_page(request: HttpRequest) -> HttpResponse:
 # --- completion ------------------------------------------------------------------------------
 
 @role_required(Cap.READ_RECORDS)
+@replica_reads()
 def completion_page(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     form = ReportFilterForm(request.GET, user=user)
@@ -213,6 +217,7 @@ def completion_page(request: HttpRequest) -> HttpResponse:
 # --- repeat participation --------------------------------------------------------------------
 
 @role_required(Cap.READ_RECORDS)
+@replica_reads()
 def repeat_page(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     form = ReportFilterForm(request.GET, user=user, min_times=True)
@@ -234,6 +239,7 @@ def repeat_page(request: HttpRequest) -> HttpResponse:
 # --- follow-ups ------------------------------------------------------------------------------
 
 @role_required(Cap.READ_RECORDS)
+@replica_reads()
 def followups_page(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     form = ReportFilterForm(request.GET, user=user, followups=True)
@@ -316,14 +322,16 @@ def download(request: HttpRequest, fmt: Format,
     """Run ``build`` (→ file name, header, rows) and send the file; bad filters answer 400 with
     the reason, filters naming what the user can't see 404."""
     user = page_user(request)
-    try:
-        filename, header, rows = build(user, request.GET)
-    except NotFound:
-        raise Http404("No such record, or not visible to you.") from None
-    except ValidationError as exc:
-        return HttpResponse(f"Bad filter: {exc.detail}\n", status=400,
-                            content_type="text/plain; charset=utf-8")
-    return export_response(fmt, filename=filename, header=header, rows=rows)
+    # Reports and lists are read from the replica, when there is one (core/db_router.py).
+    with replica_reads():
+        try:
+            filename, header, rows = build(user, request.GET)
+        except NotFound:
+            raise Http404("No such record, or not visible to you.") from None
+        except ValidationError as exc:
+            return HttpResponse(f"Bad filter: {exc.detail}\n", status=400,
+                                content_type="text/plain; charset=utf-8")
+        return export_response(fmt, filename=filename, header=header, rows=rows)
 
 
 def _report_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:
