@@ -1,5 +1,5 @@
 """API: disbursements — ad hoc for one client, bulk (walk-in, anonymous, by enrollment), the
-list, corrections (API.md, Disbursements). Creating, editing and deleting need a manager."""
+list, corrections (docs/api.md, Disbursements). Creating, editing and deleting need a manager."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The REST API (API.md): one NinjaAPI, one router per area, every error as problem JSON."""
+"""The REST API (docs/api.md): one NinjaAPI, one router per area, every error as problem JSON."""
 
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ def _request_digest(request: HttpRequest) -> str:
 
 
 class IdempotencyMiddleware:
-    """API.md: the same key with the same body returns the first response and writes nothing
+    """docs/api.md: the same key with the same body returns the first response and writes nothing
     more; the same key with another body is a 409.
 
     The key is claimed by inserting its row before the view runs; the unique constraint makes

@@ -1,5 +1,5 @@
 """API: participation — rosters, adding and removing participants, attendance, check-in,
-enrollments and cohort members (API.md, Participation)."""
+enrollments and cohort members (docs/api.md, Participation)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API: people, accounts, cases, proof documents, duplicates, merging, eligibility (API.md,
+"""API: people, accounts, cases, proof documents, duplicates, merging, eligibility (docs/api.md,
 People and accounts)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""API: programs, benefits, cohorts (API.md, Programs and benefits), and their configuration:
+"""API: programs, benefits, cohorts (docs/api.md, Programs and benefits), and their configuration:
 custom fields, eligibility rules, the income guideline."""
 
 from __future__ import annotations

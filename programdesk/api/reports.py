@@ -1,5 +1,5 @@
-"""API: reports (API.md, Reports). Every report is a constant number of aggregate queries; every
-report is also a CSV or XLSX download (``/reports/<name>.csv``, ``.xlsx``)."""
+"""API: reports (docs/api.md, Reports). Every report is a constant number of aggregate
+queries; every report is also a CSV or XLSX download (``/reports/<name>.csv``, ``.xlsx``)."""
 
 from __future__ import annotations
 

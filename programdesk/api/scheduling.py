@@ -1,4 +1,4 @@
-"""API: benefit schedules and sessions (API.md, "Schedules and sessions").
+"""API: benefit schedules and sessions (docs/api.md, "Schedules and sessions").
 
 Datetimes are returned with the offset of the schedule's own time zone. Roles: reading needs
 `read_setup` (every role but kiosk; a kiosk may list today's sessions); creating and changing

@@ -21,7 +21,7 @@ _NUMBER = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
 
 
 def _iso_only(value: Any) -> Any:
-    """Dates and datetimes are ISO 8601 text (API.md). Pydantic would also take a number, or a
+    """Dates and datetimes are ISO 8601 text (docs/api.md). Pydantic would also take a number, or a
     string of digits, as seconds since 1970: `"birth_date": 0` would become 1970-01-01."""
     if isinstance(value, (int, float, Decimal)) or (
             isinstance(value, str) and _NUMBER.fullmatch(value)):
@@ -88,7 +88,7 @@ class Warning(Schema):
 
 
 class DisbursementOut(Schema):
-    """API.md's disbursement resource."""
+    """docs/api.md's disbursement resource."""
 
     id: int
     assignment_id: int

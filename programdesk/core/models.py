@@ -246,7 +246,7 @@ class FieldDefinition(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first answer to a write sent with an ``Idempotency-Key`` header (API.md)."""
+    """The first answer to a write sent with an ``Idempotency-Key`` header (docs/api.md)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)

@@ -1,4 +1,4 @@
-"""Roles and what each may do (API.md, Roles). One table, used by pages, API and commands."""
+"""Roles and what each may do (docs/api.md, Roles). One table, used by pages, API and commands."""
 
 from __future__ import annotations
 

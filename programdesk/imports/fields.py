@@ -26,7 +26,7 @@ class ImportKind(models.TextChoices):
     DISBURSEMENTS = "disbursements", "Disbursements and attendance"
 
 
-# Who may import what (API.md, Roles): disbursements are a manager's, the rest staff's.
+# Who may import what (docs/api.md, Roles): disbursements are a manager's, the rest staff's.
 KIND_CAP: dict[str, Cap] = {
     ImportKind.PEOPLE: Cap.WRITE_RECORDS,
     ImportKind.ACCOUNTS: Cap.WRITE_RECORDS,

@@ -9,7 +9,7 @@ from programdesk.core.models import TimeStampedModel
 
 
 def quantity_field(**kwargs: Any) -> models.DecimalField:
-    """Quantities: up to 10 digits before the point and 2 after (API.md)."""
+    """Quantities: up to 10 digits before the point and 2 after (docs/api.md)."""
     return models.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 

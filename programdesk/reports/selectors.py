@@ -2,7 +2,7 @@
 program, benefit, enrollment, person and account from its assignment precisely so reports need no
 joins through the roster), scoped to the programs the user may see.
 
-The counting rules (API.md, Reports; docs/reports.md says them in plain words):
+The counting rules (docs/api.md, Reports; docs/reports.md says them in plain words):
 
 - Only disbursements whose status is in the ``delivered`` bucket count as served or delivered,
   and only when ``disbursed_on`` (a session's disbursement: the session's local date) is inside

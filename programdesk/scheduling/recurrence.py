@@ -1,4 +1,4 @@
-"""Recurrence rules: pure functions from a rule (API.md's ``recurrence`` body) to session times.
+"""Recurrence rules: pure functions from a rule (docs/api.md: ``recurrence``) to session times.
 
 No database here. A rule is expanded with ``dateutil.rrule`` in *local wall-clock time* and each
 occurrence is then placed in the schedule's IANA time zone, so a weekly 18:00 class stays at
@@ -163,7 +163,7 @@ def _date(value: Any) -> dt.date | None:
 
 def parse_rule(data: Mapping[str, Any] | None, *, first: dt.datetime,
                field: str = "recurrence", max_sessions: int = MAX_SESSIONS) -> Rule:
-    """Validate API.md's ``recurrence`` object against the first session (naive wall clock).
+    """Validate docs/api.md's ``recurrence`` object against the first session (naive wall clock).
 
     Every problem is reported at once as a field error under ``field`` (``recurrence.count``).
     Defaults: ``interval`` 1, ``weekdays`` (absent or empty) every day for daily rules and the
@@ -192,7 +192,7 @@ def parse_rule(data: Mapping[str, Any] | None, *, first: dt.datetime,
     if raw_days is not None and not isinstance(raw_days, (list, tuple)):
         err("weekdays", "Give a list of weekdays such as [\"TU\", \"TH\"].")
     elif frequency in ("daily", "weekly"):
-        # An empty list means what leaving it out means (API.md): every day for daily rules,
+        # An empty list means what leaving it out means (docs/api.md): every day for daily rules,
         # the first session's weekday for weekly ones.
         if not raw_days:
             weekdays = (WEEKDAYS[first.weekday()],) if frequency == "weekly" else ()

@@ -1,4 +1,4 @@
-"""The API's promises for bad input (API.md, docs/security.md): every refusal is a 4xx problem
+"""The API's promises for bad input (docs/api.md, docs/security.md): every refusal is a 4xx problem
 that names what is wrong, and nothing is written."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The API's conventions (API.md): auth, problem JSON for every error, pagination."""
+"""The API's conventions (docs/api.md): auth, problem JSON for every error, pagination."""
 
 from __future__ import annotations
 

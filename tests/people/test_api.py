@@ -1,4 +1,4 @@
-"""People, accounts and cases through /api/v1 (API.md, People and accounts)."""
+"""People, accounts and cases through /api/v1 (docs/api.md, People and accounts)."""
 
 from __future__ import annotations
 

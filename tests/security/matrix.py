@@ -2,7 +2,7 @@
 whether it belongs to a program. test_matrix.py walks it for every role, on the user's own
 program and on another one; a route missing here fails that test.
 
-Who may (API.md, Roles):
+Who may (docs/api.md, Roles):
   READ     programs, benefits, schedules, sessions; people, records, reports — not the kiosk
   WRITE    people, accounts, cases, enrollments, cohorts, participants, attendance — staff and up
   CHECK_IN the check-in flow — staff and up, and the kiosk

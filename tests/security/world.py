@@ -86,7 +86,7 @@ def _side(name: str) -> Side:
     f.EnrollmentFactory(program=program, person=duplicate,
                         status=f.status("enrollment", "withdrawn"))
     account_enrollment = f.EnrollmentFactory(program=program, person=None, account=account)
-    # Scoped by its member alone (API.md: an account is visible when a member or its own
+    # Scoped by its member alone (docs/api.md: an account is visible when a member or its own
     # enrollment is).
     household = f.AccountFactory(name=f"Family {name}")
     member = f.PersonFactory(first_name=f"Kim{name}", last_name=f"Lee{name}", account=household)

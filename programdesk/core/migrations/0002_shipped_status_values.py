@@ -1,4 +1,4 @@
-"""Status values shipped with Program Desk, matching Nonprofit Cloud's (DESIGN.md §1)."""
+"""Status values shipped with Program Desk, matching Nonprofit Cloud's (docs/design.md §1)."""
 
 from django.db import migrations
 

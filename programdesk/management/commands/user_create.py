@@ -10,7 +10,7 @@ from programdesk.core.services import user_create
 
 
 class Command(BaseCommand):
-    help = "Create a user with a role, optionally limited to some programs (API.md)."
+    help = "Create a user with a role, optionally limited to some programs (docs/api.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
