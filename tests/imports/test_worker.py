@@ -185,7 +185,7 @@ def _mid_write_transaction(job_pk: int) -> bool:
 def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_failed(
         workers: Workers, settings: Any) -> None:
     charlie = f.UserFactory(username="charlie", role="staff")
-    rows = 20_000
+    rows = 60_000  # its write transaction must outlast the probe below, even on a quiet machine
     job = jobs.import_job_create(actor=charlie, kind="people", filename="big.csv",
                                  data=people_csv(rows))
     job = jobs.import_job_commit(actor=charlie, job=job, checked=False)
@@ -193,7 +193,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_failed(
     wait_for(lambda: ImportJob.objects.filter(pk=job.pk, phase="checked").exists(),
              what="the check before the writes")
     wait_for(lambda: _mid_write_transaction(job.pk), seconds=30, what="the write transaction")
-    time.sleep(0.3)  # some rows written, uncommitted
+    time.sleep(0.05)  # some rows written, uncommitted
     assert job_status(job.pk) == JobStatus.RUNNING, workers.log("doomed")
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=30)

@@ -186,10 +186,10 @@ def test_delete_future_names_the_sessions_it_kept(api_as, bob, schedule_id) -> N
 
 
 def test_change_recurrence_dry_run_and_save(api_as, bob, schedule_id) -> None:
-    client = api_as(bob)
     change = {"recurrence": {"frequency": "weekly", "weekdays": ["WE"], "count": 10},
               "dry_run": True}
     with time_machine.travel(dt.datetime(2030, 1, 1, tzinfo=dt.UTC), tick=False):
+        client = api_as(bob)  # a token made today would have expired by 2030
         dry = client.post(f"schedules/{schedule_id}/recurrence", change)
         assert dry.status_code == 200, dry.content
         assert dry.json()["deleted"] == 20 and len(dry.json()["created"]) == 10
