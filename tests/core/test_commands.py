@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 from urllib.request import Request, urlopen
@@ -18,6 +17,7 @@ from django.core.management import CommandError, call_command
 
 from programdesk.core.models import ApiToken, User, token_digest
 from tests.factories import ProgramFactory
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -77,16 +77,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait(condition: Any, seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_serve_runs_gunicorn_and_a_supervised_task_worker(tmp_path: Path) -> None:
     """`serve` on a fresh database: pages answer, an import uploaded through the API runs to
     the end on the task worker, a task worker that dies is started again, and Ctrl-C stops
@@ -115,7 +105,7 @@ def test_serve_runs_gunicorn_and_a_supervised_task_worker(tmp_path: Path) -> Non
             except OSError:
                 return False
 
-        _wait(up, 180, "the login page")
+        wait_for(up, 180, "the login page")
         manage("user_create", "erin", "--role", "staff")
         token = manage("token_create", "erin").strip()
         csv = "First Name,Last Name\n" + "".join(f"Ann{i},Lee{i}\n" for i in range(300))
@@ -136,14 +126,14 @@ def test_serve_runs_gunicorn_and_a_supervised_task_worker(tmp_path: Path) -> Non
                 state = json.load(r)
             return state if state["status"] != "running" else None
 
-        state = _wait(finished, 120, "the import")
+        state = wait_for(finished, 120, "the import")
         assert state["status"] == "done" and state["summary"]["people_new"] == 300, state
 
         children = _children(serve.pid)
         workers = [pid for pid, cmd in children.items() if "db_worker" in cmd]
         assert len(workers) == 1 and any("gunicorn" in cmd for cmd in children.values())
         os.kill(workers[0], signal.SIGKILL)
-        _wait(lambda: [p for p, cmd in _children(serve.pid).items()
+        wait_for(lambda: [p for p, cmd in _children(serve.pid).items()
                        if "db_worker" in cmd and p != workers[0]], 30, "a new task worker")
         children = _children(serve.pid)
         assert len(children) == 2, children

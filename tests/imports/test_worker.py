@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +32,7 @@ from programdesk.imports import jobs
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.people.models import Person
 from tests import factories as f
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,16 +104,6 @@ def workers(settings: Any, tmp_path: Path) -> Iterator[Workers]:
         yield pool
     finally:
         pool.stop_all()
-
-
-def wait_for(condition: Callable[[], Any], seconds: float = 120, what: str = "") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}")
 
 
 def job_status(pk: int) -> str:
