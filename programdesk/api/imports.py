@@ -41,20 +41,15 @@ class ImportOut(Schema):
     errors: list[RowErrorOut]
 
 
-class ImportJobOut(Schema):
+class ImportJobOut(ImportOut):
+    """An import run on a task worker: the answer above, plus where the job stands."""
+
     id: int
     url: str
-    kind: str
     status: str
-    dry_run: bool
-    committed: bool
-    rows: int
     phase: str
     done: int
     total: int
-    mapping: dict[str, str]
-    summary: dict[str, int]
-    errors: list[RowErrorOut]
     message: str
 
 
