@@ -58,7 +58,7 @@ from programdesk.participation.services.disbursements import (
     anonymous_enrollment_ensure,
     check_quantity,
 )
-from programdesk.participation.services.participants import (
+from programdesk.participation.services.writers import (
     DISBURSEMENT_FIELDS,
     Enrollee,
     _active_enrollment_status,

@@ -23,18 +23,18 @@ from programdesk.participation.models import (
     ProgramEnrollment,
     RecipientType,
 )
-from programdesk.participation.services.participants import (
+from programdesk.participation.services.enrollments import _validated_extra_for
+from programdesk.participation.services.rosters import session_add_participants
+from programdesk.participation.services.writers import (
     DISBURSEMENT_FIELDS,
     EligibilityOverride,
     Enrollee,
     ParticipationResult,
     _check_eligibility,
     _require_active_benefit,
-    _validated_extra_for,
     assignments_ensure,
     enrollments_ensure,
     participants_enroll,
-    session_add_participants,
 )
 from programdesk.people.models import Account, Case, Person
 from programdesk.programs.models import Benefit
@@ -296,7 +296,7 @@ def disbursements_bulk_walk_in(
 def anonymous_enrollment_ensure(*, program_id: int, on: dt.date) -> int:
     """The program's anonymous enrollment, made on demand (one per program; no personal data).
     With no per-record limits in our database, one enrollment serves any volume."""
-    from programdesk.participation.services.participants import _active_enrollment_status
+    from programdesk.participation.services.writers import _active_enrollment_status
 
     existing = ProgramEnrollment.objects.filter(program_id=program_id, is_anonymous=True,
                                                 is_active=True)

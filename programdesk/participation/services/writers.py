@@ -1,0 +1,340 @@
+"""Participation's building blocks and public bulk writers: resolve who takes part, ensure their
+enrollments and assignments, insert session disbursements. They run inside the calling service's
+transaction and skip rows a unique constraint says exist, so repeating a call creates nothing.
+Other areas (scheduling, imports) write participation's tables only through these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from programdesk.core.bulk import (
+    db_date,
+    db_json,
+    db_now,
+    id_values,
+    insert_rows,
+)
+from programdesk.core.errors import Conflict, NotAllowed, ValidationError
+from programdesk.core.models import StatusKind, StatusValue, User
+from programdesk.core.roles import Cap
+from programdesk.core.selectors import status_default, status_first_in_bucket
+from programdesk.participation.models import (
+    BenefitAssignment,
+    BenefitDisbursement,
+    ProgramEnrollment,
+    RecipientType,
+)
+from programdesk.people.models import Account, Person
+from programdesk.people.selectors import accounts_visible, people_visible
+from programdesk.programs.eligibility import eligibility_check_many
+from programdesk.programs.models import Benefit, Program
+
+ENROLLMENT = StatusKind.ENROLLMENT
+DISBURSEMENT = StatusKind.DISBURSEMENT
+
+
+
+
+@dataclass
+class ParticipationResult:
+    enrollments_created: int = 0
+    assignments_created: int = 0
+    disbursements_created: int = 0
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+    def warn(self, code: str, message: str) -> None:
+        self.warnings.append({"code": code, "message": message})
+
+
+@dataclass(frozen=True)
+class Enrollee:
+    """Who takes part: a person or an account, with their enrollment when one was named."""
+
+    person_id: int | None
+    account_id: int | None
+    enrollment_id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("p", self.person_id) if self.person_id else ("a", self.account_id or 0)
+
+
+@dataclass(frozen=True)
+class EligibilityOverride:
+    """A manager's decision to go on despite failed `block` rules, with the reason (audited)."""
+
+    reason: str
+
+
+# --- building blocks (run inside the calling service's transaction) --------------------------
+
+
+def _missing(requested: Iterable[int], found: Iterable[int]) -> list[int]:
+    have = set(found)
+    return [i for i in dict.fromkeys(requested) if i not in have]
+
+
+def participants_resolve(*, program: Program, person_ids: Sequence[int] = (),
+                         account_ids: Sequence[int] = (), enrollment_ids: Sequence[int] = (),
+                         allow_inactive: bool | None = None, user: User | None = None,
+                         ) -> list[Enrollee]:
+    """Check that every id exists (and is visible to ``user``) and fits the program; return the
+    participants, each once. Unknown ids are one field error naming all of them, so nothing is
+    written."""
+    errors: dict[str, str] = {}
+    people_qs = people_visible(user) if user is not None else Person.objects.all()
+    accounts_qs = accounts_visible(user) if user is not None else Account.objects.all()
+    people = set(people_qs.filter(id__in=id_values(set(person_ids)))
+                 .values_list("id", flat=True)) if person_ids else set()
+    if missing := _missing(person_ids, people):
+        errors["person_ids"] = f"Unknown people: {', '.join(map(str, missing))}."
+    accounts = set(accounts_qs.filter(id__in=id_values(set(account_ids)))
+                   .values_list("id", flat=True)) if account_ids else set()
+    if missing := _missing(account_ids, accounts):
+        errors["account_ids"] = f"Unknown accounts: {', '.join(map(str, missing))}."
+    enrollments = {
+        row[0]: row for row in ProgramEnrollment.objects.filter(
+            id__in=id_values(set(enrollment_ids)))
+        .values_list("id", "program_id", "person_id", "account_id", "is_anonymous", "is_active")
+    } if enrollment_ids else {}
+    if missing := _missing(enrollment_ids, enrollments):
+        errors["enrollment_ids"] = f"Unknown enrollments: {', '.join(map(str, missing))}."
+    if errors:
+        raise ValidationError.for_fields(errors)
+
+    if allow_inactive is None:
+        allow_inactive = settings.PROGRAMDESK_ALLOW_INACTIVE_ENROLLMENT
+    wrong_program = [i for i, row in enrollments.items() if row[1] != program.pk]
+    anonymous = [i for i, row in enrollments.items() if row[4]]
+    inactive = [i for i, row in enrollments.items() if not row[5]]
+    if wrong_program:
+        raise ValidationError.for_fields({"enrollment_ids": (
+            f"Enrollments {', '.join(map(str, wrong_program))} belong to another program "
+            f"than '{program}'.")})
+    if anonymous:
+        raise ValidationError.for_fields({"enrollment_ids": (
+            "The anonymous enrollment cannot be added to a schedule or session; "
+            "use an anonymous bulk disbursement.")})
+    if inactive and not allow_inactive:
+        raise Conflict(
+            f"Enrollments {', '.join(map(str, inactive))} are not active. Change their status "
+            "first (or turn on PROGRAMDESK_ALLOW_INACTIVE_ENROLLMENT).",
+            errors=[{"field": "enrollment_ids", "message": f"Not active: {i}"} for i in inactive])
+
+    seen: dict[tuple[str, int], Enrollee] = {}
+    for i in dict.fromkeys(enrollment_ids):
+        _, _, person_id, account_id, _, _ = enrollments[i]
+        enrollee = Enrollee(person_id=person_id, account_id=account_id, enrollment_id=i)
+        seen.setdefault(enrollee.key, enrollee)
+    for pid in dict.fromkeys(person_ids):
+        seen.setdefault(("p", pid), Enrollee(person_id=pid, account_id=None))
+    for aid in dict.fromkeys(account_ids):
+        seen.setdefault(("a", aid), Enrollee(person_id=None, account_id=aid))
+    return list(seen.values())
+
+
+def _active_enrollment_status() -> StatusValue:
+    """New enrollments made by adding a participant are active: the default enrollment status
+    when it is in the active bucket, else the first active-bucket status."""
+    default = status_default(ENROLLMENT)
+    if default.bucket == "active":
+        return default
+    return status_first_in_bucket(ENROLLMENT, "active")
+
+
+def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: dt.date
+                       ) -> tuple[dict[tuple[str, int], int], set[int]]:
+    """The active enrollment of each enrollee in ``program``, created where missing.
+
+    Returns ({enrollee key: enrollment id}, ids created by this call).
+    """
+    by_key: dict[tuple[str, int], int] = {e.key: e.enrollment_id for e in enrollees
+                                          if e.enrollment_id}
+    wanted_people = [e.person_id for e in enrollees if e.key not in by_key and e.person_id]
+    wanted_accounts = [e.account_id for e in enrollees if e.key not in by_key and e.account_id]
+
+    def existing() -> dict[tuple[str, int], int]:
+        found: dict[tuple[str, int], int] = {}
+        active = ProgramEnrollment.objects.filter(program=program, is_active=True)
+        if wanted_people:
+            for eid, pid in (active.filter(person_id__in=id_values(wanted_people))
+                             .values_list("id", "person_id")):
+                found[("p", pid)] = eid
+        if wanted_accounts:
+            for eid, aid in (active.filter(account_id__in=id_values(wanted_accounts))
+                             .values_list("id", "account_id")):
+                found[("a", aid)] = eid
+        return found
+
+    before = existing() if (wanted_people or wanted_accounts) else {}
+    to_create = [e for e in enrollees if e.key not in by_key and e.key not in before]
+    created: set[int] = set()
+    if to_create:
+        status = _active_enrollment_status()
+        now, day = db_now(), db_date(on)
+        extra = db_json({})
+        rows = [(program.pk, e.person_id, e.account_id, False, status.pk, True, None, day, None,
+                 extra, now, now) for e in to_create]
+        insert_rows(ProgramEnrollment,
+                    ["program", "person", "account", "is_anonymous", "status", "is_active",
+                     "application_date", "start_date", "end_date", "extra", "created_at",
+                     "updated_at"], rows, ignore_conflicts=True)
+        after = existing()
+        created = {eid for key, eid in after.items() if key not in before}
+        before = after
+    by_key.update(before)
+    return by_key, created
+
+
+def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
+                       ) -> tuple[dict[int, int], int]:
+    """The assignment of ``benefit`` for each enrollment id, created where missing.
+
+    Returns ({enrollment id: assignment id}, number created).
+    """
+    now = db_now()
+    rows = [(benefit.pk, eid, e.person_id, e.account_id, False, now, now)
+            for eid, e in enrollments.items()]
+    created = insert_rows(BenefitAssignment,
+                          ["benefit", "enrollment", "person", "account", "is_anonymous",
+                           "created_at", "updated_at"], rows, ignore_conflicts=True)
+    mapping: dict[int, int] = {}
+    if enrollments:
+        mapping.update(BenefitAssignment.objects.filter(
+            enrollment_id__in=id_values(enrollments), benefit=benefit)
+                       .values_list("enrollment_id", "id"))
+    return mapping, created
+
+
+DISBURSEMENT_FIELDS = [
+    "assignment", "session", "enrollment", "benefit", "program", "person", "account", "case",
+    "recipient_type", "recipient_count", "quantity", "unit", "status", "disbursed_on", "extra",
+    "created_at", "updated_at",
+]
+
+
+def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[int, dt.date]],
+                                 participants: Sequence[tuple[int, int, Enrollee]],
+                                 quantity: Decimal, status: StatusValue,
+                                 recipient_type: str = RecipientType.ENROLLMENT) -> int:
+    """One disbursement per (participant, session), skipping pairs that exist.
+
+    ``sessions``: (session id, local date); ``participants``: (assignment id, enrollment id,
+    enrollee). Returns how many were created.
+    """
+    now, extra = db_now(), db_json({})
+    days = {day: db_date(day) for _, day in sessions}
+    benefit_id, program_id, unit_id, status_id = (benefit.pk, benefit.program_id,
+                                                  benefit.unit_id, status.pk)
+
+    def rows() -> Iterable[tuple[Any, ...]]:
+        for session_id, day in sessions:
+            disbursed_on = days[day]
+            for assignment_id, enrollment_id, e in participants:
+                yield (assignment_id, session_id, enrollment_id, benefit_id, program_id,
+                       e.person_id, e.account_id, None, recipient_type, 1, quantity, unit_id,
+                       status_id, disbursed_on, extra, now, now)
+
+    return insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows(), ignore_conflicts=True)
+
+
+def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Sequence[Enrollee],
+                       on: dt.date, override: EligibilityOverride | None,
+                       result: ParticipationResult) -> dict[str, Any] | None:
+    """Warn on failed `warn` rules; refuse failed `block` rules unless a manager overrides.
+
+    Returns what to audit about an override, or None.
+    """
+    person_ids = [e.person_id for e in enrollees if e.person_id]
+    if not person_ids:
+        return None
+    decisions = eligibility_check_many(person_ids=person_ids, benefit_id=benefit.pk, on=on)
+    if not any(d.results for d in decisions.values()):
+        return None  # no rules apply
+    blocked = {pid: d for pid, d in decisions.items() if d.blocked}
+    for pid, decision in decisions.items():
+        for reason in decision.warnings:
+            result.warn("eligibility", f"Person {pid}: {reason}")
+    if not blocked:
+        return None
+    reasons = {pid: [r.reason for r in d.failures if r.mode == "block"]
+               for pid, d in blocked.items()}
+    if override is None:
+        raise Conflict(
+            f"{len(blocked)} of the people do not meet this benefit's eligibility rules. "
+            "A manager may override with a reason.",
+            errors=[{"field": "person_ids", "message": f"Person {pid}: {'; '.join(r)}"}
+                    for pid, r in reasons.items()],
+            type="eligibility_blocked",
+        )
+    if actor is None or not actor.can(Cap.MANAGE_PROGRAMS):
+        raise NotAllowed("Only a manager may override eligibility rules.")
+    if not override.reason.strip():
+        raise ValidationError.for_fields(
+            {"override_reason": "Say why the eligibility rules are overridden."})
+    for pid, r in reasons.items():
+        result.warn("eligibility_overridden", f"Person {pid}: {'; '.join(r)}")
+    return {"reason": override.reason.strip(),
+            "overridden": {str(pid): r for pid, r in reasons.items()}}
+
+
+def _require_active_benefit(benefit: Benefit) -> None:
+    if not benefit.is_active:
+        raise Conflict(f"The benefit '{benefit.name}' is not active; activate it before "
+                       "adding participants.")
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+@dataclass
+class Enrolled:
+    """Participants resolved, checked, enrolled and assigned: what every "add" path shares."""
+
+    benefit: Benefit
+    result: ParticipationResult
+    enrollments: dict[int, Enrollee]  # enrollment id -> who
+    created: set[int]  # enrollment ids made by this call
+    assignments: dict[int, int]  # enrollment id -> assignment id
+    override_audit: dict[str, Any] | None
+
+    def audit_kwargs(self) -> dict[str, Any]:
+        """The override's reason and what it overrode, for the call's audit event."""
+        if not self.override_audit:
+            return {"reason": ""}
+        return {"reason": self.override_audit["reason"],
+                "before": {"eligibility_overridden": self.override_audit["overridden"]}}
+
+
+def participants_enroll(*, actor: User | None, benefit_id: int, on: dt.date,
+                        person_ids: Sequence[int] = (), account_ids: Sequence[int] = (),
+                        enrollment_ids: Sequence[int] = (),
+                        override: EligibilityOverride | None = None) -> Enrolled:
+    """Resolve the participants, apply eligibility, then reuse or create each one's active
+    enrollment in the benefit's program and their assignment of the benefit — set-based."""
+    benefit = Benefit.objects.select_related("program").get(pk=benefit_id)
+    _require_active_benefit(benefit)
+    result = ParticipationResult()
+    enrollees = participants_resolve(program=benefit.program, person_ids=person_ids,
+                                     account_ids=account_ids, enrollment_ids=enrollment_ids,
+                                     user=actor)
+    if not enrollees:
+        raise ValidationError.for_fields({"person_ids": "Name at least one participant."})
+    override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees, on=on,
+                                        override=override, result=result)
+    by_key, created = enrollments_ensure(program=benefit.program, enrollees=enrollees, on=on)
+    result.enrollments_created = len(created)
+    enrollments = {by_key[e.key]: e for e in enrollees}
+    assignments, result.assignments_created = assignments_ensure(benefit=benefit,
+                                                                 enrollments=enrollments)
+    return Enrolled(benefit, result, enrollments, created, assignments, override_audit)
+
+
