@@ -17,7 +17,7 @@ from programdesk.participation.models import (
     ProgramEnrollment,
     ScheduleAssignment,
 )
-from programdesk.people.models import Account, Case, Person
+from programdesk.people.models import Account, Case, HouseholdMembership, Person
 from programdesk.programs.models import Benefit, Program, ProgramCohort, UnitOfMeasure
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
@@ -81,6 +81,26 @@ class PersonFactory(factory.django.DjangoModelFactory):
 
     first_name = factory.Sequence(lambda n: f"First{n}")
     last_name = factory.Sequence(lambda n: f"Last{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """A current membership from a year ago; keeps ``person.account`` in step as the
+    services do."""
+
+    class Meta:
+        model = HouseholdMembership
+        skip_postgeneration_save = True
+
+    person = factory.SubFactory(PersonFactory)
+    account = factory.SubFactory(AccountFactory)
+    relationship = "other"
+    start_date = factory.LazyFunction(lambda: localdate() - dt.timedelta(days=365))
+
+    @factory.post_generation
+    def sync_account(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if create and obj.end_date is None and obj.person.account_id != obj.account_id:
+            obj.person.account = obj.account
+            obj.person.save(update_fields=["account"])
 
 
 class CaseFactory(factory.django.DjangoModelFactory):

@@ -17,7 +17,13 @@ from programdesk.core.models import User
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible
 from programdesk.people import selectors, services
-from programdesk.people.models import Account, Case, Person, PersonDocument
+from programdesk.people.models import (
+    Account,
+    Case,
+    HouseholdMembership,
+    Person,
+    PersonDocument,
+)
 from programdesk.programs.eligibility import eligibility_check
 from programdesk.programs.models import Benefit, Program
 
@@ -309,6 +315,11 @@ class AccountIn(Schema):
     email: Email = ""
     phone: str = Field("", max_length=40)
     postal_code: str = Field("", max_length=20)
+    declared_size: int | None = Field(
+        None, ge=0, le=50, description="A household's people who live there but are not "
+                                       "registered; its size is its current members plus these")
+    annual_income: Amount | None = Field(None, description="The household's yearly income "
+                                                           "(staff and up)")
 
 
 class AccountPatch(Schema):
@@ -317,6 +328,8 @@ class AccountPatch(Schema):
     email: Email | None = None
     phone: str | None = Field(None, max_length=40)
     postal_code: str | None = Field(None, max_length=20)
+    declared_size: int | None = Field(None, ge=0, le=50)
+    annual_income: Amount | None = None
 
 
 class AccountOut(Schema):
@@ -326,6 +339,27 @@ class AccountOut(Schema):
     email: str
     phone: str
     postal_code: str
+    declared_size: int | None
+    size: int | None = Field(None, description="A household's current members plus its "
+                                               "declared ones (read-only); null otherwise")
+    head_person_id: int | None = Field(None, description="The current head of household")
+    annual_income: float | None = Field(None, description="Left out for viewers")
+
+
+def accounts_out(accounts: list[Account], user: User) -> list[dict[str, Any]]:
+    facts = selectors.households_today(a.pk for a in accounts)
+    out = []
+    for a in accounts:
+        f = facts.get(a.pk)
+        data: dict[str, Any] = {
+            "id": a.pk, "name": a.name, "kind": a.kind, "email": a.email, "phone": a.phone,
+            "postal_code": a.postal_code, "declared_size": a.declared_size,
+            "size": f.size if f else None, "head_person_id": f.head_person_id if f else None}
+        if user.can(Cap.SEE_ELIGIBILITY):
+            data["annual_income"] = (float(a.annual_income)
+                                     if a.annual_income is not None else None)
+        out.append(data)
+    return out
 
 
 class AccountFilter(PageParams):
@@ -333,39 +367,120 @@ class AccountFilter(PageParams):
     kind: Literal["household", "organization"] | None = None
 
 
-@router.get("/accounts", response=Page[AccountOut])
+@router.get("/accounts", response=Page[AccountOut], exclude_unset=True)
 def list_accounts(request: HttpRequest, filters: Query[AccountFilter]) -> dict:
     """Households and organisations the caller may see."""
     user = require(request, Cap.READ_RECORDS)
     qs = selectors.accounts_search(selectors.accounts_visible(user), filters.search)
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
-    return paginate(qs.order_by("name", "id"), filters)
+    page = paginate(qs.order_by("name", "id"), filters)
+    page["items"] = accounts_out(list(page["items"]), user)
+    return page
 
 
-@router.post("/accounts", response={201: AccountOut})
-def create_account(request: HttpRequest, payload: AccountIn) -> Status[Account]:
-    """A household or an organisation; people join it with `account_id`."""
+@router.post("/accounts", response={201: AccountOut}, exclude_unset=True)
+def create_account(request: HttpRequest, payload: AccountIn) -> Status[dict]:
+    """A household or an organisation; people join a household with `account_id` or
+    `POST /accounts/{id}/members`."""
     user = require(request, Cap.WRITE_RECORDS)
-    return Status(201, services.account_create(actor=user, **payload.dict()))
+    account = services.account_create(actor=user, **payload.dict())
+    return Status(201, accounts_out([account], user)[0])
 
 
-@router.get("/accounts/{int:account_id}", response=AccountOut)
-def get_account(request: HttpRequest, account_id: int) -> Account:
+@router.get("/accounts/{int:account_id}", response=AccountOut, exclude_unset=True)
+def get_account(request: HttpRequest, account_id: int) -> dict:
     user = require(request, Cap.READ_RECORDS)
-    return selectors.account_get(user, account_id)
+    return accounts_out([selectors.account_get(user, account_id)], user)[0]
 
 
-@router.patch("/accounts/{int:account_id}", response=AccountOut)
-def update_account(request: HttpRequest, account_id: int, payload: AccountPatch) -> Account:
+@router.patch("/accounts/{int:account_id}", response=AccountOut, exclude_unset=True)
+def update_account(request: HttpRequest, account_id: int, payload: AccountPatch) -> dict:
+    """Change the fields given. A household that has (or had) members stays a household."""
     user = require(request, Cap.WRITE_RECORDS)
     account = selectors.account_get(user, account_id)
     data = payload.dict(exclude_unset=True)
     for key in ("name", "kind"):
         if key in data and data[key] is None:
             raise ValidationError.for_fields({key: "Cannot be null."})
-    return services.account_update(actor=user, account=account,
-                                   **{k: v if v is not None else "" for k, v in data.items()})
+    for key in ("email", "phone", "postal_code"):
+        if key in data and data[key] is None:
+            data[key] = ""
+    updated = services.account_update(actor=user, account=account, **data)
+    return accounts_out([updated], user)[0]
+
+
+# --- Household members -------------------------------------------------------------------------
+
+Relationship = Literal["head", "spouse_partner", "child", "other_relative", "other"]
+
+
+class MembershipOut(Schema):
+    person_id: int
+    relationship: str
+    start_date: Date
+    end_date: Date | None
+    is_current: bool
+
+
+class MembersFilter(PageParams):
+    current: bool = Field(False, description="Only the current members")
+
+
+class MemberIn(Schema):
+    person_id: Id
+    relationship: Relationship = "other"
+    start_date: Date | None = Field(None, description="Default: today")
+
+
+class MemberEndIn(Schema):
+    end_date: Date | None = Field(None, description="The member's last day (default today)")
+
+
+def _household(user: User, account_id: int) -> Account:
+    return selectors.account_get(user, account_id)
+
+
+def _member(user: User, person_id: int) -> Person:
+    person = selectors.people_visible(user).filter(pk=person_id).first()
+    if person is None:
+        raise ValidationError.for_fields({"person_id": "Unknown person."})
+    return person
+
+
+@router.get("/accounts/{int:account_id}/members", response=Page[MembershipOut])
+def list_members(request: HttpRequest, account_id: int, filters: Query[MembersFilter]) -> dict:
+    """The household's memberships over time, current first, then latest first."""
+    user = require(request, Cap.READ_RECORDS)
+    account = _household(user, account_id)
+    return paginate(selectors.household_memberships(account, user,
+                                                    current_only=filters.current), filters)
+
+
+@router.post("/accounts/{int:account_id}/members", response={201: MembershipOut})
+def add_member(request: HttpRequest, account_id: int, payload: MemberIn
+               ) -> Status[HouseholdMembership]:
+    """Make a person a current member of the household (their `account_id` becomes it). A
+    person who is a current member of a household already → 409 naming it (`household_id`);
+    a second current `head` → 409."""
+    user = require(request, Cap.WRITE_RECORDS)
+    account = _household(user, account_id)
+    membership = services.household_member_add(
+        actor=user, account=account, person=_member(user, payload.person_id),
+        relationship=payload.relationship, start_date=payload.start_date)
+    return Status(201, membership)
+
+
+@router.post("/accounts/{int:account_id}/members/{int:person_id}/end", response=MembershipOut)
+def end_member(request: HttpRequest, account_id: int, person_id: int, payload: MemberEndIn
+               ) -> HouseholdMembership:
+    """End the person's current membership: `end_date` is their last day in the household.
+    Their `account_id` becomes null. Not a current member → 409."""
+    user = require(request, Cap.WRITE_RECORDS)
+    account = _household(user, account_id)
+    person = selectors.get_one(selectors.people_visible(user), person_id)
+    return services.household_member_end(actor=user, account=account, person=person,
+                                         end_date=payload.end_date)
 
 
 # --- Cases -------------------------------------------------------------------------------------

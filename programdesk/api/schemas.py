@@ -106,6 +106,12 @@ class DisbursementOut(Schema):
     status: str
     disbursed_on: date
     extra: dict[str, Any]
+    household_id: int | None = Field(
+        None, description="The recipient's household on disbursed_on (recorded with the "
+                          "disbursement, never changed afterwards)")
+    household_size: int | None = Field(
+        None, description="That household's size on disbursed_on: its members then plus its "
+                          "declared members")
 
     @staticmethod
     def resolve_unit(obj: Any) -> str:

@@ -68,6 +68,7 @@ from programdesk.people import matching
 from programdesk.people.models import Account, AccountKind, Person
 from programdesk.people.selectors import (
     accounts_visible,
+    household_snapshots,
     parse_date_loose,
     people_match_rows,
     people_visible,
@@ -1258,6 +1259,10 @@ class _Writer:
             return
         enrollment_of = self._active_enrollments(planned)
         assignment_of = self._assignments(planned, enrollment_of)
+        recipients = [self.person(row["ref"]) for row in planned]
+        households = household_snapshots(
+            person_ids=[p for p, _ in recipients if p], account_ids=[a for _, a in recipients if a],
+            days=[row["disbursed_on"] for row in planned])
 
         def rows() -> Iterable[tuple[Any, ...]]:
             empty = db_json({})
@@ -1271,7 +1276,7 @@ class _Writer:
                        row["recipient_count"], row["quantity"], row["unit"], row["status"].pk,
                        self.date(row["disbursed_on"]),
                        db_json(row["extra"]) if row["extra"] else empty, self.now_db,
-                       self.now_db)
+                       self.now_db, *households.of(person, account, row["disbursed_on"]))
 
         before = self.last_id(BenefitDisbursement)
         created = 0

@@ -144,6 +144,13 @@ class BenefitDisbursement(TimeStampedModel):
     # A session's disbursement carries the session's local date.
     disbursed_on = models.DateField()
     extra = models.JSONField(default=dict, blank=True)
+    # The recipient's household and its size (registered members plus declared ones) as they
+    # were on ``disbursed_on``, written with the row and never recomputed, so a count for a
+    # past month does not drift when people move. None for organisations, anonymous rows and
+    # people in no household.
+    household = models.ForeignKey("people.Account", null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    household_size = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-disbursed_on", "-id"]

@@ -24,12 +24,19 @@ class Account(TimeStampedModel):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     postal_code = models.CharField(max_length=20, blank=True, db_index=True)
+    # A household's people who live there but are not registered as people here ("and three
+    # children"): its size is its current members plus these.
+    declared_size = models.PositiveSmallIntegerField(null=True, blank=True)
+    annual_income = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=["household", "organization"]),
                                    name="people_account_kind_valid"),
+            models.CheckConstraint(condition=Q(annual_income__isnull=True)
+                                   | Q(annual_income__gte=0),
+                                   name="people_account_income_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -104,6 +111,56 @@ class Person(TimeStampedModel):
     def kiosk_name(self) -> str:
         """What the check-in kiosk may show: first name and last initial."""
         return f"{self.first_name} {self.last_name[:1]}."
+
+
+class Relationship(models.TextChoices):
+    """A member's relationship to the head of the household."""
+
+    HEAD = "head", "Head of household"
+    SPOUSE_PARTNER = "spouse_partner", "Spouse or partner"
+    CHILD = "child", "Child"
+    OTHER_RELATIVE = "other_relative", "Other relative"
+    OTHER = "other", "Other"
+
+
+class HouseholdMembership(TimeStampedModel):
+    """A person's membership of a household from ``start_date`` to ``end_date`` (the last day,
+    inclusive; none while current). Dated, so a count for a past day finds who lived where
+    then. ``Person.account`` mirrors the current one; the services keep both in step."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE,
+                               related_name="household_memberships")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    relationship = models.CharField(max_length=16, choices=Relationship.choices,
+                                    default=Relationship.OTHER)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start_date", "id"]
+        indexes = [models.Index(fields=["account", "start_date"],
+                                name="people_membership_account")]
+        constraints = [
+            # Current = no end date. A person lives in one household at a time, and a
+            # household has one head at a time: partial unique indexes on both databases.
+            models.UniqueConstraint(fields=["person"], condition=Q(end_date__isnull=True),
+                                    name="people_householdmembership_one_current_household"),
+            models.UniqueConstraint(fields=["account"],
+                                    condition=Q(end_date__isnull=True, relationship="head"),
+                                    name="people_householdmembership_one_current_head"),
+            models.CheckConstraint(condition=Q(end_date__isnull=True)
+                                   | Q(end_date__gte=F("start_date")),
+                                   name="people_householdmembership_end_after_start"),
+            models.CheckConstraint(condition=Q(relationship__in=Relationship.values),
+                                   name="people_householdmembership_relationship_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} in {self.account_id} from {self.start_date}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.end_date is None
 
 
 class DocumentType(models.TextChoices):

@@ -10,14 +10,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from programdesk.core.bulk import JsonValues
+from programdesk.core.bulk import JsonValues, id_values
 from programdesk.core.errors import NotFound
 from programdesk.core.models import User
 from programdesk.core.scoping import MAX_ID
 from programdesk.people import matching
-from programdesk.people.models import Account, Case, Person
+from programdesk.people.models import (
+    Account,
+    AccountKind,
+    Case,
+    HouseholdMembership,
+    Person,
+    Relationship,
+)
 
 # --- Visibility --------------------------------------------------------------------------------
 #
@@ -374,7 +381,7 @@ def account_records(account: Account, user: User) -> dict[str, Any]:
     """The account's members, and the enrollments, disbursements and cases of the account
     itself and of its members (a household's whole history on one page)."""
     members = list(people_visible(user).filter(account=account))
-    household = Q(account=account) | Q(person__account=account)
+    household = Q(account=account) | Q(household=account) | Q(person__account=account)
     enrollments = _visible_programs(
         _enrollments().filter(household).select_related("program", "status", "person"), user)
     disbursements = _visible_programs(_disbursements().filter(household), user)
@@ -392,3 +399,126 @@ def case_disbursements(case: Case, user: User) -> list[Any]:
 
 def people_by_ids(user: User, ids: Iterable[int]) -> dict[int, Person]:
     return {p.pk: p for p in people_visible(user).filter(pk__in=list(ids))}
+
+
+# --- Households --------------------------------------------------------------------------------
+
+def household_memberships(account: Account, user: User, *, current_only: bool = False
+                          ) -> QuerySet[HouseholdMembership]:
+    """The household's members over time (current first, then by start date), limited to the
+    people the user may see."""
+    qs = (HouseholdMembership.objects.filter(account=account,
+                                             person__in=people_visible(user).values("pk"))
+          .select_related("person"))
+    if current_only:
+        qs = qs.filter(end_date__isnull=True)
+    return qs.order_by(F("end_date").desc(nulls_first=True), "-start_date", "id")
+
+
+def person_memberships(person: Person) -> QuerySet[HouseholdMembership]:
+    """The person's households over time, latest first."""
+    return (HouseholdMembership.objects.filter(person=person).select_related("account")
+            .order_by(F("end_date").desc(nulls_first=True), "-start_date", "id"))
+
+
+@dataclass(frozen=True)
+class HouseholdFacts:
+    """A household today: its size (current members plus declared ones), its head."""
+
+    members: int
+    size: int
+    head_person_id: int | None
+
+
+def households_today(account_ids: Iterable[int]) -> dict[int, HouseholdFacts]:
+    """Size and head of each household among ``account_ids`` (two queries, any number)."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    declared = dict(Account.objects.filter(pk__in=id_values(ids), kind=AccountKind.HOUSEHOLD)
+                    .values_list("pk", "declared_size"))
+    members: dict[int, int] = defaultdict(int)
+    heads: dict[int, int] = {}
+    for account_id, person_id, relationship in (
+            HouseholdMembership.objects.filter(account_id__in=id_values(declared),
+                                               end_date__isnull=True)
+            .values_list("account_id", "person_id", "relationship")):
+        members[account_id] += 1
+        if relationship == Relationship.HEAD:
+            heads[account_id] = person_id
+    return {pk: HouseholdFacts(members=members[pk], size=members[pk] + (extra or 0),
+                               head_person_id=heads.get(pk))
+            for pk, extra in declared.items()}
+
+
+Interval = tuple[dt.date, dt.date | None]
+
+
+def _covers(interval: Interval, day: dt.date) -> bool:
+    return interval[0] <= day and (interval[1] is None or day <= interval[1])
+
+
+class HouseholdSnapshots:
+    """Who lived in which household on which day, for the rows one write is about to insert:
+    ``of(person_id, account_id, day)`` is ``(household_id, household_size)`` as they were on
+    ``day`` — the person's household then, or the account itself when it is a household —
+    or ``(None, None)``. Built by ``household_snapshots`` in a constant number of queries."""
+
+    def __init__(self, *, person_spans: dict[int, list[tuple[int, Interval]]],
+                 household_spans: dict[int, list[Interval]], declared: dict[int, int]) -> None:
+        self._person_spans = person_spans
+        self._household_spans = household_spans
+        self._declared = declared
+        self._sizes: dict[tuple[int, dt.date], int] = {}
+
+    def size(self, household_id: int, day: dt.date) -> int:
+        key = (household_id, day)
+        if key not in self._sizes:
+            self._sizes[key] = (sum(1 for span in self._household_spans.get(household_id, ())
+                                    if _covers(span, day))
+                                + self._declared.get(household_id, 0))
+        return self._sizes[key]
+
+    def of(self, person_id: int | None, account_id: int | None, day: dt.date
+           ) -> tuple[int | None, int | None]:
+        household_id = None
+        if person_id is not None:
+            household_id = next((h for h, span in self._person_spans.get(person_id, ())
+                                 if _covers(span, day)), None)
+        elif account_id is not None and account_id in self._declared:
+            household_id = account_id
+        if household_id is None:
+            return None, None
+        return household_id, self.size(household_id, day)
+
+
+def household_snapshots(*, person_ids: Iterable[int] = (), account_ids: Iterable[int] = (),
+                        days: Iterable[dt.date]) -> HouseholdSnapshots:
+    """The household snapshots of these people and accounts on these days (a disbursement
+    records them on its ``disbursed_on``). Three queries whatever the number of rows: the
+    people's memberships, the households' declared sizes, the households' memberships —
+    only memberships that overlap the days."""
+    people, accounts, day_list = set(person_ids), set(account_ids), set(days)
+    if not day_list or not (people or accounts):
+        return HouseholdSnapshots(person_spans={}, household_spans={}, declared={})
+    first, last = min(day_list), max(day_list)
+    overlapping = HouseholdMembership.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=first), start_date__lte=last)
+    person_spans: dict[int, list[tuple[int, Interval]]] = defaultdict(list)
+    if people:
+        for person_id, account_id, start, end in (
+                overlapping.filter(person_id__in=id_values(people))
+                .values_list("person_id", "account_id", "start_date", "end_date")):
+            person_spans[person_id].append((account_id, (start, end)))
+    wanted = accounts | {h for spans in person_spans.values() for h, _ in spans}
+    declared = {pk: size or 0 for pk, size in
+                Account.objects.filter(pk__in=id_values(wanted), kind=AccountKind.HOUSEHOLD)
+                .values_list("pk", "declared_size")} if wanted else {}
+    household_spans: dict[int, list[Interval]] = defaultdict(list)
+    if declared:
+        for account_id, start, end in (
+                overlapping.filter(account_id__in=id_values(declared))
+                .values_list("account_id", "start_date", "end_date")):
+            household_spans[account_id].append((start, end))
+    return HouseholdSnapshots(person_spans=dict(person_spans),
+                              household_spans=dict(household_spans), declared=declared)

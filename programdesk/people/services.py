@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.custom_fields import extra_merge, extra_validate
-from programdesk.core.errors import Conflict, ValidationError
+from programdesk.core.errors import Conflict, NotFound, ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, User
 from programdesk.core.text import name_problem
 from programdesk.people import matching
@@ -27,8 +27,10 @@ from programdesk.people.models import (
     Case,
     CaseStatus,
     DocumentType,
+    HouseholdMembership,
     Person,
     PersonDocument,
+    Relationship,
 )
 
 MAX_HOUSEHOLD_SIZE = 50
@@ -79,6 +81,19 @@ def _email_error(email: str) -> str | None:
     return None
 
 
+def _income(value: Any) -> tuple[Decimal | None, str]:
+    """A yearly income as an amount, or the reason it is not one."""
+    try:
+        income = Decimal(str(value))
+    except InvalidOperation:
+        return None, "An amount from 0 to 9,999,999,999.99."
+    if not income.is_finite() or not 0 <= income <= MAX_INCOME:
+        return None, "An amount from 0 to 9,999,999,999.99."
+    if income != income.quantize(Decimal("0.01")):
+        return None, "At most 2 decimals."
+    return income, ""
+
+
 # --- Accounts ----------------------------------------------------------------------------------
 
 def _clean_account(values: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +115,16 @@ def _clean_account(values: dict[str, Any]) -> dict[str, Any]:
             errors["email"] = message
     if "postal_code" in values:
         values["postal_code"] = values["postal_code"].upper()
+    size = values.get("declared_size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int)
+                             or not 0 <= size <= MAX_HOUSEHOLD_SIZE):
+        errors["declared_size"] = f"A whole number from 0 to {MAX_HOUSEHOLD_SIZE}."
+    if values.get("annual_income") is not None:
+        income, problem = _income(values["annual_income"])
+        if problem:
+            errors["annual_income"] = problem
+        else:
+            values["annual_income"] = income
     errors = {**_length_errors(Account, values), **errors}
     if errors:
         raise ValidationError.for_fields(errors)
@@ -108,25 +133,40 @@ def _clean_account(values: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def account_create(*, actor: User | None, name: str, kind: str = AccountKind.HOUSEHOLD,
-                   email: str = "", phone: str = "", postal_code: str = "") -> Account:
+                   email: str = "", phone: str = "", postal_code: str = "",
+                   declared_size: int | None = None,
+                   annual_income: Decimal | None = None) -> Account:
     values = _clean_account({"name": name, "kind": kind, "email": email, "phone": phone,
-                             "postal_code": postal_code})
+                             "postal_code": postal_code, "declared_size": declared_size,
+                             "annual_income": annual_income})
+    if values["kind"] != AccountKind.HOUSEHOLD and (declared_size or annual_income is not None):
+        raise ValidationError.for_fields(
+            {"declared_size": "Only a household has a declared size and an income."})
     account = Account.objects.create(**values)
     audit_record(actor=actor, action="account.create", obj=account, after=snapshot(account))
     return account
 
 
-ACCOUNT_FIELDS = {"name", "kind", "email", "phone", "postal_code"}
+ACCOUNT_FIELDS = {"name", "kind", "email", "phone", "postal_code", "declared_size",
+                  "annual_income"}
 
 
 @transaction.atomic
 def account_update(*, actor: User | None, account: Account, **fields: Any) -> Account:
-    """Change any of name, kind, email, phone, postal_code."""
+    """Change any of name, kind, email, phone, postal_code, declared_size, annual_income. A
+    household whose memberships (current or past) exist stays a household: its dated members
+    and the disbursements that counted them depend on it."""
     unknown = set(fields) - ACCOUNT_FIELDS
     if unknown:
         raise TypeError(f"account_update got unknown fields: {sorted(unknown)}")
     values = _clean_account(dict(fields))
     obj = Account.objects.select_for_update().get(pk=account.pk)
+    if values.get("kind", obj.kind) != obj.kind:
+        if HouseholdMembership.objects.filter(account=obj).exists():
+            raise Conflict(f"{obj.name} has household members (now or in the past), so it "
+                           "stays a household.")
+        if Person.objects.filter(account=obj).exists():
+            raise Conflict(f"{obj.name} has members; take them out before changing its kind.")
     before = snapshot(obj)
     for key, value in values.items():
         setattr(obj, key, value)
@@ -247,6 +287,9 @@ def person_create(*, actor: User | None, first_name: str, last_name: str,
         raise ValidationError.for_fields({"card_code": "Another person has this card code."})
     person = Person.objects.create(account=account, **values)
     audit_record(actor=actor, action="person.create", obj=person, after=snapshot(person))
+    if account is not None and account.kind == AccountKind.HOUSEHOLD:
+        _membership_start(actor=actor, person=person, account=account,
+                          relationship=Relationship.OTHER, start_date=_today())
     return person
 
 
@@ -262,6 +305,12 @@ def person_update(*, actor: User | None, person: Person, **fields: Any) -> Perso
     if "card_code" in values and _card_code_taken(values["card_code"], exclude_id=obj.pk):
         raise ValidationError.for_fields({"card_code": "Another person has this card code."})
     before = snapshot(obj)
+    if "account" in values:
+        # The account is the current household: changing it moves the person (the old
+        # membership ends the day before, a new one starts today), taking it away ends it.
+        account = values.pop("account")
+        if getattr(account, "pk", None) != obj.account_id:
+            _account_change(actor=actor, person=obj, account=account)
     if "extra" in values:
         values["extra"] = extra_merge(obj.extra, values["extra"])
     for key, value in values.items():
@@ -316,7 +365,190 @@ def people_create_many(*, actor: User | None, rows: list[dict[str, Any]],
         raise RuntimeError("bulk_create returned no ids")  # pragma: no cover
     audit_record(actor=actor, action="person.create_many", object_type="people.person",
                  object_ids=ids, after={"count": len(ids)})
+    # Those joining a household are its current members from today, as with person_create.
+    households = set(Account.objects.filter(pk__in=account_ids, kind=AccountKind.HOUSEHOLD)
+                     .values_list("pk", flat=True)) if account_ids else set()
+    joining = [HouseholdMembership(person_id=p.pk, account_id=p.account_id,
+                                   relationship=Relationship.OTHER, start_date=_today())
+               for p in created if p.account_id in households]
+    if joining:
+        memberships = HouseholdMembership.objects.bulk_create(joining, batch_size=500)
+        audit_record(actor=actor, action="household_membership.create_many",
+                     object_type="people.householdmembership",
+                     object_ids=[m.pk for m in memberships if m.pk is not None],
+                     after={"count": len(memberships)})
     return created
+
+
+# --- Households --------------------------------------------------------------------------------
+#
+# A person is a current member (no end date) of at most one household, and a household has at
+# most one current head: both are partial unique indexes, checked here first for a clear
+# message. ``Person.account`` is the current household; these functions keep it in step. The
+# person's row is locked first, so two desks changing the same person queue.
+
+def _require_household(account: Account, field: str = "account_id") -> None:
+    if account.kind != AccountKind.HOUSEHOLD:
+        raise ValidationError.for_fields({field: f"{account.name} is not a household."})
+
+
+def _locked_person(person: Person) -> Person:
+    try:
+        return Person.objects.select_for_update().get(pk=person.pk)
+    except Person.DoesNotExist:
+        raise NotFound() from None
+
+
+def _current_membership(person: Person) -> HouseholdMembership | None:
+    return (HouseholdMembership.objects.select_for_update().select_related("account")
+            .filter(person=person, end_date__isnull=True).first())
+
+
+def _membership_out(m: HouseholdMembership) -> dict[str, Any]:
+    return {"person_id": m.person_id, "account_id": m.account_id,
+            "relationship": m.relationship, "start_date": m.start_date.isoformat(),
+            "end_date": m.end_date.isoformat() if m.end_date else None}
+
+
+def _membership_start(*, actor: User | None, person: Person, account: Account,
+                      relationship: str, start_date: dt.date) -> HouseholdMembership:
+    """A new current membership. The person has none now (the caller ended it)."""
+    errors = {}
+    if relationship not in Relationship.values:
+        errors["relationship"] = f"Use one of: {', '.join(Relationship.values)}."
+    if start_date > _today():
+        errors["start_date"] = "The membership cannot start in the future."
+    last_end = (HouseholdMembership.objects.filter(person=person, end_date__isnull=False)
+                .order_by("-end_date").values_list("end_date", flat=True).first())
+    if last_end is not None and start_date <= last_end:
+        errors["start_date"] = (f"{person.full_name}'s previous household membership ran "
+                                f"until {last_end}; start after it.")
+    if errors:
+        raise ValidationError.for_fields(errors)
+    if relationship == Relationship.HEAD:
+        head = (HouseholdMembership.objects.filter(account=account, end_date__isnull=True,
+                                                   relationship=Relationship.HEAD)
+                .select_related("person").first())
+        if head is not None:
+            raise Conflict(
+                f"{account.name} already has a head of household: {head.person.full_name}. "
+                "End that membership (or choose another relationship) first.",
+                errors=[{"field": "relationship", "message": "The household has a head."}])
+    try:
+        with transaction.atomic():
+            membership = HouseholdMembership.objects.create(
+                person=person, account=account, relationship=relationship,
+                start_date=start_date)
+    except IntegrityError:
+        # Another desk got there between the check and the insert.
+        raise Conflict(f"{person.full_name} or {account.name} changed meanwhile (a current "
+                       "household or head was recorded); reload and try again.") from None
+    if person.account_id != account.pk:
+        person.account = account
+        person.save(update_fields=["account", "updated_at"])
+    audit_record(actor=actor, action="household_membership.start", obj=membership,
+                 after=_membership_out(membership))
+    return membership
+
+
+def _membership_close(*, actor: User | None, membership: HouseholdMembership,
+                      end_date: dt.date) -> HouseholdMembership | None:
+    """End a membership on ``end_date`` (its last day). One that would end before it started
+    never took effect (a same-day correction): it is deleted, and the audit event keeps it."""
+    if end_date < membership.start_date:
+        audit_record(actor=actor, action="household_membership.delete", obj=membership,
+                     before=_membership_out(membership))
+        membership.delete()
+        return None
+    membership.end_date = end_date
+    membership.save(update_fields=["end_date", "updated_at"])
+    audit_record(actor=actor, action="household_membership.end", obj=membership,
+                 before={"end_date": None}, after={"end_date": end_date.isoformat()})
+    return membership
+
+
+def _account_change(*, actor: User | None, person: Person, account: Account | None) -> None:
+    """``person.account`` set to another account (or none) through person_update."""
+    today = _today()
+    current = _current_membership(person)
+    if account is not None and account.kind == AccountKind.HOUSEHOLD:
+        if current is not None:
+            _membership_close(actor=actor, membership=current,
+                              end_date=today - dt.timedelta(days=1))
+        _membership_start(actor=actor, person=person, account=account,
+                          relationship=Relationship.OTHER, start_date=today)
+        return
+    if current is not None:
+        _membership_close(actor=actor, membership=current, end_date=today)
+    person.account = account
+
+
+@transaction.atomic
+def household_member_add(*, actor: User | None, account: Account, person: Person,
+                         relationship: str = Relationship.OTHER,
+                         start_date: dt.date | None = None) -> HouseholdMembership:
+    """Make the person a current member of the household from ``start_date`` (today). A
+    person already in a household → Conflict naming it (end or move first); a second head →
+    Conflict."""
+    _require_household(account)
+    person = _locked_person(person)
+    current = _current_membership(person)
+    if current is not None:
+        where = ("this household" if current.account_id == account.pk
+                 else f"the household {current.account.name} (#{current.account_id})")
+        raise Conflict(f"{person.full_name} is already a current member of {where}. End that "
+                       "membership or move them instead.",
+                       errors=[{"field": "person_id",
+                                "message": f"Current member of {current.account.name}."}],
+                       household_id=current.account_id)
+    return _membership_start(actor=actor, person=person, account=account,
+                             relationship=relationship, start_date=start_date or _today())
+
+
+@transaction.atomic
+def household_member_end(*, actor: User | None, account: Account, person: Person,
+                         end_date: dt.date | None = None) -> HouseholdMembership:
+    """End the person's current membership of the household; ``end_date`` (default today) is
+    their last day in it. They then belong to no household."""
+    person = _locked_person(person)
+    current = _current_membership(person)
+    if current is None or current.account_id != account.pk:
+        raise Conflict(f"{person.full_name} is not a current member of {account.name}.")
+    end_date = end_date or _today()
+    if end_date > _today():
+        raise ValidationError.for_fields({"end_date": "The end date is in the future."})
+    if end_date < current.start_date:
+        raise ValidationError.for_fields(
+            {"end_date": f"The membership started on {current.start_date}; end it on or "
+                         "after that day."})
+    ended = _membership_close(actor=actor, membership=current, end_date=end_date)
+    assert ended is not None  # end_date >= start_date
+    if person.account_id == account.pk:
+        person.account = None
+        person.save(update_fields=["account", "updated_at"])
+    return ended
+
+
+@transaction.atomic
+def household_member_move(*, actor: User | None, person: Person, account: Account,
+                          relationship: str = Relationship.OTHER,
+                          on: dt.date | None = None) -> HouseholdMembership:
+    """Move the person to another household from ``on`` (today): the current membership ends
+    the day before and a new one starts. Moving into the household they are in → Conflict."""
+    _require_household(account)
+    on = on or _today()
+    person = _locked_person(person)
+    current = _current_membership(person)
+    if current is not None:
+        if current.account_id == account.pk:
+            raise Conflict(f"{person.full_name} is already a current member of {account.name}.")
+        if on < current.start_date:
+            raise ValidationError.for_fields(
+                {"start_date": f"{person.full_name} joined {current.account.name} on "
+                               f"{current.start_date}; move them on or after that day."})
+        _membership_close(actor=actor, membership=current, end_date=on - dt.timedelta(days=1))
+    return _membership_start(actor=actor, person=person, account=account,
+                             relationship=relationship, start_date=on)
 
 
 # --- Proof documents ---------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from programdesk.participation.services.writers import (
     participants_enroll,
 )
 from programdesk.people.models import Account, Case, Person
+from programdesk.people.selectors import household_snapshots
 from programdesk.programs.models import Benefit
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
 
@@ -132,9 +133,14 @@ def _insert_ad_hoc(*, benefit: Benefit, participants: Sequence[tuple[int, int, E
     # Constants hoisted: this runs once per row of a bulk of 10,000.
     benefit_id, program_id, unit_id, status_id = (benefit.pk, benefit.program_id,
                                                   benefit.unit_id, status.pk)
+    households = household_snapshots(
+        person_ids=[e.person_id for _, _, e in participants if e.person_id],
+        account_ids=[e.account_id for _, _, e in participants if e.account_id],
+        days=[disbursed_on])
     rows = ((assignment_id, None, enrollment_id, benefit_id, program_id, e.person_id,
              e.account_id, case_id, recipient_type, recipient_count, quantity, unit_id,
-             status_id, day, extra_value, now_value, now_value)
+             status_id, day, extra_value, now_value, now_value,
+             *households.of(e.person_id, e.account_id, disbursed_on))
             for assignment_id, enrollment_id, e in participants)
     created = insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows)
     return created, _select_new_ids(benefit, now, [p[1] for p in participants])
@@ -199,6 +205,10 @@ def disbursements_create_ad_hoc(
             overrides[str(benefit.pk)] = audit
     rows = []
     created_enrollments: set[int] = set()
+    household_id, household_size = household_snapshots(
+        person_ids=[enrollee.person_id] if enrollee.person_id else [],
+        account_ids=[enrollee.account_id] if enrollee.account_id else [],
+        days=[disbursed_on]).of(enrollee.person_id, enrollee.account_id, disbursed_on)
     for benefit, quantity, status, extra in prepared:
         by_key, created = enrollments_ensure(program=benefit.program, enrollees=[enrollee],
                                              on=disbursed_on)
@@ -212,7 +222,8 @@ def disbursements_create_ad_hoc(
             case=case, recipient_type=(RecipientType.WALK_IN if enrollment_id in
                                        created_enrollments else RecipientType.ENROLLMENT),
             recipient_count=1, quantity=quantity, unit_id=benefit.unit_id, status=status,
-            disbursed_on=disbursed_on, extra=extra))
+            disbursed_on=disbursed_on, extra=extra, household_id=household_id,
+            household_size=household_size))
     disbursements = BenefitDisbursement.objects.bulk_create(rows)
     audit_record(actor=actor, action="disbursement.create_ad_hoc",
                  object_type="participation.benefitdisbursement",

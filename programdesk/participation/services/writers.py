@@ -32,7 +32,7 @@ from programdesk.participation.models import (
     RecipientType,
 )
 from programdesk.people.models import Account, Person
-from programdesk.people.selectors import accounts_visible, people_visible
+from programdesk.people.selectors import accounts_visible, household_snapshots, people_visible
 from programdesk.programs.eligibility import eligibility_check_many
 from programdesk.programs.models import Benefit, Program
 
@@ -217,6 +217,9 @@ DISBURSEMENT_FIELDS = [
     "assignment", "session", "enrollment", "benefit", "program", "person", "account", "case",
     "recipient_type", "recipient_count", "quantity", "unit", "status", "disbursed_on", "extra",
     "created_at", "updated_at",
+    # The recipient's household and its size on disbursed_on (people.selectors
+    # .household_snapshots): every row builder appends these two.
+    "household", "household_size",
 ]
 
 
@@ -233,6 +236,9 @@ def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[i
     days = {day: db_date(day) for _, day in sessions}
     benefit_id, program_id, unit_id, status_id = (benefit.pk, benefit.program_id,
                                                   benefit.unit_id, status.pk)
+    households = household_snapshots(
+        person_ids=[e.person_id for _, _, e in participants if e.person_id],
+        account_ids=[e.account_id for _, _, e in participants if e.account_id], days=days)
 
     def rows() -> Iterable[tuple[Any, ...]]:
         for session_id, day in sessions:
@@ -240,7 +246,8 @@ def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[i
             for assignment_id, enrollment_id, e in participants:
                 yield (assignment_id, session_id, enrollment_id, benefit_id, program_id,
                        e.person_id, e.account_id, None, recipient_type, 1, quantity, unit_id,
-                       status_id, disbursed_on, extra, now, now)
+                       status_id, disbursed_on, extra, now, now,
+                       *households.of(e.person_id, e.account_id, day))
 
     return insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows(), ignore_conflicts=True)
 
