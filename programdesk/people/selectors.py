@@ -381,10 +381,12 @@ def account_records(account: Account, user: User) -> dict[str, Any]:
     """The account's members, and the enrollments, disbursements and cases of the account
     itself and of its members (a household's whole history on one page)."""
     members = list(people_visible(user).filter(account=account))
-    household = Q(account=account) | Q(household=account) | Q(person__account=account)
+    household = Q(account=account) | Q(person__account=account)
     enrollments = _visible_programs(
         _enrollments().filter(household).select_related("program", "status", "person"), user)
-    disbursements = _visible_programs(_disbursements().filter(household), user)
+    # Disbursements also while a past member lived here (the snapshot on each row).
+    disbursements = _visible_programs(
+        _disbursements().filter(household | Q(household=account)), user)
     cases = cases_visible(user).filter(household).select_related("worker", "person")
     return {"members": members,
             "enrollments": list(enrollments.order_by("-is_active", "-id")),

@@ -237,7 +237,7 @@ def test_api_ad_hoc(api_as, bob, case_management):
     assert set(first) == {"id", "assignment_id", "enrollment_id", "benefit_id", "program_id",
                           "session_id", "person_id", "account_id", "case_id", "recipient_type",
                           "recipient_count", "quantity", "unit", "status", "disbursed_on",
-                          "extra"}
+                          "extra", "household_id", "household_size"}
     assert (first["unit"], first["status"], first["disbursed_on"]) == (
         "pass", "completed", "2026-03-04")
 
