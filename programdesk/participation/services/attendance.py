@@ -26,6 +26,7 @@ from programdesk.participation.services.rosters import (
 )
 from programdesk.participation.services.writers import (
     _today,
+    disbursements_household_refresh,
 )
 from programdesk.people.models import Person
 from programdesk.people.selectors import people_visible
@@ -61,8 +62,10 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     if status == SessionStatus.CANCELLED and (marks or complete_session):
         raise Conflict("This session is cancelled; its attendance cannot be recorded.")
     # code -> (id, is_active)
-    statuses = {code: (pk, active) for pk, code, active in StatusValue.objects.filter(
-        kind=DISBURSEMENT).values_list("pk", "code", "is_active")}
+    values = StatusValue.objects.filter(kind=DISBURSEMENT).values_list("pk", "code", "is_active",
+                                                                        "bucket")
+    statuses = {code: (pk, active) for pk, code, active, _ in values}
+    delivered_ids = {pk for pk, _, _, bucket in values if bucket == "delivered"}
     errors: dict[str, str] = {}
     for i, mark in enumerate(marks):
         value = statuses.get(mark.status)
@@ -94,6 +97,7 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     codes = {pk: code for code, (pk, _) in statuses.items()}
     now = db_now()
     rows: list[tuple[Any, ...]] = []
+    becoming_delivered: list[int] = []
     # The audit event groups ids by status ({code: [ids]}) and lists changed quantities.
     before: dict[str, Any] = {"status": {}, "quantity": {}}
     after: dict[str, Any] = {"status": {}, "quantity": {}}
@@ -104,6 +108,8 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
         if new_status == status_id and not quantity_changes:
             continue
         rows.append((new_status, mark.quantity, now, mark.disbursement_id))
+        if new_status in delivered_ids and status_id not in delivered_ids:
+            becoming_delivered.append(mark.disbursement_id)
         before["status"].setdefault(codes[status_id], []).append(mark.disbursement_id)
         after["status"].setdefault(mark.status, []).append(mark.disbursement_id)
         if quantity_changes:
@@ -112,6 +118,7 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     # COALESCE keeps the quantity of rows whose mark gave none.
     changed = update_rows(BenefitDisbursement, ["status", "quantity", "updated_at"], rows,
                           keep_if_null={"quantity"})
+    disbursements_household_refresh(disbursement_ids=becoming_delivered)
     if complete_session and status != SessionStatus.COMPLETED:
         session.status = SessionStatus.COMPLETED
         session.save(update_fields=["status", "updated_at"])
@@ -144,9 +151,12 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
                      after={"status": delivered.code, "walk_in": True})
         return disbursement
     if existing.status_id != delivered.pk:
-        before = existing.status.code
+        before, before_bucket = existing.status.code, existing.status.bucket
         existing.status = delivered
         existing.save(update_fields=["status", "updated_at"])
+        if existing.status.bucket != before_bucket:
+            disbursements_household_refresh(disbursement_ids=[existing.pk])
+            existing.refresh_from_db(fields=["household", "household_size"])
         audit_record(actor=actor, action="session.check_in", obj=existing,
                      before={"status": before}, after={"status": delivered.code})
     return existing

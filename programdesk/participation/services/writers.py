@@ -20,6 +20,7 @@ from programdesk.core.bulk import (
     db_now,
     id_values,
     insert_rows,
+    update_rows,
 )
 from programdesk.core.errors import Conflict, NotAllowed, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
@@ -250,6 +251,22 @@ def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[i
                        *households.of(e.person_id, e.account_id, day))
 
     return insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows(), ignore_conflicts=True)
+
+
+def disbursements_household_refresh(*, disbursement_ids: Sequence[int]) -> None:
+    """Take the household snapshot again for expected rows becoming delivered: a session's
+    rows are written weeks ahead, and whoever moved meanwhile must count where they lived on
+    the day. Dated memberships give the same answer on any later call. Constant queries."""
+    if not disbursement_ids:
+        return
+    rows = list(BenefitDisbursement.objects.filter(id__in=id_values(disbursement_ids))
+                .values_list("id", "person_id", "account_id", "disbursed_on"))
+    households = household_snapshots(person_ids=[r[1] for r in rows if r[1]],
+                                     account_ids=[r[2] for r in rows if r[2]],
+                                     days={r[3] for r in rows})
+    update_rows(BenefitDisbursement, ["household", "household_size"],
+                [(*households.of(person_id, account_id, day), pk)
+                 for pk, person_id, account_id, day in rows])
 
 
 def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Sequence[Enrollee],
