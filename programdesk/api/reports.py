@@ -85,6 +85,16 @@ class UnitQuantityOut(Schema):
 class SummaryOut(Schema):
     people_served: int
     accounts_served: int
+    households_served: int = Field(description="Distinct households among the delivered "
+                                               "disbursements in range")
+    individuals_in_households_served: int = Field(
+        description="For each household served, its size on its latest delivered disbursement "
+                    "in range, summed")
+    new_people: int = Field(description="People whose first delivered disbursement ever "
+                                        "(within the other filters) falls in the range")
+    new_households: int = Field(description="Households whose first delivered disbursement "
+                                            "ever (within the other filters) falls in the "
+                                            "range")
     anonymous_recipients: int
     disbursements: int
     units: list[UnitQuantityOut]
@@ -96,7 +106,12 @@ class SummaryOut(Schema):
 def summary(request: HttpRequest, q: Query[ReportQuery]) -> Any:
     """Who was served and what was delivered. Only disbursements in the `delivered` bucket with
     `disbursed_on` inside `from`..`to` count: `people_served` distinct people,
-    `accounts_served` distinct accounts, `anonymous_recipients` the sum of anonymous
+    `accounts_served` distinct accounts, `households_served` distinct households (the
+    household each disbursement recorded on its date), `individuals_in_households_served` the
+    sum over those households of the size recorded on each one's latest delivered disbursement
+    in range, `new_people` / `new_households` those whose first delivered disbursement ever
+    (with the same program, benefit, cohort and schedule filters) is in range,
+    `anonymous_recipients` the sum of anonymous
     disbursements' recipient counts, `units` the quantity per unit. `attendance_rate` =
     delivered / (delivered + absent) over session disbursements (excused in neither; null when
     none). `sessions_held` = sessions with status `completed` whose local date is in range."""

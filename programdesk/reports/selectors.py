@@ -31,12 +31,14 @@ from django.db.models import (
     F,
     Func,
     Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
     Sum,
+    Window,
 )
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, RowNumber, TruncDate, TruncMonth
 from django.utils import timezone
 
 from programdesk.core.errors import ValidationError
@@ -212,6 +214,10 @@ class UnitTotal(TypedDict):
 class Summary(TypedDict):
     people_served: int
     accounts_served: int
+    households_served: int
+    individuals_in_households_served: int
+    new_people: int
+    new_households: int
     anonymous_recipients: int
     disbursements: int
     units: list[UnitTotal]
@@ -221,8 +227,34 @@ class Summary(TypedDict):
     sessions_held: int
 
 
+def _households_served(qs: QuerySet[BenefitDisbursement]) -> tuple[int, int]:
+    """(households served, individuals in them) over delivered disbursements ``qs``: each
+    household counted once, with the ``household_size`` of its latest delivered disbursement
+    in the range (the latest date; the latest row on that date). One query."""
+    latest = Window(RowNumber(), partition_by=[F("household_id")],
+                    order_by=[F("disbursed_on").desc(), F("id").desc()])
+    totals = (qs.filter(household_id__isnull=False).annotate(latest=latest).filter(latest=1)
+              .aggregate(households=Count("id"), individuals=Sum("household_size")))
+    return totals["households"], totals["individuals"] or 0
+
+
+def _first_served_in_range(qs: QuerySet[BenefitDisbursement], column: str,
+                           filters: ReportFilter) -> int:
+    """How many distinct ``column`` values (person, household) had their first delivered
+    disbursement ever — among ``qs``: the report's filters but any date — inside the range.
+    One query."""
+    firsts = (qs.filter(**{f"{column}__isnull": False}).values(column)
+              .annotate(first=Min("disbursed_on")))
+    if filters.date_from is not None:
+        firsts = firsts.filter(first__gte=filters.date_from)
+    if filters.date_to is not None:
+        firsts = firsts.filter(first__lte=filters.date_to)
+    return firsts.count()
+
+
 def report_summary(*, user: User, filters: ReportFilter) -> Summary:
-    """Three queries whatever the number of rows: the totals, units per unit, sessions held."""
+    """Six queries whatever the number of rows: the totals, units per unit, sessions held,
+    households served, new people, new households."""
     delivered = Q(status__bucket=DELIVERED)
     at_session = Q(session__isnull=False)
     qs = report_disbursements(user=user, filters=filters).filter(
@@ -241,10 +273,16 @@ def report_summary(*, user: User, filters: ReportFilter) -> Summary:
              .annotate(quantity=Sum("quantity", output_field=SUM_FIELD)).order_by("unit__code")]
     sessions_held = report_sessions(user=user, filters=filters).filter(
         status=SessionStatus.COMPLETED).count()
+    households_served, individuals = _households_served(qs.filter(delivered))
+    ever = report_disbursements(user=user, filters=filters, dated=False).filter(delivered)
     attended, absent = totals["attended"], totals["absent"]
     return Summary(
         people_served=totals["people_served"],
         accounts_served=totals["accounts_served"],
+        households_served=households_served,
+        individuals_in_households_served=individuals,
+        new_people=_first_served_in_range(ever, "person_id", filters),
+        new_households=_first_served_in_range(ever, "household_id", filters),
         anonymous_recipients=totals["anonymous_recipients"] or 0,
         disbursements=totals["disbursements"],
         units=units,

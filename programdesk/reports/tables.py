@@ -32,6 +32,10 @@ def summary_table(user: User, filters: ReportFilter, options: ReportOptions) -> 
     rows: list[tuple[str, Any]] = [
         ("people_served", r["people_served"]),
         ("accounts_served", r["accounts_served"]),
+        ("households_served", r["households_served"]),
+        ("individuals_in_households_served", r["individuals_in_households_served"]),
+        ("new_people", r["new_people"]),
+        ("new_households", r["new_households"]),
         ("anonymous_recipients", r["anonymous_recipients"]),
         ("disbursements", r["disbursements"]),
         *((f"units: {u['unit']}", u["quantity"]) for u in r["units"]),
