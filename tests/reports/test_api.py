@@ -70,7 +70,8 @@ def story(db):
     at(ana, upcoming, "enrolled")
     at(ben, s1, "excused")
     at(ben, s2, "absent")
-    DisbursementFactory(assignment=lee, disbursed_on=dt.date(2026, 3, 5), quantity=Decimal(1))
+    DisbursementFactory(assignment=lee, disbursed_on=dt.date(2026, 3, 5), quantity=Decimal(1),
+                        household=lee.account, household_size=3)
     DisbursementFactory(assignment=anonymous, recipient_count=40, quantity=Decimal(40),
                         disbursed_on=dt.date(2026, 3, 12))
     cohort = CohortFactory(program=program, name="Spring")
@@ -90,6 +91,10 @@ def test_summary_counts_the_story(api, story) -> None:
         "units": [{"unit": "hour", "quantity": 4.0}, {"unit": "meal", "quantity": 41.0}],
         "attendance_rate": 0.5,  # 2 attended / (2 + 2 absent); Ben's excused counts in neither
         "sessions_held": 3,
+        "households_served": 1,  # Lee
+        "individuals_in_households_served": 3,  # Lee's size on its box
+        "new_people": 0,  # Ana was first served in February
+        "new_households": 1,  # Lee's first box
     }
 
 
@@ -103,7 +108,9 @@ def test_summary_with_nothing_in_range(api, story) -> None:
     body = api.get("reports/summary", **{"from": "2030-01-01"}).json()
     assert body == {"people_served": 0, "accounts_served": 0, "anonymous_recipients": 0,
                     "disbursements": 0, "units": [], "attendance_rate": None,
-                    "sessions_held": 0}
+                    "sessions_held": 0, "households_served": 0,
+                    "individuals_in_households_served": 0, "new_people": 0,
+                    "new_households": 0}
 
 
 def test_summary_by_cohort(api, story) -> None:
@@ -279,10 +286,11 @@ def test_each_report_runs_a_constant_number_of_queries(api, alice, path, params,
         api.get(path, **params)
 
 
-def test_summary_is_three_queries(alice, story, django_assert_num_queries) -> None:
+def test_summary_is_six_queries(alice, story, django_assert_num_queries) -> None:
     from programdesk.reports.selectors import ReportFilter, report_summary
     alice.visible_program_ids()
-    with django_assert_num_queries(3):  # totals, units per unit, sessions held
+    # totals, units per unit, sessions held, households served, new people, new households
+    with django_assert_num_queries(6):
         report_summary(user=alice, filters=ReportFilter(date_from=dt.date(2026, 3, 1)))
 
 

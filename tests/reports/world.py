@@ -147,7 +147,19 @@ def build_world(seed: int, *, people: int = 24, programs: int = 3) -> World:
                               recipient_type=rng.choice(["enrollment", "walk_in"]))
             for _ in range(4):
                 _disburse(rng, anon_assignment, status_of, recipient_count=rng.randint(1, 40))
+    _household_snapshots(random.Random(seed * 7919), households)
     return world
+
+
+def _household_snapshots(rng: random.Random, households: list[Any]) -> None:
+    """Each named disbursement's household snapshot: the account itself, or a household the
+    person lived in then (or none), of a size that varies between rows as households do."""
+    rows = list(BenefitDisbursement.objects.exclude(recipient_type="anonymous").order_by("id"))
+    for d in rows:
+        d.household_id = d.account_id or rng.choice([None, *(h.pk for h in households)])
+        d.household_size = rng.randint(1, 7) if d.household_id else None
+    BenefitDisbursement.objects.bulk_update(rows, ["household", "household_size"],
+                                            batch_size=500)
 
 
 def _disburse(rng: random.Random, a: BenefitAssignment, status_of: dict[Any, StatusValue], *,
@@ -255,8 +267,35 @@ def ref_summary(rows: Rows, f: ReportFilter, visible: set[int] | None = None) ->
                                    for d in rows.disbursements):
             continue
         held += 1
+    # Households: the latest delivered row in range (date, then id) gives each one's size.
+    latest: dict[int, tuple[dt.date, int, int]] = {}
+    for d in rows.of(f, visible):
+        if rows.bucket[d.status_id] == "delivered" and d.household_id:
+            key = (d.disbursed_on, d.pk, d.household_size or 0)
+            latest[d.household_id] = max(latest.get(d.household_id, key), key)
+    new_people, new_households = set(), set()
+    first_person: dict[int, dt.date] = {}
+    first_household: dict[int, dt.date] = {}
+    for d in rows.of(f, visible, dated=False):
+        if rows.bucket[d.status_id] != "delivered":
+            continue
+        if d.person_id:
+            first_person[d.person_id] = min(first_person.get(d.person_id, d.disbursed_on),
+                                            d.disbursed_on)
+        if d.household_id:
+            first_household[d.household_id] = min(
+                first_household.get(d.household_id, d.disbursed_on), d.disbursed_on)
+
+    def in_range(day: dt.date) -> bool:
+        return not ((f.date_from and day < f.date_from) or (f.date_to and day > f.date_to))
+
+    new_people = {p for p, first in first_person.items() if in_range(first)}
+    new_households = {h for h, first in first_household.items() if in_range(first)}
     return {
         "people_served": len(people), "accounts_served": len(accounts),
+        "households_served": len(latest),
+        "individuals_in_households_served": sum(size for _, _, size in latest.values()),
+        "new_people": len(new_people), "new_households": len(new_households),
         "anonymous_recipients": anonymous, "disbursements": count,
         "units": [{"unit": u, "quantity": q} for u, q in sorted(units.items())],
         "attendance_rate": ratio(attended, attended + absent), "attended": attended,
