@@ -12,7 +12,14 @@ from programdesk.core.models import FieldTarget, User
 from programdesk.core.params import IdsChoiceField
 from programdesk.core.roles import Cap, Role
 from programdesk.core.scoping import visible
-from programdesk.people.models import Account, AccountKind, CaseStatus, DocumentType, Person
+from programdesk.people.models import (
+    Account,
+    AccountKind,
+    CaseStatus,
+    DocumentType,
+    Person,
+    Relationship,
+)
 from programdesk.people.selectors import accounts_visible
 from programdesk.programs.models import Program
 
@@ -81,6 +88,24 @@ class AccountForm(forms.Form):
     email = forms.EmailField(required=False, max_length=254)
     phone = forms.CharField(required=False, max_length=40)
     postal_code = forms.CharField(required=False, max_length=20)
+    declared_size = forms.IntegerField(
+        required=False, min_value=0, max_value=50, label="People not registered here",
+        help_text="A household's members who live there but have no record of their own.")
+    annual_income = forms.DecimalField(required=False, min_value=0, max_digits=12,
+                                       decimal_places=2, label="Yearly household income")
+
+
+class MembershipForm(forms.Form):
+    """Add someone to a household, move them into it, or end their membership."""
+
+    relationship = forms.ChoiceField(choices=Relationship.choices, initial=Relationship.OTHER,
+                                     label="Relationship to the head")
+    on = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class MembershipEndForm(forms.Form):
+    end_date = forms.DateField(label="Last day in the household",
+                               widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class CaseForm(forms.Form):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils.timezone import localdate
 
 from programdesk.core.custom_fields import field_definition_create
 from programdesk.people.models import Account, Case, Person, PersonDocument
@@ -194,7 +195,14 @@ def test_accounts_and_members(as_charlie) -> None:
     ana.refresh_from_db()
     assert ana.account == account
     assert "Ana Diaz" in as_charlie.get(f"/accounts/{account.pk}/").content.decode()
-    as_charlie.post(f"/accounts/{account.pk}/members/", {"person": ana.pk, "remove": "1"})
+    # Taking someone out asks for their last day first.
+    response = as_charlie.post(f"/accounts/{account.pk}/members/",
+                               {"person": ana.pk, "remove": "1"})
+    assert response["Location"] == f"/accounts/{account.pk}/members/end/?person={ana.pk}"
+    ana.refresh_from_db()
+    assert ana.account == account
+    as_charlie.post(f"/accounts/{account.pk}/members/end/",
+                    {"person": ana.pk, "end_date": localdate().isoformat()})
     ana.refresh_from_db()
     assert ana.account is None
     response = as_charlie.post("/accounts/new/", {"name": "", "kind": "tribe"})

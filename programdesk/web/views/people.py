@@ -21,8 +21,15 @@ from programdesk.core.params import parse_id, query_id
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible
 from programdesk.people import selectors, services
-from programdesk.people.forms import AccountForm, CaseForm, DocumentForm, PersonForm
-from programdesk.people.models import Case, PersonDocument
+from programdesk.people.forms import (
+    AccountForm,
+    CaseForm,
+    DocumentForm,
+    MembershipEndForm,
+    MembershipForm,
+    PersonForm,
+)
+from programdesk.people.models import AccountKind, Case, PersonDocument, Relationship
 from programdesk.programs.eligibility import eligibility_check
 from programdesk.programs.models import Benefit, Program
 from programdesk.web.forms import add_service_errors
@@ -272,12 +279,16 @@ def _account_form_page(request: HttpRequest, account: Any = None) -> HttpRespons
                     services.account_update(actor=user, account=account, **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)
+            except Conflict as exc:
+                messages.error(request, exc.detail)
             else:
                 messages.success(request, "Saved.")
                 return redirect(f"/accounts/{account.pk}/")
     else:
         initial = ({"name": account.name, "kind": account.kind, "email": account.email,
-                    "phone": account.phone, "postal_code": account.postal_code}
+                    "phone": account.phone, "postal_code": account.postal_code,
+                    "declared_size": account.declared_size,
+                    "annual_income": account.annual_income}
                    if account else {"kind": "household"})
         form = AccountForm(initial=initial)
     return render(request, "web/people/account_form.html", {"form": form, "account": account})
@@ -302,30 +313,141 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if member_q and user.can(Cap.WRITE_RECORDS):
         candidates = list(selectors.people_search(selectors.people_visible(user), member_q)
                           .exclude(account=account).select_related("account")[:20])
+    is_household = account.kind == AccountKind.HOUSEHOLD
+    memberships = list(selectors.household_memberships(account, user)) if is_household else []
     return render(request, "web/people/account.html", {
         "account": account, "records": selectors.account_records(account, user),
+        "is_household": is_household,
+        "facts": selectors.households_today([account.pk]).get(account.pk),
+        "current": [m for m in memberships if m.end_date is None],
+        "past": [m for m in memberships if m.end_date is not None],
+        "relationships": Relationship.choices, "today": timezone.localdate(),
         "member_q": member_q, "candidates": candidates,
-        "can_write": user.can(Cap.WRITE_RECORDS), "can_log": user.can(Cap.LOG_DISBURSEMENTS)})
+        "can_write": user.can(Cap.WRITE_RECORDS), "can_log": user.can(Cap.LOG_DISBURSEMENTS),
+        "can_see_income": user.can(Cap.SEE_ELIGIBILITY)})
+
+
+def _member_url(account: Any, step: str, person: Any) -> str:
+    return f"/accounts/{account.pk}/members/{step}/?person={person.pk}"
 
 
 @require_POST
 @role_required(Cap.WRITE_RECORDS)
 def account_members(request: HttpRequest, pk: int) -> HttpResponse:
-    """Add a person to the account, or take one out (``remove``)."""
+    """Add a person to the household (``relationship``, ``on``). Taking someone out
+    (``remove``), or adding someone who lives in another household, goes to a page that asks
+    for the date and a confirmation first. An organisation's members are undated."""
     user = page_user(request)
     account = _get(selectors.account_get, request, pk)
     person = selectors.people_visible(user).filter(
         pk=query_id(request.POST, "person") or 0).first()
     if person is None:
         messages.error(request, "Unknown person.")
-    elif request.POST.get("remove"):
-        if person.account_id == account.pk:
-            services.person_update(actor=user, person=person, account=None)
-            messages.success(request, f"{person.full_name} is no longer a member.")
+        return redirect(f"/accounts/{account.pk}/")
+    if account.kind != AccountKind.HOUSEHOLD:
+        if request.POST.get("remove"):
+            if person.account_id == account.pk:
+                services.person_update(actor=user, person=person, account=None)
+                messages.success(request, f"{person.full_name} is no longer a member.")
+        else:
+            services.person_update(actor=user, person=person, account=account)
+            messages.success(request, f"{person.full_name} is now a member.")
+        return redirect(f"/accounts/{account.pk}/")
+    if request.POST.get("remove"):
+        return redirect(_member_url(account, "end", person))
+    if person.account_id is not None and person.account_id != account.pk:
+        return redirect(_member_url(account, "move", person))
+    form = MembershipForm({"relationship": request.POST.get("relationship", "other"),
+                           "on": request.POST.get("on") or timezone.localdate()})
+    if not form.is_valid():
+        messages.error(request, "Choose a relationship and a start date.")
+        return redirect(f"/accounts/{account.pk}/")
+    try:
+        services.household_member_add(actor=user, account=account, person=person,
+                                      relationship=form.cleaned_data["relationship"],
+                                      start_date=form.cleaned_data["on"])
+    except (Conflict, ValidationError) as exc:
+        messages.error(request, exc.detail)
     else:
-        services.person_update(actor=user, person=person, account=account)
         messages.success(request, f"{person.full_name} is now a member.")
-    return redirect(f"/accounts/{account.pk}/")
+    return redirect(f"/accounts/{account.pk}/#mem-head")
+
+
+def _member_person(request: HttpRequest) -> Any:
+    from django.http import Http404
+
+    user = page_user(request)
+    source = request.POST if request.method == "POST" else request.GET
+    person = (selectors.people_visible(user).select_related("account")
+              .filter(pk=query_id(source, "person") or 0).first())
+    if person is None:
+        raise Http404
+    return person
+
+
+@role_required(Cap.WRITE_RECORDS)
+def account_member_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then end someone's membership of the household on the date given."""
+    user = page_user(request)
+    account = _get(selectors.account_get, request, pk)
+    person = _member_person(request)
+    membership = selectors.person_memberships(person).filter(account=account,
+                                                             end_date__isnull=True).first()
+    if membership is None:
+        messages.error(request, f"{person.full_name} is not a current member of {account.name}.")
+        return redirect(f"/accounts/{account.pk}/")
+    form = MembershipEndForm(request.POST or None,
+                             initial={"end_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.household_member_end(actor=user, account=account, person=person,
+                                          end_date=form.cleaned_data["end_date"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except Conflict as exc:
+            messages.error(request, exc.detail)
+            return redirect(f"/accounts/{account.pk}/")
+        else:
+            messages.success(request, f"{person.full_name} is no longer a member of "
+                                      f"{account.name}.")
+            return redirect(f"/accounts/{account.pk}/#mem-head")
+    return render(request, "web/people/member_confirm.html", {
+        "account": account, "person": person, "membership": membership, "form": form,
+        "step": "end"})
+
+
+@role_required(Cap.WRITE_RECORDS)
+def account_member_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then move someone from their household into this one from the date given."""
+    user = page_user(request)
+    account = _get(selectors.account_get, request, pk)
+    if account.kind != AccountKind.HOUSEHOLD:
+        from django.http import Http404
+
+        raise Http404
+    person = _member_person(request)
+    membership = selectors.person_memberships(person).filter(end_date__isnull=True).first()
+    form = MembershipForm(request.POST or None,
+                          initial={"relationship": Relationship.OTHER,
+                                   "on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.household_member_move(actor=user, person=person, account=account,
+                                           relationship=form.cleaned_data["relationship"],
+                                           on=form.cleaned_data["on"])
+        except ValidationError as exc:
+            for error in exc.errors:  # the service's start_date is this form's "on"
+                if error["field"] == "start_date":
+                    error["field"] = "on"
+            add_service_errors(form, exc)
+        except Conflict as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, f"{person.full_name} now lives in {account.name}.")
+            return redirect(f"/accounts/{account.pk}/#mem-head")
+    return render(request, "web/people/member_confirm.html", {
+        "account": account, "person": person, "membership": membership, "form": form,
+        "step": "move"})
 
 
 # --- Cases -------------------------------------------------------------------------------------
@@ -429,6 +551,8 @@ urlpatterns = [
     path("accounts/<int:pk>/", account_detail, name="account"),
     path("accounts/<int:pk>/edit/", account_edit, name="account-edit"),
     path("accounts/<int:pk>/members/", account_members, name="account-members"),
+    path("accounts/<int:pk>/members/end/", account_member_end, name="account-member-end"),
+    path("accounts/<int:pk>/members/move/", account_member_move, name="account-member-move"),
     path("cases/", cases_list, name="cases"),
     path("cases/new/", case_new, name="case-new"),
     path("cases/<int:pk>/", case_detail, name="case"),

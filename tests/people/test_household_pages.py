@@ -1,0 +1,92 @@
+"""The household page: members now and in the past, size, adding, moving and ending a member
+(with a confirmation for the steps that end a membership)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils.timezone import localdate
+
+from programdesk.people.models import HouseholdMembership
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+TODAY = localdate()
+
+
+@pytest.fixture
+def as_charlie(client, charlie):
+    client.force_login(charlie)
+    return client
+
+
+@pytest.fixture
+def harris():
+    account = f.AccountFactory(name="Harris", declared_size=2)
+    ana = f.MembershipFactory(account=account, relationship="head",
+                              person__first_name="Ana").person
+    gone = f.MembershipFactory(account=account, person__first_name="Gus", person__account=None,
+                               end_date=TODAY - dt.timedelta(days=3))
+    return account, ana, gone.person
+
+
+def test_the_page_shows_members_now_and_past_and_the_size(as_charlie, harris):
+    account, ana, gus = harris
+    body = as_charlie.get(f"/accounts/{account.pk}/").content.decode()
+    assert "3 people" in body  # Ana and two not registered
+    assert "Head of household" in body and ana.full_name in body
+    past = body[body.index('id="past-members"'):]
+    assert gus.full_name in past
+
+
+def test_adding_someone_with_a_relationship_and_a_date(as_charlie, harris):
+    account, _, _ = harris
+    ben = f.PersonFactory(first_name="Ben")
+    since = TODAY - dt.timedelta(days=10)
+    response = as_charlie.post(f"/accounts/{account.pk}/members/", {
+        "person": ben.pk, "relationship": "child", "on": since.isoformat()})
+    assert response.status_code == 302
+    m = HouseholdMembership.objects.get(person=ben)
+    assert (m.account_id, m.relationship, m.start_date) == (account.pk, "child", since)
+
+
+def test_a_second_head_is_refused_with_a_message(as_charlie, harris):
+    account, _, _ = harris
+    ben = f.PersonFactory(first_name="Ben")
+    response = as_charlie.post(f"/accounts/{account.pk}/members/", {
+        "person": ben.pk, "relationship": "head"}, follow=True)
+    assert "already has a head" in response.content.decode()
+    assert not HouseholdMembership.objects.filter(person=ben).exists()
+
+
+def test_someone_from_another_household_is_moved_after_a_confirmation(as_charlie, harris):
+    account, ana, _ = harris
+    lee = f.AccountFactory(name="Lee")
+    response = as_charlie.post(f"/accounts/{lee.pk}/members/", {"person": ana.pk})
+    assert response["Location"] == f"/accounts/{lee.pk}/members/move/?person={ana.pk}"
+    page = as_charlie.get(response["Location"]).content.decode()
+    assert "Harris" in page and "Move Ana" in page
+    as_charlie.post(f"/accounts/{lee.pk}/members/move/", {
+        "person": ana.pk, "relationship": "head", "on": TODAY.isoformat()})
+    assert list(HouseholdMembership.objects.filter(person=ana).order_by("id")
+                .values_list("account_id", "end_date")) == [
+        (account.pk, TODAY - dt.timedelta(days=1)), (lee.pk, None)]
+
+
+def test_ending_a_membership_refuses_a_day_before_it_started(as_charlie, harris):
+    account, ana, _ = harris
+    response = as_charlie.post(f"/accounts/{account.pk}/members/end/", {
+        "person": ana.pk, "end_date": "2000-01-01"})
+    assert response.status_code == 200
+    assert "end_date" in response.context["form"].errors
+    assert HouseholdMembership.objects.get(person=ana).end_date is None
+
+
+def test_the_household_form_takes_declared_size_and_income(as_charlie, harris):
+    account, _, _ = harris
+    as_charlie.post(f"/accounts/{account.pk}/edit/", {
+        "name": "Harris", "kind": "household", "declared_size": "4", "annual_income": "31000"})
+    account.refresh_from_db()
+    assert (account.declared_size, account.annual_income) == (4, 31000)
