@@ -524,3 +524,29 @@ def household_snapshots(*, person_ids: Iterable[int] = (), account_ids: Iterable
             household_spans[account_id].append((start, end))
     return HouseholdSnapshots(person_spans=dict(person_spans),
                               household_spans=dict(household_spans), declared=declared)
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Whom staff serve when they serve this person: "the Harris household, 5 people"."""
+
+    account_id: int
+    label: str
+    size: int
+
+    def __str__(self) -> str:
+        return f"the {self.label}, {self.size} {'person' if self.size == 1 else 'people'}"
+
+
+def household_serving(*, person_id: int | None = None, account_id: int | None = None,
+                      on: dt.date) -> Serving | None:
+    """The household a person (or a household account) is served as on a day, with its size
+    then — what the disbursement will record. None outside any household."""
+    snaps = household_snapshots(person_ids=[person_id] if person_id else [],
+                                account_ids=[account_id] if account_id else [], days=[on])
+    household_id, size = snaps.of(person_id, account_id, on)
+    if household_id is None or size is None:
+        return None
+    name = Account.objects.values_list("name", flat=True).get(pk=household_id)
+    label = name if name.lower().endswith("household") else f"{name} household"
+    return Serving(account_id=household_id, label=label, size=size)

@@ -90,3 +90,21 @@ def test_the_household_form_takes_declared_size_and_income(as_charlie, harris):
         "name": "Harris", "kind": "household", "declared_size": "4", "annual_income": "31000"})
     account.refresh_from_db()
     assert (account.declared_size, account.annual_income) == (4, 31000)
+
+
+def test_logging_benefits_says_which_household_is_served(as_charlie, harris):
+    account, ana, _ = harris
+    body = as_charlie.get(f"/people/{ana.pk}/log-benefits/").content.decode()
+    assert "Serving" in body and "the Harris household, 3 people" in body
+    alone = f.PersonFactory()
+    assert "Serving" not in as_charlie.get(f"/people/{alone.pk}/log-benefits/").content.decode()
+
+
+def test_the_kiosk_tells_the_size_of_ones_household_and_nothing_else(client, kim, harris):
+    account, ana, _ = harris
+    session = f.SessionFactory(local_date=TODAY)
+    client.force_login(kim)
+    response = client.post(f"/kiosk/{session.pk}/", {"person_id": ana.pk}, follow=True)
+    body = response.content.decode()
+    assert "checked in for your household of 3" in body
+    assert "Harris" not in body.split("<main", 1)[1].split("</main>", 1)[0]

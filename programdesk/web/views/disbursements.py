@@ -28,7 +28,13 @@ from programdesk.core.selectors import status_first_in_bucket
 from programdesk.participation import selectors, services
 from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
 from programdesk.people.models import Account, Case, Person
-from programdesk.people.selectors import account_get, case_get, people_visible, person_get
+from programdesk.people.selectors import (
+    account_get,
+    case_get,
+    household_serving,
+    people_visible,
+    person_get,
+)
 from programdesk.programs.models import Benefit, Program
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web.permissions import page_user, role_required
@@ -176,8 +182,12 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
     for i, line in enumerate(lines_out):
         line["index"] = i
         line["fields"] = _line_fields(by_id.get(str(line["benefit"])), line["extra"])
+    serving = household_serving(person_id=getattr(person, "pk", None),
+                                account_id=getattr(account, "pk", None),
+                                on=timezone.localdate())
     return render(request, "web/disbursements/log_benefits.html", {
         "client": person or account, "case": case, "back": back, "benefits": benefits,
+        "serving": serving,
         "statuses": _statuses(), "lines": lines_out, "default_status": _delivered_code(),
         "more": lines_wanted + 1,
         "today": request.POST.get("disbursed_on") or timezone.localdate().isoformat(),

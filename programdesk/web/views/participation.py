@@ -284,7 +284,11 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
                 disbursement = services.check_in(
                     actor=user, session=session, person_id=check_in.cleaned_data["person_id"])
                 name = disbursement.person.first_name if disbursement.person else ""
-                messages.success(request, f"Welcome, {name}! You are checked in.")
+                # The size only, never the household's name or members: a kiosk shows
+                # nothing about anyone else.
+                size = disbursement.household_size
+                household = f" for your household of {size}" if size and size > 1 else ""
+                messages.success(request, f"Welcome, {name}! You are checked in{household}.")
                 return redirect(request.path)
         except ValidationError as exc:
             if registering:
