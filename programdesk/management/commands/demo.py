@@ -32,10 +32,12 @@ from programdesk.participation.services import (
     schedule_add_participants,
     session_add_participants,
 )
-from programdesk.people.models import Account, Person
+from programdesk.people.models import Account, HouseholdMembership, Person
 from programdesk.people.services import (
     account_create,
     case_create,
+    household_member_add,
+    household_member_move,
     person_create,
     person_document_add,
 )
@@ -264,28 +266,50 @@ TIME_ZONE = "America/New_York"
 
 
 def _people(admin: User, rng: random.Random, n_people: int, today: dt.date) -> list[Person]:
+    """People; about half live in households of one to five registered members (some with
+    members not registered here), in them since before the term, so every visit counts its
+    household. One person moved house three weeks ago."""
     households: list[Account] = []
-    for _ in range(n_people // 4):
+    for _ in range(n_people // 6):
         last = rng.choice(LAST_NAMES)
-        households.append(account_create(actor=admin, name=f"{last} household",
-                                         postal_code=rng.choice(POSTAL_CODES)))
+        households.append(account_create(
+            actor=admin, name=f"{last} household", postal_code=rng.choice(POSTAL_CODES),
+            declared_size=rng.choice([None, None, None, 1, 2, 3]),
+            annual_income=(Decimal(rng.randrange(9000, 80000, 500)) if rng.random() < 0.7
+                           else None)))
+    places = [h for h in households for _ in range(rng.choice([1, 1, 2, 2, 3, 4, 5]))]
+    since = today - dt.timedelta(days=400)
     people = []
     for i in range(n_people):
-        household = households[i % len(households)] if i < len(households) * 2 else None
+        household = places[i] if i < len(places) else None
         first = rng.choice(FIRST_NAMES)
         last = household.name.split()[0] if household else rng.choice(LAST_NAMES)
         age = [rng.randint(8, 13), rng.randint(14, 24), rng.randint(25, 59),
                rng.randint(60, 88)][i % 4]
-        people.append(person_create(
+        person = person_create(
             actor=admin, first_name=first, last_name=last,
             birth_date=today - dt.timedelta(days=age * 365 + rng.randint(0, 364)),
             email=f"{first}.{last}{i}@example.org".lower() if rng.random() < 0.6 else "",
             phone=f"617-555-{1000 + i:04d}" if rng.random() < 0.7 else "",
             postal_code=household.postal_code if household else rng.choice(POSTAL_CODES),
-            account=household,
             household_size=rng.randint(1, 6) if rng.random() < 0.6 else None,
             annual_income=Decimal(rng.randrange(8000, 90000, 500)) if rng.random() < 0.5
-            else None))
+            else None)
+        if household is not None:
+            first_member = places.index(household) == i
+            relationship = ("head" if first_member else "child" if age < 18
+                            else rng.choice(["spouse_partner", "other_relative", "other"]))
+            household_member_add(actor=admin, account=household, person=person,
+                                 relationship=relationship, start_date=since)
+            person.account = household
+        people.append(person)
+    big = next((h for h in households if places.count(h) >= 3), None)
+    if big is not None and len(households) > 1:
+        mover = next(p for p in people if p.account_id == big.pk and not
+                     HouseholdMembership.objects.filter(person=p, relationship="head").exists())
+        to = next(h for h in households if h.pk != big.pk)
+        household_member_move(actor=admin, person=mover, account=to, relationship="other",
+                              on=today - dt.timedelta(weeks=3))
     return people
 
 
