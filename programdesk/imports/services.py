@@ -75,6 +75,7 @@ from programdesk.people.selectors import (
 )
 from programdesk.people.services import (
     _clean_account,
+    household_memberships_start_many,
     person_values_clean,
 )
 from programdesk.programs.models import Benefit, Program
@@ -1214,6 +1215,12 @@ class _Writer:
             self.step(len(batch))
         self.person_ids = self.new_ids(Person, before, len(people))
         self.audit(Person, "import.people", self.person_ids)
+        # Those imported into a household are its current members from today.
+        accounts = [self.account_id(person.account) for person in people]
+        household_memberships_start_many(
+            actor=self.run.actor, start_date=timezone.localdate(),
+            members=[(pid, aid) for pid, aid in zip(self.person_ids, accounts, strict=True)
+                     if aid is not None])
 
     def person(self, ref: Ref) -> tuple[int | None, int | None]:
         """(person id, account id) of an enrollee."""

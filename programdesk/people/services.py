@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,6 +16,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record, changes, snapshot
+from programdesk.core.bulk import db_date, db_now, id_values, insert_rows
 from programdesk.core.custom_fields import extra_merge, extra_validate
 from programdesk.core.errors import Conflict, NotFound, ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, User
@@ -365,18 +366,40 @@ def people_create_many(*, actor: User | None, rows: list[dict[str, Any]],
         raise RuntimeError("bulk_create returned no ids")  # pragma: no cover
     audit_record(actor=actor, action="person.create_many", object_type="people.person",
                  object_ids=ids, after={"count": len(ids)})
-    # Those joining a household are its current members from today, as with person_create.
-    households = set(Account.objects.filter(pk__in=account_ids, kind=AccountKind.HOUSEHOLD)
-                     .values_list("pk", flat=True)) if account_ids else set()
-    joining = [HouseholdMembership(person_id=p.pk, account_id=p.account_id,
-                                   relationship=Relationship.OTHER, start_date=_today())
-               for p in created if p.account_id in households]
-    if joining:
-        memberships = HouseholdMembership.objects.bulk_create(joining, batch_size=500)
-        audit_record(actor=actor, action="household_membership.create_many",
-                     object_type="people.householdmembership",
-                     object_ids=[m.pk for m in memberships if m.pk is not None],
-                     after={"count": len(memberships)})
+    household_memberships_start_many(
+        actor=actor, members=[(p.pk, p.account_id) for p in created if p.account_id],
+        start_date=_today())
+    return created
+
+
+@transaction.atomic
+def household_memberships_start_many(*, actor: User | None,
+                                     members: Sequence[tuple[int, int]],
+                                     start_date: dt.date) -> int:
+    """Current memberships (``other``) from ``start_date`` for people just given an account
+    in bulk — ``people_create_many``, the people import: each (person id, account id) whose
+    account is a household. Someone who has a current household already is skipped (the
+    partial unique index, ON CONFLICT DO NOTHING). Set-based; returns how many started."""
+    account_ids = {a for _, a in members}
+    if not account_ids:
+        return 0
+    households = set(Account.objects.filter(pk__in=id_values(account_ids),
+                                            kind=AccountKind.HOUSEHOLD)
+                     .values_list("pk", flat=True))
+    now, day = db_now(), db_date(start_date)
+    rows = [(p, a, Relationship.OTHER, day, None, now, now) for p, a in members
+            if a in households]
+    if not rows:
+        return 0
+    before = HouseholdMembership.objects.order_by("-pk").values_list("pk", flat=True).first()
+    created = insert_rows(HouseholdMembership, ["person", "account", "relationship",
+                                                "start_date", "end_date", "created_at",
+                                                "updated_at"], rows, ignore_conflicts=True)
+    ids = list(HouseholdMembership.objects.filter(pk__gt=before or 0)
+               .values_list("pk", flat=True))
+    audit_record(actor=actor, action="household_membership.create_many",
+                 object_type="people.householdmembership", object_ids=ids,
+                 after={"count": created, "start_date": start_date.isoformat()})
     return created
 
 

@@ -284,3 +284,20 @@ def test_api_patching_account_id_moves_the_person(api) -> None:
 def test_api_account_income_is_hidden_from_viewers(api_as, dana) -> None:
     account = AccountFactory(annual_income=25000)
     assert "annual_income" not in api_as(dana).get(f"accounts/{account.pk}").json()
+
+
+def test_importing_people_into_a_household_starts_their_memberships(alice) -> None:
+    from tests.imports.util import commit
+
+    account = AccountFactory(name="Harris")
+    result = commit("people", f"first_name,last_name,account_id\nAna,Harris,{account.pk}\n"
+                              "Ben,Lee,\n", actor=alice)
+    assert result.committed, result.errors
+    ana = Person.objects.get(first_name="Ana")
+    assert members(account) == [(ana.pk, "other", TODAY, None)]
+
+
+def test_merging_two_people_in_different_households_is_a_conflict(alice) -> None:
+    a, b = MembershipFactory(), MembershipFactory()
+    with pytest.raises(Conflict):
+        services.person_merge(actor=alice, survivor=a.person, duplicate=b.person)
