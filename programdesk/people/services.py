@@ -467,11 +467,20 @@ def _membership_start(*, actor: User | None, person: Person, account: Account,
         raise Conflict(f"{person.full_name} or {account.name} changed meanwhile (a current "
                        "household or head was recorded); reload and try again.") from None
     if person.account_id != account.pk:
-        person.account = account
-        person.save(update_fields=["account", "updated_at"])
+        _person_account_set(actor=actor, person=person, account=account)
     audit_record(actor=actor, action="household_membership.start", obj=membership,
                  after=_membership_out(membership))
     return membership
+
+
+def _person_account_set(*, actor: User | None, person: Person, account: Account | None
+                        ) -> None:
+    """``Person.account`` follows the current household (audited on the person)."""
+    before = person.account_id
+    person.account = account
+    person.save(update_fields=["account", "updated_at"])
+    audit_record(actor=actor, action="person.update", obj=person,
+                 before={"account_id": before}, after={"account_id": person.account_id})
 
 
 def _membership_close(*, actor: User | None, membership: HouseholdMembership,
@@ -547,8 +556,7 @@ def household_member_end(*, actor: User | None, account: Account, person: Person
     ended = _membership_close(actor=actor, membership=current, end_date=end_date)
     assert ended is not None  # end_date >= start_date
     if person.account_id == account.pk:
-        person.account = None
-        person.save(update_fields=["account", "updated_at"])
+        _person_account_set(actor=actor, person=person, account=None)
     return ended
 
 

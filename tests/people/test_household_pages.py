@@ -93,7 +93,7 @@ def test_the_household_form_takes_declared_size_and_income(as_charlie, harris):
 
 
 def test_logging_benefits_says_which_household_is_served(as_charlie, harris):
-    account, ana, _ = harris
+    _, ana, _ = harris
     body = as_charlie.get(f"/people/{ana.pk}/log-benefits/").content.decode()
     assert "Serving" in body and "the Harris household, 3 people" in body
     alone = f.PersonFactory()
@@ -101,7 +101,7 @@ def test_logging_benefits_says_which_household_is_served(as_charlie, harris):
 
 
 def test_the_kiosk_tells_the_size_of_ones_household_and_nothing_else(client, kim, harris):
-    account, ana, _ = harris
+    _, ana, _ = harris
     session = f.SessionFactory(local_date=TODAY)
     client.force_login(kim)
     response = client.post(f"/kiosk/{session.pk}/", {"person_id": ana.pk}, follow=True)

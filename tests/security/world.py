@@ -81,6 +81,7 @@ def _side(name: str) -> Side:
                              annual_income=12000, household_size=2)
     duplicate = f.PersonFactory(first_name=f"Pat{name}", last_name=f"Lee{name}x")
     account = f.AccountFactory(name=f"Household {name}")
+    f.MembershipFactory(person=person, account=account, relationship="head")
     enrollment = f.EnrollmentFactory(program=program, person=person)
     # Enrolled (so only this program's users see them), but not actively: mergeable.
     f.EnrollmentFactory(program=program, person=duplicate,
