@@ -166,8 +166,11 @@ HOUSEHOLD_PAGES[("POST", "cases/new/")] = Page(matrix.WRITE, scoped=False, ok=30
 def _households(world: World) -> World:
     from dataclasses import replace
 
-    return replace(world, own=replace(world.own, account=world.own.household),
-                   other=replace(world.other, account=world.other.household))
+    # The household's member stands in for the person (ending a membership names both).
+    return replace(world, own=replace(world.own, account=world.own.household,
+                                      person=world.own.member),
+                   other=replace(world.other, account=world.other.household,
+                                 person=world.other.member))
 
 
 @pytest.mark.parametrize("who", PEOPLE)

@@ -32,6 +32,7 @@ class Side:
     duplicate: Any  # a second person in the program (merge target)
     account: Any
     household: Any  # an account whose only member is enrolled here, itself enrolled nowhere
+    member: Any  # that member
     enrollment: Any
     account_enrollment: Any
     assignment: Any
@@ -90,7 +91,8 @@ def _side(name: str) -> Side:
     # Scoped by its member alone (docs/api.md: an account is visible when a member or its own
     # enrollment is).
     household = f.AccountFactory(name=f"Family {name}")
-    member = f.PersonFactory(first_name=f"Kim{name}", last_name=f"Lee{name}", account=household)
+    member = f.MembershipFactory(account=household, person__first_name=f"Kim{name}",
+                                 person__last_name=f"Lee{name}").person
     f.EnrollmentFactory(program=program, person=member,
                         status=f.status("enrollment", "withdrawn"))
     assignment = f.AssignmentFactory(enrollment=enrollment, benefit=benefit)
@@ -110,7 +112,7 @@ def _side(name: str) -> Side:
     definition = f.FieldDefinitionFactory(program=program, key=f"field_{name.lower()}")
     return Side(program=program, benefit=benefit, schedule=schedule, session=session,
                 person=person, duplicate=duplicate, account=account, household=household,
-                enrollment=enrollment,
+                member=member, enrollment=enrollment,
                 account_enrollment=account_enrollment, assignment=assignment,
                 disbursement=disbursement, ad_hoc=ad_hoc, cohort=cohort, case=case,
                 document=document, rule=rule, field=definition)
