@@ -108,3 +108,10 @@ def test_the_kiosk_tells_the_size_of_ones_household_and_nothing_else(client, kim
     body = response.content.decode()
     assert "checked in for your household of 3" in body
     assert "Harris" not in body.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+def test_the_person_page_lists_their_households_over_time(as_charlie, harris):
+    account, _, gus = harris
+    body = as_charlie.get(f"/people/{gus.pk}/").content.decode()
+    listed = body[body.index('id="person-households"'):]
+    assert "Harris" in listed and "other" in listed and "to now" not in listed.split("</ul>")[0]

@@ -119,6 +119,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_write": user.can(Cap.WRITE_RECORDS),
         "can_log": user.can(Cap.LOG_DISBURSEMENTS),
         "see_eligibility": user.can(Cap.SEE_ELIGIBILITY),
+        "memberships": list(selectors.person_memberships(person)),
     }
     if context["see_eligibility"]:
         context["documents"] = list(person.documents.all())
