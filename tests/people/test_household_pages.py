@@ -111,7 +111,7 @@ def test_the_kiosk_tells_the_size_of_ones_household_and_nothing_else(client, kim
 
 
 def test_the_person_page_lists_their_households_over_time(as_charlie, harris):
-    account, _, gus = harris
+    _, _, gus = harris
     body = as_charlie.get(f"/people/{gus.pk}/").content.decode()
     listed = body[body.index('id="person-households"'):]
     assert "Harris" in listed and "other" in listed and "to now" not in listed.split("</ul>")[0]
