@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from programdesk.core.errors import Conflict
-from programdesk.imports import jobs
+from programdesk.imports import jobs, selectors
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.progress import JobProgress
 from programdesk.people.models import Person
@@ -110,8 +110,19 @@ def test_changing_the_mapping_on_the_page(client, charlie) -> None:
 
 def test_bad_files_are_refused_with_a_message(client, charlie, settings) -> None:
     client.force_login(charlie)
+    # read by the task, after the upload: the job's page says why it failed
     response = upload(client, b"\x00\x01binary")
-    assert response.status_code == 400 and b"binary data" in response.content
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/imports/{job.pk}/"
+    assert job.status == JobStatus.FAILED and "binary data" in job.message
+    page = client.get(f"/imports/{job.pk}/")
+    assert b"binary data" in page.content and b"Upload a file" in page.content
+    assert b'id="mapping"' not in page.content
+    assert not jobs.job_path(job).exists()  # nothing kept of a file that cannot be read
+    ImportJob.objects.all().delete()
+    # the cheap checks stay on the upload form
+    response = upload(client, b"  \n")
+    assert response.status_code == 400 and b"The file is empty." in response.content
     response = client.post("/imports/", {"kind": "people"})
     assert b"Choose a CSV or XLSX file." in response.content
     from programdesk.imports import parsers
@@ -176,12 +187,23 @@ def test_a_stalled_import_is_marked_failed(charlie, settings) -> None:
                                    stored_name="gone.csv", size=1, status=JobStatus.RUNNING,
                                    action="commit", phase="writing",
                                    heartbeat_at=timezone.now())
-    assert jobs.import_job_get(charlie, job.pk).status == JobStatus.RUNNING
+    assert jobs.import_job_fail_if_worker_lost(job=job).status == JobStatus.RUNNING
     stale = settings.PROGRAMDESK_TASK_STALE_SECONDS
     ImportJob.objects.filter(pk=job.pk).update(
         heartbeat_at=timezone.now() - dt.timedelta(seconds=stale + 5))
-    job = jobs.import_job_get(charlie, job.pk)
+    read = selectors.import_job_get(user=charlie, pk=job.pk)
+    assert read.status == JobStatus.RUNNING  # the selector only reads
+    job = jobs.import_job_fail_if_worker_lost(job=read)
     assert job.status == JobStatus.FAILED and "Nothing was imported" in job.message
+
+
+def test_a_job_whose_worker_died_while_reading_says_to_upload_again(charlie, settings) -> None:
+    job = ImportJob.objects.create(user=charlie, kind="people", filename="x.csv",
+                                   stored_name="gone.csv", size=1, status=JobStatus.READING,
+                                   action="read", phase="reading",
+                                   heartbeat_at=timezone.now() - dt.timedelta(days=1))
+    job = jobs.import_job_fail_if_worker_lost(job=job)
+    assert job.status == JobStatus.FAILED and "Upload it again" in job.message
 
 
 def test_an_import_runs_as_a_task_and_writes_its_progress_in_its_row(
