@@ -1,8 +1,9 @@
 """The list exports: people, enrollments, disbursements and sessions as rows for exports.py.
 
-Each ``export_<list>`` returns ``(header, rows)`` where ``rows`` is a generator over a
+Each ``export_<list>`` returns ``(header, rows)`` where ``rows`` (``Rows``) iterates over a
 ``values_list`` queryset read with ``.iterator(chunk_size=...)`` — tuples, never model
-instances — so an export of a million disbursements holds one chunk at a time.
+instances — so an export of a million disbursements holds one chunk at a time; it can also
+say how many rows there are before reading them (large exports run as tasks: export_jobs.py).
 
 Filters (the list pages' filters, shared by every list): ``program_id``, ``benefit_id``,
 ``cohort_id``, ``schedule_id``, ``from``/``to``, ``status``, ``bucket`` and ``search``; what each
@@ -11,7 +12,7 @@ means for each list is documented on its function and in docs/reports.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +41,7 @@ from programdesk.reports.selectors import (
     report_sessions,
 )
 
-Table = tuple[list[str], Iterator[Sequence[Any]]]
+Table = tuple[list[str], "Rows"]
 
 
 @dataclass(frozen=True)
@@ -86,20 +87,32 @@ def _with_custom_fields(user: User, target: str, qs: QuerySet[Any], columns: lis
     if extra_keys:
         columns = [*columns, "extra"]
     header = [*header, *(f"extra.{key}" for key in extra_keys)]
-    return header, _rows(qs.values_list(*columns), extra_keys)
+    return header, Rows(qs.values_list(*columns), extra_keys)
 
 
-def _rows(qs: QuerySet[Any], extra_keys: list[str],
-          convert: Any = None) -> Iterator[Sequence[Any]]:
-    """Tuples from the cursor; the last column, when there are custom fields, is ``extra``,
-    spread over one column per key."""
-    for row in qs.iterator(chunk_size=CHUNK_SIZE):
-        if convert is not None:
-            row = convert(row)
-        if extra_keys:
-            extra = row[-1] or {}
-            row = (*row[:-1], *(extra.get(key) for key in extra_keys))
-        yield row
+class Rows(Iterable[Sequence[Any]]):
+    """A list export's rows: tuples from the cursor when iterated (once); the last column,
+    when there are custom fields, is ``extra``, spread over one column per key. Before
+    reading them, ``more_than`` and ``count`` ask the database how many there are."""
+
+    def __init__(self, qs: QuerySet[Any], extra_keys: list[str], convert: Any = None) -> None:
+        self.qs, self.extra_keys, self.convert = qs, extra_keys, convert
+
+    def more_than(self, limit: int) -> bool:
+        """Whether there are more than ``limit`` rows: a count that stops at ``limit + 1``."""
+        return self.qs[:limit + 1].count() > limit
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        for row in self.qs.iterator(chunk_size=CHUNK_SIZE):
+            if self.convert is not None:
+                row = self.convert(row)
+            if self.extra_keys:
+                extra = row[-1] or {}
+                row = (*row[:-1], *(extra.get(key) for key in self.extra_keys))
+            yield row
 
 
 # --- people ----------------------------------------------------------------------------------
@@ -239,7 +252,7 @@ def export_sessions(*, user: User, filters: ListFilter) -> Table:
         zone = zones.setdefault(row[4], ZoneInfo(row[4]))
         return (row[0], row[1], row[2].astimezone(zone), row[3].astimezone(zone), *row[4:])
 
-    return header, _rows(counted, [], local_times)
+    return header, Rows(counted, [], local_times)
 
 
 LISTS = {
