@@ -192,6 +192,10 @@ def _page_url(route: str, side: Side, world: World, who: str) -> str:
         # another user's.
         owner = who if side is world.own and who in {"admin", "manager", "staff"} else "superadmin"
         return "/" + route.replace("<int:pk>", str(world.import_job(owner).pk))
+    if route.startswith("exports/jobs/<int:pk>"):
+        owner = (who if side is world.own and who in {"admin", "manager", "staff", "viewer"}
+                 else "superadmin")
+        return "/" + route.replace("<int:pk>", str(world.export_job(owner).pk))
     if route in matrix.PAGE_GLOBAL_OBJECTS:
         obj = getattr(world, matrix.PAGE_GLOBAL_OBJECTS[route])
         return "/" + route.replace("<int:pk>", str(obj.pk))

@@ -36,8 +36,9 @@ class Supervisor:
     serve, which stops them in order: gunicorn at once (graceful), task workers after their
     current task (up to ``TASK_GRACE_SECONDS``).
 
-    With ``purge`` and ``purge_every`` > 0 it also runs that command (``manage.py purge``) at
-    start and then every ``purge_every`` seconds, one at a time, as a child like the others."""
+    With ``purge`` and ``purge_every`` > 0 it also runs that command (``manage.py purge
+    --enqueue``, which queues the purge task for the task workers) at start and then every
+    ``purge_every`` seconds, one at a time, as a child like the others."""
 
     def __init__(self, *, web: list[str], task: list[str], tasks: int,
                  say: Callable[[str], None], purge: list[str] | None = None,
@@ -167,7 +168,9 @@ class Command(BaseCommand):
             self.stdout.write(message)
             sys.stdout.flush()
 
-        purge = [sys.executable, str(settings.BASE_DIR / "manage.py"), "purge"]
+        # The purge is a task: queued for the task workers (run at once when there are none).
+        purge = [sys.executable, str(settings.BASE_DIR / "manage.py"), "purge",
+                 *(["--enqueue"] if options["task_workers"] > 0 else [])]
         supervisor = Supervisor(web=web, task=task, tasks=max(0, options["task_workers"]),
                                 say=say, purge=purge,
                                 purge_every=settings.PURGE_INTERVAL_SECONDS)
