@@ -186,6 +186,9 @@ TASKS = {
                     if env_bool("PROGRAMDESK_TESTING") else "django_tasks_db.DatabaseBackend"),
     },
 }
+# `manage.py serve` starts its task workers this much nicer (os.nice) than gunicorn: a long
+# import then takes the processor time the web workers leave (0: the same priority).
+TASK_WORKER_NICE = int(os.environ.get("TASK_WORKER_NICE", "10"))
 # A checking or running import whose worker shows no sign of life for this long has died with
 # it (a killed or restarted worker); reading it marks it failed. A live import's write
 # transaction cannot update its progress row on SQLite, so this is longer than any write.

@@ -177,7 +177,7 @@ def _task_mark_failed(task_id: str, message: str) -> None:
 def import_uploads_purge() -> int:
     """Delete files under ``PROGRAMDESK_MEDIA_DIR/imports/`` (uploads and their errors files)
     older than ``KEEP_DAYS``: abandoned uploads hold personal data. Returns how many were
-    deleted. Run by ``manage.py purge`` (hourly under ``manage.py serve``) and at each upload;
+    deleted. Part of the purge task (``management.purge``; hourly under ``manage.py serve``);
     a job whose file is gone says so ("upload it again")."""
     cutoff = time.time() - KEEP_DAYS * 86400
     deleted = 0
@@ -207,7 +207,6 @@ def import_job_create(*, actor: User, kind: str, filename: str, data: bytes,
     if then not in {"read", "check", "commit"}:
         raise ValueError(f"unknown action {then!r}")
     fmt = upload_check(data, filename)
-    import_uploads_purge()
     stored_name = f"{uuid.uuid4().hex}.{fmt}"
     (imports_dir() / stored_name).write_bytes(data)
     job = ImportJob.objects.create(
