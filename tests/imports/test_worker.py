@@ -270,3 +270,36 @@ def test_two_app_servers_upload_through_one_and_follow_through_the_other(
                  timeout=10) as response:
         page = response.read().decode()
     assert "Imported" in page and "5000 new people" in page
+
+
+def test_a_worker_writes_a_large_export_and_runs_the_purge(workers: Workers, settings: Any,
+                                                          tmp_path: Path) -> None:
+    """The other tasks on a real worker: an export job's file, and the queued purge (which
+    deletes an expired export's file)."""
+    from django.core.management import call_command
+
+    from programdesk.reports import export_jobs
+    from programdesk.reports.lists import ListFilter
+    from programdesk.reports.models import ExportJob, ExportStatus
+    from programdesk.reports.selectors import ReportFilter
+
+    settings.PROGRAMDESK_MEDIA_DIR = tmp_path  # where the worker writes (Workers' env)
+    admin = f.UserFactory(username="ada", role="admin")
+    for n in range(3):
+        f.PersonFactory(first_name=f"=cmd{n}", last_name="Lee")
+    job = export_jobs.export_job_create(actor=admin, name="people", fmt="csv",
+                                        filters=ListFilter(report=ReportFilter()),
+                                        filename="people")
+    assert job.status == ExportStatus.QUEUED
+    workers.start("exporter", "--batch").wait(timeout=120)
+    job.refresh_from_db()
+    assert job.status == ExportStatus.DONE, workers.log("exporter")
+    text = export_jobs.export_path(job).read_text(encoding="utf-8-sig")
+    assert job.row_count == 3 and text.count("'=cmd") == 3
+
+    ExportJob.objects.filter(pk=job.pk).update(expires_at=job.created_at)
+    call_command("purge", "--enqueue")
+    workers.start("purger", "--batch").wait(timeout=120)
+    assert not export_jobs.export_path(job).exists() and not ExportJob.objects.exists()
+    assert DBTaskResult.objects.filter(task_path="programdesk.management.tasks.purge_run",
+                                       status="SUCCESSFUL").exists()
