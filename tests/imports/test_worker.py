@@ -2,7 +2,8 @@
 backend): a restarted worker takes the jobs queued meanwhile, two workers never run one job
 twice, a worker killed (SIGKILL) in the middle of an import's write transaction leaves
 nothing written and the job failed with a message, and two app servers share the work (an
-upload through one, its progress and outcome through the other)."""
+upload through one, its progress and outcome through the other). And the other tasks: a large
+export, the purge."""
 
 # ruff: noqa: S310 - requests to the test's own http://127.0.0.1 servers
 
