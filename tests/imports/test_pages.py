@@ -249,3 +249,24 @@ def test_a_check_while_the_import_waits_is_refused_and_keeps_the_checked_mapping
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING
     assert job.mapping == ["first_name", "last_name", "postal_code"]
+
+
+def test_a_file_being_read_shows_its_progress_then_its_columns(client, charlie) -> None:
+    client.force_login(charlie)
+    upload(client, GOOD)
+    job = ImportJob.objects.get()
+    assert job.status == JobStatus.UPLOADED and job.samples  # read inline in the tests
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.READING, phase="reading",
+                                               heartbeat_at=timezone.now())
+    page = client.get(f"/imports/{job.pk}/")
+    assert b"Reading the file" in page.content and b'id="mapping"' not in page.content
+    assert b"Reading the file" in client.get(f"/imports/{job.pk}/progress/").content
+    response = client.post(f"/imports/{job.pk}/", {"action": "check"})
+    assert response.status_code == 302  # "being checked or imported": nothing queued
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.UPLOADED, phase="read")
+    assert client.get(f"/imports/{job.pk}/progress/").status_code == 204
+    page = client.get(f"/imports/{job.pk}/")
+    assert b'id="mapping"' in page.content
+    # the first values of each column come from the job, not from reading the file again
+    jobs.job_path(job).unlink()
+    assert job.samples[0][0].encode() in client.get(f"/imports/{job.pk}/").content
