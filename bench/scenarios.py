@@ -766,6 +766,9 @@ def s8_load_during_import(*, scale: float, repeat: int) -> Result:
         "import_rows_per_s": round(n / import_seconds) if import_seconds else None,
         "users": LOAD_USERS, "load_seconds": LOAD_SECONDS, "quiet_seconds": QUIET_SECONDS,
         "web_workers": WEB_WORKERS, "task_workers": TASK_WORKERS, "load_1m_end": load_end,
+        # How serve ran: the task workers' nice value and database connection reuse.
+        "task_worker_nice": settings.TASK_WORKER_NICE,
+        "conn_max_age": int(os.environ.get("CONN_MAX_AGE", "0")),
     }
 
 
