@@ -3,7 +3,7 @@ enrollments and cohort members (docs/api.md, Participation)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -47,6 +47,18 @@ class ParticipantsIn(Schema):
         False, description="Managers only: go on despite failed `block` eligibility rules")
     override_reason: str = Field("", max_length=1000,
                                  description="Why the rules are overridden (audited)")
+    on_ineligible: Literal["refuse", "skip"] = Field(
+        "refuse", description=(
+            "What failed `block` eligibility rules do without an override. `refuse` (the "
+            "default, as before): the whole request is a 409 `eligibility_blocked` and nothing "
+            "is written. `skip`: the others are added and the people refused are listed in "
+            "`skipped`, with the reasons"))
+
+
+class SkippedOut(Schema):
+    person_id: int
+    name: str = Field(description="Last name, first name")
+    reasons: list[str] = Field(description="The failed `block` rules' reasons")
 
 
 class ParticipationOut(Schema):
@@ -54,6 +66,8 @@ class ParticipationOut(Schema):
     assignments_created: int
     disbursements_created: int
     warnings: list[Warning]
+    skipped: list[SkippedOut] = Field(
+        description="People left out by eligibility rules (`on_ineligible: skip`); else empty")
 
 
 def _override(payload: ParticipantsIn) -> services.EligibilityOverride | None:
@@ -100,7 +114,7 @@ def schedule_add_participants(request: HttpRequest, schedule_id: int,
     result = services.schedule_add_participants(
         actor=user, schedule=schedule, person_ids=payload.person_ids,
         account_ids=payload.account_ids, enrollment_ids=payload.enrollment_ids,
-        override=_override(payload))
+        override=_override(payload), on_ineligible=payload.on_ineligible)
     return Status(201, result)
 
 
@@ -135,7 +149,7 @@ def session_add_participants(request: HttpRequest, session_id: int,
     result = services.session_add_participants(
         actor=user, session=session, person_ids=payload.person_ids,
         account_ids=payload.account_ids, enrollment_ids=payload.enrollment_ids,
-        override=_override(payload))
+        override=_override(payload), on_ineligible=payload.on_ineligible)
     return Status(201, result)
 
 
