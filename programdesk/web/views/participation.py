@@ -319,12 +319,14 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
     registering = request.POST.get("action") == "register"
     register = RegisterForm(request.POST if registering else None)
+    likely: list[dict[str, Any]] = []
     if request.method == "POST":
         try:
             if registering:
                 if register.is_valid():
-                    person = services.kiosk_register(actor=user, session=session,
-                                                     **register.cleaned_data)
+                    person = services.kiosk_register(
+                        actor=user, session=session, **register.cleaned_data,
+                        new_person_confirmed=request.POST.get("confirm_new") == "1")
                     messages.success(request, f"Welcome, {person.first_name}! You are "
                                               "registered and checked in.")
                     return redirect(request.path)
@@ -344,12 +346,17 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, "We could not check you in. Please search again or "
                                         "ask a staff member.")
                 return redirect(request.path)
-        except (Conflict, NotAllowed, NotFound) as exc:
+        except Conflict as exc:
+            if exc.extra.get("type") != "possible_duplicate":
+                messages.error(request, f"{exc.detail} Please ask a staff member.")
+                return redirect(request.path)
+            likely = exc.extra["matches"]  # ask "is this you?" before making anyone new
+        except (NotAllowed, NotFound) as exc:
             messages.error(request, f"{exc.detail} Please ask a staff member.")
             return redirect(request.path)
     query = request.GET.get("q", "").strip()
     return render(request, "web/participation/kiosk_session.html", {
-        "session": session, "register": register, "query": query,
+        "session": session, "register": register, "query": query, "likely": likely,
         "results": (selectors.kiosk_search(session=session, query=query, user=user)
                     if query else []),
         "show_register": request.POST.get("action") == "register"})
