@@ -108,7 +108,9 @@ def schedule_add_participants(request: HttpRequest, schedule_id: int,
                               payload: ParticipantsIn) -> Status[Any]:
     """Put people, accounts or enrollments on the roster: enrollment and assignment are reused
     or created, and one expected disbursement per session from today on. Repeating the call
-    creates nothing new."""
+    creates nothing new. People failed `block` eligibility rules refuse make it a 409
+    (`eligibility_blocked`) unless `on_ineligible` is `skip`: then the others are added and
+    those people are listed in `skipped`."""
     user = require(request, Cap.WRITE_RECORDS)
     schedule = _schedule(request, user, schedule_id)
     result = services.schedule_add_participants(
@@ -143,7 +145,8 @@ def schedule_remove_participants(request: HttpRequest, schedule_id: int,
 @router.post("/sessions/{session_id}/participants", response={201: ParticipationOut})
 def session_add_participants(request: HttpRequest, session_id: int,
                              payload: ParticipantsIn) -> Status[Any]:
-    """Add participants to this session only (the walk-in case)."""
+    """Add participants to this session only (the walk-in case). `on_ineligible` as for a
+    schedule."""
     user = require(request, Cap.WRITE_RECORDS)
     session = _session(request, user, session_id)
     result = services.session_add_participants(
