@@ -349,9 +349,9 @@ def test_preview_counts_who_would_join_and_writes_nothing(charlie):
     newcomers = [_aged(16).pk for _ in range(3)]
     refused = _aged(40).pk
     preview = services.schedule_add_preview(actor=charlie, schedule=schedule,
-                                            person_ids=on + newcomers + [refused])
+                                            person_ids=[*on, *newcomers, refused])
     assert (preview.capacity, preview.on_roster, preview.joining, preview.over) == (3, 2, 3, 2)
-    assert {r["person_id"] for r in preview.refused} == set(on + [refused])
+    assert {r["person_id"] for r in preview.refused} == {*on, refused}
     assert (ProgramEnrollment.objects.count(), ScheduleAssignment.objects.count()) == before
 
 
