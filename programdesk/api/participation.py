@@ -3,7 +3,7 @@ enrollments and cohort members (docs/api.md, Participation)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -47,6 +47,18 @@ class ParticipantsIn(Schema):
         False, description="Managers only: go on despite failed `block` eligibility rules")
     override_reason: str = Field("", max_length=1000,
                                  description="Why the rules are overridden (audited)")
+    on_ineligible: Literal["refuse", "skip"] = Field(
+        "refuse", description=(
+            "What failed `block` eligibility rules do without an override. `refuse` (the "
+            "default, as before): the whole request is a 409 `eligibility_blocked` and nothing "
+            "is written. `skip`: the others are added and the people refused are listed in "
+            "`skipped`, with the reasons"))
+
+
+class SkippedOut(Schema):
+    person_id: int
+    name: str = Field(description="Last name, first name")
+    reasons: list[str] = Field(description="The failed `block` rules' reasons")
 
 
 class ParticipationOut(Schema):
@@ -54,6 +66,8 @@ class ParticipationOut(Schema):
     assignments_created: int
     disbursements_created: int
     warnings: list[Warning]
+    skipped: list[SkippedOut] = Field(
+        description="People left out by eligibility rules (`on_ineligible: skip`); else empty")
 
 
 def _override(payload: ParticipantsIn) -> services.EligibilityOverride | None:
@@ -94,13 +108,15 @@ def schedule_add_participants(request: HttpRequest, schedule_id: int,
                               payload: ParticipantsIn) -> Status[Any]:
     """Put people, accounts or enrollments on the roster: enrollment and assignment are reused
     or created, and one expected disbursement per session from today on. Repeating the call
-    creates nothing new."""
+    creates nothing new. People failed `block` eligibility rules refuse make it a 409
+    (`eligibility_blocked`) unless `on_ineligible` is `skip`: then the others are added and
+    those people are listed in `skipped`."""
     user = require(request, Cap.WRITE_RECORDS)
     schedule = _schedule(request, user, schedule_id)
     result = services.schedule_add_participants(
         actor=user, schedule=schedule, person_ids=payload.person_ids,
         account_ids=payload.account_ids, enrollment_ids=payload.enrollment_ids,
-        override=_override(payload))
+        override=_override(payload), on_ineligible=payload.on_ineligible)
     return Status(201, result)
 
 
@@ -129,13 +145,14 @@ def schedule_remove_participants(request: HttpRequest, schedule_id: int,
 @router.post("/sessions/{session_id}/participants", response={201: ParticipationOut})
 def session_add_participants(request: HttpRequest, session_id: int,
                              payload: ParticipantsIn) -> Status[Any]:
-    """Add participants to this session only (the walk-in case)."""
+    """Add participants to this session only (the walk-in case). `on_ineligible` as for a
+    schedule."""
     user = require(request, Cap.WRITE_RECORDS)
     session = _session(request, user, session_id)
     result = services.session_add_participants(
         actor=user, session=session, person_ids=payload.person_ids,
         account_ids=payload.account_ids, enrollment_ids=payload.enrollment_ids,
-        override=_override(payload))
+        override=_override(payload), on_ineligible=payload.on_ineligible)
     return Status(201, result)
 
 

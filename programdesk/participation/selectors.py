@@ -261,6 +261,30 @@ def kiosk_search(*, session: BenefitSession, query: str, limit: int = 10,
             for p in matches]
 
 
+def _postal_key(value: str) -> str:
+    return "".join(value.split()).upper()
+
+
+def kiosk_likely_matches(*, first_name: str, last_name: str, postal_code: str = "",
+                         user: User | None = None, limit: int = 3) -> list[dict[str, Any]]:
+    """People registering at the kiosk may be registered already: those with the same or a
+    similar name (people's duplicate matching), unless both postal codes are known and differ.
+    Only what a kiosk may show: first name and last initial, and the month they registered
+    (which tells two "Kai G." apart without saying anything about them)."""
+    from programdesk.people.selectors import people_find_duplicates
+
+    postal = _postal_key(postal_code)
+    found = []
+    for match in people_find_duplicates(first_name=first_name, last_name=last_name, user=user,
+                                        limit=20):
+        theirs = _postal_key(match.person.postal_code or "")
+        if postal and theirs and postal != theirs:
+            continue
+        found.append({"person_id": match.person.pk, "display_name": match.person.kiosk_name,
+                      "registered": match.person.created_at})
+    return found[:limit]
+
+
 # --- disbursements --------------------------------------------------------------------------
 
 

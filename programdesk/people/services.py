@@ -372,10 +372,13 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
     custom field values likewise); the duplicate is deleted. The audit event keeps the
     duplicate's full record and the ids of everything moved.
 
-    Two active enrollments in the same program cannot both survive (the database allows one
-    per person and program): that is a Conflict, and staff withdraw or end one first.
+    Two active enrollments in the same program (the database allows one per person and
+    program) become one: ``enrollments_merge`` folds the duplicate's into the survivor's —
+    assignments, roster entries, disbursements and cohort memberships move, the earliest
+    start date stays — so the completion report counts the person once.
     """
     from programdesk.participation.models import ProgramEnrollment
+    from programdesk.participation.services.enrollments import enrollments_merge
 
     if survivor.pk == duplicate.pk:
         raise ValidationError.for_fields({"duplicate_id": "A person cannot be merged with "
@@ -386,14 +389,11 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
         raise Conflict("One of the two people no longer exists (merged or deleted already?).")
     keep, gone = locked[survivor.pk], locked[duplicate.pk]
 
-    clash = list(ProgramEnrollment.objects.filter(
-        person=keep, is_active=True,
-        program_id__in=ProgramEnrollment.objects.filter(person=gone, is_active=True)
-        .values("program_id")).select_related("program").order_by("program__name"))
-    if clash:
-        names = ", ".join(e.program.name for e in clash)
-        raise Conflict(f"Both people are actively enrolled in: {names}. End or withdraw one of "
-                       f"the enrollments first, then merge.")
+    active = ProgramEnrollment.objects.filter(is_active=True).order_by("program_id")
+    theirs = {e.program_id: e for e in active.filter(person=gone)}
+    enrollments_merged = [
+        enrollments_merge(actor=actor, keep=mine, gone=theirs[mine.program_id])
+        for mine in active.filter(person=keep, program_id__in=list(theirs))]
 
     before_keep, record_gone = snapshot(keep), snapshot(gone)
     moved: dict[str, list[int]] = {}
@@ -423,7 +423,9 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
     before, after = changes(before_keep, snapshot(keep))
     audit_record(actor=actor, action="person.merge", obj=keep,
                  before={"duplicate": record_gone, **before},
-                 after={"moved": moved, **after})
+                 after={"moved": moved, **after,
+                        **({"enrollments_merged": enrollments_merged}
+                           if enrollments_merged else {})})
     return keep
 
 

@@ -287,13 +287,72 @@ def test_failed_warn_rule_is_a_warning(charlie, schedule):
 def test_failed_block_rule_refuses_everyone_and_names_the_reasons(charlie, schedule):
     f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
                              mode="block")
-    old = _aged(30)
+    old = f.PersonFactory(first_name="Kai", last_name="Green",
+                          birth_date=_aged(30).birth_date)
     with pytest.raises(Conflict) as info:
         services.schedule_add_participants(actor=charlie, schedule=schedule,
                                            person_ids=[old.pk, _aged(16).pk])
     assert info.value.extra["type"] == "eligibility_blocked"
-    assert str(old.pk) in info.value.errors[0]["message"]
+    assert info.value.detail.startswith("1 person does not meet")
+    assert info.value.errors[0]["message"].startswith("Green, Kai: ")
     assert not ProgramEnrollment.objects.exists()
+
+
+def test_skip_mode_adds_the_eligible_and_names_the_others(charlie, schedule):
+    f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
+                             mode="block")
+    old = f.PersonFactory(first_name="Kai", last_name="Green",
+                          birth_date=_aged(30).birth_date)
+    young = [_aged(16) for _ in range(4)]
+    result = services.schedule_add_participants(
+        actor=charlie, schedule=schedule, person_ids=[old.pk] + [p.pk for p in young],
+        on_ineligible=services.OnIneligible.SKIP)
+    assert result.enrollments_created == 4
+    assert [(s["person_id"], s["name"]) for s in result.skipped] == [(old.pk, "Green, Kai")]
+    assert result.skipped[0]["reasons"] and "age" in result.skipped[0]["reasons"][0].lower()
+    assert set(ProgramEnrollment.objects.values_list("person_id", flat=True)) == {
+        p.pk for p in young}
+    event = AuditEvent.objects.get(action="schedule.add_participants")
+    assert len(event.after["enrollment_ids"]) == 4
+
+
+def test_skip_mode_with_nobody_eligible_writes_nothing(charlie, schedule):
+    f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
+                             mode="block")
+    for add in (services.schedule_add_participants, services.session_add_participants):
+        target = ({"schedule": schedule} if add is services.schedule_add_participants
+                  else {"session": schedule.sessions.first()})
+        result = add(actor=charlie, person_ids=[_aged(30).pk],
+                     on_ineligible=services.OnIneligible.SKIP, **target)
+        assert len(result.skipped) == 1 and result.enrollments_created == 0
+    assert not ProgramEnrollment.objects.exists()
+    assert not AuditEvent.objects.filter(action__endswith="add_participants").exists()
+
+
+def test_an_unknown_on_ineligible_mode_is_a_field_error(charlie, schedule):
+    with pytest.raises(ValidationError) as info:
+        services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                           person_ids=[f.PersonFactory().pk],
+                                           on_ineligible="maybe")
+    assert info.value.message_for("on_ineligible")
+
+
+def test_preview_counts_who_would_join_and_writes_nothing(charlie):
+    schedule = f.schedule_with_sessions(sessions=1, capacity=3)
+    on = [p.pk for p in f.PersonFactory.create_batch(2)]
+    services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=on)
+    f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
+                             mode="block")
+    before = (ProgramEnrollment.objects.count(), ScheduleAssignment.objects.count())
+    # The two already on the roster are old enough to fail the new rule: they do not join
+    # twice, and the preview does not call them newcomers.
+    newcomers = [_aged(16).pk for _ in range(3)]
+    refused = _aged(40).pk
+    preview = services.schedule_add_preview(actor=charlie, schedule=schedule,
+                                            person_ids=[*on, *newcomers, refused])
+    assert (preview.capacity, preview.on_roster, preview.joining, preview.over) == (3, 2, 3, 2)
+    assert {r["person_id"] for r in preview.refused} == {*on, refused}
+    assert (ProgramEnrollment.objects.count(), ScheduleAssignment.objects.count()) == before
 
 
 def test_only_a_manager_may_override_and_only_with_a_reason(charlie, bob, schedule):
@@ -312,6 +371,7 @@ def test_only_a_manager_may_override_and_only_with_a_reason(charlie, bob, schedu
     result = services.schedule_add_participants(actor=bob, schedule=schedule,
                                                 person_ids=[old.pk], override=override)
     assert [w["code"] for w in result.warnings] == ["eligibility_overridden"]
+    assert result.warnings[0]["message"].startswith(f"{old.last_name}, {old.first_name}: ")
     event = AuditEvent.objects.get(action="schedule.add_participants")
     assert event.reason == "Sibling of a participant"
     assert str(old.pk) in event.before["eligibility_overridden"]

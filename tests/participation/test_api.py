@@ -25,7 +25,45 @@ def test_add_participants_answers_the_counts(api_as, charlie, schedule):
                                     {"person_ids": [p.pk for p in people]})
     assert response.status_code == 201, response.content
     assert response.json() == {"enrollments_created": 2, "assignments_created": 2,
-                               "disbursements_created": 6, "warnings": []}
+                               "disbursements_created": 6, "warnings": [], "skipped": []}
+
+
+def _age_rule(schedule):
+    f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
+                             mode="block")
+    today = timezone.localdate()
+    kai = f.PersonFactory(first_name="Kai", last_name="Green",
+                          birth_date=today.replace(year=today.year - 30))
+    young = f.PersonFactory(birth_date=today.replace(year=today.year - 16))
+    return kai, young
+
+
+def test_ineligible_people_refuse_the_request_by_default(api_as, charlie, schedule):
+    kai, young = _age_rule(schedule)
+    body = assert_problem(api_as(charlie).post(f"schedules/{schedule.pk}/participants",
+                                               {"person_ids": [kai.pk, young.pk]}), 409)
+    assert body["type"].endswith("eligibility_blocked")
+    assert body["errors"][0]["message"].startswith("Green, Kai: ")
+    assert not ProgramEnrollment.objects.exists()
+
+
+def test_skip_adds_the_eligible_and_lists_the_others(api_as, charlie, schedule):
+    kai, young = _age_rule(schedule)
+    for path in (f"schedules/{schedule.pk}/participants",
+                 f"sessions/{schedule.sessions.first().pk}/participants"):
+        response = api_as(charlie).post(path, {"person_ids": [kai.pk, young.pk],
+                                               "on_ineligible": "skip"})
+        assert response.status_code == 201, response.content
+        [skipped] = response.json()["skipped"]
+        assert (skipped["person_id"], skipped["name"]) == (kai.pk, "Green, Kai")
+        assert skipped["reasons"]
+    assert list(ProgramEnrollment.objects.values_list("person_id", flat=True)) == [young.pk]
+
+
+def test_an_unknown_on_ineligible_is_422(api_as, charlie, schedule):
+    assert_problem(api_as(charlie).post(f"schedules/{schedule.pk}/participants",
+                                        {"person_ids": [f.PersonFactory().pk],
+                                         "on_ineligible": "sometimes"}), 422, "on_ineligible")
 
 
 def test_add_participants_twice_answers_zeros(api_as, charlie, schedule):

@@ -118,6 +118,38 @@ def test_check_in_of_someone_new_adds_a_completed_walk_in(kim, sheet):
     assert BenefitDisbursement.objects.filter(session=session).count() == 4
 
 
+def test_kiosk_registering_a_likely_duplicate_asks_and_writes_nothing(kim, sheet):
+    from programdesk.core.errors import Conflict
+    from programdesk.people.models import Person
+
+    session, _ = sheet
+    kai = f.PersonFactory(first_name="Kai", last_name="Green", postal_code="02121",
+                          phone="617-555-0100", email="kai@example.org")
+    people = Person.objects.count()
+    with pytest.raises(Conflict) as info:
+        services.kiosk_register(actor=kim, session=session, first_name="kai",
+                                last_name="Green", postal_code="02 121")
+    assert info.value.extra["type"] == "possible_duplicate"
+    [match] = info.value.extra["matches"]
+    # Only what a kiosk may show: no last name, phone, email or postal code.
+    assert set(match) == {"person_id", "display_name", "registered"}
+    assert (match["person_id"], match["display_name"]) == (kai.pk, "Kai G.")
+    assert Person.objects.count() == people
+    assert not BenefitDisbursement.objects.filter(person=kai).exists()
+
+
+def test_kiosk_registers_when_the_postal_code_differs_or_the_person_says_new(kim, sheet):
+    session, _ = sheet
+    f.PersonFactory(first_name="Kai", last_name="Green", postal_code="02121")
+    elsewhere = services.kiosk_register(actor=kim, session=session, first_name="Kai",
+                                        last_name="Green", postal_code="90210")
+    confirmed = services.kiosk_register(actor=kim, session=session, first_name="Kai",
+                                        last_name="Green", postal_code="02121",
+                                        new_person_confirmed=True)
+    assert BenefitDisbursement.objects.filter(
+        session=session, person__in=[elsewhere, confirmed]).count() == 2
+
+
 def test_consecutive_absences_count_the_latest_run(charlie):
     today = timezone.localdate()
     schedule = f.schedule_with_sessions(sessions=5, first=today - dt.timedelta(days=28))

@@ -173,13 +173,16 @@ def test_merge_from_the_page(as_charlie) -> None:
     assert keep.disbursements.count() == 1
 
 
-def test_merge_conflict_is_a_message(as_charlie) -> None:
+def test_merging_two_people_enrolled_in_one_program_keeps_one_enrollment(as_charlie) -> None:
+    from programdesk.participation.models import ProgramEnrollment
+
     program = f.ProgramFactory()
     keep = f.EnrollmentFactory(program=program).person
     gone = f.EnrollmentFactory(program=program).person
     response = as_charlie.post(f"/people/{keep.pk}/merge/", {"duplicate": gone.pk}, follow=True)
-    assert "actively enrolled" in response.content.decode()
-    assert Person.objects.filter(pk=gone.pk).exists()
+    assert "was merged into" in response.content.decode()
+    assert not Person.objects.filter(pk=gone.pk).exists()
+    assert list(ProgramEnrollment.objects.values_list("person_id", flat=True)) == [keep.pk]
 
 
 def test_accounts_and_members(as_charlie) -> None:

@@ -154,15 +154,23 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
 
 @transaction.atomic
 def kiosk_register(*, actor: User | None, session: BenefitSession, first_name: str,
-                   last_name: str, postal_code: str = "", extra: dict[str, Any] | None = None
-                   ) -> Person:
+                   last_name: str, postal_code: str = "", extra: dict[str, Any] | None = None,
+                   new_person_confirmed: bool = False) -> Person:
     """Someone unknown registers at the kiosk with the few fields the program needs and is
-    checked in as a walk-in, in one step."""
+    checked in as a walk-in, in one step. When someone with that name (and no other postal
+    code) is registered already, nothing is written and a Conflict (`possible_duplicate`)
+    carries the likely matches — only what the kiosk may show — so the kiosk asks "is this
+    you?"; ``new_person_confirmed`` is the answer "no, I'm new"."""
+    from programdesk.participation.selectors import kiosk_likely_matches
     from programdesk.people.services import person_create
 
+    if not new_person_confirmed:
+        matches = kiosk_likely_matches(first_name=first_name, last_name=last_name,
+                                       postal_code=postal_code, user=actor)
+        if matches:
+            raise Conflict("Someone with this name is registered already.",
+                           type="possible_duplicate", matches=matches)
     person = person_create(actor=actor, first_name=first_name, last_name=last_name,
                            postal_code=postal_code, extra=extra)
     check_in(actor=actor, session=session, person_id=person.pk)
     return person
-
-

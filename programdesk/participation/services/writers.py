@@ -48,9 +48,20 @@ class ParticipationResult:
     assignments_created: int = 0
     disbursements_created: int = 0
     warnings: list[dict[str, str]] = field(default_factory=list)
+    # People left out because failed `block` rules and nobody overrode them (``skip`` mode):
+    # {"person_id", "name", "reasons"}, so a page can name them and offer the override.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append({"code": code, "message": message})
+
+
+class OnIneligible:
+    """What adding many people does with those failed `block` rules refuse (no override)."""
+
+    REFUSE = "refuse"  # the whole request is refused (409 eligibility_blocked); nothing written
+    SKIP = "skip"  # the others are added; those refused are listed in ``result.skipped``
+    CHOICES = (REFUSE, SKIP)
 
 
 @dataclass(frozen=True)
@@ -245,10 +256,22 @@ def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[i
     return insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows(), ignore_conflicts=True)
 
 
+def _people_names(person_ids: Iterable[int]) -> dict[int, str]:
+    """"Last, First" for each id, as the pages list people; one query."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    return {pid: f"{last}, {first}" for pid, first, last in Person.objects.filter(
+        id__in=id_values(ids)).values_list("id", "first_name", "last_name")}
+
+
 def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Sequence[Enrollee],
                        on: dt.date, override: EligibilityOverride | None,
-                       result: ParticipationResult) -> dict[str, Any] | None:
-    """Warn on failed `warn` rules; refuse failed `block` rules unless a manager overrides.
+                       result: ParticipationResult,
+                       on_ineligible: str = OnIneligible.REFUSE) -> dict[str, Any] | None:
+    """Warn on failed `warn` rules; failed `block` rules refuse the request unless a manager
+    overrides — or, with ``on_ineligible="skip"``, leave those people out: they are listed in
+    ``result.skipped`` (by name, with the reasons) and the caller drops them.
 
     Returns what to audit about an override, or None.
     """
@@ -259,18 +282,24 @@ def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Seque
     if not any(d.results for d in decisions.values()):
         return None  # no rules apply
     blocked = {pid: d for pid, d in decisions.items() if d.blocked}
+    names = _people_names(pid for pid, d in decisions.items() if d.failures)
     for pid, decision in decisions.items():
         for reason in decision.warnings:
-            result.warn("eligibility", f"Person {pid}: {reason}")
+            result.warn("eligibility", f"{names.get(pid, pid)}: {reason}")
     if not blocked:
         return None
     reasons = {pid: [r.reason for r in d.failures if r.mode == "block"]
                for pid, d in blocked.items()}
+    if override is None and on_ineligible == OnIneligible.SKIP:
+        result.skipped.extend(sorted(
+            ({"person_id": pid, "name": names.get(pid, str(pid)), "reasons": r}
+             for pid, r in reasons.items()), key=lambda s: (s["name"], s["person_id"])))
+        return None
     if override is None:
         raise Conflict(
-            f"{len(blocked)} of the people do not meet this benefit's eligibility rules. "
+            f"{_who_do(len(blocked))} not meet this benefit's eligibility rules. "
             "A manager may override with a reason.",
-            errors=[{"field": "person_ids", "message": f"Person {pid}: {'; '.join(r)}"}
+            errors=[{"field": "person_ids", "message": f"{names.get(pid, pid)}: {'; '.join(r)}"}
                     for pid, r in reasons.items()],
             type="eligibility_blocked",
         )
@@ -280,9 +309,14 @@ def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Seque
         raise ValidationError.for_fields(
             {"override_reason": "Say why the eligibility rules are overridden."})
     for pid, r in reasons.items():
-        result.warn("eligibility_overridden", f"Person {pid}: {'; '.join(r)}")
+        result.warn("eligibility_overridden", f"{names.get(pid, pid)}: {'; '.join(r)}")
     return {"reason": override.reason.strip(),
             "overridden": {str(pid): r for pid, r in reasons.items()}}
+
+
+def _who_do(n: int) -> str:
+    """"1 person does", "3 people do" — the subject of the refusal's sentence."""
+    return "1 person does" if n == 1 else f"{n} people do"
 
 
 def _require_active_benefit(benefit: Benefit) -> None:
@@ -317,9 +351,12 @@ class Enrolled:
 def participants_enroll(*, actor: User | None, benefit_id: int, on: dt.date,
                         person_ids: Sequence[int] = (), account_ids: Sequence[int] = (),
                         enrollment_ids: Sequence[int] = (),
-                        override: EligibilityOverride | None = None) -> Enrolled:
+                        override: EligibilityOverride | None = None,
+                        on_ineligible: str = OnIneligible.REFUSE) -> Enrolled:
     """Resolve the participants, apply eligibility, then reuse or create each one's active
-    enrollment in the benefit's program and their assignment of the benefit — set-based."""
+    enrollment in the benefit's program and their assignment of the benefit — set-based.
+    With ``on_ineligible="skip"`` people failed `block` rules refuse are left out (listed in
+    ``result.skipped``); when that leaves nobody, nothing is written."""
     benefit = Benefit.objects.select_related("program").get(pk=benefit_id)
     _require_active_benefit(benefit)
     result = ParticipationResult()
@@ -328,8 +365,17 @@ def participants_enroll(*, actor: User | None, benefit_id: int, on: dt.date,
                                      user=actor)
     if not enrollees:
         raise ValidationError.for_fields({"person_ids": "Name at least one participant."})
+    if on_ineligible not in OnIneligible.CHOICES:
+        raise ValidationError.for_fields({"on_ineligible": (
+            f"Choose one of: {', '.join(OnIneligible.CHOICES)}.")})
     override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees, on=on,
-                                        override=override, result=result)
+                                        override=override, result=result,
+                                        on_ineligible=on_ineligible)
+    if result.skipped:
+        left_out = {s["person_id"] for s in result.skipped}
+        enrollees = [e for e in enrollees if e.person_id not in left_out]
+        if not enrollees:
+            return Enrolled(benefit, result, {}, set(), {}, None)
     by_key, created = enrollments_ensure(program=benefit.program, enrollees=enrollees, on=on)
     result.enrollments_created = len(created)
     enrollments = {by_key[e.key]: e for e in enrollees}

@@ -3,6 +3,7 @@ and cohorts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -59,11 +60,22 @@ def _ids(request: HttpRequest, name: str) -> list[int]:
 
 
 def _show_result(request: HttpRequest, result: services.ParticipationResult, what: str) -> None:
-    messages.success(request, (
-        f"{what}: {result.enrollments_created} new enrollments, {result.assignments_created} "
-        f"new assignments, {result.disbursements_created} new disbursements."))
+    if result.enrollments_created or result.assignments_created or result.disbursements_created:
+        messages.success(request, (
+            f"{what}: {wording.count(result.enrollments_created, 'new enrollment')}, "
+            f"{wording.count(result.assignments_created, 'new assignment')}, "
+            f"{wording.count(result.disbursements_created, 'new disbursement')}."))
+    elif not result.skipped:
+        messages.info(request, f"{what}: nothing new — they were all added already.")
     for warning in result.warnings:
         messages.warning(request, warning["message"])
+
+
+def _show_refused(request: HttpRequest, refused: list[dict[str, Any]]) -> None:
+    """Name each person eligibility rules left out, with the reasons."""
+    for person in refused:
+        messages.error(request, f"Not added — {person['name']}: {'; '.join(person['reasons'])}. "
+                                "A manager may override with a reason.")
 
 
 def _show_domain_error(request: HttpRequest, exc: DomainError) -> None:
@@ -75,23 +87,49 @@ def _show_domain_error(request: HttpRequest, exc: DomainError) -> None:
 # --- add participants to a schedule ---------------------------------------------------------
 
 
-def _candidates(user: User, query: str, limit: int = 25) -> dict[str, Any]:
+def _candidates(user: User, query: str, limit: int = 25, *, person_ids: Sequence[int] = (),
+                account_ids: Sequence[int] = ()) -> dict[str, Any]:
+    """Search results, with the people and accounts already chosen listed first and ticked —
+    so a new search never throws a selection away."""
     people = Person.objects.none()
     accounts = Account.objects.none()
     query = query.strip()
+    chosen_people = list(people_visible(user).filter(pk__in=person_ids[:MAX_CHOSEN])
+                         .order_by("last_name", "first_name")) if person_ids else []
+    chosen_accounts = list(accounts_visible(user).filter(pk__in=account_ids[:MAX_CHOSEN])
+                           .order_by("name")) if account_ids else []
     if len(query) >= 2:
-        people = people_search(people_visible(user), query)
-        accounts = accounts_search(accounts_visible(user), query)
+        people = (people_search(people_visible(user), query)
+                  .exclude(pk__in=[p.pk for p in chosen_people]))
+        accounts = (accounts_search(accounts_visible(user), query)
+                    .exclude(pk__in=[a.pk for a in chosen_accounts]))
     return {"people": people.order_by("last_name", "first_name")[:limit],
-            "accounts": accounts.order_by("name")[:10], "query": query}
+            "accounts": accounts.order_by("name")[:10], "query": query,
+            "chosen_people": chosen_people, "chosen_accounts": chosen_accounts}
+
+
+MAX_CHOSEN = 500  # how many ticked people a search carries along
+
+
+def _override_from(request: HttpRequest, user: User) -> services.EligibilityOverride | None:
+    if request.POST.get("override_eligibility") and user.can(Cap.MANAGE_PROGRAMS):
+        return services.EligibilityOverride(reason=request.POST.get("override_reason", ""))
+    return None
 
 
 @role_required(Cap.WRITE_RECORDS)
 def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add people to a schedule: the eligible ones are added, those eligibility rules refuse
+    are listed by name (with the reasons and a manager's override) and stay ticked; going over
+    the capacity is asked about before anything is written."""
     schedule = _schedule(request, pk)
     program = schedule.benefit.program
     user = page_user(request)
-    blocked: Conflict | None = None
+    refused: list[dict[str, Any]] = []
+    capacity_check: services.AddPreview | None = None
+    keep_people: list[int] = []
+    keep_accounts: list[int] = []
+    keep_enrollments: list[int] = []
     if request.method == "POST":
         if request.POST.get("action") == "remove":
             chosen = _ids(request, "assignment_ids")
@@ -106,23 +144,30 @@ def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
                     "is kept."))
             except DomainError as exc:
                 _show_domain_error(request, exc)
-            return redirect(request.path)
-        override = None
-        if request.POST.get("override_eligibility") and user.can(Cap.MANAGE_PROGRAMS):
-            override = services.EligibilityOverride(
-                reason=request.POST.get("override_reason", ""))
+            return redirect(request.get_full_path())
+        keep_people, keep_accounts = _ids(request, "person_ids"), _ids(request, "account_ids")
+        keep_enrollments = _ids(request, "enrollment_ids")
         try:
-            result = services.schedule_add_participants(
-                actor=user, schedule=schedule, person_ids=_ids(request, "person_ids"),
-                account_ids=_ids(request, "account_ids"),
-                enrollment_ids=_ids(request, "enrollment_ids"), override=override)
-            _show_result(request, result, "Added")
-            return redirect(request.path)
-        except Conflict as exc:
-            if exc.extra.get("type") == "eligibility_blocked":
-                blocked = exc
-            else:
-                _show_domain_error(request, exc)
+            if not (keep_people or keep_accounts or keep_enrollments):
+                raise ValidationError("Tick at least one person to add.")
+            if schedule.capacity is not None and not request.POST.get("capacity_ok"):
+                preview = services.schedule_add_preview(
+                    actor=user, schedule=schedule, person_ids=keep_people,
+                    account_ids=keep_accounts, enrollment_ids=keep_enrollments)
+                if preview.over:
+                    capacity_check = preview
+            if capacity_check is None:
+                result = services.schedule_add_participants(
+                    actor=user, schedule=schedule, override=_override_from(request, user),
+                    on_ineligible=services.OnIneligible.SKIP, person_ids=keep_people,
+                    account_ids=keep_accounts, enrollment_ids=keep_enrollments)
+                _show_result(request, result, f"Added to {schedule.name}")
+                if not result.skipped:
+                    return redirect(request.get_full_path())
+                # The refused stay ticked (and nobody else), named with the reasons.
+                refused = result.skipped
+                keep_people = [r["person_id"] for r in refused]
+                keep_accounts, keep_enrollments = [], []
         except DomainError as exc:
             _show_domain_error(request, exc)
     roster = selectors.schedule_roster(schedule=schedule, include_ended=False)
@@ -132,18 +177,22 @@ def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
                    if e.pk not in on_roster]
     return render(request, "web/participation/schedule_participants.html", {
         "schedule": schedule, "program": program, "roster": roster,
-        "enrollments": enrollments, "blocked": blocked,
-        "selected_people": _ids(request, "person_ids") if blocked else [],
+        "enrollments": enrollments, "refused": refused, "capacity_check": capacity_check,
+        "chosen_enrollments": set(keep_enrollments),
         "can_override": user.can(Cap.MANAGE_PROGRAMS),
-        **_candidates(user, request.GET.get("q", "")),
+        "override_reason": request.POST.get("override_reason", ""),
+        **_candidates(user, request.GET.get("q", ""), person_ids=keep_people,
+                      account_ids=keep_accounts),
     })
 
 
 @role_required(Cap.WRITE_RECORDS)
 def schedule_participant_search(request: HttpRequest, pk: int) -> HttpResponse:
     _schedule(request, pk)  # 404 unless the user may see the schedule
-    return render(request, "web/participation/_candidates.html",
-                  _candidates(page_user(request), request.GET.get("q", "")))
+    return render(request, "web/participation/_candidates.html", _candidates(
+        page_user(request), request.GET.get("q", ""),
+        person_ids=parse_ids(request.GET.getlist("person_ids")),
+        account_ids=parse_ids(request.GET.getlist("account_ids"))))
 
 
 # --- the attendance sheet -------------------------------------------------------------------
@@ -172,8 +221,10 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
         if request.POST.get("action") == "add":
             try:
                 result = services.session_add_participants(
-                    actor=user, session=session, person_ids=_ids(request, "person_ids"))
+                    actor=user, session=session, person_ids=_ids(request, "person_ids"),
+                    on_ineligible=services.OnIneligible.SKIP)
                 _show_result(request, result, "Added to this session")
+                _show_refused(request, result.skipped)
             except DomainError as exc:
                 _show_domain_error(request, exc)
             return redirect(request.path)
@@ -268,12 +319,14 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
     registering = request.POST.get("action") == "register"
     register = RegisterForm(request.POST if registering else None)
+    likely: list[dict[str, Any]] = []
     if request.method == "POST":
         try:
             if registering:
                 if register.is_valid():
-                    person = services.kiosk_register(actor=user, session=session,
-                                                     **register.cleaned_data)
+                    person = services.kiosk_register(
+                        actor=user, session=session, **register.cleaned_data,
+                        new_person_confirmed=request.POST.get("confirm_new") == "1")
                     messages.success(request, f"Welcome, {person.first_name}! You are "
                                               "registered and checked in.")
                     return redirect(request.path)
@@ -293,12 +346,17 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, "We could not check you in. Please search again or "
                                         "ask a staff member.")
                 return redirect(request.path)
-        except (Conflict, NotAllowed, NotFound) as exc:
+        except Conflict as exc:
+            if exc.extra.get("type") != "possible_duplicate":
+                messages.error(request, f"{exc.detail} Please ask a staff member.")
+                return redirect(request.path)
+            likely = exc.extra["matches"]  # ask "is this you?" before making anyone new
+        except (NotAllowed, NotFound) as exc:
             messages.error(request, f"{exc.detail} Please ask a staff member.")
             return redirect(request.path)
     query = request.GET.get("q", "").strip()
     return render(request, "web/participation/kiosk_session.html", {
-        "session": session, "register": register, "query": query,
+        "session": session, "register": register, "query": query, "likely": likely,
         "results": (selectors.kiosk_search(session=session, query=query, user=user)
                     if query else []),
         "show_register": request.POST.get("action") == "register"})
