@@ -29,6 +29,7 @@ from programdesk.programs.models import (
     RuleMode,
     UnitOfMeasure,
 )
+from programdesk.programs.quantities import check_quantity
 
 
 @transaction.atomic
@@ -158,8 +159,13 @@ def _benefit_errors(benefit: Benefit) -> dict[str, str]:
         f"'{benefit.program}' already has a benefit '{{name}}'.")
     if benefit.unit_id is None:
         errors["unit"] = "A unit (or a benefit type) is required."
-    if benefit.default_quantity is None or benefit.default_quantity < 0:
+    if benefit.default_quantity is None:
         errors["default_quantity"] = "A quantity of 0 or more."
+    else:
+        try:
+            check_quantity(benefit.default_quantity, "default_quantity")
+        except ValidationError as exc:
+            errors.update((e["field"], e["message"]) for e in exc.errors)
     return errors
 
 
