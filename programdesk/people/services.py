@@ -19,6 +19,7 @@ from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.custom_fields import extra_merge, extra_validate
 from programdesk.core.errors import Conflict, ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, User
+from programdesk.core.relations import related_model
 from programdesk.core.text import name_problem
 from programdesk.people import matching
 from programdesk.people.models import (
@@ -375,8 +376,8 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
     Two active enrollments in the same program cannot both survive (the database allows one
     per person and program): that is a Conflict, and staff withdraw or end one first.
     """
-    from programdesk.participation.models import ProgramEnrollment
-
+    # participation's enrollments, read through Person's reverse relation (core/relations.py).
+    enrollments = related_model(Person, "enrollments").objects
     if survivor.pk == duplicate.pk:
         raise ValidationError.for_fields({"duplicate_id": "A person cannot be merged with "
                                                           "themselves."})
@@ -386,9 +387,9 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
         raise Conflict("One of the two people no longer exists (merged or deleted already?).")
     keep, gone = locked[survivor.pk], locked[duplicate.pk]
 
-    clash = list(ProgramEnrollment.objects.filter(
+    clash = list(enrollments.filter(
         person=keep, is_active=True,
-        program_id__in=ProgramEnrollment.objects.filter(person=gone, is_active=True)
+        program_id__in=enrollments.filter(person=gone, is_active=True)
         .values("program_id")).select_related("program").order_by("program__name"))
     if clash:
         names = ", ".join(e.program.name for e in clash)

@@ -217,8 +217,6 @@ COHORT_FIELDS = {"name", "start_date", "end_date", "max_members"}
 
 
 def _cohort_errors(cohort: ProgramCohort) -> dict[str, str]:
-    from programdesk.participation.models import CohortMember
-
     errors = _name_errors(ProgramCohort, cohort.name, ProgramCohort.objects.filter(
         program_id=cohort.program_id).exclude(pk=cohort.pk),
         f"'{cohort.program}' already has a cohort '{{name}}'.")
@@ -227,8 +225,8 @@ def _cohort_errors(cohort: ProgramCohort) -> dict[str, str]:
         if cohort.max_members < 1:
             errors["max_members"] = "Must be at least 1."
         elif cohort.pk is not None:
-            current = CohortMember.objects.filter(cohort_id=cohort.pk,
-                                                  removed_on__isnull=True).count()
+            # participation's members, through the reverse relation it declares on cohorts.
+            current = cohort.members.filter(removed_on__isnull=True).count()
             if cohort.max_members < current:
                 errors["max_members"] = f"The cohort already has {current} members."
     return errors

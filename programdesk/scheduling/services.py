@@ -379,6 +379,14 @@ def schedule_sessions_delete_future(*, actor: User | None, schedule: BenefitSche
 
 # --- one session ---------------------------------------------------------------------------------
 
+def session_complete(*, session: BenefitSession) -> None:
+    """Mark a session completed: the attendance sheet's "complete the session"
+    (participation.services.attendance_record). Runs inside the caller's transaction on the
+    session it has locked; the caller's audit event records it (``complete_session``)."""
+    session.status = SessionStatus.COMPLETED
+    session.save(update_fields=["status", "updated_at"])
+
+
 def _aware(value: Any, tz: zoneinfo.ZoneInfo, field_name: str) -> dt.datetime:
     # In UTC, so that adding a length below is elapsed time, not wall-clock time.
     return localize(_wall(value, tz, field_name), tz).astimezone(dt.UTC)
