@@ -4,7 +4,13 @@ A schedule is created from a benefit with a recurrence rule (scheduling/recurren
 sessions are written at once. Afterwards staff add sessions after the last one, delete future
 sessions, change one session, or change the rule; none of these ever deletes a session with
 recorded attendance (a disbursement of the session whose status is not in the ``expected``
-bucket). Sessions are deleted only after their still-expected disbursements, set-based.
+bucket).
+
+The sessions' disbursements are participation's rows: scheduling reads them through
+``BenefitSession.disbursements`` and changes them only by sending its signals
+(scheduling/signals.py), whose receivers in participation write them in the same transaction —
+the roster's disbursements on added sessions, deleting still-expected ones before their
+sessions, following a session that moves, is cancelled or is restored.
 """
 
 from __future__ import annotations
