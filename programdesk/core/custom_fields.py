@@ -35,6 +35,7 @@ from django.db.models import Q
 from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, FieldType, User
+from programdesk.core.relations import related_model
 
 TRUE_WORDS = {"true", "yes", "y", "1", "on"}
 FALSE_WORDS = {"false", "no", "n", "0", "off"}
@@ -46,6 +47,15 @@ FORM_PREFIX = "extra."
 
 # --- Which fields apply ------------------------------------------------------------------------
 
+def _benefits() -> Any:
+    """programs' benefits, reached through the definitions' foreign key (core/relations.py)."""
+    return related_model(FieldDefinition, "benefit").objects
+
+
+def _programs() -> Any:
+    return related_model(FieldDefinition, "program").objects
+
+
 def _scope_filter(program_id: int | None, benefit_id: int | None) -> Q:
     scope = Q(program__isnull=True, benefit__isnull=True)
     if program_id is not None:
@@ -54,10 +64,7 @@ def _scope_filter(program_id: int | None, benefit_id: int | None) -> Q:
         scope |= Q(benefit_id=benefit_id)
         if program_id is None:
             # A benefit's fields include its program's; resolved in the same query.
-            from programdesk.programs.models import Benefit
-
-            scope |= Q(program_id__in=Benefit.objects.filter(pk=benefit_id)
-                       .values("program_id"))
+            scope |= Q(program_id__in=_benefits().filter(pk=benefit_id).values("program_id"))
     return scope
 
 
@@ -80,9 +87,7 @@ def field_definitions_by_benefit(*, target: str, benefit_ids: Iterable[int]
                                  ) -> dict[int, list[FieldDefinition]]:
     """For bulk paths: the definitions that apply to each benefit, in two queries whatever the
     number of benefits. Pass each list to ``extra_validate(definitions=...)``."""
-    from programdesk.programs.models import Benefit
-
-    program_of = dict(Benefit.objects.filter(pk__in=set(benefit_ids))
+    program_of = dict(_benefits().filter(pk__in=set(benefit_ids))
                       .values_list("id", "program_id"))
     rows = list(FieldDefinition.objects.filter(target=target, is_active=True).filter(
         Q(program__isnull=True, benefit__isnull=True) | Q(benefit_id__in=program_of)
@@ -349,17 +354,15 @@ def field_definition_create(*, actor: User | None, target: str, key: str, label:
                             help_text: str = "", program_id: int | None = None,
                             benefit_id: int | None = None, order: int | None = None
                             ) -> FieldDefinition:
-    from programdesk.programs.models import Benefit, Program
-
     key = key.strip()
     clean_choices = _clean_choices(choices)
     errors = _definition_errors(target=target, key=key, label=label, field_type=field_type,
                                 max_length=max_length, choices=clean_choices)
     if program_id is not None and benefit_id is not None:
         errors["benefit_id"] = "A field belongs to one program or one benefit, not both."
-    elif program_id is not None and not Program.objects.filter(pk=program_id).exists():
+    elif program_id is not None and not _programs().filter(pk=program_id).exists():
         errors["program_id"] = "Unknown program."
-    elif benefit_id is not None and not Benefit.objects.filter(pk=benefit_id).exists():
+    elif benefit_id is not None and not _benefits().filter(pk=benefit_id).exists():
         errors["benefit_id"] = "Unknown benefit."
     if len(help_text) > 200:
         errors["help_text"] = "At most 200 characters."

@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from programdesk.core.bulk import JsonValues
 from programdesk.core.errors import NotFound
 from programdesk.core.models import User
+from programdesk.core.relations import related_model
 from programdesk.core.scoping import MAX_ID
 from programdesk.people import matching
 from programdesk.people.models import Account, Case, Person
@@ -35,9 +36,9 @@ from programdesk.people.models import Account, Case, Person
 
 
 def _enrollments() -> Any:
-    from programdesk.participation.models import ProgramEnrollment
-
-    return ProgramEnrollment.objects
+    # participation's enrollments, through the reverse relation it declares on Person
+    # (core/relations.py): people sits below participation and does not import it.
+    return related_model(Person, "enrollments").objects
 
 
 def _case_links() -> Any:
@@ -351,9 +352,7 @@ def _visible_programs(qs: QuerySet[Any], user: User) -> QuerySet[Any]:
 
 
 def _disbursements() -> Any:
-    from programdesk.participation.models import BenefitDisbursement
-
-    return BenefitDisbursement.objects.select_related(
+    return related_model(Person, "disbursements").objects.select_related(
         "benefit", "program", "status", "unit", "session", "person", "account", "case")
 
 

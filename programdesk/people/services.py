@@ -20,7 +20,7 @@ from programdesk.core.custom_fields import extra_merge, extra_validate
 from programdesk.core.errors import Conflict, ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, User
 from programdesk.core.text import name_problem
-from programdesk.people import matching
+from programdesk.people import matching, signals
 from programdesk.people.models import (
     Account,
     AccountKind,
@@ -377,9 +377,6 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
     assignments, roster entries, disbursements and cohort memberships move, the earliest
     start date stays — so the completion report counts the person once.
     """
-    from programdesk.participation.models import ProgramEnrollment
-    from programdesk.participation.services.enrollments import enrollments_merge
-
     if survivor.pk == duplicate.pk:
         raise ValidationError.for_fields({"duplicate_id": "A person cannot be merged with "
                                                           "themselves."})
@@ -389,11 +386,10 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
         raise Conflict("One of the two people no longer exists (merged or deleted already?).")
     keep, gone = locked[survivor.pk], locked[duplicate.pk]
 
-    active = ProgramEnrollment.objects.filter(is_active=True).order_by("program_id")
-    theirs = {e.program_id: e for e in active.filter(person=gone)}
-    enrollments_merged = [
-        enrollments_merge(actor=actor, keep=mine, gone=theirs[mine.program_id])
-        for mine in active.filter(person=keep, program_id__in=list(theirs))]
+    # Participation folds the two people's active enrollments in one program into one before
+    # the foreign keys move (people sits below participation: people/signals.py).
+    enrollments_merged = [summary for _, answer in signals.people_merging.send(
+        sender=Person, actor=actor, keep=keep, gone=gone) for summary in (answer or [])]
 
     before_keep, record_gone = snapshot(keep), snapshot(gone)
     moved: dict[str, list[int]] = {}

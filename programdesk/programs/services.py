@@ -29,6 +29,7 @@ from programdesk.programs.models import (
     RuleMode,
     UnitOfMeasure,
 )
+from programdesk.programs.quantities import check_quantity
 
 
 @transaction.atomic
@@ -158,8 +159,13 @@ def _benefit_errors(benefit: Benefit) -> dict[str, str]:
         f"'{benefit.program}' already has a benefit '{{name}}'.")
     if benefit.unit_id is None:
         errors["unit"] = "A unit (or a benefit type) is required."
-    if benefit.default_quantity is None or benefit.default_quantity < 0:
+    if benefit.default_quantity is None:
         errors["default_quantity"] = "A quantity of 0 or more."
+    else:
+        try:
+            check_quantity(benefit.default_quantity, "default_quantity")
+        except ValidationError as exc:
+            errors.update((e["field"], e["message"]) for e in exc.errors)
     return errors
 
 
@@ -211,8 +217,6 @@ COHORT_FIELDS = {"name", "start_date", "end_date", "max_members"}
 
 
 def _cohort_errors(cohort: ProgramCohort) -> dict[str, str]:
-    from programdesk.participation.models import CohortMember
-
     errors = _name_errors(ProgramCohort, cohort.name, ProgramCohort.objects.filter(
         program_id=cohort.program_id).exclude(pk=cohort.pk),
         f"'{cohort.program}' already has a cohort '{{name}}'.")
@@ -221,8 +225,8 @@ def _cohort_errors(cohort: ProgramCohort) -> dict[str, str]:
         if cohort.max_members < 1:
             errors["max_members"] = "Must be at least 1."
         elif cohort.pk is not None:
-            current = CohortMember.objects.filter(cohort_id=cohort.pk,
-                                                  removed_on__isnull=True).count()
+            # participation's members, through the reverse relation it declares on cohorts.
+            current = cohort.members.filter(removed_on__isnull=True).count()
             if cohort.max_members < current:
                 errors["max_members"] = f"The cohort already has {current} members."
     return errors

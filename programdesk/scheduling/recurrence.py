@@ -148,7 +148,8 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _date(value: Any) -> dt.date | None:
+def date_of(value: Any) -> dt.date | None:
+    """The date ``value`` gives (a date, a datetime's date, an ISO string), else None."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -208,7 +209,7 @@ def parse_rule(data: Mapping[str, Any] | None, *, first: dt.datetime,
 
     count = data.get("count")
     until_raw = data.get("until")
-    until = _date(until_raw) if until_raw not in (None, "") else None
+    until = date_of(until_raw) if until_raw not in (None, "") else None
     if until_raw not in (None, "") and until is None:
         err("until", "Give a date as YYYY-MM-DD.")
     count_int = _int(count) if count not in (None, "") else None

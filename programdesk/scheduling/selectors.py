@@ -1,4 +1,8 @@
-"""Reads of schedules and sessions, scoped to the programs the user may see."""
+"""Reads of schedules and sessions, scoped to the programs the user may see.
+
+A session's counts and roster are its disbursements, participation's rows: scheduling sits
+below participation and reads them only through the reverse relation participation declares
+(``BenefitSession.disbursements``), never by importing it."""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from django.db.models import Count, Q, QuerySet
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import Bucket, User
 from programdesk.core.scoping import get_visible, visible
-from programdesk.participation.models import BenefitDisbursement
 from programdesk.scheduling import recurrence
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
@@ -87,14 +90,14 @@ def schedule_sessions_with_counts(*, schedule: BenefitSchedule) -> QuerySet[Bene
 def session_counts(*, session: BenefitSession) -> dict[str, int]:
     """``{"expected": n, "delivered": n, "absent": n, "excused": n, "cancelled": n}``."""
     buckets = (*COUNT_BUCKETS, Bucket.CANCELLED)
-    row = BenefitDisbursement.objects.filter(session=session).aggregate(**{
+    row = session.disbursements.aggregate(**{
         str(b): Count("id", filter=Q(status__bucket=b)) for b in buckets})
     return {str(b): row[b] or 0 for b in buckets}
 
 
-def session_roster(*, session: BenefitSession) -> QuerySet[BenefitDisbursement]:
+def session_roster(*, session: BenefitSession) -> QuerySet[Any]:
     """The session's disbursements (its roster and walk-ins), people first by name."""
-    return (BenefitDisbursement.objects.filter(session=session)
+    return (session.disbursements.all()
             .select_related("status", "person", "account")
             .order_by("person__last_name", "person__first_name", "account__name", "id"))
 

@@ -30,6 +30,7 @@ from programdesk.participation.services.writers import (
 from programdesk.people.models import Person
 from programdesk.people.selectors import people_visible
 from programdesk.scheduling.models import BenefitSession, SessionStatus
+from programdesk.scheduling.services import session_complete
 
 ENROLLMENT = StatusKind.ENROLLMENT
 DISBURSEMENT = StatusKind.DISBURSEMENT
@@ -113,8 +114,7 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     changed = update_rows(BenefitDisbursement, ["status", "quantity", "updated_at"], rows,
                           keep_if_null={"quantity"})
     if complete_session and status != SessionStatus.COMPLETED:
-        session.status = SessionStatus.COMPLETED
-        session.save(update_fields=["status", "updated_at"])
+        session_complete(session=session)
     late = local_date < _today()
     audit_record(actor=actor, action="attendance.record_late" if late else "attendance.record",
                  obj=session, object_ids=[r[-1] for r in rows], before=before,

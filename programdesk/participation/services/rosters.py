@@ -39,7 +39,12 @@ from programdesk.participation.services.writers import (
     participants_resolve,
     session_disbursements_insert,
 )
-from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
+from programdesk.scheduling.models import (
+    BenefitSchedule,
+    BenefitSession,
+    SessionStatus,
+    session_quantity,
+)
 
 ENROLLMENT = StatusKind.ENROLLMENT
 DISBURSEMENT = StatusKind.DISBURSEMENT
@@ -91,8 +96,8 @@ def schedule_add_participants(
 
     sessions = list(BenefitSession.objects.filter(schedule=schedule, local_date__gte=on)
                     .exclude(status=SessionStatus.CANCELLED).values_list("id", "local_date"))
-    quantity = (schedule.default_quantity if schedule.default_quantity is not None
-                else benefit.default_quantity)
+    quantity = session_quantity(schedule_quantity=schedule.default_quantity,
+                                benefit_quantity=benefit.default_quantity)
     participants = [(assignments[eid], eid, e) for eid, e in enrollments.items()]
     result.disbursements_created = session_disbursements_insert(
         benefit=benefit, sessions=sessions, participants=participants, quantity=quantity,
@@ -206,8 +211,8 @@ def session_add_participants(
     benefit, result, enrollments = done.benefit, done.result, done.enrollments
     assignments, created = done.assignments, done.created
     schedule = BenefitSchedule.objects.get(pk=session.schedule_id)
-    quantity = (schedule.default_quantity if schedule.default_quantity is not None
-                else benefit.default_quantity)
+    quantity = session_quantity(schedule_quantity=schedule.default_quantity,
+                                benefit_quantity=benefit.default_quantity)
     status = status or status_default(DISBURSEMENT)
     if recipient_type is not None:
         groups = [(recipient_type, list(enrollments))]
