@@ -15,11 +15,12 @@ from programdesk.api.schemas import Amount, Date, Email, Id, not_null
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import visible
+from programdesk.core.scoping import visible_or_404
 from programdesk.people import selectors, services
 from programdesk.people.models import Account, Case, Person, PersonDocument
 from programdesk.programs.eligibility import eligibility_check
-from programdesk.programs.models import Benefit, Program
+from programdesk.programs.models import Program
+from programdesk.programs.selectors import benefits_visible, programs_visible
 
 router = Router(tags=["people"])
 
@@ -249,7 +250,7 @@ def add_document(request: HttpRequest, person_id: int, payload: DocumentIn
 def delete_document(request: HttpRequest, person_id: int, document_id: int) -> Status[None]:
     user = require(request, Cap.WRITE_RECORDS)
     person = selectors.person_get(user, person_id)
-    document = selectors.get_one(PersonDocument.objects.filter(person=person), document_id)
+    document = visible_or_404(PersonDocument.objects.filter(person=person), document_id)
     services.person_document_delete(actor=user, document=document)
     return Status(204, None)
 
@@ -285,19 +286,16 @@ def person_eligibility(request: HttpRequest, person_id: int,
     block rule failed. Not for viewers (the reasons reveal income and documents)."""
     from django.utils import timezone
 
-    from programdesk.core.scoping import get_visible
-
     user = require(request, Cap.SEE_ELIGIBILITY)
     person = selectors.person_get(user, person_id)
     if (query.program_id is None) == (query.benefit_id is None):
         raise ValidationError.for_fields({"program_id": "Give a program_id or a benefit_id."})
     on = query.on or timezone.localdate()
     if query.benefit_id is not None:
-        benefit = get_visible(Benefit.objects.select_related("program"), pk=query.benefit_id,
-                              user=user)
+        benefit = visible_or_404(benefits_visible(user).select_related("program"),
+                                 query.benefit_id)
         return eligibility_check(person=person, benefit=benefit, on=on).as_dict()
-    program = get_visible(Program.objects.all(), pk=query.program_id, user=user,
-                          program_field="id")
+    program = visible_or_404(programs_visible(user), query.program_id)
     return eligibility_check(person=person, program=program, on=on).as_dict()
 
 
@@ -419,7 +417,7 @@ def _programs(user: User, ids: list[int] | None) -> list[Program] | None:
     if ids is None:
         return None
     wanted = sorted(set(ids))
-    found = list(visible(Program.objects.filter(pk__in=wanted), user, "id"))
+    found = list(programs_visible(user).filter(pk__in=wanted))
     missing = sorted(set(wanted) - {p.pk for p in found})
     if missing:
         raise ValidationError.for_fields(

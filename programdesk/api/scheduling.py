@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone as djtz
 from ninja import Query, Router, Schema, Status
@@ -24,9 +24,10 @@ from programdesk.api.schemas import Bool, Date, DateTime, Id, Quantity, Quantity
 from programdesk.core.errors import NotAllowed, NotFound
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import MAX_ID, check_program_visible, get_visible
+from programdesk.core.scoping import check_program_visible, visible_or_404
 from programdesk.participation.models import BenefitDisbursement
-from programdesk.programs.models import Benefit, Program
+from programdesk.programs.models import Program
+from programdesk.programs.selectors import benefits_visible
 from programdesk.scheduling import ics, recurrence, selectors, services
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
 
@@ -218,7 +219,7 @@ def create_schedule(request: HttpRequest, benefit_id: int, payload: ScheduleIn
     is a 409.
     """
     user = require(request, Cap.MANAGE_PROGRAMS)
-    benefit = get_visible(Benefit.objects.all(), pk=benefit_id, user=user)
+    benefit = visible_or_404(benefits_visible(user), benefit_id)
     result = services.schedule_create(
         actor=user, benefit=benefit, name=payload.name, timezone=payload.timezone,
         first_session_start=payload.first_session_start,
@@ -427,7 +428,9 @@ def schedule_calendar(request: HttpRequest, schedule_id: int, key: str | None = 
     sessions have `STATUS:CANCELLED`). Subscribe with the signed `calendar_url` of the schedule
     (`?key=`), which needs no login; without a key the usual API authentication applies. The
     feed holds no personal data."""
-    schedule = _existing(BenefitSchedule.objects.select_related("benefit__program"), schedule_id)
+    # Whoever asks: a feed checks existence first and access right after.
+    schedule = visible_or_404(BenefitSchedule.objects.select_related("benefit__program"),
+                              schedule_id)
     _feed_allowed(request, "schedule", schedule.pk, key, schedule.benefit.program_id)
     sessions = (BenefitSession.objects.filter(schedule=schedule)
                 .select_related("schedule", "benefit__program").order_by("start", "id"))
@@ -441,22 +444,12 @@ def program_calendar(request: HttpRequest, program_id: int, key: str | None = No
                      ) -> HttpResponse:
     """Every session of the program's schedules from 90 days ago on, as an iCalendar feed. Same
     access rules as a schedule's feed (`?key=` from the program's feed URL)."""
-    program = _existing(Program.objects.all(), program_id)
+    program = visible_or_404(Program.objects.all(), program_id)  # whoever asks, as above
     _feed_allowed(request, "program", program.pk, key, program.pk)
     since = djtz.localdate() - dt.timedelta(days=PROGRAM_FEED_DAYS_BACK)
     sessions = (BenefitSession.objects.filter(benefit__program=program, local_date__gte=since)
                 .select_related("schedule", "benefit__program").order_by("start", "id"))
     return _ics_response(request, sessions, program.name, f"program-{program.pk}.ics")
-
-
-def _existing(qs: QuerySet[M], pk: int) -> M:
-    """The object, whoever asks: a feed checks existence first and access right after."""
-    if not 1 <= pk <= MAX_ID:
-        raise NotFound()
-    obj = qs.filter(pk=pk).first()
-    if obj is None:
-        raise NotFound()
-    return obj
 
 
 # --- sessions ----------------------------------------------------------------------------------

@@ -46,7 +46,9 @@ FORM_PREFIX = "extra."
 
 # --- Which fields apply ------------------------------------------------------------------------
 
-def _scope_filter(program_id: int | None, benefit_id: int | None) -> Q:
+def scope_filter(program_id: int | None, benefit_id: int | None) -> Q:
+    """The definitions that apply to a record of this program or benefit: the global ones, the
+    program's, the benefit's (and, for a benefit alone, its program's)."""
     scope = Q(program__isnull=True, benefit__isnull=True)
     if program_id is not None:
         scope |= Q(program_id=program_id)
@@ -72,7 +74,7 @@ def field_definitions_for(*, target: str, program_id: int | None = None,
     (see ``extra_validate``)."""
     qs = FieldDefinition.objects.filter(target=target, is_active=True)
     if not any_scope:
-        qs = qs.filter(_scope_filter(program_id, benefit_id))
+        qs = qs.filter(scope_filter(program_id, benefit_id))
     return list(qs.select_related("program", "benefit").order_by("order", "id"))
 
 

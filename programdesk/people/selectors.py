@@ -13,9 +13,8 @@ from typing import Any, NamedTuple
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from programdesk.core.bulk import JsonValues
-from programdesk.core.errors import NotFound
 from programdesk.core.models import User
-from programdesk.core.scoping import MAX_ID
+from programdesk.core.scoping import visible_or_404
 from programdesk.people import matching
 from programdesk.people.models import Account, Case, Person
 
@@ -93,31 +92,16 @@ def cases_visible(user: User) -> QuerySet[Case]:
     return qs.filter(Exists(here) | (~Exists(anywhere) & client_visible))
 
 
-def get_one(qs: QuerySet[Any], pk: Any) -> Any:
-    """The object with this id in ``qs`` (already scoped), else NotFound — also for ids the
-    database could not hold."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    if not 1 <= pk <= MAX_ID:
-        raise NotFound()
-    obj = qs.filter(pk=pk).first()
-    if obj is None:
-        raise NotFound()
-    return obj
-
-
 def person_get(user: User, pk: Any) -> Person:
-    return get_one(people_visible(user).select_related("account"), pk)
+    return visible_or_404(people_visible(user).select_related("account"), pk)
 
 
 def account_get(user: User, pk: Any) -> Account:
-    return get_one(accounts_visible(user), pk)
+    return visible_or_404(accounts_visible(user), pk)
 
 
 def case_get(user: User, pk: Any) -> Case:
-    return get_one(cases_visible(user).select_related("person", "account", "worker"), pk)
+    return visible_or_404(cases_visible(user).select_related("person", "account", "worker"), pk)
 
 
 # --- Search ------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import ENROLLMENT_BUCKETS, User
-from programdesk.core.scoping import get_visible, visible
+from programdesk.core.scoping import visible, visible_or_404
 from programdesk.participation.models import (
     BenefitAssignment,
     BenefitDisbursement,
@@ -49,7 +49,7 @@ from programdesk.participation.models import (
     ProgramEnrollment,
     ScheduleAssignment,
 )
-from programdesk.programs.models import Benefit, Program, ProgramCohort
+from programdesk.programs.selectors import benefits_visible, cohorts_visible, programs_visible
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
 
 DELIVERED = "delivered"
@@ -100,14 +100,14 @@ def report_filter(*, user: User, program_id: int | None = None, benefit_id: int 
     errors: dict[str, str] = {}
     program = benefit = cohort = schedule = None
     if program_id is not None:
-        program = get_visible(Program.objects.all(), pk=program_id, user=user, program_field="id")
+        program = visible_or_404(programs_visible(user), program_id)
     if benefit_id is not None:
-        benefit = get_visible(Benefit.objects.all(), pk=benefit_id, user=user)
+        benefit = visible_or_404(benefits_visible(user), benefit_id)
     if cohort_id is not None:
-        cohort = get_visible(ProgramCohort.objects.all(), pk=cohort_id, user=user)
+        cohort = visible_or_404(cohorts_visible(user), cohort_id)
     if schedule_id is not None:
-        schedule = get_visible(BenefitSchedule.objects.select_related("benefit"),
-                               pk=schedule_id, user=user, program_field="benefit__program_id")
+        schedule = visible_or_404(visible(BenefitSchedule.objects.select_related("benefit"),
+                                          user, "benefit__program_id"), schedule_id)
     if program is not None:
         for name, obj in [("benefit_id", benefit), ("cohort_id", cohort)]:
             if obj is not None and obj.program_id != program.pk:

@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import Bucket, User
-from programdesk.core.scoping import get_visible, visible
+from programdesk.core.scoping import visible, visible_or_404
 from programdesk.participation.models import BenefitDisbursement
 from programdesk.scheduling import recurrence
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
@@ -33,8 +33,8 @@ def schedules_visible(*, user: User, benefit_id: int | None = None,
 
 def schedule_get(*, user: User, pk: Any) -> BenefitSchedule:
     """The schedule if the user may see its program, else NotFound."""
-    return get_visible(BenefitSchedule.objects.select_related("benefit__program", "benefit__unit"),
-                       pk=pk, user=user, program_field=PROGRAM)
+    return visible_or_404(visible(BenefitSchedule.objects.select_related(
+        "benefit__program", "benefit__unit"), user, PROGRAM), pk)
 
 
 def sessions_visible(*, user: User) -> QuerySet[BenefitSession]:
@@ -43,8 +43,7 @@ def sessions_visible(*, user: User) -> QuerySet[BenefitSession]:
 
 
 def session_get(*, user: User, pk: Any) -> BenefitSession:
-    return get_visible(BenefitSession.objects.select_related("schedule", "benefit__program"),
-                       pk=pk, user=user, program_field=PROGRAM)
+    return visible_or_404(sessions_visible(user=user), pk)
 
 
 def with_counts(qs: QuerySet[BenefitSession]) -> QuerySet[BenefitSession]:

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
-from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError
+from programdesk.core.errors import Conflict, DomainError, NotAllowed, ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
 from programdesk.imports import fields as f
@@ -30,13 +30,6 @@ SAMPLES = 3
 
 def _kinds(user: User) -> list[tuple[str, str]]:
     return [(k.value, k.label) for k in f.ImportKind if user.can(f.KIND_CAP[k.value])]
-
-
-def _job(request: HttpRequest, pk: int) -> ImportJob:
-    try:
-        return jobs.import_job_get(page_user(request), pk)
-    except NotFound:
-        raise Http404 from None
 
 
 def _show(request: HttpRequest, exc: DomainError) -> None:
@@ -100,7 +93,7 @@ def _columns(job: ImportJob, mapping: list[str]) -> list[dict[str, Any]]:
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Map the columns and check the file; then import it; then the outcome."""
     user = page_user(request)
-    job = _job(request, pk)
+    job = jobs.import_job_get(page_user(request), pk)
     mapping = list(job.mapping)
     if request.method == "POST":
         action = request.POST.get("action", "check")
@@ -151,7 +144,7 @@ def _progress(job: ImportJob) -> dict[str, Any]:
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress panel, polled by htmx while the check or import runs; once it has ended
     the page reloads to show the outcome."""
-    job = _job(request, pk)
+    job = jobs.import_job_get(page_user(request), pk)
     if job.status not in jobs.ACTIVE:
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
@@ -164,7 +157,7 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Cap.WRITE_RECORDS)
 def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
     """Every error of the last check, as a CSV file (row, column, message)."""
-    job = _job(request, pk)
+    job = jobs.import_job_get(page_user(request), pk)
     path = jobs.errors_path(job)
     if not job.error_count or not path.exists():
         raise Http404

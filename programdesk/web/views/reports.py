@@ -9,19 +9,19 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from programdesk.core.db_router import replica_reads
-from programdesk.core.errors import NotFound, ValidationError
+from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.params import parse_id
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible
-from programdesk.programs.models import Benefit, Program, ProgramCohort
+from programdesk.programs.selectors import benefits_visible, cohorts_visible, programs_visible
 from programdesk.reports import selectors as s
 from programdesk.reports.charts import Series, bar_chart
 from programdesk.reports.exports import FORMATS, Format, export_response
@@ -56,10 +56,10 @@ class ReportFilterForm(forms.Form):
                  group_by: bool = False, min_times: bool = False,
                  followups: bool = False) -> None:
         super().__init__(data)
-        programs = visible(Program.objects.all(), user, "id").values_list("id", "name")
-        benefits = (visible(Benefit.objects.all(), user)
+        programs = programs_visible(user).values_list("id", "name")
+        benefits = (benefits_visible(user)
                     .order_by("program__name", "name").values_list("id", "program__name", "name"))
-        cohorts = (visible(ProgramCohort.objects.all(), user)
+        cohorts = (cohorts_visible(user)
                    .order_by("program__name", "name").values_list("id", "program__name", "name"))
         self.fields["program_id"] = forms.TypedChoiceField(
             label="Program", required=False, coerce=int, empty_value=None,
@@ -326,8 +326,6 @@ def download(request: HttpRequest, fmt: Format,
     with replica_reads():
         try:
             filename, header, rows = build(user, request.GET)
-        except NotFound:
-            raise Http404("No such record, or not visible to you.") from None
         except ValidationError as exc:
             return HttpResponse(f"Bad filter: {exc.detail}\n", status=400,
                                 content_type="text/plain; charset=utf-8")
