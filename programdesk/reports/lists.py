@@ -29,7 +29,7 @@ from programdesk.participation.models import (
 from programdesk.participation.selectors import disbursements_list, enrollments_list
 from programdesk.people.selectors import people_search, people_visible
 from programdesk.reports.exports import CHUNK_SIZE
-from programdesk.reports.selectors import (
+from programdesk.reports.filtering import (
     ABSENT,
     CANCELLED,
     DELIVERED,

@@ -21,7 +21,7 @@ from django.test import Client
 from programdesk.core.db_router import REPLICA, replica_alias, replica_reads
 from programdesk.core.models import User
 from programdesk.people.models import Person
-from programdesk.reports import selectors as s
+from programdesk.reports import filtering, selectors
 from tests import factories as f
 from tests.conftest import ApiClient
 
@@ -88,12 +88,12 @@ def test_report_reads_go_to_the_replica_everything_else_to_the_primary(
     served(program=program)
     replicate(replica_name)
     served(program=program)  # since the copy: on the primary only
-    filters = s.report_filter(user=alice)
+    filters = filtering.report_filter(user=alice)
 
     assert replica_alias() == REPLICA
-    assert s.report_summary(user=alice, filters=filters)["people_served"] == 2
+    assert selectors.report_summary(user=alice, filters=filters)["people_served"] == 2
     with replica_reads():
-        assert s.report_summary(user=alice, filters=filters)["people_served"] == 1
+        assert selectors.report_summary(user=alice, filters=filters)["people_served"] == 1
 
         # A write inside goes to the primary, and so does a read in a write transaction.
         person = f.PersonFactory(first_name="Written")

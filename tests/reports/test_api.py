@@ -280,7 +280,8 @@ def test_each_report_runs_a_constant_number_of_queries(api, alice, path, params,
 
 
 def test_summary_is_three_queries(alice, story, django_assert_num_queries) -> None:
-    from programdesk.reports.selectors import ReportFilter, report_summary
+    from programdesk.reports.filtering import ReportFilter
+    from programdesk.reports.selectors import report_summary
     alice.visible_program_ids()
     with django_assert_num_queries(3):  # totals, units per unit, sessions held
         report_summary(user=alice, filters=ReportFilter(date_from=dt.date(2026, 3, 1)))

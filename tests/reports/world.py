@@ -27,7 +27,7 @@ from programdesk.participation.models import (
 )
 from programdesk.people.models import Person
 from programdesk.programs.models import UnitOfMeasure
-from programdesk.reports.selectors import ReportFilter
+from programdesk.reports.filtering import ReportFilter
 from programdesk.scheduling.models import BenefitSession
 from tests.factories import (
     AccountFactory,

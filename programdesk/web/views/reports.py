@@ -22,10 +22,10 @@ from programdesk.core.params import parse_id
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible
 from programdesk.programs.selectors import benefits_visible, cohorts_visible, programs_visible
-from programdesk.reports import selectors as s
+from programdesk.reports import filtering, followups, selectors
 from programdesk.reports.charts import Series, bar_chart
 from programdesk.reports.exports import FORMATS, Format, export_response
-from programdesk.reports.selectors import ReportFilter
+from programdesk.reports.filtering import ReportFilter
 from programdesk.reports.tables import REPORT_TABLES, ReportOptions
 from programdesk.scheduling.models import BenefitSchedule
 from programdesk.web.forms import add_service_errors
@@ -101,7 +101,7 @@ class ReportFilterForm(forms.Form):
             return None
         data = self.cleaned_data
         try:
-            return s.report_filter(
+            return filtering.report_filter(
                 user=user, program_id=data.get("program_id"), benefit_id=data.get("benefit_id"),
                 cohort_id=data.get("cohort_id"), schedule_id=data.get("schedule_id"),
                 date_from=data.get("from"), date_to=data.get("to"))
@@ -132,7 +132,7 @@ def _page(request: HttpRequest, template: str, form: ReportFilterForm,
 
 # --- summary ---------------------------------------------------------------------------------
 
-def units_by_month_charts(rows: list[s.UnitsMonthRow]) -> list[dict[str, Any]]:
+def units_by_month_charts(rows: list[selectors.UnitsMonthRow]) -> list[dict[str, Any]]:
     """One stacked bar chart per unit (meals and hours don't add up): months across, one
     colour per benefit."""
     months = sorted({r["month"] for r in rows})
@@ -157,8 +157,8 @@ def summary_page(request: HttpRequest) -> HttpResponse:
     filters = form.report_filter(user)
     context: dict[str, Any] = {}
     if filters is not None:
-        context["summary"] = s.report_summary(user=user, filters=filters)
-        rows = s.report_units_by_month(user=user, filters=filters)
+        context["summary"] = selectors.report_summary(user=user, filters=filters)
+        rows = selectors.report_units_by_month(user=user, filters=filters)
         context["units_rows"] = rows
         context["charts"] = units_by_month_charts(rows)
     return _page(request, "web/reports/summary.html", form, context,
@@ -167,7 +167,7 @@ def summary_page(request: HttpRequest) -> HttpResponse:
 
 # --- attendance ------------------------------------------------------------------------------
 
-def attendance_chart(report: s.Attendance, limit: int = 40) -> SafeString:
+def attendance_chart(report: selectors.Attendance, limit: int = 40) -> SafeString:
     rows = report["rows"][:limit]
     return bar_chart(
         title=f"Attendance per {report['group_by']}"
@@ -187,8 +187,8 @@ def attendance_page(request: HttpRequest) -> HttpResponse:
     filters = form.report_filter(user)
     context: dict[str, Any] = {}
     if filters is not None:
-        report = s.report_attendance(user=user, filters=filters,
-                                     group_by=form.options().group_by)
+        report = selectors.report_attendance(user=user, filters=filters,
+                                             group_by=form.options().group_by)
         context.update(report=report, chart=attendance_chart(report))
     return _page(request, "web/reports/attendance.html", form, context,
                  [("Attendance", "attendance")])
@@ -204,7 +204,7 @@ def completion_page(request: HttpRequest) -> HttpResponse:
     filters = form.report_filter(user)
     context: dict[str, Any] = {}
     if filters is not None:
-        report = s.report_completion(user=user, filters=filters)
+        report = selectors.report_completion(user=user, filters=filters)
         buckets = list(report["by_bucket"].items())
         context.update(report=report, chart=bar_chart(
             title="Enrollments by status bucket", categories=[b for b, _ in buckets],
@@ -224,8 +224,8 @@ def repeat_page(request: HttpRequest) -> HttpResponse:
     filters = form.report_filter(user)
     context: dict[str, Any] = {}
     if filters is not None:
-        report = s.report_repeat_participation(user=user, filters=filters,
-                                               min_times=form.options().min_times)
+        report = selectors.report_repeat_participation(user=user, filters=filters,
+                                                       min_times=form.options().min_times)
         dist = report["distribution"]
         context.update(report=report, chart=bar_chart(
             title="People by number of days served", categories=[str(d["times"]) for d in dist],
@@ -258,14 +258,14 @@ def followups_page(request: HttpRequest) -> HttpResponse:
 def followup_lists(user: User, filters: ReportFilter, options: ReportOptions,
                    limit: int) -> dict[str, Any]:
     """The three follow-up lists, each its first ``limit`` rows and its length (six queries)."""
-    absences = s.followups_absences(user=user, filters=filters,
-                                    min_absences=options.min_absences)
-    not_served = s.followups_not_served(user=user, filters=filters, days=options.days)
-    unrecorded = s.followups_unrecorded_sessions(user=user, filters=filters)
+    absences = followups.followups_absences(user=user, filters=filters,
+                                            min_absences=options.min_absences)
+    not_served = followups.followups_not_served(user=user, filters=filters, days=options.days)
+    unrecorded = followups.followups_unrecorded_sessions(user=user, filters=filters)
     return {
         "absences": list(absences[:limit]), "absences_count": absences.count(),
-        "not_served": [{**v, "name": s.display_name(v["person__first_name"],
-                                                    v["person__last_name"], v["account__name"])}
+        "not_served": [{**v, "name": selectors.display_name(
+                            v["person__first_name"], v["person__last_name"], v["account__name"])}
                        for v in not_served[:limit]],
         "not_served_count": not_served.count(),
         "unrecorded": list(unrecorded[:limit]), "unrecorded_count": unrecorded.count(),
@@ -309,11 +309,11 @@ def filters_from_query(query: QueryDict, user: User, *, extra: dict[str, Any] | 
             options[name] = raw
     if errors:
         raise ValidationError.for_fields(errors)
-    filters = s.report_filter(user=user, program_id=values.get("program_id"),
-                              benefit_id=values.get("benefit_id"),
-                              cohort_id=values.get("cohort_id"),
-                              schedule_id=values.get("schedule_id"),
-                              date_from=values.get("from"), date_to=values.get("to"))
+    filters = filtering.report_filter(user=user, program_id=values.get("program_id"),
+                                      benefit_id=values.get("benefit_id"),
+                                      cohort_id=values.get("cohort_id"),
+                                      schedule_id=values.get("schedule_id"),
+                                      date_from=values.get("from"), date_to=values.get("to"))
     return filters, options
 
 
