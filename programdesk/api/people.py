@@ -16,6 +16,7 @@ from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible_or_404
+from programdesk.core.selectors import filter_given
 from programdesk.people import selectors, services
 from programdesk.people.models import Account, Case, Person, PersonDocument
 from programdesk.programs.eligibility import eligibility_check
@@ -123,9 +124,8 @@ def list_people(request: HttpRequest, filters: Query[PeopleFilter]) -> dict:
     """People the caller may see, by last and first name. `search` matches every word against
     names, email, phone digits and postal code, or finds a birth date."""
     user = require(request, Cap.READ_RECORDS)
-    qs = selectors.people_search(selectors.people_visible(user), filters.search)
-    if filters.account_id is not None:
-        qs = qs.filter(account_id=filters.account_id)
+    qs = filter_given(selectors.people_search(selectors.people_visible(user), filters.search),
+                      account_id=filters.account_id)
     return paginate(qs.order_by("last_name", "first_name", "id"), filters,
                     lambda p: person_out(p, user))
 
@@ -336,9 +336,7 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilter]) -> dict:
     """Households and organisations the caller may see."""
     user = require(request, Cap.READ_RECORDS)
     qs = selectors.accounts_search(selectors.accounts_visible(user), filters.search)
-    if filters.kind:
-        qs = qs.filter(kind=filters.kind)
-    return paginate(qs.order_by("name", "id"), filters)
+    return paginate(filter_given(qs, kind=filters.kind).order_by("name", "id"), filters)
 
 
 @router.post("/accounts", response={201: AccountOut})
@@ -438,15 +436,11 @@ def _worker(worker_id: int | None) -> User | None:
 def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> dict:
     """Cases the caller may see, newest first."""
     user = require(request, Cap.READ_RECORDS)
-    qs = selectors.cases_visible(user).prefetch_related("programs")
-    if filters.person_id is not None:
-        qs = qs.filter(person_id=filters.person_id)
-    if filters.account_id is not None:
-        qs = qs.filter(account_id=filters.account_id)
-    if filters.program_id is not None:
-        qs = qs.filter(programs__id=filters.program_id)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
+    qs = filter_given(selectors.cases_visible(user).prefetch_related("programs"),
+                      person_id=filters.person_id, account_id=filters.account_id,
+                      status=filters.status)
+    # Its own filter() call: a many-to-many lookup, kept apart from the others.
+    qs = filter_given(qs, programs__id=filters.program_id)
     return paginate(qs.order_by("-opened_on", "-id"), filters)
 
 

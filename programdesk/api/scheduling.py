@@ -25,6 +25,7 @@ from programdesk.core.errors import NotAllowed, NotFound
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import check_program_visible, visible_or_404
+from programdesk.core.selectors import filter_given
 from programdesk.participation.models import BenefitDisbursement
 from programdesk.programs.models import Program
 from programdesk.programs.selectors import benefits_visible
@@ -484,20 +485,10 @@ def list_sessions(request: HttpRequest, filters: Query[SessionFilter]) -> dict[s
     qs = selectors.sessions_visible(user=user)
     if today_only:
         qs = qs.filter(local_date=djtz.localdate())
-    if filters.date is not None:
-        qs = qs.filter(local_date=filters.date)
-    if filters.from_ is not None:
-        qs = qs.filter(local_date__gte=filters.from_)
-    if filters.to is not None:
-        qs = qs.filter(local_date__lte=filters.to)
-    if filters.program_id is not None:
-        qs = qs.filter(benefit__program_id=filters.program_id)
-    if filters.benefit_id is not None:
-        qs = qs.filter(benefit_id=filters.benefit_id)
-    if filters.schedule_id is not None:
-        qs = qs.filter(schedule_id=filters.schedule_id)
-    if filters.status is not None:
-        qs = qs.filter(status=filters.status)
+    qs = filter_given(qs, local_date=filters.date, local_date__gte=filters.from_,
+                      local_date__lte=filters.to, benefit__program_id=filters.program_id,
+                      benefit_id=filters.benefit_id, schedule_id=filters.schedule_id,
+                      status=filters.status)
     return paginate(selectors.with_counts(qs).order_by("start", "id"), filters)
 
 

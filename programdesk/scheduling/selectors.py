@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import Bucket, User
 from programdesk.core.scoping import visible, visible_or_404
+from programdesk.core.selectors import filter_given
 from programdesk.participation.models import BenefitDisbursement
 from programdesk.scheduling import recurrence
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
@@ -23,10 +24,7 @@ def schedules_visible(*, user: User, benefit_id: int | None = None,
                       program_id: int | None = None) -> QuerySet[BenefitSchedule]:
     qs = BenefitSchedule.objects.select_related("benefit__program").annotate(
         session_count=Count("sessions"))
-    if benefit_id is not None:
-        qs = qs.filter(benefit_id=benefit_id)
-    if program_id is not None:
-        qs = qs.filter(benefit__program_id=program_id)
+    qs = filter_given(qs, benefit_id=benefit_id, benefit__program_id=program_id)
     return visible(qs, user, PROGRAM).order_by("benefit__program__name", "benefit__name",
                                                "first_date", "id")
 
@@ -57,11 +55,8 @@ def with_counts(qs: QuerySet[BenefitSession]) -> QuerySet[BenefitSession]:
 
 def _filtered(qs: QuerySet[BenefitSession], program_id: int | None,
               benefit_id: int | None) -> QuerySet[BenefitSession]:
-    if program_id is not None:
-        qs = qs.filter(benefit__program_id=program_id)
-    if benefit_id is not None:
-        qs = qs.filter(benefit_id=benefit_id)
-    return qs.order_by("start", "id")
+    return filter_given(qs, benefit__program_id=program_id, benefit_id=benefit_id).order_by(
+        "start", "id")
 
 
 def sessions_for_day(*, user: User, day: dt.date, program_id: int | None = None,
