@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from typing import Any
 
 import openpyxl
 import pytest
@@ -15,6 +16,8 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from programdesk.core.models import FieldDefinition
+from programdesk.people.models import Person
+from programdesk.programs.models import Program
 from programdesk.reports import exports
 from programdesk.reports.exports import csv_lines, escape_cell, xlsx_write
 from tests.factories import (
@@ -102,7 +105,7 @@ def test_xlsx_drops_characters_excel_cannot_hold() -> None:
 
 
 @pytest.fixture
-def nasty_people(db):
+def nasty_people(db: None) -> tuple[Program, list[Person]]:
     program = ProgramFactory()
     FieldDefinition.objects.create(target="person", key="nickname", label="Nickname",
                                    field_type="text")
@@ -215,7 +218,7 @@ def test_export_chunks_rows_through_a_cursor(monkeypatch, client, alice) -> None
     seen = []
     original = type(PersonFactory._meta.model.objects.all()).iterator
 
-    def spy(self, chunk_size=None):
+    def spy(self: Any, chunk_size: int | None = None) -> Any:
         seen.append((self._iterable_class.__name__, chunk_size))
         return original(self, chunk_size=chunk_size)
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
+from programdesk.programs.models import Benefit
 from programdesk.scheduling import selectors
+from programdesk.scheduling.models import BenefitSchedule
 from tests.factories import BenefitFactory, ProgramFactory, ScheduleFactory, UserFactory
 from tests.scheduling.conftest import disburse
 
@@ -12,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def two_programs(make_schedule, benefit):
+def two_programs(make_schedule: Any, benefit: Benefit
+                 ) -> tuple[BenefitSchedule, BenefitSchedule]:
     ours = make_schedule({"frequency": "daily", "count": 10},
                          start=dt.datetime(2030, 3, 4, 9)).schedule
     other_benefit = BenefitFactory(program=ProgramFactory(name="Elsewhere"))
