@@ -32,9 +32,6 @@ from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 M = TypeVar("M", bound=Model)
 
 
-M_co = TypeVar("M_co", bound=Model, covariant=True)
-
-
 class ModelFactory(factory.django.DjangoModelFactory[M]):
     """The base of every factory here."""
 
@@ -42,7 +39,7 @@ class ModelFactory(factory.django.DjangoModelFactory[M]):
         abstract = True
 
 
-class Maker(Protocol[M_co]):
+class Maker(Protocol[M]):
     """A factory as the tests use it: ``PersonFactory(...)`` is a saved ``Person``.
 
     factory_boy types ``create`` but not the call (its metaclass's ``__call__``, which mypy does
@@ -50,10 +47,10 @@ class Maker(Protocol[M_co]):
 
     _meta: Any
 
-    def __call__(self, **kwargs: Any) -> M_co: ...
-    def create(self, **kwargs: Any) -> M_co: ...
-    def build(self, **kwargs: Any) -> M_co: ...
-    def create_batch(self, size: int, **kwargs: Any) -> list[M_co]: ...
+    def __call__(self, **kwargs: Any) -> M: ...
+    def create(self, **kwargs: Any) -> M: ...
+    def build(self, **kwargs: Any) -> M: ...
+    def create_batch(self, size: int, **kwargs: Any) -> list[M]: ...
 
 
 def _typed(factory_class: type[ModelFactory[M]]) -> Maker[M]:

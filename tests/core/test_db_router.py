@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.conf import settings
@@ -51,7 +51,7 @@ def replica_name(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]
         primary = connections["default"].settings_dict
         name = f"{primary['NAME']}_replica"
         _recreate(name)
-        alias = {**primary, "NAME": name, "TEST": {**primary["TEST"], "NAME": name}}
+        alias: Any = {**primary, "NAME": name, "TEST": {**primary["TEST"], "NAME": name}}
         configured = settings.DATABASES.get(REPLICA)  # DATABASE_REPLICA_URL's mirror, if set
         settings.DATABASES[REPLICA] = alias
         connections.settings[REPLICA] = alias  # the same dict as settings.DATABASES, or not
@@ -122,7 +122,7 @@ def test_report_api_and_downloads_read_the_replica_other_pages_the_primary(
     assert report.status_code == 200
     # A list download streams its rows after the view has returned: still from the replica.
     listed = web.get("/exports/disbursements.csv")
-    lines = b"".join(listed.streaming_content).decode().strip().splitlines()
+    lines = b"".join(cast(Any, listed).streaming_content).decode().strip().splitlines()
     assert len(lines) == 1 + 1, lines
 
     # Not a report: the disbursements list reads the primary, which has both.

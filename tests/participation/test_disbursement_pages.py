@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.utils import timezone
 
@@ -65,9 +67,9 @@ def test_case_worker_bulk_disburses_from_the_disbursements_page(client, charlie)
     for page in [f"/benefits/{benefit.pk}/", f"/programs/{benefit.program_id}/"]:
         assert b"/bulk/\">New ad hoc bulk disbursement</a>" in client.get(page).content
     enrollment = f.EnrollmentFactory(program=benefit.program)
-    posts = [{"mode": "walk_in", "person_ids": [f.PersonFactory().pk]},
-             {"mode": "anonymous", "number_of_recipients": "12"},
-             {"mode": "enrollment", "enrollment_ids": [enrollment.pk]}]
+    posts: list[dict[str, Any]] = [{"mode": "walk_in", "person_ids": [f.PersonFactory().pk]},
+                                   {"mode": "anonymous", "number_of_recipients": "12"},
+                                   {"mode": "enrollment", "enrollment_ids": [enrollment.pk]}]
     for i, post in enumerate(posts):
         response = client.post(f"/benefits/{benefit.pk}/bulk/", {
             **post, "quantity": "1", "disbursed_on": "2026-03-04", "submission": f"b{i}"},

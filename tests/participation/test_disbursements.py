@@ -292,10 +292,11 @@ def test_api_staff_limited_to_a_program_cannot_disburse_another_programs_benefit
     staff.programs.set([mine.program])
     client = api_as(staff)
     person = f.EnrollmentFactory(program=mine.program).person
-    for body in [{"mode": "walk_in", "person_ids": [person.pk]},
-                 {"mode": "anonymous", "number_of_recipients": 3},
-                 {"mode": "enrollment", "enrollment_ids": [
-                     f.EnrollmentFactory(program=theirs.program).pk]}]:
+    bodies: list[dict[str, Any]] = [{"mode": "walk_in", "person_ids": [person.pk]},
+                                    {"mode": "anonymous", "number_of_recipients": 3},
+                                    {"mode": "enrollment", "enrollment_ids": [
+                                        f.EnrollmentFactory(program=theirs.program).pk]}]
+    for body in bodies:
         assert_problem(client.post(f"benefits/{theirs.pk}/bulk-disbursements", {
             **body, "quantity": 1, "disbursed_on": "2026-03-04"}), 404)
     # Named in the body, another program's benefit is an unknown one (422, as every body id).

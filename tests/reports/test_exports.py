@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import openpyxl
 import pytest
@@ -40,14 +41,14 @@ NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+1 555 0100", "-2+3", "@SUM(A1)",
 
 def read_csv(response) -> list[dict[str, str]]:
     assert isinstance(response, StreamingHttpResponse)
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    text = b"".join(cast("Iterator[bytes]", response.streaming_content)).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def read_xlsx(response) -> list[dict[str, object]]:
     assert isinstance(response, FileResponse)
-    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)),
-                                      read_only=True)
+    content = b"".join(cast("Iterator[bytes]", response.streaming_content))
+    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
     rows: list[dict[str, object]] = []
     for sheet in workbook.worksheets:
         values = list(sheet.iter_rows(values_only=True))

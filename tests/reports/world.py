@@ -131,7 +131,7 @@ def build_world(seed: int, *, people: int = 24, programs: int = 3) -> World:
                 seen: set[int] = set()
                 for a in roster:
                     # One disbursement per person per session keeps "consecutive" well defined.
-                    who = a.person_id or -a.account_id  # type: ignore[operator]
+                    who = a.person_id or -a.account_id
                     if rng.random() < 0.15 or who in seen:
                         continue
                     seen.add(who)
@@ -277,6 +277,7 @@ def ref_attendance(rows: Rows, f: ReportFilter, group_by: str,
         if bucket not in {"delivered", "absent", "excused"}:
             continue
         totals[bucket] += 1
+        keys: list[Any]
         if group_by == "person":
             keys = [(d.person_id, d.account_id)]
         elif group_by == "session":
@@ -358,7 +359,7 @@ def ref_absence_streaks(rows: Rows, f: ReportFilter, minimum: int = 3,
     by_key: dict[tuple[int, int], list[BenefitDisbursement]] = defaultdict(list)
     for d in rows.disbursements:
         if d.session_id and d.person_id:
-            by_key[(d.person_id, rows.schedule_of(d))].append(d)  # type: ignore[arg-type]
+            by_key[(d.person_id, rows.schedule_of(d))].append(d)
     out = {}
     for key, ds in by_key.items():
         streak, last = 0, None

@@ -61,9 +61,10 @@ def test_schedule_sessions_with_counts_is_one_query(two_programs,
     for code in ["enrolled", "enrolled", "completed", "absent", "excused", "cancelled"]:
         disburse(sessions[0], code)
     disburse(sessions[1], "completed")
+    counted: Any = selectors.schedule_sessions_with_counts(schedule=ours)  # annotated counts
     with django_assert_num_queries(1):
         rows = [(s.expected, s.delivered, s.absent, s.excused, s.cancelled, s.local_start.hour)
-                for s in selectors.schedule_sessions_with_counts(schedule=ours)]
+                for s in counted]
     assert rows[0] == (2, 1, 1, 1, 1, 9) and rows[1] == (0, 1, 0, 0, 0, 9)
     assert rows[2][:5] == (0, 0, 0, 0, 0)
     assert selectors.session_counts(session=sessions[0]) == {

@@ -200,7 +200,7 @@ def _page_url(route: str, side: Side, world: World, who: str) -> str:
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
-        attr = PAGE_PARAMS.get(name) or PAGE_OBJECTS[owner]  # type: ignore[index]
+        attr = PAGE_PARAMS.get(name) or PAGE_OBJECTS[owner]
         return str(getattr(side, attr).pk)
 
     return "/" + re.sub(r"<int:(\w+)>", fill, route)
@@ -301,7 +301,8 @@ def test_admin_site_is_for_admins_who_see_every_program() -> None:
         if route.startswith("admin/r/"):  # "view on site": a content type and an object
             url = f"/admin/r/1/{world.own.program.pk}/"
         elif "<path:object_id>" in url or "<id>" in url:
-            model = apps.get_model(*route.split("/")[1:3])
+            app_label, model_name = route.split("/")[1:3]
+            model = apps.get_model(app_label, model_name)
             obj = model._default_manager.order_by("pk").first()
             if obj is None:
                 continue
@@ -326,7 +327,8 @@ def test_admin_site_is_for_admins_who_see_every_program() -> None:
                 or url.startswith(("/admin/autocomplete/", "/admin/r/"))):
             continue
         try:
-            model = apps.get_model(*url.split("/")[2:4])
+            app_label, model_name = url.split("/")[2:4]
+            model = apps.get_model(app_label, model_name)
         except (LookupError, TypeError, ValueError):
             model = None
         expected = 403 if url.endswith("/add/") and model in read_only else 200

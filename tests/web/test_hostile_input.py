@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 import pytest
 from django.core.signals import got_request_exception
 from django.db import transaction
-from django.http import QueryDict
+from django.http import HttpResponse, QueryDict
 from django.test import Client
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -346,11 +346,12 @@ def test_path_ids_the_database_cannot_hold_are_not_found(client: Client, alice: 
 
     from programdesk.core.middleware import PageInputMiddleware
 
-    middleware = PageInputMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    middleware = PageInputMiddleware(lambda request: HttpResponse())
     request = RequestFactory().get(f"/anything/{HUGE}/")
     with pytest.raises(Http404):
         middleware.process_view(request, lambda r: None, (), {"pk": int(HUGE)})
-    assert middleware.process_view(request, lambda r: None, (), {"pk": 2**63 - 1}) is None
+    assert middleware.process_view(  # type: ignore[func-returns-value]
+        request, lambda r: None, (), {"pk": 2**63 - 1}) is None
     client.force_login(alice)
     assert client.get(f"/people/{HUGE}/").status_code == 404
     assert client.post(f"/settings/status-values/{HUGE}/", {"action": "delete"}
