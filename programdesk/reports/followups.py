@@ -24,6 +24,7 @@ from programdesk.reports.filtering import (
     report_disbursements,
     report_sessions,
 )
+from programdesk.reports.selectors import display_name
 from programdesk.scheduling.models import SessionStatus
 
 
@@ -92,3 +93,20 @@ def followups_unrecorded_sessions(*, user: User, filters: ReportFilter,
                     "local_date", "start", "status")
             .annotate(expected=Count("disbursements"))
             .order_by("-start", "-id"))
+
+
+def followups_overview(*, user: User, filters: ReportFilter, min_absences: int, days: int,
+                       limit: int) -> dict[str, Any]:
+    """The three follow-up lists, each its first ``limit`` rows and its length (six queries):
+    the follow-ups page and the dashboard."""
+    absences = followups_absences(user=user, filters=filters, min_absences=min_absences)
+    not_served = followups_not_served(user=user, filters=filters, days=days)
+    unrecorded = followups_unrecorded_sessions(user=user, filters=filters)
+    return {
+        "absences": list(absences[:limit]), "absences_count": absences.count(),
+        "not_served": [{**v, "name": display_name(v["person__first_name"],
+                                                  v["person__last_name"], v["account__name"])}
+                       for v in not_served[:limit]],
+        "not_served_count": not_served.count(),
+        "unrecorded": list(unrecorded[:limit]), "unrecorded_count": unrecorded.count(),
+    }

@@ -103,6 +103,35 @@ def _benefits_for(user: User) -> list[Benefit]:
                 .select_related("program", "unit").order_by("program__name", "name"))
 
 
+def _posted_lines(request: HttpRequest) -> list[dict[str, Any]]:
+    """The lines of the log-benefits form as posted (``benefit_0``, ``quantity_0``...)."""
+    post = request.POST
+    indexes = sorted({parse_int(k.split("_")[1], default=-1, minimum=-1,
+                                maximum=services.MAX_LINES)
+                      for k in post if k.startswith("benefit_")} - {-1})
+    return [{"benefit": post.get(f"benefit_{i}", ""), "quantity": post.get(f"quantity_{i}", ""),
+             "unit": post.get(f"unit_{i}", ""), "status": post.get(f"status_{i}", ""),
+             "extra": {k.removeprefix(f"extra_{i}_"): post.get(k, "") for k in post
+                       if k.startswith(f"extra_{i}_") and post.get(k)}}
+            for i in indexes]
+
+
+def _disbursement_line(i: int, line: dict[str, Any]) -> services.DisbursementLine:
+    """A posted line for the service; a bad quantity or no benefit is line ``i``'s error."""
+    try:
+        quantity = _parse_quantity(line["quantity"] or "1", line["unit"])
+    except ValidationError:
+        raise ValidationError.for_fields(
+            {f"items.{i}.quantity": f"Line {i + 1}: '{line['quantity']}' is not a "
+                                    "number."}) from None
+    benefit_id = parse_id(line["benefit"])
+    if benefit_id is None:
+        raise ValidationError.for_fields(
+            {f"items.{i}.benefit_id": f"Line {i + 1}: choose a benefit."})
+    return services.DisbursementLine(benefit_id=benefit_id, quantity=quantity,
+                                     status=line["status"] or None, extra=line["extra"] or None)
+
+
 def log_benefits(request: HttpRequest, *, person: Person | None = None,
                  account: Account | None = None, case: Case | None = None,
                  back: str) -> HttpResponse:
@@ -111,17 +140,7 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                              maximum=services.MAX_LINES)
     posted_lines: list[dict[str, Any]] = []
     if request.method == "POST":
-        indexes = sorted({parse_int(k.split("_")[1], default=-1, minimum=-1,
-                                    maximum=services.MAX_LINES)
-                          for k in request.POST if k.startswith("benefit_")} - {-1})
-        posted_lines = [{"benefit": request.POST.get(f"benefit_{i}", ""),
-                         "quantity": request.POST.get(f"quantity_{i}", ""),
-                         "unit": request.POST.get(f"unit_{i}", ""),
-                         "status": request.POST.get(f"status_{i}", ""),
-                         "extra": {k.removeprefix(f"extra_{i}_"): request.POST.get(k, "")
-                                   for k in request.POST
-                                   if k.startswith(f"extra_{i}_") and request.POST.get(k)}}
-                        for i in indexes]
+        posted_lines = _posted_lines(request)
         lines_wanted = max(len(posted_lines), 1)
         chosen = [line for line in posted_lines if line["benefit"]]
         if request.POST.get("action") == "refresh":
@@ -132,21 +151,7 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                 raise _Refresh
             if not chosen:
                 raise ValidationError.for_fields({"items": "Choose at least one benefit."})
-            lines = []
-            for i, line in enumerate(chosen):
-                try:
-                    quantity = _parse_quantity(line["quantity"] or "1", line["unit"])
-                except ValidationError:
-                    raise ValidationError.for_fields(
-                        {f"items.{i}.quantity": f"Line {i + 1}: '{line['quantity']}' is not a "
-                                                "number."}) from None
-                benefit_id = parse_id(line["benefit"])
-                if benefit_id is None:
-                    raise ValidationError.for_fields(
-                        {f"items.{i}.benefit_id": f"Line {i + 1}: choose a benefit."})
-                lines.append(services.DisbursementLine(
-                    benefit_id=benefit_id, quantity=quantity,
-                    status=line["status"] or None, extra=line["extra"] or None))
+            lines = [_disbursement_line(i, line) for i, line in enumerate(chosen)]
             # The token and the disbursements commit together: a failed save can be retried.
             with transaction.atomic():
                 if _claim_submission(request):

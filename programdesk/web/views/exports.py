@@ -20,8 +20,8 @@ from programdesk.core.roles import Cap
 from programdesk.reports.exports import FORMATS, Format
 from programdesk.reports.lists import LISTS, ListFilter
 from programdesk.scheduling.models import SessionStatus
+from programdesk.web.downloads import download, filters_from_query
 from programdesk.web.permissions import role_required
-from programdesk.web.views.reports import download, filters_from_query
 
 BUCKETS = {"enrollments": ENROLLMENT_BUCKETS, "people": ENROLLMENT_BUCKETS,
            "disbursements": DISBURSEMENT_BUCKETS, "sessions": []}

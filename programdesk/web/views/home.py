@@ -10,11 +10,10 @@ from django.utils import timezone
 
 from programdesk.core.lockout import LoginForm
 from programdesk.core.roles import Cap
-from programdesk.reports import filtering, selectors
+from programdesk.reports import filtering, followups, selectors
 from programdesk.reports.filtering import ReportFilter
 from programdesk.reports.tables import ReportOptions
 from programdesk.web.permissions import page_user, role_required
-from programdesk.web.views.reports import followup_lists
 
 DASHBOARD_FOLLOWUP_ROWS = 5
 
@@ -46,10 +45,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     }
     if user.can(Cap.READ_RECORDS):
         month = filtering.month_to_date(today)
+        options = ReportOptions()
         context.update(month=selectors.report_summary(user=user, filters=month),
-                       month_from=month.date_from, options=ReportOptions(),
-                       **followup_lists(user, ReportFilter(), ReportOptions(),
-                                        DASHBOARD_FOLLOWUP_ROWS))
+                       month_from=month.date_from, options=options,
+                       **followups.followups_overview(
+                           user=user, filters=ReportFilter(), min_absences=options.min_absences,
+                           days=options.days, limit=DASHBOARD_FOLLOWUP_ROWS))
     return render(request, "web/dashboard.html", context)
 
 

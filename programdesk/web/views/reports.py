@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
@@ -18,16 +17,16 @@ from django.utils.safestring import SafeString
 from programdesk.core.db_router import replica_reads
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
-from programdesk.core.params import parse_id
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible
 from programdesk.programs.selectors import benefits_visible, cohorts_visible, programs_visible
 from programdesk.reports import filtering, followups, selectors
 from programdesk.reports.charts import Series, bar_chart
-from programdesk.reports.exports import FORMATS, Format, export_response
+from programdesk.reports.exports import FORMATS, Format
 from programdesk.reports.filtering import ReportFilter
 from programdesk.reports.tables import REPORT_TABLES, ReportOptions
 from programdesk.scheduling.models import BenefitSchedule
+from programdesk.web.downloads import download, filters_from_query
 from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
 
@@ -247,89 +246,13 @@ def followups_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"limit": FOLLOWUP_PAGE_ROWS}
     if filters is not None:
         options = form.options()
-        context.update(options=options, **followup_lists(user, filters, options,
-                                                          FOLLOWUP_PAGE_ROWS))
+        context.update(options=options, **followups.followups_overview(
+            user=user, filters=filters, min_absences=options.min_absences, days=options.days,
+            limit=FOLLOWUP_PAGE_ROWS))
     return _page(request, "web/reports/followups.html", form, context,
                  [("Consecutive absences", "follow-ups-absences"),
                   ("Not served lately", "follow-ups-not-served"),
                   ("Sessions without attendance", "follow-ups-unrecorded-sessions")])
-
-
-def followup_lists(user: User, filters: ReportFilter, options: ReportOptions,
-                   limit: int) -> dict[str, Any]:
-    """The three follow-up lists, each its first ``limit`` rows and its length (six queries)."""
-    absences = followups.followups_absences(user=user, filters=filters,
-                                            min_absences=options.min_absences)
-    not_served = followups.followups_not_served(user=user, filters=filters, days=options.days)
-    unrecorded = followups.followups_unrecorded_sessions(user=user, filters=filters)
-    return {
-        "absences": list(absences[:limit]), "absences_count": absences.count(),
-        "not_served": [{**v, "name": selectors.display_name(
-                            v["person__first_name"], v["person__last_name"], v["account__name"])}
-                       for v in not_served[:limit]],
-        "not_served_count": not_served.count(),
-        "unrecorded": list(unrecorded[:limit]), "unrecorded_count": unrecorded.count(),
-    }
-
-
-# --- downloads -------------------------------------------------------------------------------
-
-def filters_from_query(query: QueryDict, user: User, *, extra: dict[str, Any] | None = None,
-                       ) -> tuple[ReportFilter, dict[str, Any]]:
-    """Filters from a download's query string, checked like the API's: an object the user
-    can't see is a 404, other bad values a 400 naming the parameter."""
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for name in ("program_id", "benefit_id", "cohort_id", "schedule_id"):
-        raw = query.get(name) or None
-        if raw is not None:
-            values[name] = parse_id(raw)
-            if values[name] is None:
-                errors[name] = "Not an id."
-    for name in ("from", "to"):
-        raw = query.get(name) or None
-        if raw is not None:
-            try:
-                values[name] = dt.date.fromisoformat(raw)
-            except ValueError:
-                errors[name] = "Not a date (YYYY-MM-DD)."
-    options: dict[str, Any] = {}
-    for name, default in (extra or {}).items():
-        raw = query.get(name) or None
-        if raw is None:
-            options[name] = default
-        elif isinstance(default, int):
-            try:
-                options[name] = int(raw)
-                if not 1 <= options[name] <= 3660:
-                    raise ValueError
-            except ValueError:
-                errors[name] = "Not a number between 1 and 3660."
-        else:
-            options[name] = raw
-    if errors:
-        raise ValidationError.for_fields(errors)
-    filters = filtering.report_filter(user=user, program_id=values.get("program_id"),
-                                      benefit_id=values.get("benefit_id"),
-                                      cohort_id=values.get("cohort_id"),
-                                      schedule_id=values.get("schedule_id"),
-                                      date_from=values.get("from"), date_to=values.get("to"))
-    return filters, options
-
-
-def download(request: HttpRequest, fmt: Format,
-             build: Callable[[User, QueryDict], tuple[str, list[str], Any]]) -> HttpResponseBase:
-    """Run ``build`` (→ file name, header, rows) and send the file; bad filters answer 400 with
-    the reason, filters naming what the user can't see 404."""
-    user = page_user(request)
-    # Reports and lists are read from the replica, when there is one (core/db_router.py).
-    with replica_reads():
-        try:
-            filename, header, rows = build(user, request.GET)
-        except ValidationError as exc:
-            return HttpResponse(f"Bad filter: {exc.detail}\n", status=400,
-                                content_type="text/plain; charset=utf-8")
-        return export_response(fmt, filename=filename, header=header, rows=rows)
 
 
 def _report_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:
