@@ -9,9 +9,8 @@ schedules needs `manage_programs` (manager, admin); changing a session's status 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone as djtz
 from ninja import Query, Router, Schema, Status
@@ -33,7 +32,6 @@ from programdesk.scheduling import ics, recurrence, selectors, services
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
 
 router = Router(tags=["scheduling"])
-M = TypeVar("M", bound=Model)
 
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 Frequency = Literal["once", "daily", "weekly", "monthly", "yearly"]

@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -32,7 +32,6 @@ from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
 
 WEEKDAY_CHOICES = list(zip(recurrence.WEEKDAYS, recurrence.WEEKDAY_NAMES, strict=True))
-T = TypeVar("T")
 ORDINAL_CHOICES = [(str(n), recurrence.ORDINAL_NAMES[n].capitalize())
                    for n in recurrence.ORDINALS]
 
