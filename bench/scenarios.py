@@ -382,7 +382,8 @@ def _many_disbursements(n: int) -> None:
 
 
 def s5_summary_report(*, scale: float, repeat: int) -> Result:
-    from programdesk.reports.selectors import report_filter, report_summary
+    from programdesk.reports.filtering import report_filter
+    from programdesk.reports.selectors import report_summary
 
     n = int(1_000_000 * scale)
     _many_disbursements(n)

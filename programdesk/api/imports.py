@@ -16,8 +16,7 @@ from programdesk.api.auth import require
 from programdesk.api.problems import size_text
 from programdesk.core.errors import TooLarge, ValidationError
 from programdesk.core.roles import Cap
-from programdesk.imports import fields as f
-from programdesk.imports import jobs, selectors
+from programdesk.imports import fields, jobs, selectors
 from programdesk.imports.jobs import import_mapping_remember, import_mapping_remembered
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.parsers import MAX_BYTES, read_table
@@ -130,11 +129,11 @@ def import_file(request: HttpRequest,
     table = read_table(file.read(MAX_BYTES + 1), file.name or "")
     if len(table.rows) > SYNC_MAX_ROWS:
         raise TooLarge(SYNC_REFUSED, errors=[{"field": "file", "message": SYNC_REFUSED}])
-    definitions = f.custom_definitions(kind)
-    columns = f.guess_mapping(kind, table.headers, definitions=definitions,
-                              remembered=import_mapping_remembered(user=user, kind=kind))
-    columns = f.mapping_apply(table.headers, list(chosen.items()), columns)
-    f.mapping_check(kind, table.headers, columns, definitions)
+    definitions = fields.custom_definitions(kind)
+    columns = fields.guess_mapping(kind, table.headers, definitions=definitions,
+                                   remembered=import_mapping_remembered(user=user, kind=kind))
+    columns = fields.mapping_apply(table.headers, list(chosen.items()), columns)
+    fields.mapping_check(kind, table.headers, columns, definitions)
     import_mapping_remember(actor=user, kind=kind, headers=table.headers, mapping=columns)
     run = import_check if dry_run else import_commit
     result = run(actor=user, kind=kind, table=table, mapping=columns)

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from programdesk.core.models import FieldDefinition, User
+from programdesk.core.models import User
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible
+from programdesk.core.selectors import filter_given
 from programdesk.participation.models import (
     BenefitAssignment,
     CohortMember,
@@ -29,8 +30,9 @@ from programdesk.participation.models import (
 )
 from programdesk.participation.selectors import disbursements_list, enrollments_list
 from programdesk.people.selectors import people_search, people_visible
+from programdesk.programs.selectors import field_definitions_visible
 from programdesk.reports.exports import CHUNK_SIZE
-from programdesk.reports.selectors import (
+from programdesk.reports.filtering import (
     ABSENT,
     CANCELLED,
     DELIVERED,
@@ -71,11 +73,7 @@ def _search(terms: str | None, *fields: str) -> Q:
 def _custom_fields(user: User, target: str) -> list[str]:
     """Keys of the active custom fields of ``target`` the user may see (global ones and those of
     visible programs and benefits): one column each, named ``extra.<key>``."""
-    qs = FieldDefinition.objects.filter(target=target, is_active=True)
-    ids = user.visible_program_ids()
-    if ids is not None:
-        qs = qs.filter((Q(program__isnull=True) | Q(program_id__in=ids))
-                       & (Q(benefit__isnull=True) | Q(benefit__program_id__in=ids)))
+    qs = field_definitions_visible(user).filter(target=target, is_active=True)
     return list(qs.order_by("order", "id").values_list("key", flat=True))
 
 
@@ -128,13 +126,9 @@ def export_people(*, user: User, filters: ListFilter) -> Table:
     f = filters.report
     qs = people_search(people_visible(user), filters.search or "")
     if f.program_id is not None or filters.status or filters.bucket:
-        wanted = ProgramEnrollment.objects.filter(person_id=OuterRef("pk"))
-        if f.program_id is not None:
-            wanted = wanted.filter(program_id=f.program_id)
-        if filters.status:
-            wanted = wanted.filter(status__code=filters.status)
-        if filters.bucket:
-            wanted = wanted.filter(status__bucket=filters.bucket)
+        wanted = filter_given(ProgramEnrollment.objects.filter(person_id=OuterRef("pk")),
+                              program_id=f.program_id, status__code=filters.status or None,
+                              status__bucket=filters.bucket or None)
         qs = qs.filter(Exists(visible(wanted, user)))
     if f.benefit_id is not None:
         qs = qs.filter(Exists(BenefitAssignment.objects.filter(person_id=OuterRef("pk"),
@@ -207,8 +201,7 @@ def export_disbursements(*, user: User, filters: ListFilter) -> Table:
         qs = qs.filter(pk__in=report_disbursements(
             user=user, dated=False,
             filters=ReportFilter(cohort_id=f.cohort_id, schedule_id=f.schedule_id)).values("pk"))
-    if filters.bucket:
-        qs = qs.filter(status__bucket=filters.bucket)
+    qs = filter_given(qs, status__bucket=filters.bucket or None)
     columns = ["id", "disbursed_on", "program_id", "program__name", "benefit_id",
                "benefit__name", "session_id", "assignment_id", "enrollment_id", "person_id",
                "person__first_name", "person__last_name", "account_id", "account__name",
@@ -227,9 +220,8 @@ def export_sessions(*, user: User, filters: ListFilter) -> Table:
     """Sessions with the reports' filters (``from``/``to`` on the local date), ``status``
     (scheduled, completed, cancelled, postponed) and ``search`` (schedule, benefit or location);
     times in the schedule's own time zone; roster and attendance counts."""
-    qs = report_sessions(user=user, filters=filters.report)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
+    qs = filter_given(report_sessions(user=user, filters=filters.report),
+                      status=filters.status or None)
     qs = qs.filter(_search(filters.search, "schedule__name", "benefit__name", "location"))
     bucket = "disbursements__status__bucket"
     counted = (

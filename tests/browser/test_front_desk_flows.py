@@ -38,13 +38,13 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size({"width": 768, "height": 1024})
 
 
-def aged(years: int, **kwargs):
+def aged(years: int, **kwargs: object) -> Person:
     today = timezone.localdate()
     return f.PersonFactory(birth_date=today.replace(year=today.year - years), **kwargs)
 
 
 def test_adding_five_with_one_ineligible_adds_four_and_keeps_the_fifth_for_an_override(
-        page, login, bob):
+        page, login, bob) -> None:
     schedule = f.schedule_with_sessions(sessions=2, name="Youth coding")
     f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
                              mode="block")
@@ -95,7 +95,7 @@ def test_adding_five_with_one_ineligible_adds_four_and_keeps_the_fifth_for_an_ov
     assert event.reason == "Mentor for the group"
 
 
-def test_staff_see_who_was_refused_and_are_told_to_ask_a_manager(page, login, charlie):
+def test_staff_see_who_was_refused_and_are_told_to_ask_a_manager(page, login, charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=1, name="Youth coding")
     f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
                              mode="block")
@@ -109,7 +109,7 @@ def test_staff_see_who_was_refused_and_are_told_to_ask_a_manager(page, login, ch
     assert not ProgramEnrollment.objects.exists()
 
 
-def test_going_over_capacity_is_asked_before_anything_is_written(page, login, charlie):
+def test_going_over_capacity_is_asked_before_anything_is_written(page, login, charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=1, name="Small room", capacity=2)
     for first in ["Ana", "Ben", "Cleo"]:
         f.PersonFactory(first_name=first, last_name="Mbeki")
@@ -130,7 +130,8 @@ def test_going_over_capacity_is_asked_before_anything_is_written(page, login, ch
     assert ScheduleAssignment.objects.count() == 3
 
 
-def test_kiosk_asks_is_this_you_and_checks_in_the_existing_person(page, login, kim, charlie):
+def test_kiosk_asks_is_this_you_and_checks_in_the_existing_person(
+        page, login, kim, charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=1, name="Drop-in tutoring")
     session = schedule.sessions.get()
     kai = f.PersonFactory(first_name="Kai", last_name="Green", postal_code="02121",
@@ -159,7 +160,7 @@ def test_kiosk_asks_is_this_you_and_checks_in_the_existing_person(page, login, k
     expect(welcome).to_have_count(0, timeout=9000)
 
 
-def test_kiosk_welcome_clears_as_soon_as_the_next_person_types(page, login, kim, charlie):
+def test_kiosk_welcome_clears_as_soon_as_the_next_person_types(page, login, kim, charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=1, name="Drop-in tutoring")
     rosa = f.PersonFactory(first_name="Rosa", last_name="Delgado")
     services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[rosa.pk])
@@ -172,7 +173,8 @@ def test_kiosk_welcome_clears_as_soon_as_the_next_person_types(page, login, kim,
     expect(page.get_by_text("Welcome, Rosa!")).to_have_count(0)
 
 
-def test_merging_two_people_enrolled_in_one_program_keeps_one_enrollment(page, login, charlie):
+def test_merging_two_people_enrolled_in_one_program_keeps_one_enrollment(
+        page, login, charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=2, name="Drop-in tutoring")
     today = schedule.sessions.get(local_date=timezone.localdate())
     first = f.PersonFactory(first_name="Kai", last_name="Green", postal_code="02121")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
+from programdesk.core.models import User
 from programdesk.core.services import token_create
 from programdesk.people.models import Person
 from tests.conftest import assert_problem
@@ -17,7 +20,7 @@ CSV = b"Given,Family,Zip\nAna,Diaz,02139\nBen,Okafor,02140\n"
 MAPPING = json.dumps({"Given": "first_name", "Family": "last_name"})
 
 
-def post(client, user, kind: str, data: bytes, **form: str):
+def post(client: Client, user: User, kind: str, data: bytes, **form: str) -> Any:
     token = token_create(actor=None, user=user)
     return client.post(f"/api/v1/imports/{kind}",
                        {"file": SimpleUploadedFile("people.csv", data), **form},
@@ -65,7 +68,7 @@ def test_bad_requests(client, charlie, dana) -> None:
     assert client.post("/api/v1/imports/people").status_code == 401
 
 
-def get(client, user, url: str):
+def get(client: Client, user: User, url: str) -> Any:
     token = token_create(actor=None, user=user)
     return client.get(url, headers={"Authorization": f"Bearer {token}"})
 

@@ -4,9 +4,11 @@ background (a task) with their progress."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from programdesk.core.errors import Conflict
@@ -22,7 +24,8 @@ GOOD = b"First Name,Last Name,Zip\nAna,Diaz,02139\nBen,Okafor,02140\n"
 BAD = b"First Name,Last Name,Zip\nAna,Diaz,02139\nBen,,02140\nCy,Wei,000000000000000000000\n"
 
 
-def upload(client, data: bytes, kind: str = "people", name: str = "people.csv"):
+def upload(client: Client, data: bytes, kind: str = "people", name: str = "people.csv"
+           ) -> Any:
     return client.post("/imports/", {"kind": kind, "file": SimpleUploadedFile(name, data)})
 
 
@@ -211,7 +214,7 @@ def test_an_import_runs_as_a_task_and_writes_its_progress_in_its_row(
     seen: list[tuple[str, int, int]] = []
     original = JobProgress.__call__
 
-    def spy(self, phase, done, total):
+    def spy(self, phase, done, total) -> None:
         original(self, phase, done, total)
         row = ImportJob.objects.get(pk=self.job_id)
         seen.append((row.phase, row.progress_done, row.progress_total))

@@ -62,8 +62,9 @@ def test_a_small_xlsx_unpacking_to_too_much_in_all_is_refused() -> None:
 def test_a_sheet_with_too_many_cells_is_refused_while_reading(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parsers, "MAX_XLSX_CELLS", 1_000)
-    assert parsers.read_table(xlsx([["Name", "Town"]] + [["Ana", "Lyon"]] * 499), "x.xlsx")
-    message = file_error(xlsx([["Name", "Town"]] + [["Ana", "Lyon"]] * 500), "x.xlsx")
+    rows: list[list[object]] = [["Name", "Town"]]
+    assert parsers.read_table(xlsx(rows + [["Ana", "Lyon"]] * 499), "x.xlsx")
+    message = file_error(xlsx(rows + [["Ana", "Lyon"]] * 500), "x.xlsx")
     assert message == ("The XLSX sheet has 1,002 cells; at most 1,000 can be read. Save it as "
                        "CSV (or split it) and import that.")
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.test import Client
 
 from programdesk.core.custom_fields import field_definition_create
+from programdesk.core.models import User
 from programdesk.people.models import Account, Case, Person, PersonDocument
 from programdesk.programs.services import eligibility_rule_create
 from tests import factories as f
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def as_charlie(client, charlie):
+def as_charlie(client: Client, charlie: User) -> Client:
     client.force_login(charlie)
     return client
 

@@ -36,8 +36,8 @@ from programdesk.reports.exports import FORMATS, XLSX_CONTENT_TYPE, Format, expo
 from programdesk.reports.lists import LISTS, ListFilter
 from programdesk.reports.models import ExportJob
 from programdesk.scheduling.models import SessionStatus
+from programdesk.web.downloads import filters_from_query
 from programdesk.web.permissions import page_user, role_required
-from programdesk.web.views.reports import filters_from_query
 
 BUCKETS = {"enrollments": ENROLLMENT_BUCKETS, "people": ENROLLMENT_BUCKETS,
            "disbursements": DISBURSEMENT_BUCKETS, "sessions": []}

@@ -16,8 +16,7 @@ from django.views.decorators.http import require_GET
 from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
-from programdesk.imports import fields as f
-from programdesk.imports import jobs, selectors
+from programdesk.imports import fields, jobs, selectors
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.parsers import MAX_BYTES, MAX_ROWS
 from programdesk.imports.services import SUMMARY_LABELS
@@ -28,7 +27,7 @@ ERRORS_SHOWN = 500
 
 
 def _kinds(user: User) -> list[tuple[str, str]]:
-    return [(k.value, k.label) for k in f.ImportKind if user.can(f.KIND_CAP[k.value])]
+    return [(k.value, k.label) for k in fields.ImportKind if user.can(fields.KIND_CAP[k.value])]
 
 
 def _job(request: HttpRequest, pk: int) -> ImportJob:
@@ -77,7 +76,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
     return render(request, "web/imports/start.html", {
         "kinds": kinds, "kind": kind, "error": error, "jobs": selectors.import_jobs_for(user=user),
         "max_mb": MAX_BYTES // 2**20, "max_rows": MAX_ROWS,
-        "kind_fields": [(k, label, f.FIELDS[k]) for k, label in kinds]},
+        "kind_fields": [(k, label, fields.FIELDS[k]) for k, label in kinds]},
         status=400 if error else 200)
 
 
@@ -111,11 +110,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(f"/imports/{job.pk}/")
         except DomainError as exc:
             _show(request, exc)
-    definitions = f.custom_definitions(job.kind)
+    definitions = fields.custom_definitions(job.kind)
     summary = [(SUMMARY_LABELS[k], job.summary[k]) for k in SUMMARY_LABELS if k in job.summary]
     return render(request, "web/imports/detail.html", {
         "job": job, "columns": _columns(job, mapping),
-        "choices": f.field_choices(job.kind, definitions),
+        "choices": fields.field_choices(job.kind, definitions),
         "can_map": bool(job.headers) and job.status in {JobStatus.UPLOADED, JobStatus.CHECKED,
                                                         JobStatus.FAILED},
         "errors": jobs.import_job_errors(job, ERRORS_SHOWN) if job.error_count else [],
@@ -178,10 +177,10 @@ def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Cap.WRITE_RECORDS)
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:
     """An empty CSV with the column names a kind of import reads."""
-    if kind not in f.FIELDS:
+    if kind not in fields.FIELDS:
         raise Http404
     buffer = io.StringIO()
-    labels = [label for _, label in f.field_choices(kind, f.custom_definitions(kind))]
+    labels = [label for _, label in fields.field_choices(kind, fields.custom_definitions(kind))]
     csv.writer(buffer).writerow([escape_cell(label.removesuffix(" (custom field)"))
                                  for label in labels])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

@@ -18,7 +18,7 @@ from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound,
 from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.params import parse_id, parse_ids, query_id
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import MAX_ID, get_visible, visible
+from programdesk.core.scoping import MAX_ID, visible, visible_or_404
 from programdesk.participation import selectors, services
 from programdesk.participation.models import ProgramEnrollment
 from programdesk.people.models import Account, Person
@@ -29,6 +29,7 @@ from programdesk.people.selectors import (
     people_visible,
 )
 from programdesk.programs.models import Program, ProgramCohort
+from programdesk.programs.selectors import cohorts_visible, programs_visible
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web import wording
 from programdesk.web.forms import add_service_errors
@@ -36,23 +37,14 @@ from programdesk.web.permissions import page_user, role_required
 from programdesk.web.views.scheduling import session_page_context
 
 
-def _object_or_404(qs: Any, pk: int, user: User, program_field: str) -> Any:
-    from django.http import Http404
-
-    try:
-        return get_visible(qs, pk=pk, user=user, program_field=program_field)
-    except NotFound:
-        raise Http404 from None
-
-
 def _schedule(request: HttpRequest, pk: int) -> BenefitSchedule:
-    return _object_or_404(BenefitSchedule.objects.select_related("benefit__program"), pk,
-                          page_user(request), "benefit__program_id")
+    return visible_or_404(visible(BenefitSchedule.objects.select_related("benefit__program"),
+                                  page_user(request), "benefit__program_id"), pk)
 
 
 def _session(request: HttpRequest, pk: int) -> BenefitSession:
-    return _object_or_404(BenefitSession.objects.select_related("benefit__program", "schedule"),
-                          pk, page_user(request), "benefit__program_id")
+    return visible_or_404(visible(BenefitSession.objects.select_related(
+        "benefit__program", "schedule"), page_user(request), "benefit__program_id"), pk)
 
 
 def _ids(request: HttpRequest, name: str) -> list[int]:
@@ -375,7 +367,7 @@ def kiosk_search(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _program(request: HttpRequest, pk: int) -> Program:
-    return _object_or_404(Program.objects.all(), pk, page_user(request), "id")
+    return visible_or_404(programs_visible(page_user(request)), pk)
 
 
 @role_required(Cap.READ_RECORDS)
@@ -427,9 +419,8 @@ class EnrollmentForm(forms.Form):
 @role_required(Cap.READ_RECORDS)
 def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    enrollment = _object_or_404(
-        ProgramEnrollment.objects.select_related("program", "person", "account", "status"),
-        pk, user, "program_id")
+    enrollment = visible_or_404(selectors.enrollments_visible(user).select_related(
+        "program", "person", "account", "status"), pk)
     initial = {"status": enrollment.status.code, "application_date": enrollment.application_date,
                "start_date": enrollment.start_date, "end_date": enrollment.end_date}
     form = EnrollmentForm(request.POST or None, initial=initial)
@@ -456,8 +447,7 @@ def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Cap.READ_RECORDS)
 def cohort_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    cohort = _object_or_404(ProgramCohort.objects.select_related("program"), pk, user,
-                            "program_id")
+    cohort = visible_or_404(cohorts_visible(user).select_related("program"), pk)
     if request.method == "POST":
         if not user.can(Cap.WRITE_RECORDS):
             raise_forbidden()
