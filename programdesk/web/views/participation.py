@@ -214,6 +214,7 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 result = services.session_add_participants(
                     actor=user, session=session, person_ids=_ids(request, "person_ids"),
+                    override=_override_from(request, user),
                     on_ineligible=services.OnIneligible.SKIP)
                 _show_result(request, result, "Added to this session")
                 _show_refused(request, result.skipped)
