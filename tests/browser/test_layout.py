@@ -15,7 +15,6 @@ their real policy.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -100,7 +99,8 @@ def overflow(page: Any) -> str | None:
       if (doc.scrollWidth <= width) return null;
       const wide = [...document.querySelectorAll('body *')]
         .filter(el => el.getBoundingClientRect().right > width + 1)
-        .filter(el => !el.parentElement || el.parentElement.getBoundingClientRect().right <= width + 1)
+        .filter(el => !el.parentElement
+                      || el.parentElement.getBoundingClientRect().right <= width + 1)
         .slice(0, 5)
         .map(el => `${el.tagName.toLowerCase()}.${el.className}`
                    + ` right=${Math.round(el.getBoundingClientRect().right)}`);
@@ -126,8 +126,8 @@ def test_main_pages_fit_the_screen_and_pass_axe(page: Any, live_server: Any, siz
     world = _busy_world()
     width, height = WIDTHS[size]
     page.set_viewport_size({"width": width, "height": height})
-    shots = Path("/tmp/shots-layout")
-    keep_shots = bool(os.environ.get("PROGRAMDESK_LAYOUT_SHOTS"))
+    # PROGRAMDESK_LAYOUT_SHOTS=<directory> keeps a full-page screenshot of each page, to look at.
+    keep = os.environ.get("PROGRAMDESK_LAYOUT_SHOTS")
     found: list[str] = []
     current = None
     for name, role, url in main_pages(world):
@@ -137,9 +137,9 @@ def test_main_pages_fit_the_screen_and_pass_axe(page: Any, live_server: Any, siz
         response = page.goto(url)
         assert response is not None and response.status == 200, f"{name} {url}"
         page.wait_for_load_state("load")
-        if keep_shots:
-            shots.mkdir(exist_ok=True)
-            page.screenshot(path=str(shots / f"{size}-{name}.png"), full_page=True)
+        if keep:
+            Path(keep).mkdir(exist_ok=True)
+            page.screenshot(path=str(Path(keep) / f"{size}-{name}.png"), full_page=True)
         wide = overflow(page)
         if wide:
             found.append(f"{name} ({url}) scrolls sideways at {width}px: {wide}")
@@ -258,4 +258,4 @@ def test_front_desk_screenshots_for_the_docs(page: Any, live_server: Any) -> Non
         if action == "menu":
             page.get_by_role("button", name="Menu").click()
         page.screenshot(path=str(DOCS_IMG / f"front-desk-{name}.png"))
-    assert dt.date.today()  # the pages were reached; the PNGs are looked at by people
+        assert (DOCS_IMG / f"front-desk-{name}.png").stat().st_size > 10_000
