@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django import template
-from django.utils.timezone import template_localtime
+from django.template.base import template_localtime
 
 from programdesk.core import display
 
