@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django import template
-from django.template.base import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in the stubs
 
 from programdesk.core import display
 
