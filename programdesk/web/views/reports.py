@@ -24,7 +24,7 @@ from programdesk.core.scoping import visible
 from programdesk.programs.models import Benefit, Program, ProgramCohort
 from programdesk.reports import selectors as s
 from programdesk.reports.charts import Series, bar_chart
-from programdesk.reports.exports import FORMATS, Format, export_response
+from programdesk.reports.exports import FORMATS, HEADERS, Format, Headers, export_response
 from programdesk.reports.selectors import ReportFilter
 from programdesk.reports.tables import REPORT_TABLES, ReportOptions
 from programdesk.scheduling.models import BenefitSchedule
@@ -320,8 +320,13 @@ def filters_from_query(query: QueryDict, user: User, *, extra: dict[str, Any] | 
 def download(request: HttpRequest, fmt: Format,
              build: Callable[[User, QueryDict], tuple[str, list[str], Any]]) -> HttpResponseBase:
     """Run ``build`` (→ file name, header, rows) and send the file; bad filters answer 400 with
-    the reason, filters naming what the user can't see 404."""
+    the reason, filters naming what the user can't see 404. Columns have human names;
+    ``?headers=machine`` gives the machine keys, for integrations (docs/reports.md)."""
     user = page_user(request)
+    headers = request.GET.get("headers") or "human"
+    if headers not in HEADERS:
+        return HttpResponse("Bad filter: headers is human or machine.\n", status=400,
+                            content_type="text/plain; charset=utf-8")
     # Reports and lists are read from the replica, when there is one (core/db_router.py).
     with replica_reads():
         try:
@@ -331,7 +336,8 @@ def download(request: HttpRequest, fmt: Format,
         except ValidationError as exc:
             return HttpResponse(f"Bad filter: {exc.detail}\n", status=400,
                                 content_type="text/plain; charset=utf-8")
-        return export_response(fmt, filename=filename, header=header, rows=rows)
+        return export_response(fmt, filename=filename, header=header, rows=rows,
+                               headers=cast(Headers, headers))
 
 
 def _report_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:
