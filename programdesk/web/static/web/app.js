@@ -76,3 +76,50 @@ document.addEventListener("focusin", (event) => {
   // A read-only field to copy from (the calendar feed's address) selects itself.
   if (event.target.matches("input[data-select-on-focus]")) event.target.select();
 });
+
+// Searchable pickers: a long <select data-picker="households"> gets a search box above it that
+// narrows its options to those containing every word typed (accents and case ignored), shown
+// as an open list. The select stays the field the form sends.
+const fold = (text) => text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+function addPicker(select) {
+  if (select.dataset.pickerReady) return;
+  select.dataset.pickerReady = "1";
+  const search = document.createElement("input");
+  search.type = "search";
+  search.id = `${select.id}-search`;
+  search.className = "picker-search";
+  search.autocomplete = "off";
+  search.setAttribute("aria-controls", select.id);
+  const label = document.createElement("label");
+  label.htmlFor = search.id;
+  label.className = "picker-label";
+  label.textContent = `Search ${select.dataset.picker}`;
+  const count = document.createElement("p");
+  count.className = "help";
+  count.setAttribute("aria-live", "polite");
+  select.before(label, search);
+  select.after(count);
+  search.addEventListener("input", () => {
+    const words = fold(search.value).split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const option of select.options) {
+      const match = !option.value || words.every((w) => fold(option.text).includes(w));
+      option.hidden = !match;
+      if (match && option.value) shown += 1;
+    }
+    select.size = words.length ? Math.min(8, Math.max(2, shown + 1)) : 0;
+    count.textContent = words.length ? `${shown} match${shown === 1 ? "" : "es"}` : "";
+  });
+  search.addEventListener("keydown", (event) => {
+    // Down arrow moves into the list; Enter picks the first match instead of sending the form.
+    if (event.key === "ArrowDown" || event.key === "Enter") {
+      const first = [...select.options].find((o) => !o.hidden && o.value);
+      if (event.key === "Enter") {
+        event.preventDefault();
+        if (first) select.value = first.value;
+      }
+      select.focus();
+    }
+  });
+}
+for (const select of document.querySelectorAll("select[data-picker]")) addPicker(select);
