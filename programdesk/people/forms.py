@@ -35,13 +35,12 @@ class AccountChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         count = getattr(obj, "member_count", 0)
         first = getattr(obj, "first_member", None)
-        details = []
+        # Shortest first: a narrow screen cuts the end of a long option off.
+        details = [obj.postal_code] if obj.postal_code else []
         if first:
             details.append(first + (f" + {count - 1}" if count > 1 else ""))
         else:
             details.append("no members yet")
-        if obj.postal_code:
-            details.append(obj.postal_code)
         details.append(f"no. {obj.pk}")
         return f"{obj.name} — {' · '.join(details)}"
 

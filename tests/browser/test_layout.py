@@ -242,21 +242,25 @@ def test_front_desk_screenshots_for_the_docs(page: Any, live_server: Any) -> Non
     own = world.own
     shots = [
         ("staff", "/kiosk/", "check-in", None),
+        ("kiosk", f"/kiosk/{own.session.pk}/", "kiosk", "person"),
         ("staff", f"/sessions/{own.session.pk}/", "session-sheet", None),
         ("staff", "/people/?q=garcia", "people", None),
+        ("staff", "/people/new/", "household-picker", "picker"),
         ("staff", f"/people/{own.person.pk}/log-benefits/", "log-benefits", None),
-        ("kiosk", f"/kiosk/{own.session.pk}/", "kiosk", "person"),
-        ("staff", "/people/", "menu", "menu"),
+        ("staff", "/disbursements/", "menu", "menu"),
     ]
     for role, url, name, action in shots:
         log_in_as(page, live_server, world.users[role])
-        page.set_viewport_size({"width": 390 if action == "menu" else 768,
-                                "height": 844 if action == "menu" else 1024})
         page.goto(url)
         if action == "person":
-            page.get_by_label("Type your name").fill("person")
+            page.get_by_label("Type your name").fill("person1")
             expect(page.get_by_role("button", name="I'm Person1 O.")).to_be_visible()
+        if action == "picker":
+            page.get_by_label("First name").fill("Luis")
+            page.get_by_label("Last name").fill("Garcia")
+            page.get_by_label("Search households or organizations").fill("garcia 0212")
         if action == "menu":
             page.get_by_role("button", name="Menu").click()
-        page.screenshot(path=str(DOCS_IMG / f"front-desk-{name}.png"))
-        assert (DOCS_IMG / f"front-desk-{name}.png").stat().st_size > 10_000
+        path = DOCS_IMG / f"front-desk-{name}.png"
+        page.screenshot(path=str(path))
+        assert path.stat().st_size > 10_000

@@ -32,7 +32,7 @@ def test_the_household_picker_finds_one_garcia_among_eighty(page: Any, login: An
     picker = page.get_by_label("Household or organization")
     # Each option says who is in it, the postal code and the record number.
     expect(picker.locator(f"option[value='{wanted.pk}']")).to_have_text(
-        f"Garcia household — Maria42 Garcia · 02142 · no. {wanted.pk}")
+        f"Garcia household — 02142 · Maria42 Garcia · no. {wanted.pk}")
     page.get_by_label("Search households or organizations").fill("garcia 02142")
     expect(page.get_by_text("1 match", exact=True)).to_be_visible()
     page.get_by_label("Search households or organizations").press("Enter")
