@@ -61,7 +61,7 @@ def escape_cell(value: Any) -> Any:
 # "program_id" → "Program ID"). Names an import reads back: the import fields' labels.
 HUMAN_HEADERS = {
     "id": "ID", "disbursed_on": "Date", "local_date": "Date", "created_at": "Created",
-    "recipient_count": "Number of recipients", "bucket": "Status group",
+    "recipient_count": "Number of recipients",
     "timezone": "Time zone", "on_roster": "On the roster", "rate": "Attendance rate",
 }
 
