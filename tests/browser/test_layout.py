@@ -80,6 +80,23 @@ def main_pages(world: World) -> list[tuple[str, str, str]]:
         ("reports", "manager", "/reports/"),
         ("imports", "staff", "/imports/"),
         ("settings", "admin", "/settings/"),
+        # and the pages one level down
+        ("cases", "staff", "/cases/"),
+        ("case", "staff", f"/cases/{own.case.pk}/"),
+        ("schedules", "manager", "/schedules/"),
+        ("enrollments", "staff", f"/programs/{own.program.pk}/enrollments/"),
+        ("cohort", "staff", f"/cohorts/{own.cohort.pk}/"),
+        ("merge", "staff", f"/people/{own.person.pk}/merge/?find=lee"),
+        ("new-person", "staff", "/people/new/"),
+        ("report-attendance", "manager", "/reports/attendance/"),
+        ("report-completion", "manager", "/reports/completion/"),
+        ("report-repeat", "manager", "/reports/repeat/"),
+        ("report-follow-ups", "manager", "/reports/follow-ups/"),
+        ("import", "staff", f"/imports/{world.import_job('staff').pk}/"),
+        ("status-values", "admin", "/settings/status-values/"),
+        ("custom-fields", "admin", "/settings/custom-fields/"),
+        ("eligibility-rules", "admin", "/settings/eligibility-rules/"),
+        ("income-guidelines", "admin", "/settings/income-guidelines/"),
     ]
 
 
