@@ -181,6 +181,10 @@ def test_the_menu_button_opens_the_navigation_on_a_phone(page: Any, live_server:
 
     page.set_viewport_size({"width": 1366, "height": 900})
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    # The favicon exists (the browser asks for it; a 404 would be a console error).
+    for icon in page.locator("link[rel=icon]").all():
+        answer = page.request.get(icon.get_attribute("href"))
+        assert answer.status == 200 and answer.headers["content-type"].startswith("image/")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="People")) \
         .to_be_visible()
 
