@@ -181,7 +181,7 @@ def test_completing_a_cancelled_session_is_refused(charlie) -> None:
     assert session.status == "cancelled"
 
 
-def test_kiosk_search_tells_two_people_with_one_display_name_apart_by_month(kim, sheet):
+def test_kiosk_search_tells_two_people_with_one_display_name_apart_by_month(kim, sheet) -> None:
     session, _ = sheet
     f.PersonFactory(first_name="Kai", last_name="Green")
     f.PersonFactory(first_name="Kai", last_name="Gomez")
