@@ -255,7 +255,10 @@ def is_formula(value: Any) -> bool:
 
 def as_written(value: Any) -> Any:
     """What openpyxl writes and reads back: a number as "%.16g" text, read as a float when
-    that has a point or an exponent, else as an int (1e15 comes back as 1000000000000000)."""
+    that has a point or an exponent, else as an int (1e15 comes back as 1000000000000000);
+    text with its line ends as XML reads them (a CR, alone or before LF, becomes LF)."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         text = f"{value:.16g}"
         return float(text) if any(c in text for c in ".eE") else int(text)
