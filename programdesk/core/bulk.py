@@ -77,6 +77,20 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
         return max(cursor.rowcount, 0)
 
 
+def last_id(model: type[models.Model]) -> int:
+    """The highest id of ``model``'s table (0 when empty): with ``ids_inserted``, how a bulk
+    writer learns the ids of the rows it inserted without a RETURNING clause."""
+    return model._default_manager.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def ids_inserted(model: type[models.Model], *, after_id: int, created_at: dt.datetime
+                 ) -> list[int]:
+    """The ids of the rows a writer just inserted, in insertion order: above the highest id
+    before (``last_id``), with the writer's exact ``created_at``."""
+    return list(model._default_manager.filter(id__gt=after_id, created_at=created_at)
+                .order_by("id").values_list("id", flat=True))
+
+
 def update_rows(model: type[models.Model], set_fields: Sequence[str],
                 rows: Iterable[Sequence[Any]], *, where: str = "id",
                 keep_if_null: Collection[str] = ()) -> int:

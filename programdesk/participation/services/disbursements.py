@@ -29,11 +29,14 @@ from programdesk.participation.services.writers import (
     DISBURSEMENT_FIELDS,
     EligibilityOverride,
     Enrollee,
+    NewEnrollment,
     ParticipationResult,
     _check_eligibility,
     _require_active_benefit,
+    active_enrollment_status,
     assignments_ensure,
     enrollments_ensure,
+    enrollments_insert_many,
     participants_enroll,
 )
 from programdesk.people.models import Account, Case, Person
@@ -296,20 +299,14 @@ def disbursements_bulk_walk_in(
 def anonymous_enrollment_ensure(*, program_id: int, on: dt.date) -> int:
     """The program's anonymous enrollment, made on demand (one per program; no personal data).
     With no per-record limits in our database, one enrollment serves any volume."""
-    from programdesk.participation.services.writers import _active_enrollment_status
-
     existing = ProgramEnrollment.objects.filter(program_id=program_id, is_anonymous=True,
                                                 is_active=True)
     found = existing.values_list("id", flat=True).first()
     if found:
         return found
-    now = db_now()
-    insert_rows(ProgramEnrollment,
-                ["program", "person", "account", "is_anonymous", "status", "is_active",
-                 "application_date", "start_date", "end_date", "extra", "created_at",
-                 "updated_at"],
-                [(program_id, None, None, True, _active_enrollment_status().pk, True, None,
-                  db_date(on), None, db_json({}), now, now)], ignore_conflicts=True)
+    enrollments_insert_many(enrollments=[NewEnrollment(
+        program_id=program_id, person_id=None, account_id=None,
+        status=active_enrollment_status(), start_date=on, is_anonymous=True)])
     return existing.values_list("id", flat=True).get()
 
 

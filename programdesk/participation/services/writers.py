@@ -6,16 +6,18 @@ Other areas (scheduling, imports) write participation's tables only through thes
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.utils import timezone
 
 from programdesk.core.bulk import (
+    chunked,
     db_date,
+    db_datetime,
     db_json,
     db_now,
     id_values,
@@ -38,6 +40,7 @@ from programdesk.programs.models import Benefit, Program
 
 ENROLLMENT = StatusKind.ENROLLMENT
 DISBURSEMENT = StatusKind.DISBURSEMENT
+INSERT_BATCH = 10_000  # rows a statement (progress is reported per batch)
 
 
 
@@ -140,9 +143,10 @@ def participants_resolve(*, program: Program, person_ids: Sequence[int] = (),
     return list(seen.values())
 
 
-def _active_enrollment_status() -> StatusValue:
-    """New enrollments made by adding a participant are active: the default enrollment status
-    when it is in the active bucket, else the first active-bucket status."""
+def active_enrollment_status() -> StatusValue:
+    """The status of enrollments made because someone takes part (adding a participant, an
+    anonymous disbursement, an imported disbursement): the default enrollment status when it
+    is in the active bucket, else the first active-bucket status."""
     default = status_default(ENROLLMENT)
     if default.bucket == "active":
         return default
@@ -177,15 +181,11 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
     to_create = [e for e in enrollees if e.key not in by_key and e.key not in before]
     created: set[int] = set()
     if to_create:
-        status = _active_enrollment_status()
-        now, day = db_now(), db_date(on)
-        extra = db_json({})
-        rows = [(program.pk, e.person_id, e.account_id, False, status.pk, True, None, day, None,
-                 extra, now, now) for e in to_create]
-        insert_rows(ProgramEnrollment,
-                    ["program", "person", "account", "is_anonymous", "status", "is_active",
-                     "application_date", "start_date", "end_date", "extra", "created_at",
-                     "updated_at"], rows, ignore_conflicts=True)
+        status = active_enrollment_status()
+        enrollments_insert_many(enrollments=[
+            NewEnrollment(program_id=program.pk, person_id=e.person_id,
+                          account_id=e.account_id, status=status, start_date=on)
+            for e in to_create])
         after = existing()
         created = {eid for key, eid in after.items() if key not in before}
         before = after
@@ -195,12 +195,15 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
 
 def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
                        ) -> tuple[dict[int, int], int]:
-    """The assignment of ``benefit`` for each enrollment id, created where missing.
+    """The assignment of ``benefit`` for each enrollment id, created where missing (an
+    ``Enrollee`` with neither person nor account: the anonymous enrollment's assignment).
 
     Returns ({enrollment id: assignment id}, number created).
     """
     now = db_now()
-    rows = [(benefit.pk, eid, e.person_id, e.account_id, False, now, now)
+    # An enrollee with neither person nor account is the program's anonymous enrollment.
+    rows = [(benefit.pk, eid, e.person_id, e.account_id,
+             e.person_id is None and e.account_id is None, now, now)
             for eid, e in enrollments.items()]
     created = insert_rows(BenefitAssignment,
                           ["benefit", "enrollment", "person", "account", "is_anonymous",
@@ -213,11 +216,109 @@ def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
     return mapping, created
 
 
+@dataclass(frozen=True, slots=True)
+class NewEnrollment:
+    """An enrollment to insert: its program, who (a person, an account, or nobody with
+    ``is_anonymous``), status, dates and custom fields (already validated)."""
+
+    program_id: int
+    person_id: int | None
+    account_id: int | None
+    status: StatusValue
+    start_date: dt.date | None
+    application_date: dt.date | None = None
+    end_date: dt.date | None = None
+    extra: dict[str, Any] | None = None
+    is_anonymous: bool = False
+
+
+ENROLLMENT_FIELDS = ["program", "person", "account", "is_anonymous", "status", "is_active",
+                     "application_date", "start_date", "end_date", "extra", "created_at",
+                     "updated_at"]
+
+
+def enrollments_insert_many(*, enrollments: Iterable[NewEnrollment],
+                            now: dt.datetime | None = None,
+                            written: Callable[[int], None] | None = None) -> int:
+    """Insert enrollments, skipping each one a unique constraint refuses (an active enrollment
+    of the same program and person, account or anonymity made meanwhile); returns how many
+    were inserted. ``now`` stamps them (a caller finding its rows by ``created_at``);
+    ``written`` hears how many rows each batch wrote."""
+    now_db = db_datetime(now or timezone.now())
+    empty = db_json({})
+    dates: dict[dt.date | None, Any] = {None: None}
+
+    def date(value: dt.date | None) -> Any:  # db_date, once per distinct date
+        if value not in dates:
+            dates[value] = db_date(value)
+        return dates[value]
+
+    def rows() -> Iterable[tuple[Any, ...]]:
+        for e in enrollments:
+            yield (e.program_id, e.person_id, e.account_id, e.is_anonymous, e.status.pk,
+                   e.status.bucket == "active", date(e.application_date), date(e.start_date),
+                   date(e.end_date), db_json(e.extra) if e.extra else empty, now_db, now_db)
+
+    created = 0
+    for batch in chunked(rows(), INSERT_BATCH):
+        created += insert_rows(ProgramEnrollment, ENROLLMENT_FIELDS, batch, ignore_conflicts=True)
+        if written is not None:
+            written(len(batch))
+    return created
+
+
 DISBURSEMENT_FIELDS = [
     "assignment", "session", "enrollment", "benefit", "program", "person", "account", "case",
     "recipient_type", "recipient_count", "quantity", "unit", "status", "disbursed_on", "extra",
     "created_at", "updated_at",
 ]
+
+
+class NewDisbursement(NamedTuple):
+    """A disbursement to insert, its values in ``DISBURSEMENT_FIELDS`` order (the recipient
+    copied from its assignment; quantity checked by ``check_quantity``)."""
+
+    assignment_id: int
+    session_id: int | None
+    enrollment_id: int
+    benefit_id: int
+    program_id: int
+    person_id: int | None
+    account_id: int | None
+    case_id: int | None
+    recipient_type: str
+    recipient_count: int
+    quantity: Decimal
+    unit_id: int
+    status_id: int
+    disbursed_on: dt.date
+    extra: dict[str, Any]
+
+
+def disbursements_insert_many(*, disbursements: Iterable[NewDisbursement],
+                              now: dt.datetime | None = None,
+                              written: Callable[[int], None] | None = None) -> int:
+    """Insert disbursements, skipping each one a unique constraint refuses (a session's
+    disbursement of a participant that exists); returns how many were inserted. ``now`` and
+    ``written`` as for ``enrollments_insert_many``."""
+    now_db = db_datetime(now or timezone.now())
+    empty = db_json({})
+    dates: dict[dt.date, Any] = {}
+
+    def rows() -> Iterable[tuple[Any, ...]]:
+        for d in disbursements:
+            day = dates.get(d.disbursed_on)
+            if day is None:
+                day = dates[d.disbursed_on] = db_date(d.disbursed_on)
+            yield (*d[:13], day, db_json(d.extra) if d.extra else empty, now_db, now_db)
+
+    created = 0
+    for batch in chunked(rows(), INSERT_BATCH):
+        created += insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, batch,
+                               ignore_conflicts=True)
+        if written is not None:
+            written(len(batch))
+    return created
 
 
 def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[int, dt.date]],
