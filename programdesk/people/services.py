@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.bulk import (
-    chunked,
-    db_date,
+    DbDates,
     db_datetime,
     db_json,
     ids_inserted,
     insert_rows,
+    insert_rows_batched,
     last_id,
 )
 from programdesk.core.custom_fields import extra_merge, extra_validate
@@ -373,7 +373,6 @@ PERSON_INSERT_COLUMNS = [
     "phone_key", "created_at", "updated_at"]
 ACCOUNT_INSERT_COLUMNS = ["name", "kind", "email", "phone", "postal_code", "created_at",
                           "updated_at"]
-INSERT_BATCH = 10_000
 
 
 def accounts_insert_many(*, accounts: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -398,29 +397,20 @@ def people_insert_many(*, people: Sequence[tuple[Mapping[str, Any], int | None]]
     if not people:
         return []
     now = timezone.now()
-    now_db, empty = db_datetime(now), db_json({})
-    dates: dict[dt.date | None, Any] = {None: None}
+    now_db, empty, date = db_datetime(now), db_json({}), DbDates()
     sound_key, phone_key = matching.sound_key, matching.phone_key  # sound_key is cached
-
-    def date(value: dt.date | None) -> Any:  # db_date, once per distinct date
-        if value not in dates:
-            dates[value] = db_date(value)
-        return dates[value]
 
     def rows() -> Iterable[tuple[Any, ...]]:
         for v, account_id in people:
             extra = v.get("extra")
-            yield (v["first_name"], v["last_name"], date(v.get("birth_date")), v["email"],
+            yield (v["first_name"], v["last_name"], date[v.get("birth_date")], v["email"],
                    v["phone"], v["postal_code"], account_id, v.get("household_size"),
                    v.get("annual_income"), v.get("card_code"),
                    db_json(extra) if extra else empty, sound_key(v["first_name"]),
                    sound_key(v["last_name"]), phone_key(v["phone"]), now_db, now_db)
 
     before = last_id(Person)
-    for batch in chunked(rows(), INSERT_BATCH):
-        insert_rows(Person, PERSON_INSERT_COLUMNS, batch)
-        if written is not None:
-            written(len(batch))
+    insert_rows_batched(Person, PERSON_INSERT_COLUMNS, rows(), written=written)
     return ids_inserted(Person, after_id=before, created_at=now)
 
 

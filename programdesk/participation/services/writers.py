@@ -15,13 +15,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from programdesk.core.bulk import (
-    chunked,
+    DbDates,
     db_date,
     db_datetime,
     db_json,
     db_now,
     id_values,
     insert_rows,
+    insert_rows_batched,
 )
 from programdesk.core.errors import Conflict, NotAllowed, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
@@ -40,7 +41,6 @@ from programdesk.programs.models import Benefit, Program
 
 ENROLLMENT = StatusKind.ENROLLMENT
 DISBURSEMENT = StatusKind.DISBURSEMENT
-INSERT_BATCH = 10_000  # rows a statement (progress is reported per batch)
 
 
 
@@ -244,27 +244,13 @@ def enrollments_insert_many(*, enrollments: Iterable[NewEnrollment],
     of the same program and person, account or anonymity made meanwhile); returns how many
     were inserted. ``now`` stamps them (a caller finding its rows by ``created_at``);
     ``written`` hears how many rows each batch wrote."""
-    now_db = db_datetime(now or timezone.now())
-    empty = db_json({})
-    dates: dict[dt.date | None, Any] = {None: None}
-
-    def date(value: dt.date | None) -> Any:  # db_date, once per distinct date
-        if value not in dates:
-            dates[value] = db_date(value)
-        return dates[value]
-
-    def rows() -> Iterable[tuple[Any, ...]]:
-        for e in enrollments:
-            yield (e.program_id, e.person_id, e.account_id, e.is_anonymous, e.status.pk,
-                   e.status.bucket == "active", date(e.application_date), date(e.start_date),
-                   date(e.end_date), db_json(e.extra) if e.extra else empty, now_db, now_db)
-
-    created = 0
-    for batch in chunked(rows(), INSERT_BATCH):
-        created += insert_rows(ProgramEnrollment, ENROLLMENT_FIELDS, batch, ignore_conflicts=True)
-        if written is not None:
-            written(len(batch))
-    return created
+    now_db, empty, date = db_datetime(now or timezone.now()), db_json({}), DbDates()
+    rows = ((e.program_id, e.person_id, e.account_id, e.is_anonymous, e.status.pk,
+             e.status.bucket == "active", date[e.application_date], date[e.start_date],
+             date[e.end_date], db_json(e.extra) if e.extra else empty, now_db, now_db)
+            for e in enrollments)
+    return insert_rows_batched(ProgramEnrollment, ENROLLMENT_FIELDS, rows,
+                               ignore_conflicts=True, written=written)
 
 
 DISBURSEMENT_FIELDS = [
@@ -301,24 +287,11 @@ def disbursements_insert_many(*, disbursements: Iterable[NewDisbursement],
     """Insert disbursements, skipping each one a unique constraint refuses (a session's
     disbursement of a participant that exists); returns how many were inserted. ``now`` and
     ``written`` as for ``enrollments_insert_many``."""
-    now_db = db_datetime(now or timezone.now())
-    empty = db_json({})
-    dates: dict[dt.date, Any] = {}
-
-    def rows() -> Iterable[tuple[Any, ...]]:
-        for d in disbursements:
-            day = dates.get(d.disbursed_on)
-            if day is None:
-                day = dates[d.disbursed_on] = db_date(d.disbursed_on)
-            yield (*d[:13], day, db_json(d.extra) if d.extra else empty, now_db, now_db)
-
-    created = 0
-    for batch in chunked(rows(), INSERT_BATCH):
-        created += insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, batch,
-                               ignore_conflicts=True)
-        if written is not None:
-            written(len(batch))
-    return created
+    now_db, empty, date = db_datetime(now or timezone.now()), db_json({}), DbDates()
+    rows = ((*d[:13], date[d.disbursed_on], db_json(d.extra) if d.extra else empty, now_db,
+             now_db) for d in disbursements)
+    return insert_rows_batched(BenefitDisbursement, DISBURSEMENT_FIELDS, rows,
+                               ignore_conflicts=True, written=written)
 
 
 def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[int, dt.date]],
