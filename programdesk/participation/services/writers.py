@@ -56,6 +56,10 @@ class ParticipationResult:
         self.warnings.append({"code": code, "message": message})
 
 
+# Who an Enrollee is, whatever enrollment named them: (person id, None) or (None, account id).
+EnrolleeKey = tuple[int | None, int | None]
+
+
 @dataclass(frozen=True)
 class Enrollee:
     """Who takes part: a person or an account, with their enrollment when one was named."""
@@ -65,8 +69,9 @@ class Enrollee:
     enrollment_id: int | None = None
 
     @property
-    def key(self) -> tuple[str, int]:
-        return ("p", self.person_id) if self.person_id else ("a", self.account_id or 0)
+    def key(self) -> EnrolleeKey:
+        """(person id, None) or (None, account id): the same participant named twice."""
+        return (self.person_id, None) if self.person_id else (None, self.account_id)
 
 
 @dataclass(frozen=True)
@@ -131,15 +136,15 @@ def participants_resolve(*, program: Program, person_ids: Sequence[int] = (),
             "first (or turn on PROGRAMDESK_ALLOW_INACTIVE_ENROLLMENT).",
             errors=[{"field": "enrollment_ids", "message": f"Not active: {i}"} for i in inactive])
 
-    seen: dict[tuple[str, int], Enrollee] = {}
+    seen: dict[EnrolleeKey, Enrollee] = {}
     for i in dict.fromkeys(enrollment_ids):
         _, _, person_id, account_id, _, _ = enrollments[i]
         enrollee = Enrollee(person_id=person_id, account_id=account_id, enrollment_id=i)
         seen.setdefault(enrollee.key, enrollee)
     for pid in dict.fromkeys(person_ids):
-        seen.setdefault(("p", pid), Enrollee(person_id=pid, account_id=None))
+        seen.setdefault((pid, None), Enrollee(person_id=pid, account_id=None))
     for aid in dict.fromkeys(account_ids):
-        seen.setdefault(("a", aid), Enrollee(person_id=None, account_id=aid))
+        seen.setdefault((None, aid), Enrollee(person_id=None, account_id=aid))
     return list(seen.values())
 
 
@@ -154,27 +159,27 @@ def active_enrollment_status() -> StatusValue:
 
 
 def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: dt.date
-                       ) -> tuple[dict[tuple[str, int], int], set[int]]:
+                       ) -> tuple[dict[EnrolleeKey, int], set[int]]:
     """The active enrollment of each enrollee in ``program``, created where missing.
 
     Returns ({enrollee key: enrollment id}, ids created by this call).
     """
-    by_key: dict[tuple[str, int], int] = {e.key: e.enrollment_id for e in enrollees
+    by_key: dict[EnrolleeKey, int] = {e.key: e.enrollment_id for e in enrollees
                                           if e.enrollment_id}
     wanted_people = [e.person_id for e in enrollees if e.key not in by_key and e.person_id]
     wanted_accounts = [e.account_id for e in enrollees if e.key not in by_key and e.account_id]
 
-    def existing() -> dict[tuple[str, int], int]:
-        found: dict[tuple[str, int], int] = {}
+    def existing() -> dict[EnrolleeKey, int]:
+        found: dict[EnrolleeKey, int] = {}
         active = ProgramEnrollment.objects.filter(program=program, is_active=True)
         if wanted_people:
             for eid, pid in (active.filter(person_id__in=id_values(wanted_people))
                              .values_list("id", "person_id")):
-                found[("p", pid)] = eid
+                found[(pid, None)] = eid
         if wanted_accounts:
             for eid, aid in (active.filter(account_id__in=id_values(wanted_accounts))
                              .values_list("id", "account_id")):
-                found[("a", aid)] = eid
+                found[(None, aid)] = eid
         return found
 
     before = existing() if (wanted_people or wanted_accounts) else {}
