@@ -165,7 +165,7 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
     Returns ({enrollee key: enrollment id}, ids created by this call).
     """
     by_key: dict[EnrolleeKey, int] = {e.key: e.enrollment_id for e in enrollees
-                                          if e.enrollment_id}
+                                      if e.enrollment_id}
     wanted_people = [e.person_id for e in enrollees if e.key not in by_key and e.person_id]
     wanted_accounts = [e.account_id for e in enrollees if e.key not in by_key and e.account_id]
 
