@@ -84,9 +84,9 @@ def _people(n: int) -> list[int]:
 
     ids: list[int] = []
     for chunk in chunked(range(n), 10_000):
-        ids += [p.pk for p in people_create_many(actor=None, rows=[
+        ids += people_create_many(actor=None, rows=[
             {"first_name": f"First{i}", "last_name": f"Last{i}",
-             "postal_code": f"{2100 + i % 50:05d}"} for i in chunk])]
+             "postal_code": f"{2100 + i % 50:05d}"} for i in chunk])
     return ids
 
 

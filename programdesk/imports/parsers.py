@@ -327,23 +327,29 @@ def _table(rows: Iterator[tuple[int, list[Any]]], fmt: str, *, suspect: bool = F
         if (fmt != "csv" and any(isinstance(c, _Formula) for c in raw)) or max(
                 map(len, cells)) > MAX_CELL_CHARS or (
                 suspect and any(_cell_problem(c) for c in cells)):
-            for index, cell in enumerate(cells):
-                if index < len(raw) and isinstance(raw[index], _Formula):
-                    errors.append(CellError(number, index, (
-                        f"Formulas are not imported ({cell[:40]}): copy the cells and paste "
-                        "them as values, then save the file again.")))
-                    cells[index] = ""
-                elif len(cell) > MAX_CELL_CHARS:
-                    errors.append(CellError(number, index, (
-                        f"The cell has {len(cell):,} characters; at most {MAX_CELL_CHARS:,}.")))
-                    cells[index] = ""
-                elif suspect and (problem := _cell_problem(cell)):
-                    errors.append(CellError(number, index, problem))
-                    cells[index] = ""
+            _cells_check(number, raw, cells, errors, suspect=suspect)
         data.append((number, cells))
     if headers is None:
         raise file_error("The file has no rows.")
     return Table(headers=headers, rows=data, cell_errors=errors, format=fmt)
+
+
+def _cells_check(number: int, raw: list[Any], cells: list[str], errors: list[CellError], *,
+                 suspect: bool) -> None:
+    """Empty each cell that is a formula, too long, or (``suspect``) not text, with an error."""
+    for index, cell in enumerate(cells):
+        if index < len(raw) and isinstance(raw[index], _Formula):
+            errors.append(CellError(number, index, (
+                f"Formulas are not imported ({cell[:40]}): copy the cells and paste "
+                "them as values, then save the file again.")))
+            cells[index] = ""
+        elif len(cell) > MAX_CELL_CHARS:
+            errors.append(CellError(number, index, (
+                f"The cell has {len(cell):,} characters; at most {MAX_CELL_CHARS:,}.")))
+            cells[index] = ""
+        elif suspect and (problem := _cell_problem(cell)):
+            errors.append(CellError(number, index, problem))
+            cells[index] = ""
 
 
 def _headers(number: int, raw: list[Any], cells: list[str], *, suspect: bool = False

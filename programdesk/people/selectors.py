@@ -300,35 +300,33 @@ def people_match_rows(rows: list[dict[str, Any]], *, among: QuerySet[Person]
                         phone=str(r.get("phone") or "")) for r in rows]
     name_keys = [(matching.sound_key(str(r.get("last_name") or "")),
                   matching.sound_key(str(r.get("first_name") or ""))) for r in rows]
-    buckets = _MatchBuckets.fetch(among, probes, {last for last, _ in name_keys} - {""})
-    if buckets is None:
+    candidates = _MatchCandidates.fetch(probes, name_keys, among=among)
+    if candidates is None:
         return [None] * len(rows)
-    return [_best_match(probe, buckets.candidates(probe, {last_key, first_key}))
-            for probe, (last_key, first_key) in zip(probes, name_keys, strict=True)]
+    return [candidates.best(probe, keys) for probe, keys in zip(probes, name_keys, strict=True)]
 
 
-_Candidate = tuple[Any, ...]  # id, first name, last name, birth date, email, phone key
+@dataclass
+class _MatchCandidates:
+    """The people who may match the rows of an import, by email, phone digits and (birth
+    date, last-name Soundex): (id, first name, last name, birth date, email, phone key) each.
 
+    Birth-date candidates are bucketed as the query fetches them — not every person born that
+    day: comparing 100,000 rows with each person of their birth date would spend most of an
+    import in edit distances between unrelated names."""
 
-class _MatchBuckets:
-    """The candidates of ``people_match_rows``, by email, by phone key and by (birth date,
-    last-name Soundex)."""
-
-    def __init__(self) -> None:
-        self.by_email: dict[str, list[_Candidate]] = defaultdict(list)
-        self.by_phone: dict[str, list[_Candidate]] = defaultdict(list)
-        # Birth-date candidates by (birth date, last-name Soundex), as the query fetches them
-        # — not every person born that day: comparing 100,000 rows with each person of their
-        # birth date would spend most of an import in edit distances between unrelated names.
-        self.by_birth: dict[tuple[dt.date, str], list[_Candidate]] = defaultdict(list)
+    by_email: dict[str, list[tuple[Any, ...]]]
+    by_phone: dict[str, list[tuple[Any, ...]]]
+    by_birth: dict[tuple[dt.date, str], list[tuple[Any, ...]]]
 
     @classmethod
-    def fetch(cls, among: QuerySet[Person], probes: list[_Probe], last_keys: set[str]
-              ) -> _MatchBuckets | None:
-        """One query for every candidate of every probe; None when no probe has a key."""
+    def fetch(cls, probes: list[_Probe], name_keys: list[tuple[str, str]], *,
+              among: QuerySet[Person]) -> _MatchCandidates | None:
+        """One query; None when no row has anything to match on."""
         emails = sorted({p.email for p in probes if p.email})
         phones = sorted({p.phone for p in probes if p.phone})
         dates = sorted({p.birth_date.isoformat() for p in probes if p.birth_date})
+        last_keys = sorted({last for last, _ in name_keys} - {""})
         if not (emails or phones or (dates and last_keys)):
             return None
         cond = Q(pk__in=[])
@@ -338,40 +336,37 @@ class _MatchBuckets:
             cond |= Q(phone_key__in=JsonValues(phones))
         if dates and last_keys:
             cond |= Q(birth_date__in=JsonValues(dates, cast="date"),
-                      last_name_key__in=JsonValues(sorted(last_keys)))
-        buckets = cls()
+                      last_name_key__in=JsonValues(last_keys))
+        found = cls(defaultdict(list), defaultdict(list), defaultdict(list))
         columns = ("id", "first_name", "last_name", "birth_date", "email", "phone_key",
                    "last_name_key")
         for *row, last_key in (among.filter(cond).order_by().values_list(*columns)
                                .iterator(5000)):
             if row[4]:
-                buckets.by_email[row[4].lower()].append(row)
+                found.by_email[row[4].lower()].append(row)
             if row[5]:
-                buckets.by_phone[row[5]].append(row)
+                found.by_phone[row[5]].append(row)
             if row[3]:
-                buckets.by_birth[(row[3], last_key)].append(row)
-        return buckets
+                found.by_birth[(row[3], last_key)].append(row)
+        return found
 
-    def candidates(self, probe: _Probe, name_keys: set[str]) -> list[_Candidate]:
-        """Everyone sharing the probe's email, phone or birth date and name sound (first and
-        last name swapped count too), each once."""
-        found = {c[0]: c for c in (self.by_email.get(probe.email, []) if probe.email else [])}
-        found.update((c[0], c) for c in self.by_phone.get(probe.phone, []) if probe.phone)
+    def best(self, probe: _Probe, name_keys: tuple[str, str]) -> int | None:
+        """The id of the best match of one row (between equals, the oldest), or None."""
+        candidates = {c[0]: c for c in (self.by_email.get(probe.email, []) if probe.email
+                                        else [])}
+        candidates.update((c[0], c) for c in self.by_phone.get(probe.phone, []) if probe.phone)
         if probe.birth_date:
-            for key in name_keys:
-                found.update((c[0], c) for c in self.by_birth.get((probe.birth_date, key), []))
-        return list(found.values())
-
-
-def _best_match(probe: _Probe, candidates: list[_Candidate]) -> int | None:
-    """The best-scoring candidate's id; between equals, the oldest record."""
-    best: tuple[int, int] | None = None
-    for pk, first, last, birth_date, email, phone_key in candidates:
-        score, _ = _match(probe, first=first, last=last, birth_date=birth_date, email=email,
-                          phone_key=phone_key, strict=True)
-        if score and (best is None or (score, -pk) > (best[0], -best[1])):
-            best = (score, pk)
-    return best[1] if best else None
+            # first and last name swapped count too
+            for key in set(name_keys):
+                candidates.update((c[0], c) for c in self.by_birth.get((probe.birth_date, key),
+                                                                       []))
+        best: tuple[int, int] | None = None
+        for pk, first, last, birth_date, email, phone_key in candidates.values():
+            score, _ = _match(probe, first=first, last=last, birth_date=birth_date, email=email,
+                              phone_key=phone_key, strict=True)
+            if score and (best is None or (score, -pk) > (best[0], -best[1])):
+                best = (score, pk)
+        return best[1] if best else None
 
 
 # --- Records shown on the person, account and case pages ---------------------------------------

@@ -398,6 +398,45 @@ def _aware(value: Any, tz: zoneinfo.ZoneInfo, field_name: str) -> dt.datetime:
     return localize(_wall(value, tz, field_name), tz).astimezone(dt.UTC)
 
 
+def _session_times(*, session: BenefitSession, start: Any, end: Any, tz: zoneinfo.ZoneInfo,
+                   errors: dict[str, str]) -> tuple[dt.datetime, dt.datetime]:
+    """The session's new start and end (a new start without an end keeps the length),
+    checked; what is wrong goes to ``errors``."""
+    new_start, new_end = session.start, session.end
+    if start is not None:
+        new_start = _collect(errors, lambda: _aware(start, tz, "start")) or session.start
+        new_end = new_start + (session.end - session.start)
+    if end is not None:
+        new_end = _collect(errors, lambda: _aware(end, tz, "end")) or session.end
+    if (start is None and end is None) or errors:
+        return new_start, new_end
+    if new_end <= new_start:
+        errors["end"] = "The session ends before it starts."
+    elif new_end - new_start > MAX_DURATION:
+        errors["end"] = "A session lasts at most 31 days."
+    elif (new_start != session.start and BenefitSession.objects.filter(
+            schedule_id=session.schedule_id, start=new_start).exclude(pk=session.pk).exists()):
+        errors["start"] = "Another session of this schedule starts at that time."
+    return new_start, new_end
+
+
+def _session_status_and_location(*, session: BenefitSession, status: str | None,
+                                 location: str | None, errors: dict[str, str]) -> list[str]:
+    """The fields among status and location that change; what is wrong goes to ``errors``."""
+    fields: list[str] = []
+    if status is not None:
+        if status not in SessionStatus.values:
+            errors["status"] = f"Use one of: {', '.join(SessionStatus.values)}."
+        elif status != session.status:
+            fields.append("status")
+    if location is not None:
+        if len(location) > 200:
+            errors["location"] = "At most 200 characters."
+        elif location != session.location:
+            fields.append("location")
+    return fields
+
+
 @transaction.atomic
 def session_update(*, actor: User | None, session: BenefitSession,
                    start: dt.datetime | None = None, end: dt.datetime | None = None,
@@ -416,32 +455,11 @@ def session_update(*, actor: User | None, session: BenefitSession,
     tz = session.schedule.zone
     before = snapshot(session)
     errors: dict[str, str] = {}
-    fields: list[str] = []
-    if status is not None:
-        if status not in SessionStatus.values:
-            errors["status"] = f"Use one of: {', '.join(SessionStatus.values)}."
-        elif status != session.status:
-            fields.append("status")
-    if location is not None:
-        location = location.strip()
-        if len(location) > 200:
-            errors["location"] = "At most 200 characters."
-        elif location != session.location:
-            fields.append("location")
-    new_start, new_end = session.start, session.end
-    if start is not None:
-        new_start = _collect(errors, lambda: _aware(start, tz, "start")) or session.start
-        new_end = new_start + (session.end - session.start)
-    if end is not None:
-        new_end = _collect(errors, lambda: _aware(end, tz, "end")) or session.end
-    if (start is not None or end is not None) and not errors:
-        if new_end <= new_start:
-            errors["end"] = "The session ends before it starts."
-        elif new_end - new_start > MAX_DURATION:
-            errors["end"] = "A session lasts at most 31 days."
-        elif (new_start != session.start and BenefitSession.objects.filter(
-                schedule_id=session.schedule_id, start=new_start).exclude(pk=session.pk).exists()):
-            errors["start"] = "Another session of this schedule starts at that time."
+    location = location.strip() if location is not None else None
+    fields = _session_status_and_location(session=session, status=status, location=location,
+                                          errors=errors)
+    new_start, new_end = _session_times(session=session, start=start, end=end, tz=tz,
+                                        errors=errors)
     if errors:
         raise ValidationError.for_fields(errors)
     old_status, old_date = session.status, session.local_date

@@ -8,7 +8,7 @@ import pytest
 
 from programdesk.core.errors import NotAllowed
 from programdesk.core.models import AuditEvent
-from programdesk.imports.services import ImportErrors
+from programdesk.imports.results import ImportErrors
 from programdesk.participation.models import ProgramEnrollment
 from programdesk.people.models import Account, Person
 from programdesk.programs.models import Program

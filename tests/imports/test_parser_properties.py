@@ -1,5 +1,5 @@
 """Property tests for reading uploads (imports.parsers) and the cell values in them
-(imports.services.read_date / read_decimal / read_int).
+(imports.values.read_date / read_decimal / read_int).
 
 - Any bytes, under any name: a Table or our ValidationError (at ``file``), never another
   exception; a Table always has non-empty headers, rows as wide as the headers, stripped cells.
@@ -11,7 +11,8 @@
   writes them: 16 significant digits); a text cell starting with "=" is a formula to openpyxl
   and comes back empty with a cell error.
 - Dates as ISO, as M/D/YYYY and either with a time of day read back; numbers formatted with
-  thousands separators read back; any text is a value or ``_Bad``, never another exception.
+  thousands separators read back; any text is a value or ``UnreadableValue``, never another
+  exception.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from hypothesis import strategies as st
 from programdesk.core.errors import ValidationError
 from programdesk.imports import parsers
 from programdesk.imports.parsers import Table, cell_text, decode, read_table
-from programdesk.imports.services import _Bad, read_date, read_decimal, read_int
+from programdesk.imports.values import UnreadableValue, read_date, read_decimal, read_int
 from programdesk.participation.services.disbursements import check_quantity
 from tests.imports.test_parsers import xlsx
 
@@ -311,7 +312,7 @@ def test_cell_text_is_stripped_text_that_keeps_the_value(value: Any) -> None:
 def value_or_bad(reader: Any, text: str) -> Any:
     try:
         return reader(text)
-    except _Bad as exc:
+    except UnreadableValue as exc:
         assert str(exc)
         return None
 
@@ -384,5 +385,5 @@ def test_formatted_numbers_read_back(number: Decimal) -> None:
 
 @pytest.mark.parametrize("text", ["1e5000", "-1e19", "10000000000000000000"])
 def test_huge_whole_numbers_are_bad(text: str) -> None:
-    with pytest.raises(_Bad):
+    with pytest.raises(UnreadableValue):
         read_int(text)

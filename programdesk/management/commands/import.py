@@ -14,13 +14,8 @@ from programdesk.core.models import User
 from programdesk.imports import fields
 from programdesk.imports.jobs import import_mapping_remember, import_mapping_remembered
 from programdesk.imports.parsers import MAX_BYTES, read_table
-from programdesk.imports.services import (
-    SUMMARY_LABELS,
-    ImportErrors,
-    ImportResult,
-    import_check,
-    import_commit,
-)
+from programdesk.imports.results import SUMMARY_LABELS, ImportErrors, ImportResult
+from programdesk.imports.services import import_check, import_commit
 
 
 class Command(BaseCommand):

@@ -6,21 +6,24 @@ Other areas (scheduling, imports) write participation's tables only through thes
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record
 from programdesk.core.bulk import (
+    DbDates,
     db_date,
+    db_datetime,
     db_json,
     db_now,
     id_values,
     insert_rows,
+    insert_rows_batched,
 )
 from programdesk.core.errors import Conflict, NotAllowed, ValidationError
 from programdesk.core.models import Bucket, StatusKind, StatusValue, User
@@ -65,6 +68,10 @@ class OnIneligible:
     CHOICES = (REFUSE, SKIP)
 
 
+# Who an Enrollee is, whatever enrollment named them: (person id, None) or (None, account id).
+EnrolleeKey = tuple[int | None, int | None]
+
+
 @dataclass(frozen=True)
 class Enrollee:
     """Who takes part: a person or an account, with their enrollment when one was named."""
@@ -74,8 +81,9 @@ class Enrollee:
     enrollment_id: int | None = None
 
     @property
-    def key(self) -> tuple[str, int]:
-        return ("p", self.person_id) if self.person_id else ("a", self.account_id or 0)
+    def key(self) -> EnrolleeKey:
+        """(person id, None) or (None, account id): the same participant named twice."""
+        return (self.person_id, None) if self.person_id else (None, self.account_id)
 
 
 @dataclass(frozen=True)
@@ -140,21 +148,22 @@ def participants_resolve(*, program: Program, person_ids: Sequence[int] = (),
             "first (or turn on PROGRAMDESK_ALLOW_INACTIVE_ENROLLMENT).",
             errors=[{"field": "enrollment_ids", "message": f"Not active: {i}"} for i in inactive])
 
-    seen: dict[tuple[str, int], Enrollee] = {}
+    seen: dict[EnrolleeKey, Enrollee] = {}
     for i in dict.fromkeys(enrollment_ids):
         _, _, person_id, account_id, _, _ = enrollments[i]
         enrollee = Enrollee(person_id=person_id, account_id=account_id, enrollment_id=i)
         seen.setdefault(enrollee.key, enrollee)
     for pid in dict.fromkeys(person_ids):
-        seen.setdefault(("p", pid), Enrollee(person_id=pid, account_id=None))
+        seen.setdefault((pid, None), Enrollee(person_id=pid, account_id=None))
     for aid in dict.fromkeys(account_ids):
-        seen.setdefault(("a", aid), Enrollee(person_id=None, account_id=aid))
+        seen.setdefault((None, aid), Enrollee(person_id=None, account_id=aid))
     return list(seen.values())
 
 
-def _active_enrollment_status() -> StatusValue:
-    """New enrollments made by adding a participant are active: the default enrollment status
-    when it is in the active bucket, else the first active-bucket status."""
+def active_enrollment_status() -> StatusValue:
+    """The status of enrollments made because someone takes part (adding a participant, an
+    anonymous disbursement, an imported disbursement): the default enrollment status when it
+    is in the active bucket, else the first active-bucket status."""
     default = status_default(ENROLLMENT)
     if default.bucket == "active":
         return default
@@ -162,42 +171,38 @@ def _active_enrollment_status() -> StatusValue:
 
 
 def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: dt.date
-                       ) -> tuple[dict[tuple[str, int], int], set[int]]:
+                       ) -> tuple[dict[EnrolleeKey, int], set[int]]:
     """The active enrollment of each enrollee in ``program``, created where missing.
 
     Returns ({enrollee key: enrollment id}, ids created by this call).
     """
-    by_key: dict[tuple[str, int], int] = {e.key: e.enrollment_id for e in enrollees
-                                          if e.enrollment_id}
+    by_key: dict[EnrolleeKey, int] = {e.key: e.enrollment_id for e in enrollees
+                                      if e.enrollment_id}
     wanted_people = [e.person_id for e in enrollees if e.key not in by_key and e.person_id]
     wanted_accounts = [e.account_id for e in enrollees if e.key not in by_key and e.account_id]
 
-    def existing() -> dict[tuple[str, int], int]:
-        found: dict[tuple[str, int], int] = {}
+    def existing() -> dict[EnrolleeKey, int]:
+        found: dict[EnrolleeKey, int] = {}
         active = ProgramEnrollment.objects.filter(program=program, is_active=True)
         if wanted_people:
             for eid, pid in (active.filter(person_id__in=id_values(wanted_people))
                              .values_list("id", "person_id")):
-                found[("p", pid)] = eid
+                found[(pid, None)] = eid
         if wanted_accounts:
             for eid, aid in (active.filter(account_id__in=id_values(wanted_accounts))
                              .values_list("id", "account_id")):
-                found[("a", aid)] = eid
+                found[(None, aid)] = eid
         return found
 
     before = existing() if (wanted_people or wanted_accounts) else {}
     to_create = [e for e in enrollees if e.key not in by_key and e.key not in before]
     created: set[int] = set()
     if to_create:
-        status = _active_enrollment_status()
-        now, day = db_now(), db_date(on)
-        extra = db_json({})
-        rows = [(program.pk, e.person_id, e.account_id, False, status.pk, True, None, day, None,
-                 extra, now, now) for e in to_create]
-        insert_rows(ProgramEnrollment,
-                    ["program", "person", "account", "is_anonymous", "status", "is_active",
-                     "application_date", "start_date", "end_date", "extra", "created_at",
-                     "updated_at"], rows, ignore_conflicts=True)
+        status = active_enrollment_status()
+        enrollments_insert_many(enrollments=[
+            NewEnrollment(program_id=program.pk, person_id=e.person_id,
+                          account_id=e.account_id, status=status, start_date=on)
+            for e in to_create])
         after = existing()
         created = {eid for key, eid in after.items() if key not in before}
         before = after
@@ -207,12 +212,15 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
 
 def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
                        ) -> tuple[dict[int, int], int]:
-    """The assignment of ``benefit`` for each enrollment id, created where missing.
+    """The assignment of ``benefit`` for each enrollment id, created where missing (an
+    ``Enrollee`` with neither person nor account: the anonymous enrollment's assignment).
 
     Returns ({enrollment id: assignment id}, number created).
     """
     now = db_now()
-    rows = [(benefit.pk, eid, e.person_id, e.account_id, False, now, now)
+    # An enrollee with neither person nor account is the program's anonymous enrollment.
+    rows = [(benefit.pk, eid, e.person_id, e.account_id,
+             e.person_id is None and e.account_id is None, now, now)
             for eid, e in enrollments.items()]
     created = insert_rows(BenefitAssignment,
                           ["benefit", "enrollment", "person", "account", "is_anonymous",
@@ -225,11 +233,82 @@ def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
     return mapping, created
 
 
+@dataclass(frozen=True, slots=True)
+class NewEnrollment:
+    """An enrollment to insert: its program, who (a person, an account, or nobody with
+    ``is_anonymous``), status, dates and custom fields (already validated)."""
+
+    program_id: int
+    person_id: int | None
+    account_id: int | None
+    status: StatusValue
+    start_date: dt.date | None
+    application_date: dt.date | None = None
+    end_date: dt.date | None = None
+    extra: dict[str, Any] | None = None
+    is_anonymous: bool = False
+
+
+ENROLLMENT_FIELDS = ["program", "person", "account", "is_anonymous", "status", "is_active",
+                     "application_date", "start_date", "end_date", "extra", "created_at",
+                     "updated_at"]
+
+
+def enrollments_insert_many(*, enrollments: Iterable[NewEnrollment],
+                            now: dt.datetime | None = None,
+                            written: Callable[[int], None] | None = None) -> int:
+    """Insert enrollments, skipping each one a unique constraint refuses (an active enrollment
+    of the same program and person, account or anonymity made meanwhile); returns how many
+    were inserted. ``now`` stamps them (a caller finding its rows by ``created_at``);
+    ``written`` hears how many rows each batch wrote."""
+    now_db, empty, date = db_datetime(now or timezone.now()), db_json({}), DbDates()
+    rows = ((e.program_id, e.person_id, e.account_id, e.is_anonymous, e.status.pk,
+             e.status.bucket == "active", date[e.application_date], date[e.start_date],
+             date[e.end_date], db_json(e.extra) if e.extra else empty, now_db, now_db)
+            for e in enrollments)
+    return insert_rows_batched(ProgramEnrollment, ENROLLMENT_FIELDS, rows,
+                               ignore_conflicts=True, written=written)
+
+
 DISBURSEMENT_FIELDS = [
     "assignment", "session", "enrollment", "benefit", "program", "person", "account", "case",
     "recipient_type", "recipient_count", "quantity", "unit", "status", "disbursed_on", "extra",
     "created_at", "updated_at",
 ]
+
+
+class NewDisbursement(NamedTuple):
+    """A disbursement to insert, its values in ``DISBURSEMENT_FIELDS`` order (the recipient
+    copied from its assignment; quantity checked by ``check_quantity``)."""
+
+    assignment_id: int
+    session_id: int | None
+    enrollment_id: int
+    benefit_id: int
+    program_id: int
+    person_id: int | None
+    account_id: int | None
+    case_id: int | None
+    recipient_type: str
+    recipient_count: int
+    quantity: Decimal
+    unit_id: int
+    status_id: int
+    disbursed_on: dt.date
+    extra: dict[str, Any]
+
+
+def disbursements_insert_many(*, disbursements: Iterable[NewDisbursement],
+                              now: dt.datetime | None = None,
+                              written: Callable[[int], None] | None = None) -> int:
+    """Insert disbursements, skipping each one a unique constraint refuses (a session's
+    disbursement of a participant that exists); returns how many were inserted. ``now`` and
+    ``written`` as for ``enrollments_insert_many``."""
+    now_db, empty, date = db_datetime(now or timezone.now()), db_json({}), DbDates()
+    rows = ((*d[:13], date[d.disbursed_on], db_json(d.extra) if d.extra else empty, now_db,
+             now_db) for d in disbursements)
+    return insert_rows_batched(BenefitDisbursement, DISBURSEMENT_FIELDS, rows,
+                               ignore_conflicts=True, written=written)
 
 
 def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[int, dt.date]],

@@ -19,7 +19,7 @@ from programdesk.core.roles import Cap
 from programdesk.imports import fields, jobs, selectors
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.parsers import MAX_BYTES, MAX_ROWS
-from programdesk.imports.services import SUMMARY_LABELS
+from programdesk.imports.results import SUMMARY_LABELS
 from programdesk.reports.exports import escape_cell
 from programdesk.web.permissions import page_user, role_required
 
