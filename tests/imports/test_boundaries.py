@@ -20,8 +20,9 @@ def test_imports_never_write_rows_themselves() -> None:
     found = []
     for path in _modules():
         for node in ast.walk(ast.parse(path.read_text())):
-            name = (node.attr if isinstance(node, ast.Attribute)
-                    else node.id if isinstance(node, ast.Name) else None)
+            if not isinstance(node, ast.Attribute | ast.Name):
+                continue
+            name = node.attr if isinstance(node, ast.Attribute) else node.id
             if name in RAW_WRITES:
                 found.append(f"{path.relative_to(IMPORTS)}:{node.lineno} {name}")
     assert found == []
