@@ -236,6 +236,9 @@ def test_the_sheet_by_keyboard_alone(page, login, charlie) -> None:
            ).to_be_focused()
     page.keyboard.press("ArrowRight")
     expect(_group(page, "Mbeki-Johnson, Ana").get_by_role("radio", name="Absent")).to_be_checked()
+    page.keyboard.press("Tab")  # their quantity
+    expect(page.get_by_label("Quantity for Mbeki-Johnson, Ana")).to_be_focused()
+    page.keyboard.type("2")
     for _ in range(20):
         if page.evaluate("document.activeElement.textContent") == "Save attendance":
             break
@@ -244,3 +247,9 @@ def test_the_sheet_by_keyboard_alone(page, login, charlie) -> None:
     expect(page.get_by_text("Attendance saved (3 changed).")).to_be_visible()
     assert sorted(BenefitDisbursement.objects.filter(session=session)
                   .values_list("status__code", flat=True)) == ["absent", "completed", "completed"]
+    # Enter in a quantity field saves the sheet (it does not "Mark all present").
+    page.get_by_label("Quantity for Okafor, Ben").fill("3")
+    page.get_by_label("Quantity for Okafor, Ben").press("Enter")
+    expect(page.get_by_text("Attendance saved (1 changed).")).to_be_visible()
+    assert BenefitDisbursement.objects.get(session=session, person__first_name="Ben"
+                                           ).quantity == 3

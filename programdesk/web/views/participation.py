@@ -198,6 +198,10 @@ def _sheet_statuses() -> list[SheetStatus]:
     return statuses
 
 
+def _first_code(bucket: str) -> str | None:
+    return next((s.code for s in _sheet_statuses() if s.bucket == bucket), None)
+
+
 def _quantity_text(quantity: Decimal) -> str:
     """"1", "1.5", "0.25": what the quantity field shows and a save compares against."""
     text = f"{quantity:f}"
@@ -209,7 +213,7 @@ def _lines(sheet: list[selectors.SheetRow], posted: dict[int, tuple[str, str]] |
     """The sheet as shown: ``posted`` marks (disbursement id → status code, quantity text) win
     over saved ones; ``present`` rows show the first delivered status (a walk-in just added)."""
     posted, present = posted or {}, present or set()
-    delivered = next((s.code for s in _sheet_statuses() if s.bucket == "delivered"), None)
+    delivered = _first_code("delivered") if present else None
     lines = []
     for row in sheet:
         mark, quantity = posted.get(row.disbursement_id,
@@ -284,8 +288,9 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action")
     posted = _posted_marks(request)
     if action == "mark_all":
-        delivered = next((s.code for s in _sheet_statuses() if s.bucket == "delivered"), "")
-        expected = {s.code for s in _sheet_statuses() if s.bucket == "expected"}
+        statuses = _sheet_statuses()
+        delivered = next((s.code for s in statuses if s.bucket == "delivered"), "")
+        expected = {s.code for s in statuses if s.bucket == "expected"}
         posted = {pk: (delivered if code in expected else code, quantity)
                   for pk, (code, quantity) in posted.items()}
         return _sheet_page(request, session, posted=posted)
