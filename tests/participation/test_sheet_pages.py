@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from programdesk.participation import services
 from programdesk.participation.models import BenefitDisbursement
@@ -223,3 +225,23 @@ def test_walk_ins_need_staff_and_the_session_program(client, dana, charlie, sess
     assert client.post(f"/sessions/{session.pk}/walk-in/", {"action": "new_anyway",
                        "first_name": "A", "last_name": "B"}, **HTMX).status_code == 404
     assert not Person.objects.filter(first_name="A").exists()
+
+
+def test_the_sheet_page_reads_in_a_constant_number_of_queries(client, charlie,
+                                                              django_assert_max_num_queries
+                                                              ) -> None:
+    """The sheet is read in one query whatever its size: 10 people or 60, the same count."""
+    schedule = f.schedule_with_sessions(sessions=1)
+    session = schedule.sessions.get()
+    client.force_login(charlie)
+    counts = []
+    for size in (10, 50):
+        services.schedule_add_participants(
+            actor=charlie, schedule=schedule,
+            person_ids=[p.pk for p in f.PersonFactory.create_batch(size)])
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/sessions/{session.pk}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    with django_assert_max_num_queries(counts[0] + 1):  # a walk-in search: one more
+        client.get(f"/sessions/{session.pk}/", {"q": "ok"})
