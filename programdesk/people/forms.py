@@ -10,11 +10,18 @@ from django import forms
 from programdesk.core import custom_fields
 from programdesk.core.models import FieldTarget, User
 from programdesk.core.params import IdsChoiceField
+from programdesk.core.relations import related_model
 from programdesk.core.roles import Cap, Role
 from programdesk.core.scoping import visible
-from programdesk.people.models import Account, AccountKind, CaseStatus, DocumentType, Person
+from programdesk.people.models import (
+    Account,
+    AccountKind,
+    Case,
+    CaseStatus,
+    DocumentType,
+    Person,
+)
 from programdesk.people.selectors import accounts_visible
-from programdesk.programs.models import Program
 
 
 class DateInput(forms.DateInput):
@@ -88,8 +95,10 @@ class CaseForm(forms.Form):
     status = forms.ChoiceField(choices=CaseStatus.choices)
     worker: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, empty_label="— nobody —")
+    # The user's programs, set in __init__ (programs sits above people: reached through
+    # Case.programs, core/relations.py).
     programs: forms.ModelMultipleChoiceField[Any] = IdsChoiceField(
-        queryset=Program.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -97,7 +106,7 @@ class CaseForm(forms.Form):
         self.fields["worker"].queryset = User.objects.filter(  # type: ignore[attr-defined]
             is_active=True, role__in=[Role.ADMIN, Role.MANAGER, Role.STAFF]).order_by("username")
         self.fields["programs"].queryset = visible(  # type: ignore[attr-defined]
-            Program.objects.all(), user, "id").order_by("name")
+            related_model(Case, "programs").objects.all(), user, "id").order_by("name")
 
 
 class DocumentForm(forms.Form):

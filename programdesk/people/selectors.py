@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from programdesk.core.bulk import JsonValues
-from programdesk.core.errors import NotFound
 from programdesk.core.models import User
-from programdesk.core.scoping import MAX_ID
+from programdesk.core.relations import related_model
+from programdesk.core.scoping import visible_or_404
 from programdesk.people import matching
 from programdesk.people.models import Account, Case, Person
 
@@ -35,9 +35,9 @@ from programdesk.people.models import Account, Case, Person
 
 
 def _enrollments() -> Any:
-    from programdesk.participation.models import ProgramEnrollment
-
-    return ProgramEnrollment.objects
+    # participation's enrollments, through the reverse relation it declares on Person
+    # (core/relations.py): people sits below participation and does not import it.
+    return related_model(Person, "enrollments").objects
 
 
 def _case_links() -> Any:
@@ -93,31 +93,16 @@ def cases_visible(user: User) -> QuerySet[Case]:
     return qs.filter(Exists(here) | (~Exists(anywhere) & client_visible))
 
 
-def get_one(qs: QuerySet[Any], pk: Any) -> Any:
-    """The object with this id in ``qs`` (already scoped), else NotFound — also for ids the
-    database could not hold."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    if not 1 <= pk <= MAX_ID:
-        raise NotFound()
-    obj = qs.filter(pk=pk).first()
-    if obj is None:
-        raise NotFound()
-    return obj
-
-
 def person_get(user: User, pk: Any) -> Person:
-    return get_one(people_visible(user).select_related("account"), pk)
+    return visible_or_404(people_visible(user).select_related("account"), pk)
 
 
 def account_get(user: User, pk: Any) -> Account:
-    return get_one(accounts_visible(user), pk)
+    return visible_or_404(accounts_visible(user), pk)
 
 
 def case_get(user: User, pk: Any) -> Case:
-    return get_one(cases_visible(user).select_related("person", "account", "worker"), pk)
+    return visible_or_404(cases_visible(user).select_related("person", "account", "worker"), pk)
 
 
 # --- Search ------------------------------------------------------------------------------------
@@ -290,54 +275,80 @@ def people_match_rows(rows: list[dict[str, Any]], *, among: QuerySet[Person]
                         last_name=str(r.get("last_name") or ""),
                         birth_date=r.get("birth_date"), email=str(r.get("email") or ""),
                         phone=str(r.get("phone") or "")) for r in rows]
-    emails = sorted({p.email for p in probes if p.email})
-    phones = sorted({p.phone for p in probes if p.phone})
-    dates = sorted({p.birth_date.isoformat() for p in probes if p.birth_date})
     name_keys = [(matching.sound_key(str(r.get("last_name") or "")),
                   matching.sound_key(str(r.get("first_name") or ""))) for r in rows]
-    last_keys = sorted({last for last, _ in name_keys} - {""})
-    cond = Q(pk__in=[])
-    if emails:
-        cond |= Q(email__in=JsonValues(emails))
-    if phones:
-        cond |= Q(phone_key__in=JsonValues(phones))
-    if dates and last_keys:
-        cond |= Q(birth_date__in=JsonValues(dates, cast="date"),
-                  last_name_key__in=JsonValues(last_keys))
-    if not (emails or phones or (dates and last_keys)):
+    buckets = _MatchBuckets.fetch(among, probes, {last for last, _ in name_keys} - {""})
+    if buckets is None:
         return [None] * len(rows)
-    by_email: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    by_phone: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    # Birth-date candidates by (birth date, last-name Soundex), as the query fetches them —
-    # not every person born that day: comparing 100,000 rows with each person of their birth
-    # date would spend most of an import in edit distances between unrelated names.
-    by_birth: dict[tuple[dt.date, str], list[tuple[Any, ...]]] = defaultdict(list)
-    columns = ("id", "first_name", "last_name", "birth_date", "email", "phone_key",
-               "last_name_key")
-    for *row, last_key in (among.filter(cond).order_by().values_list(*columns)
-                           .iterator(5000)):
-        if row[4]:
-            by_email[row[4].lower()].append(row)
-        if row[5]:
-            by_phone[row[5]].append(row)
-        if row[3]:
-            by_birth[(row[3], last_key)].append(row)
-    result: list[int | None] = []
-    for probe, (last_key, first_key) in zip(probes, name_keys, strict=True):
-        candidates = {c[0]: c for c in (by_email.get(probe.email, []) if probe.email else [])}
-        candidates.update((c[0], c) for c in by_phone.get(probe.phone, []) if probe.phone)
+    return [_best_match(probe, buckets.candidates(probe, {last_key, first_key}))
+            for probe, (last_key, first_key) in zip(probes, name_keys, strict=True)]
+
+
+_Candidate = tuple[Any, ...]  # id, first name, last name, birth date, email, phone key
+
+
+class _MatchBuckets:
+    """The candidates of ``people_match_rows``, by email, by phone key and by (birth date,
+    last-name Soundex)."""
+
+    def __init__(self) -> None:
+        self.by_email: dict[str, list[_Candidate]] = defaultdict(list)
+        self.by_phone: dict[str, list[_Candidate]] = defaultdict(list)
+        # Birth-date candidates by (birth date, last-name Soundex), as the query fetches them
+        # — not every person born that day: comparing 100,000 rows with each person of their
+        # birth date would spend most of an import in edit distances between unrelated names.
+        self.by_birth: dict[tuple[dt.date, str], list[_Candidate]] = defaultdict(list)
+
+    @classmethod
+    def fetch(cls, among: QuerySet[Person], probes: list[_Probe], last_keys: set[str]
+              ) -> _MatchBuckets | None:
+        """One query for every candidate of every probe; None when no probe has a key."""
+        emails = sorted({p.email for p in probes if p.email})
+        phones = sorted({p.phone for p in probes if p.phone})
+        dates = sorted({p.birth_date.isoformat() for p in probes if p.birth_date})
+        if not (emails or phones or (dates and last_keys)):
+            return None
+        cond = Q(pk__in=[])
+        if emails:
+            cond |= Q(email__in=JsonValues(emails))
+        if phones:
+            cond |= Q(phone_key__in=JsonValues(phones))
+        if dates and last_keys:
+            cond |= Q(birth_date__in=JsonValues(dates, cast="date"),
+                      last_name_key__in=JsonValues(sorted(last_keys)))
+        buckets = cls()
+        columns = ("id", "first_name", "last_name", "birth_date", "email", "phone_key",
+                   "last_name_key")
+        for *row, last_key in (among.filter(cond).order_by().values_list(*columns)
+                               .iterator(5000)):
+            if row[4]:
+                buckets.by_email[row[4].lower()].append(row)
+            if row[5]:
+                buckets.by_phone[row[5]].append(row)
+            if row[3]:
+                buckets.by_birth[(row[3], last_key)].append(row)
+        return buckets
+
+    def candidates(self, probe: _Probe, name_keys: set[str]) -> list[_Candidate]:
+        """Everyone sharing the probe's email, phone or birth date and name sound (first and
+        last name swapped count too), each once."""
+        found = {c[0]: c for c in (self.by_email.get(probe.email, []) if probe.email else [])}
+        found.update((c[0], c) for c in self.by_phone.get(probe.phone, []) if probe.phone)
         if probe.birth_date:
-            # first and last name swapped count too
-            for key in {last_key, first_key}:
-                candidates.update((c[0], c) for c in by_birth.get((probe.birth_date, key), []))
-        best: tuple[int, int] | None = None
-        for pk, first, last, birth_date, email, phone_key in candidates.values():
-            score, _ = _match(probe, first=first, last=last, birth_date=birth_date, email=email,
-                              phone_key=phone_key, strict=True)
-            if score and (best is None or (score, -pk) > (best[0], -best[1])):
-                best = (score, pk)
-        result.append(best[1] if best else None)
-    return result
+            for key in name_keys:
+                found.update((c[0], c) for c in self.by_birth.get((probe.birth_date, key), []))
+        return list(found.values())
+
+
+def _best_match(probe: _Probe, candidates: list[_Candidate]) -> int | None:
+    """The best-scoring candidate's id; between equals, the oldest record."""
+    best: tuple[int, int] | None = None
+    for pk, first, last, birth_date, email, phone_key in candidates:
+        score, _ = _match(probe, first=first, last=last, birth_date=birth_date, email=email,
+                          phone_key=phone_key, strict=True)
+        if score and (best is None or (score, -pk) > (best[0], -best[1])):
+            best = (score, pk)
+    return best[1] if best else None
 
 
 # --- Records shown on the person, account and case pages ---------------------------------------
@@ -351,9 +362,7 @@ def _visible_programs(qs: QuerySet[Any], user: User) -> QuerySet[Any]:
 
 
 def _disbursements() -> Any:
-    from programdesk.participation.models import BenefitDisbursement
-
-    return BenefitDisbursement.objects.select_related(
+    return related_model(Person, "disbursements").objects.select_related(
         "benefit", "program", "status", "unit", "session", "person", "account", "case")
 
 

@@ -20,7 +20,7 @@ from programdesk.core.custom_fields import extra_merge, extra_validate
 from programdesk.core.errors import Conflict, ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, User
 from programdesk.core.text import name_problem
-from programdesk.people import matching
+from programdesk.people import matching, signals
 from programdesk.people.models import (
     Account,
     AccountKind,
@@ -372,11 +372,11 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
     custom field values likewise); the duplicate is deleted. The audit event keeps the
     duplicate's full record and the ids of everything moved.
 
-    Two active enrollments in the same program cannot both survive (the database allows one
-    per person and program): that is a Conflict, and staff withdraw or end one first.
+    Two active enrollments in the same program (the database allows one per person and
+    program) become one: ``enrollments_merge`` folds the duplicate's into the survivor's —
+    assignments, roster entries, disbursements and cohort memberships move, the earliest
+    start date stays — so the completion report counts the person once.
     """
-    from programdesk.participation.models import ProgramEnrollment
-
     if survivor.pk == duplicate.pk:
         raise ValidationError.for_fields({"duplicate_id": "A person cannot be merged with "
                                                           "themselves."})
@@ -386,14 +386,10 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
         raise Conflict("One of the two people no longer exists (merged or deleted already?).")
     keep, gone = locked[survivor.pk], locked[duplicate.pk]
 
-    clash = list(ProgramEnrollment.objects.filter(
-        person=keep, is_active=True,
-        program_id__in=ProgramEnrollment.objects.filter(person=gone, is_active=True)
-        .values("program_id")).select_related("program").order_by("program__name"))
-    if clash:
-        names = ", ".join(e.program.name for e in clash)
-        raise Conflict(f"Both people are actively enrolled in: {names}. End or withdraw one of "
-                       f"the enrollments first, then merge.")
+    # Participation folds the two people's active enrollments in one program into one before
+    # the foreign keys move (people sits below participation: people/signals.py).
+    enrollments_merged = [summary for _, answer in signals.people_merging.send(
+        sender=Person, actor=actor, keep=keep, gone=gone) for summary in (answer or [])]
 
     before_keep, record_gone = snapshot(keep), snapshot(gone)
     moved: dict[str, list[int]] = {}
@@ -423,7 +419,9 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
     before, after = changes(before_keep, snapshot(keep))
     audit_record(actor=actor, action="person.merge", obj=keep,
                  before={"duplicate": record_gone, **before},
-                 after={"moved": moved, **after})
+                 after={"moved": moved, **after,
+                        **({"enrollments_merged": enrollments_merged}
+                           if enrollments_merged else {})})
     return keep
 
 

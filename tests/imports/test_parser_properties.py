@@ -168,13 +168,13 @@ header_text = st.text(
                   blacklist_characters=parsers.DELIMITERS + "\ufeff"),
     min_size=1, max_size=10).filter(lambda h: h.split())
 # Cells: anything but NUL (a NUL is refused as binary data).
-cell_strategy = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+cell_strategy = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
                         max_size=12)
 
 
 # In a one-column file the header line shows no delimiter and csv.Sniffer guesses from the
 # cells: such a file reads back when its cells hold none of the delimiter characters.
-one_column_cell = st.text(st.characters(blacklist_categories=("Cs",),
+one_column_cell = st.text(st.characters(blacklist_categories=["Cs"],
                                         blacklist_characters="\x00" + parsers.DELIMITERS),
                           max_size=12)
 
@@ -267,9 +267,9 @@ def as_written(value: Any) -> Any:
                 max_size=4, unique_by=lambda h: " ".join(h.split())), st.data())
 @example(["Born"], [[dt.date(1900, 1, 1)], [dt.date(1900, 2, 28)], [dt.date(1900, 3, 1)]])
 def test_an_xlsx_written_by_openpyxl_reads_back(headers: list[str], data: Any) -> None:
-    rows = data if isinstance(data, list) else data.draw(st.lists(
+    rows: Any = data if isinstance(data, list) else data.draw(st.lists(
         st.lists(xlsx_values, min_size=len(headers), max_size=len(headers)), max_size=4))
-    table = read(xlsx([headers, *rows]), "upload")
+    table = read(xlsx([list(headers), *rows]), "upload")
     assert table is not None and table.format == "xlsx"
     assert table.headers == [" ".join(h.split()) for h in headers]
     expected = expected_rows(rows, lambda v: v.strip() if is_formula(v) else cell_text(

@@ -10,10 +10,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from programdesk.core.models import User
 from programdesk.participation import services
 from programdesk.participation.models import BenefitDisbursement
 from programdesk.people.models import Person
 from programdesk.scheduling import services as scheduling_services
+from programdesk.scheduling.models import BenefitSession
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +24,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def session(charlie):
+def session(charlie: User) -> BenefitSession:
     schedule = f.schedule_with_sessions(sessions=1, name="Thursday class")
     people = [f.PersonFactory(first_name=name, last_name="Okafor") for name in ("Ana", "Ben")]
     services.schedule_add_participants(actor=charlie, schedule=schedule,

@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any, cast
 
 import openpyxl
 import pytest
@@ -15,6 +17,8 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from programdesk.core.models import FieldDefinition
+from programdesk.people.models import Person
+from programdesk.programs.models import Program
 from programdesk.reports import exports
 from programdesk.reports.exports import csv_lines, escape_cell, xlsx_write
 from tests.factories import (
@@ -37,14 +41,14 @@ NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+1 555 0100", "-2+3", "@SUM(A1)",
 
 def read_csv(response) -> list[dict[str, str]]:
     assert isinstance(response, StreamingHttpResponse)
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    text = b"".join(cast("Iterator[bytes]", response.streaming_content)).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def read_xlsx(response) -> list[dict[str, object]]:
     assert isinstance(response, FileResponse)
-    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)),
-                                      read_only=True)
+    content = b"".join(cast("Iterator[bytes]", response.streaming_content))
+    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
     rows: list[dict[str, object]] = []
     for sheet in workbook.worksheets:
         values = list(sheet.iter_rows(values_only=True))
@@ -102,7 +106,7 @@ def test_xlsx_drops_characters_excel_cannot_hold() -> None:
 
 
 @pytest.fixture
-def nasty_people(db):
+def nasty_people(db: None) -> tuple[Program, list[Person]]:
     program = ProgramFactory()
     FieldDefinition.objects.create(target="person", key="nickname", label="Nickname",
                                    field_type="text")
@@ -215,7 +219,7 @@ def test_export_chunks_rows_through_a_cursor(monkeypatch, client, alice) -> None
     seen = []
     original = type(PersonFactory._meta.model.objects.all()).iterator
 
-    def spy(self, chunk_size=None):
+    def spy(self: Any, chunk_size: int | None = None) -> Any:
         seen.append((self._iterable_class.__name__, chunk_size))
         return original(self, chunk_size=chunk_size)
 

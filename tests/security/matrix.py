@@ -359,6 +359,10 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "imports/<int:pk>/"): Page(WRITE),
     ("GET", "imports/<int:pk>/progress/"): Page(WRITE, ok=204),  # not running
     ("GET", "imports/<int:pk>/errors.csv"): Page(WRITE),
+    # large exports: a job is its asker's ("other": someone else's job, 404)
+    ("GET", "exports/jobs/<int:pk>/"): Page(READ),
+    ("GET", "exports/jobs/<int:pk>/progress/"): Page(READ, ok=204),  # written already
+    ("GET", "exports/jobs/<int:pk>/download"): Page(READ),
 }
 for _name in ["summary", "attendance", "completion", "units-by-month", "repeat-participation",
               "repeat-by-postal-code", "follow-ups-absences", "follow-ups-not-served",

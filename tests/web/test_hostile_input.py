@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 import pytest
 from django.core.signals import got_request_exception
 from django.db import transaction
-from django.http import QueryDict
+from django.http import HttpResponse, QueryDict
 from django.test import Client
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -355,11 +355,12 @@ def test_path_ids_the_database_cannot_hold_are_not_found(client: Client, alice: 
 
     from programdesk.core.middleware import PageInputMiddleware
 
-    middleware = PageInputMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    middleware = PageInputMiddleware(lambda request: HttpResponse())
     request = RequestFactory().get(f"/anything/{HUGE}/")
     with pytest.raises(Http404):
         middleware.process_view(request, lambda r: None, (), {"pk": int(HUGE)})
-    assert middleware.process_view(request, lambda r: None, (), {"pk": 2**63 - 1}) is None
+    assert middleware.process_view(  # type: ignore[func-returns-value]
+        request, lambda r: None, (), {"pk": 2**63 - 1}) is None
     client.force_login(alice)
     assert client.get(f"/people/{HUGE}/").status_code == 404
     assert client.post(f"/settings/status-values/{HUGE}/", {"action": "delete"}
@@ -554,17 +555,26 @@ class Walker:
             # that takes no form: in case it reads one anyway.
             self.send_both(method, huge_path, {**forms[0], **dict.fromkeys(keys, HUGE)})
             return
-        # hostile path ids, and the other program's object
+        self.send_path_ids(route, method, level, user, forms[0])
+        if not keys:
+            return  # the view reads no parameter: nothing more to send
+        self.send_hostile_values(url, method, level, keys, forms)
+
+    def send_path_ids(self, route: str, method: str, level: str, user: Any,
+                      form: dict[str, Any]) -> None:
+        """Hostile path ids, and the other program's object."""
+        own, other = self.world.own, self.world.other
         for kind, name in PARAM.findall(route):
             if kind == "int":
                 values = PATH_VALUES if level == "full" and method == "GET" else [HUGE]
                 for value in values:
                     self.send_both(method, _url(route, own, self.world, user, (name, value)),
-                                   forms[0])
+                                   form)
         if PARAM.search(route):
-            self.send_both(method, _url(route, other, self.world, user), forms[0])
-        if not keys:
-            return  # the view reads no parameter: nothing more to send
+            self.send_both(method, _url(route, other, self.world, user), form)
+
+    def send_hostile_values(self, url: str, method: str, level: str, keys: set[str],
+                            forms: list[dict[str, Any]]) -> None:
         # hostile values everywhere at once: each value in the first form, the worst in the
         # others (each a branch of the view)
         for i, form in enumerate(forms if level == "full" else forms[:1]):

@@ -38,11 +38,12 @@ from programdesk.participation.services.writers import (
 )
 from programdesk.people.models import Account, Case, Person
 from programdesk.programs.models import Benefit
+from programdesk.programs.quantities import QUANTITY_MAX as QUANTITY_MAX  # for services.*
+from programdesk.programs.quantities import check_quantity
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
 
 DISBURSEMENT = StatusKind.DISBURSEMENT
 MAX_LINES = 50
-QUANTITY_MAX = Decimal("9999999999.99")
 
 
 @dataclass
@@ -65,24 +66,6 @@ class DisbursementLine:
     quantity: Decimal
     status: str | None = None
     extra: dict[str, Any] | None = None
-
-
-def check_quantity(quantity: Decimal, field_name: str = "quantity") -> Decimal:
-    """Non-negative, at most 2 decimals, within the column."""
-    try:
-        quantity = Decimal(quantity)
-    except (ArithmeticError, ValueError, TypeError):
-        raise ValidationError.for_fields({field_name: "Must be a number."}) from None
-    if not quantity.is_finite():
-        raise ValidationError.for_fields({field_name: "Must be a number."})
-    if quantity < 0:
-        raise ValidationError.for_fields({field_name: "Must not be negative."})
-    # Size before decimals: quantize() raises InvalidOperation past 28 digits (1e30).
-    if quantity > QUANTITY_MAX:
-        raise ValidationError.for_fields({field_name: "Too large."})
-    if quantity != quantity.quantize(Decimal("0.01")):
-        raise ValidationError.for_fields({field_name: "At most 2 decimals."})
-    return quantity
 
 
 def _status(code: str | None, field_name: str) -> StatusValue:

@@ -6,7 +6,7 @@ Other areas (scheduling, imports) write participation's tables only through thes
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from programdesk.core.audit import audit_record
 from programdesk.core.bulk import (
     db_date,
     db_json,
@@ -22,7 +23,7 @@ from programdesk.core.bulk import (
     insert_rows,
 )
 from programdesk.core.errors import Conflict, NotAllowed, ValidationError
-from programdesk.core.models import StatusKind, StatusValue, User
+from programdesk.core.models import Bucket, StatusKind, StatusValue, User
 from programdesk.core.roles import Cap
 from programdesk.core.selectors import status_default, status_first_in_bucket
 from programdesk.participation.models import (
@@ -30,16 +31,16 @@ from programdesk.participation.models import (
     BenefitDisbursement,
     ProgramEnrollment,
     RecipientType,
+    ScheduleAssignment,
 )
 from programdesk.people.models import Account, Person
 from programdesk.people.selectors import accounts_visible, people_visible
 from programdesk.programs.eligibility import eligibility_check_many
 from programdesk.programs.models import Benefit, Program
+from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
 ENROLLMENT = StatusKind.ENROLLMENT
 DISBURSEMENT = StatusKind.DISBURSEMENT
-
-
 
 
 @dataclass
@@ -48,9 +49,20 @@ class ParticipationResult:
     assignments_created: int = 0
     disbursements_created: int = 0
     warnings: list[dict[str, str]] = field(default_factory=list)
+    # People left out because failed `block` rules and nobody overrode them (``skip`` mode):
+    # {"person_id", "name", "reasons"}, so a page can name them and offer the override.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append({"code": code, "message": message})
+
+
+class OnIneligible:
+    """What adding many people does with those failed `block` rules refuse (no override)."""
+
+    REFUSE = "refuse"  # the whole request is refused (409 eligibility_blocked); nothing written
+    SKIP = "skip"  # the others are added; those refused are listed in ``result.skipped``
+    CHOICES = (REFUSE, SKIP)
 
 
 @dataclass(frozen=True)
@@ -223,32 +235,131 @@ DISBURSEMENT_FIELDS = [
 def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[int, dt.date]],
                                  participants: Sequence[tuple[int, int, Enrollee]],
                                  quantity: Decimal, status: StatusValue,
-                                 recipient_type: str = RecipientType.ENROLLMENT) -> int:
-    """One disbursement per (participant, session), skipping pairs that exist.
+                                 recipient_type: str = RecipientType.ENROLLMENT,
+                                 on_roster: Mapping[int, tuple[dt.date, dt.date | None]]
+                                 | None = None) -> int:
+    """One disbursement per (participant, session), skipping pairs that exist. The one place
+    a session's disbursement row is built.
 
     ``sessions``: (session id, local date); ``participants``: (assignment id, enrollment id,
-    enrollee). Returns how many were created.
+    enrollee). ``on_roster`` (assignment id -> (start date, end date or None)) limits each
+    participant to the sessions of the days they are on the roster. Returns how many were
+    created.
     """
     now, extra = db_now(), db_json({})
     days = {day: db_date(day) for _, day in sessions}
     benefit_id, program_id, unit_id, status_id = (benefit.pk, benefit.program_id,
                                                   benefit.unit_id, status.pk)
 
+    def on(assignment_id: int, day: dt.date) -> bool:
+        if on_roster is None:
+            return True
+        start, end = on_roster[assignment_id]
+        return start <= day and (end is None or day <= end)
+
     def rows() -> Iterable[tuple[Any, ...]]:
         for session_id, day in sessions:
             disbursed_on = days[day]
             for assignment_id, enrollment_id, e in participants:
-                yield (assignment_id, session_id, enrollment_id, benefit_id, program_id,
-                       e.person_id, e.account_id, None, recipient_type, 1, quantity, unit_id,
-                       status_id, disbursed_on, extra, now, now)
+                if on(assignment_id, day):
+                    yield (assignment_id, session_id, enrollment_id, benefit_id, program_id,
+                           e.person_id, e.account_id, None, recipient_type, 1, quantity,
+                           unit_id, status_id, disbursed_on, extra, now, now)
 
     return insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows(), ignore_conflicts=True)
 
 
+def _people_names(person_ids: Iterable[int]) -> dict[int, str]:
+    """"Last, First" for each id, as the pages list people; one query."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    return {pid: f"{last}, {first}" for pid, first, last in Person.objects.filter(
+        id__in=id_values(ids)).values_list("id", "first_name", "last_name")}
+
+
+# --- the sessions' side (scheduling's signals land here: participation/receivers.py) ---------
+
+
+def roster_disbursements_insert(*, actor: User | None, schedule: BenefitSchedule,
+                                sessions: Sequence[BenefitSession]) -> int:
+    """People on the schedule's roster are expected at sessions added later too: one
+    disbursement at the default status per (roster entry active that day, new session), as
+    adding a participant does for the sessions that exist. Set-based: a fixed number of
+    queries whatever the size. Returns how many were created."""
+    if not sessions:
+        return 0
+    entries = list(ScheduleAssignment.objects.filter(
+        schedule=schedule, assignment__enrollment__is_active=True).values_list(
+        "assignment_id", "assignment__enrollment_id", "assignment__person_id",
+        "assignment__account_id", "start_date", "end_date"))
+    if not entries:
+        return 0
+    created = session_disbursements_insert(
+        benefit=schedule.benefit, sessions=[(s.pk, s.local_date) for s in sessions],
+        participants=[(a, eid, Enrollee(person_id=pid, account_id=aid))
+                      for a, eid, pid, aid, _, _ in entries],
+        quantity=schedule.session_quantity, status=status_default(DISBURSEMENT),
+        on_roster={a: (start, end) for a, _, _, _, start, end in entries})
+    if created:
+        # The sessions are new: every disbursement on them was made just now.
+        ids = list(BenefitDisbursement.objects.filter(
+            session_id__in=[s.pk for s in sessions]).values_list("pk", flat=True))
+        audit_record(actor=actor, action="disbursement.create",
+                     object_type="participation.benefitdisbursement", object_ids=ids,
+                     after={"schedule_id": schedule.pk, "reason": "roster on new sessions"})
+    return created
+
+
+def session_disbursements_delete(*, actor: User | None, schedule: BenefitSchedule,
+                                 session_ids: Sequence[int]) -> int:
+    """Delete the still-expected disbursements of sessions about to be deleted. Recorded ones
+    (attendance, cancellations) stay, and their protecting foreign key then keeps the session.
+    Returns how many were deleted."""
+    if not session_ids:
+        return 0
+    expected = BenefitDisbursement.objects.filter(session_id__in=session_ids,
+                                                  status__bucket=Bucket.EXPECTED)
+    ids = list(expected.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    BenefitDisbursement.objects.filter(session_id__in=session_ids,
+                                       status__bucket=Bucket.EXPECTED).delete()
+    audit_record(actor=actor, action="disbursement.delete",
+                 object_type="participation.benefitdisbursement", object_ids=ids,
+                 before={"schedule_id": schedule.pk, "status_bucket": "expected"})
+    return len(ids)
+
+
+def session_disbursements_set_status(*, actor: User | None, session: BenefitSession,
+                                     bucket: str, to: StatusValue) -> int:
+    """Move the session's disbursements whose status is in ``bucket`` to ``to`` (cancelling a
+    session, or restoring it). Returns how many moved."""
+    ids = list(BenefitDisbursement.objects.filter(session=session, status__bucket=bucket)
+               .values_list("pk", flat=True))
+    if not ids:
+        return 0
+    BenefitDisbursement.objects.filter(pk__in=ids).update(status=to, updated_at=timezone.now())
+    audit_record(actor=actor, action="disbursement.update",
+                 object_type="participation.benefitdisbursement", object_ids=ids,
+                 after={"status": to.code, "session_id": session.pk})
+    return len(ids)
+
+
+def session_disbursements_redate(*, session: BenefitSession) -> int:
+    """A moved session's disbursements carry its new local date (``disbursed_on``); the
+    session's own audit event records the move."""
+    return BenefitDisbursement.objects.filter(session=session).update(
+        disbursed_on=session.local_date, updated_at=timezone.now())
+
+
 def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Sequence[Enrollee],
                        on: dt.date, override: EligibilityOverride | None,
-                       result: ParticipationResult) -> dict[str, Any] | None:
-    """Warn on failed `warn` rules; refuse failed `block` rules unless a manager overrides.
+                       result: ParticipationResult,
+                       on_ineligible: str = OnIneligible.REFUSE) -> dict[str, Any] | None:
+    """Warn on failed `warn` rules; failed `block` rules refuse the request unless a manager
+    overrides — or, with ``on_ineligible="skip"``, leave those people out: they are listed in
+    ``result.skipped`` (by name, with the reasons) and the caller drops them.
 
     Returns what to audit about an override, or None.
     """
@@ -259,18 +370,24 @@ def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Seque
     if not any(d.results for d in decisions.values()):
         return None  # no rules apply
     blocked = {pid: d for pid, d in decisions.items() if d.blocked}
+    names = _people_names(pid for pid, d in decisions.items() if d.failures)
     for pid, decision in decisions.items():
         for reason in decision.warnings:
-            result.warn("eligibility", f"Person {pid}: {reason}")
+            result.warn("eligibility", f"{names.get(pid, pid)}: {reason}")
     if not blocked:
         return None
     reasons = {pid: [r.reason for r in d.failures if r.mode == "block"]
                for pid, d in blocked.items()}
+    if override is None and on_ineligible == OnIneligible.SKIP:
+        result.skipped.extend(sorted(
+            ({"person_id": pid, "name": names.get(pid, str(pid)), "reasons": r}
+             for pid, r in reasons.items()), key=lambda s: (s["name"], s["person_id"])))
+        return None
     if override is None:
         raise Conflict(
-            f"{len(blocked)} of the people do not meet this benefit's eligibility rules. "
+            f"{_who_do(len(blocked))} not meet this benefit's eligibility rules. "
             "A manager may override with a reason.",
-            errors=[{"field": "person_ids", "message": f"Person {pid}: {'; '.join(r)}"}
+            errors=[{"field": "person_ids", "message": f"{names.get(pid, pid)}: {'; '.join(r)}"}
                     for pid, r in reasons.items()],
             type="eligibility_blocked",
         )
@@ -280,9 +397,14 @@ def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Seque
         raise ValidationError.for_fields(
             {"override_reason": "Say why the eligibility rules are overridden."})
     for pid, r in reasons.items():
-        result.warn("eligibility_overridden", f"Person {pid}: {'; '.join(r)}")
+        result.warn("eligibility_overridden", f"{names.get(pid, pid)}: {'; '.join(r)}")
     return {"reason": override.reason.strip(),
             "overridden": {str(pid): r for pid, r in reasons.items()}}
+
+
+def _who_do(n: int) -> str:
+    """"1 person does", "3 people do" — the subject of the refusal's sentence."""
+    return "1 person does" if n == 1 else f"{n} people do"
 
 
 def _require_active_benefit(benefit: Benefit) -> None:
@@ -317,9 +439,12 @@ class Enrolled:
 def participants_enroll(*, actor: User | None, benefit_id: int, on: dt.date,
                         person_ids: Sequence[int] = (), account_ids: Sequence[int] = (),
                         enrollment_ids: Sequence[int] = (),
-                        override: EligibilityOverride | None = None) -> Enrolled:
+                        override: EligibilityOverride | None = None,
+                        on_ineligible: str = OnIneligible.REFUSE) -> Enrolled:
     """Resolve the participants, apply eligibility, then reuse or create each one's active
-    enrollment in the benefit's program and their assignment of the benefit — set-based."""
+    enrollment in the benefit's program and their assignment of the benefit — set-based.
+    With ``on_ineligible="skip"`` people failed `block` rules refuse are left out (listed in
+    ``result.skipped``); when that leaves nobody, nothing is written."""
     benefit = Benefit.objects.select_related("program").get(pk=benefit_id)
     _require_active_benefit(benefit)
     result = ParticipationResult()
@@ -328,8 +453,17 @@ def participants_enroll(*, actor: User | None, benefit_id: int, on: dt.date,
                                      user=actor)
     if not enrollees:
         raise ValidationError.for_fields({"person_ids": "Name at least one participant."})
+    if on_ineligible not in OnIneligible.CHOICES:
+        raise ValidationError.for_fields({"on_ineligible": (
+            f"Choose one of: {', '.join(OnIneligible.CHOICES)}.")})
     override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees, on=on,
-                                        override=override, result=result)
+                                        override=override, result=result,
+                                        on_ineligible=on_ineligible)
+    if result.skipped:
+        left_out = {s["person_id"] for s in result.skipped}
+        enrollees = [e for e in enrollees if e.person_id not in left_out]
+        if not enrollees:
+            return Enrolled(benefit, result, {}, set(), {}, None)
     by_key, created = enrollments_ensure(program=benefit.program, enrollees=enrollees, on=on)
     result.enrollments_created = len(created)
     enrollments = {by_key[e.key]: e for e in enrollees}

@@ -3,6 +3,7 @@ and cohorts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,7 +20,7 @@ from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound,
 from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.params import parse_id, parse_ids, query_id
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import MAX_ID, get_visible, visible
+from programdesk.core.scoping import MAX_ID, visible, visible_or_404
 from programdesk.participation import selectors, services
 from programdesk.participation.models import ProgramEnrollment
 from programdesk.people.models import Account, Person
@@ -31,6 +32,7 @@ from programdesk.people.selectors import (
     people_visible,
 )
 from programdesk.programs.models import Program, ProgramCohort
+from programdesk.programs.selectors import cohorts_visible, programs_visible
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web import wording
 from programdesk.web.forms import add_service_errors
@@ -38,23 +40,14 @@ from programdesk.web.permissions import page_user, role_required
 from programdesk.web.views.scheduling import session_page_context
 
 
-def _object_or_404(qs: Any, pk: int, user: User, program_field: str) -> Any:
-    from django.http import Http404
-
-    try:
-        return get_visible(qs, pk=pk, user=user, program_field=program_field)
-    except NotFound:
-        raise Http404 from None
-
-
 def _schedule(request: HttpRequest, pk: int) -> BenefitSchedule:
-    return _object_or_404(BenefitSchedule.objects.select_related("benefit__program"), pk,
-                          page_user(request), "benefit__program_id")
+    return visible_or_404(visible(BenefitSchedule.objects.select_related("benefit__program"),
+                                  page_user(request), "benefit__program_id"), pk)
 
 
 def _session(request: HttpRequest, pk: int) -> BenefitSession:
-    return _object_or_404(BenefitSession.objects.select_related("benefit__program", "schedule"),
-                          pk, page_user(request), "benefit__program_id")
+    return visible_or_404(visible(BenefitSession.objects.select_related(
+        "benefit__program", "schedule"), page_user(request), "benefit__program_id"), pk)
 
 
 def _ids(request: HttpRequest, name: str) -> list[int]:
@@ -62,9 +55,13 @@ def _ids(request: HttpRequest, name: str) -> list[int]:
 
 
 def _show_result(request: HttpRequest, result: services.ParticipationResult, what: str) -> None:
-    messages.success(request, (
-        f"{what}: {result.enrollments_created} new enrollments, {result.assignments_created} "
-        f"new assignments, {result.disbursements_created} new disbursements."))
+    if result.enrollments_created or result.assignments_created or result.disbursements_created:
+        messages.success(request, (
+            f"{what}: {wording.count(result.enrollments_created, 'new enrollment')}, "
+            f"{wording.count(result.assignments_created, 'new assignment')}, "
+            f"{wording.count(result.disbursements_created, 'new disbursement')}."))
+    elif not result.skipped:
+        messages.info(request, f"{what}: nothing new — they were all added already.")
     for warning in result.warnings:
         messages.warning(request, warning["message"])
 
@@ -78,23 +75,49 @@ def _show_domain_error(request: HttpRequest, exc: DomainError) -> None:
 # --- add participants to a schedule ---------------------------------------------------------
 
 
-def _candidates(user: User, query: str, limit: int = 25) -> dict[str, Any]:
+def _candidates(user: User, query: str, limit: int = 25, *, person_ids: Sequence[int] = (),
+                account_ids: Sequence[int] = ()) -> dict[str, Any]:
+    """Search results, with the people and accounts already chosen listed first and ticked —
+    so a new search never throws a selection away."""
     people = Person.objects.none()
     accounts = Account.objects.none()
     query = query.strip()
+    chosen_people = list(people_visible(user).filter(pk__in=person_ids[:MAX_CHOSEN])
+                         .order_by("last_name", "first_name")) if person_ids else []
+    chosen_accounts = list(accounts_visible(user).filter(pk__in=account_ids[:MAX_CHOSEN])
+                           .order_by("name")) if account_ids else []
     if len(query) >= 2:
-        people = people_search(people_visible(user), query)
-        accounts = accounts_search(accounts_visible(user), query)
+        people = (people_search(people_visible(user), query)
+                  .exclude(pk__in=[p.pk for p in chosen_people]))
+        accounts = (accounts_search(accounts_visible(user), query)
+                    .exclude(pk__in=[a.pk for a in chosen_accounts]))
     return {"people": people.order_by("last_name", "first_name")[:limit],
-            "accounts": accounts.order_by("name")[:10], "query": query}
+            "accounts": accounts.order_by("name")[:10], "query": query,
+            "chosen_people": chosen_people, "chosen_accounts": chosen_accounts}
+
+
+MAX_CHOSEN = 500  # how many ticked people a search carries along
+
+
+def _override_from(request: HttpRequest, user: User) -> services.EligibilityOverride | None:
+    if request.POST.get("override_eligibility") and user.can(Cap.MANAGE_PROGRAMS):
+        return services.EligibilityOverride(reason=request.POST.get("override_reason", ""))
+    return None
 
 
 @role_required(Cap.WRITE_RECORDS)
 def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add people to a schedule: the eligible ones are added, those eligibility rules refuse
+    are listed by name (with the reasons and a manager's override) and stay ticked; going over
+    the capacity is asked about before anything is written."""
     schedule = _schedule(request, pk)
     program = schedule.benefit.program
     user = page_user(request)
-    blocked: Conflict | None = None
+    refused: list[dict[str, Any]] = []
+    capacity_check: services.AddPreview | None = None
+    keep_people: list[int] = []
+    keep_accounts: list[int] = []
+    keep_enrollments: list[int] = []
     if request.method == "POST":
         if request.POST.get("action") == "remove":
             chosen = _ids(request, "assignment_ids")
@@ -109,23 +132,30 @@ def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
                     "is kept."))
             except DomainError as exc:
                 _show_domain_error(request, exc)
-            return redirect(request.path)
-        override = None
-        if request.POST.get("override_eligibility") and user.can(Cap.MANAGE_PROGRAMS):
-            override = services.EligibilityOverride(
-                reason=request.POST.get("override_reason", ""))
+            return redirect(request.get_full_path())
+        keep_people, keep_accounts = _ids(request, "person_ids"), _ids(request, "account_ids")
+        keep_enrollments = _ids(request, "enrollment_ids")
         try:
-            result = services.schedule_add_participants(
-                actor=user, schedule=schedule, person_ids=_ids(request, "person_ids"),
-                account_ids=_ids(request, "account_ids"),
-                enrollment_ids=_ids(request, "enrollment_ids"), override=override)
-            _show_result(request, result, "Added")
-            return redirect(request.path)
-        except Conflict as exc:
-            if exc.extra.get("type") == "eligibility_blocked":
-                blocked = exc
-            else:
-                _show_domain_error(request, exc)
+            if not (keep_people or keep_accounts or keep_enrollments):
+                raise ValidationError("Tick at least one person to add.")
+            if schedule.capacity is not None and not request.POST.get("capacity_ok"):
+                preview = services.schedule_add_preview(
+                    actor=user, schedule=schedule, person_ids=keep_people,
+                    account_ids=keep_accounts, enrollment_ids=keep_enrollments)
+                if preview.over:
+                    capacity_check = preview
+            if capacity_check is None:
+                result = services.schedule_add_participants(
+                    actor=user, schedule=schedule, override=_override_from(request, user),
+                    on_ineligible=services.OnIneligible.SKIP, person_ids=keep_people,
+                    account_ids=keep_accounts, enrollment_ids=keep_enrollments)
+                _show_result(request, result, f"Added to {schedule.name}")
+                if not result.skipped:
+                    return redirect(request.get_full_path())
+                # The refused stay ticked (and nobody else), named with the reasons.
+                refused = result.skipped
+                keep_people = [r["person_id"] for r in refused]
+                keep_accounts, keep_enrollments = [], []
         except DomainError as exc:
             _show_domain_error(request, exc)
     roster = selectors.schedule_roster(schedule=schedule, include_ended=False)
@@ -135,18 +165,22 @@ def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
                    if e.pk not in on_roster]
     return render(request, "web/participation/schedule_participants.html", {
         "schedule": schedule, "program": program, "roster": roster,
-        "enrollments": enrollments, "blocked": blocked,
-        "selected_people": _ids(request, "person_ids") if blocked else [],
+        "enrollments": enrollments, "refused": refused, "capacity_check": capacity_check,
+        "chosen_enrollments": set(keep_enrollments),
         "can_override": user.can(Cap.MANAGE_PROGRAMS),
-        **_candidates(user, request.GET.get("q", "")),
+        "override_reason": request.POST.get("override_reason", ""),
+        **_candidates(user, request.GET.get("q", ""), person_ids=keep_people,
+                      account_ids=keep_accounts),
     })
 
 
 @role_required(Cap.WRITE_RECORDS)
 def schedule_participant_search(request: HttpRequest, pk: int) -> HttpResponse:
     _schedule(request, pk)  # 404 unless the user may see the schedule
-    return render(request, "web/participation/_candidates.html",
-                  _candidates(page_user(request), request.GET.get("q", "")))
+    return render(request, "web/participation/_candidates.html", _candidates(
+        page_user(request), request.GET.get("q", ""),
+        person_ids=parse_ids(request.GET.getlist("person_ids")),
+        account_ids=parse_ids(request.GET.getlist("account_ids"))))
 
 
 # --- the attendance sheet -------------------------------------------------------------------
@@ -386,43 +420,52 @@ def _walk_in_search(user: User, session: BenefitSession, query: str, *,
             "searched": len(query) >= 2}
 
 
+def _walk_in_person(request: HttpRequest, session: BenefitSession, user: User,
+                    panel: dict[str, Any], override: services.EligibilityOverride | None
+                    ) -> Person | None:
+    """Create-and-add someone new (``new``: after looking for duplicates; ``new_anyway``), or
+    add the person ``person_id``; None when the panel has something to say instead. Services'
+    refusals propagate (``_walk_in_add`` shows them)."""
+    action, form = request.POST.get("action"), panel["form"]
+    if action in ("new", "new_anyway"):
+        if not form.is_valid():
+            return None
+        values = form.cleaned_data
+        if action == "new" and (duplicates := people_find_duplicates(
+                first_name=values["first_name"], last_name=values["last_name"], user=user)):
+            panel["duplicates"] = duplicates
+            return None
+        return services.session_add_new_person(actor=user, session=session, override=override,
+                                               **values)
+    person = people_visible(user).filter(
+        pk=parse_id(request.POST.get("person_id", "")) or 0).first()
+    if person is None:
+        panel["error"] = "Choose a person in the list."
+        return None
+    panel["person"] = person
+    if any(r.person_id == person.pk for r in selectors.session_sheet(session=session)):
+        panel["error"] = f"{person.full_name} is already on this sheet."
+        return None
+    services.session_add_participants(actor=user, session=session, person_ids=[person.pk],
+                                      override=override)
+    return person
+
+
 def _walk_in_add(request: HttpRequest, session: BenefitSession, user: User
                  ) -> tuple[dict[str, Any], int | None]:
     """Do what the walk-in panel posted — ``action=new`` (check for duplicates, then create and
     add), ``new_anyway`` (create and add), else add the person ``person_id`` — and return the
-    panel's context and the disbursement now on the sheet (None when nothing was added)."""
-    action = request.POST.get("action")
-    new = action in ("new", "new_anyway")
+    panel's context and the disbursement now on the sheet (None when nothing was added). One
+    person: an eligibility rule that blocks them refuses (with the reasons; a manager may
+    override), as the session's service does by default."""
+    new = request.POST.get("action") in ("new", "new_anyway")
     form = WalkInForm(request.POST if new else None, auto_id="walk-in-%s")
     panel: dict[str, Any] = {"query": "", "people": [], "searched": False, "form": form}
     override = None
     if request.POST.get("override_eligibility") and user.can(Cap.MANAGE_PROGRAMS):
         override = services.EligibilityOverride(reason=request.POST.get("override_reason", ""))
     try:
-        if new:
-            if not form.is_valid():
-                return panel, None
-            values = form.cleaned_data
-            if action == "new":
-                duplicates = people_find_duplicates(
-                    first_name=values["first_name"], last_name=values["last_name"], user=user)
-                if duplicates:
-                    panel["duplicates"] = duplicates
-                    return panel, None
-            person = services.session_add_new_person(actor=user, session=session,
-                                                     override=override, **values).person
-        else:
-            found = people_visible(user).filter(
-                pk=parse_id(request.POST.get("person_id", "")) or 0).first()
-            if found is None:
-                panel["error"] = "Choose a person in the list."
-                return panel, None
-            person = panel["person"] = found
-            if any(r.person_id == person.pk for r in selectors.session_sheet(session=session)):
-                panel["error"] = f"{person.full_name} is already on this sheet."
-                return panel, None
-            services.session_add_participants(actor=user, session=session,
-                                              person_ids=[person.pk], override=override)
+        person = _walk_in_person(request, session, user, panel, override)
     except ValidationError as exc:
         if new:
             add_service_errors(form, exc)
@@ -430,14 +473,14 @@ def _walk_in_add(request: HttpRequest, session: BenefitSession, user: User
             panel["error"] = " ".join(_error_lines(exc))
         return panel, None
     except Conflict as exc:
-        panel["error"] = exc.detail
-        panel["reasons"] = [e["message"] for e in exc.errors]
+        panel.update(error=exc.detail, reasons=[e["message"] for e in exc.errors])
         if exc.extra.get("type") == "eligibility_blocked":
-            panel["blocked"] = True
-            panel["can_override"] = user.can(Cap.MANAGE_PROGRAMS)
+            panel.update(blocked=True, can_override=user.can(Cap.MANAGE_PROGRAMS))
         return panel, None
     except DomainError as exc:
         panel["error"] = " ".join(_error_lines(exc))
+        return panel, None
+    if person is None:
         return panel, None
     row = next(r for r in selectors.session_sheet(session=session) if r.person_id == person.pk)
     panel.update(added=person, form=WalkInForm(auto_id="walk-in-%s"))
@@ -516,12 +559,14 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
     registering = request.POST.get("action") == "register"
     register = RegisterForm(request.POST if registering else None)
+    likely: list[dict[str, Any]] = []
     if request.method == "POST":
         try:
             if registering:
                 if register.is_valid():
-                    person = services.kiosk_register(actor=user, session=session,
-                                                     **register.cleaned_data)
+                    person = services.kiosk_register(
+                        actor=user, session=session, **register.cleaned_data,
+                        new_person_confirmed=request.POST.get("confirm_new") == "1")
                     messages.success(request, f"Welcome, {person.first_name}! You are "
                                               "registered and checked in.")
                     return redirect(request.path)
@@ -541,12 +586,17 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, "We could not check you in. Please search again or "
                                         "ask a staff member.")
                 return redirect(request.path)
-        except (Conflict, NotAllowed, NotFound) as exc:
+        except Conflict as exc:
+            if exc.extra.get("type") != "possible_duplicate":
+                messages.error(request, f"{exc.detail} Please ask a staff member.")
+                return redirect(request.path)
+            likely = exc.extra["matches"]  # ask "is this you?" before making anyone new
+        except (NotAllowed, NotFound) as exc:
             messages.error(request, f"{exc.detail} Please ask a staff member.")
             return redirect(request.path)
     query = request.GET.get("q", "").strip()
     return render(request, "web/participation/kiosk_session.html", {
-        "session": session, "register": register, "query": query,
+        "session": session, "register": register, "query": query, "likely": likely,
         "results": (selectors.kiosk_search(session=session, query=query, user=user)
                     if query else []),
         "show_register": request.POST.get("action") == "register"})
@@ -565,7 +615,7 @@ def kiosk_search(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _program(request: HttpRequest, pk: int) -> Program:
-    return _object_or_404(Program.objects.all(), pk, page_user(request), "id")
+    return visible_or_404(programs_visible(page_user(request)), pk)
 
 
 @role_required(Cap.READ_RECORDS)
@@ -617,9 +667,8 @@ class EnrollmentForm(forms.Form):
 @role_required(Cap.READ_RECORDS)
 def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    enrollment = _object_or_404(
-        ProgramEnrollment.objects.select_related("program", "person", "account", "status"),
-        pk, user, "program_id")
+    enrollment = visible_or_404(selectors.enrollments_visible(user).select_related(
+        "program", "person", "account", "status"), pk)
     initial = {"status": enrollment.status.code, "application_date": enrollment.application_date,
                "start_date": enrollment.start_date, "end_date": enrollment.end_date}
     form = EnrollmentForm(request.POST or None, initial=initial)
@@ -646,8 +695,7 @@ def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Cap.READ_RECORDS)
 def cohort_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    cohort = _object_or_404(ProgramCohort.objects.select_related("program"), pk, user,
-                            "program_id")
+    cohort = visible_or_404(cohorts_visible(user).select_related("program"), pk)
     if request.method == "POST":
         if not user.can(Cap.WRITE_RECORDS):
             raise_forbidden()
