@@ -114,6 +114,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "programdesk.web.context_processors.navigation",
             ],
+            # The house format's filters (|day, |clock, |moment, |qty, |num) in every template
+            # without a {% load %}: docs/front-desk.md.
+            "builtins": ["programdesk.web.templatetags.display"],
         },
     },
 ]

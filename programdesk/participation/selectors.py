@@ -251,7 +251,10 @@ def kiosk_search(*, session: BenefitSession, query: str, limit: int = 10,
     on_sheet = set(BenefitDisbursement.objects.filter(
         session=session, person_id__in=[p.pk for p in matches])
         .values_list("person_id", flat=True))
-    return [{"person_id": p.pk, "display_name": p.kiosk_name, "on_roster": p.pk in on_sheet}
+    names = [p.kiosk_name for p in matches]
+    # Two "Kai G." look alike: the month each registered tells them apart, saying nothing else.
+    return [{"person_id": p.pk, "display_name": p.kiosk_name, "on_roster": p.pk in on_sheet,
+             "registered": p.created_at if names.count(p.kiosk_name) > 1 else None}
             for p in matches]
 
 

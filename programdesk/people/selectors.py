@@ -10,7 +10,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Concat
 
 from programdesk.core.bulk import JsonValues
 from programdesk.core.models import User
@@ -78,6 +88,19 @@ def accounts_visible(user: User) -> QuerySet[Account]:
     neither = (~Exists(Person.objects.filter(account_id=OuterRef("pk")))
                & ~Exists(enrollments.filter(account_id=OuterRef("pk"))))
     return qs.filter(own | member | neither)
+
+
+def accounts_for_picker(user: User) -> QuerySet[Account]:
+    """The accounts a person may be put in, each with what tells one "Garcia household" from the
+    next: ``member_count``, ``first_member`` (the longest-standing member's name) and the postal
+    code. One query, whatever the number of accounts."""
+    first = Person.objects.filter(account_id=OuterRef("pk")).order_by("id")
+    return (accounts_visible(user)
+            .annotate(member_count=Count("members"),
+                      first_member=Subquery(first.annotate(
+                          full=Concat("first_name", Value(" "), "last_name",
+                                      output_field=CharField())).values("full")[:1]))
+            .order_by("name", "postal_code", "id"))
 
 
 def cases_visible(user: User) -> QuerySet[Case]:

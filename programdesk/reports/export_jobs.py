@@ -26,7 +26,7 @@ from programdesk.core.audit import audit_record
 from programdesk.core.db_router import replica_reads
 from programdesk.core.errors import NotFound
 from programdesk.core.models import User
-from programdesk.reports.exports import FORMATS, csv_lines, xlsx_write
+from programdesk.reports.exports import FORMATS, Headers, csv_lines, header_row, xlsx_write
 from programdesk.reports.lists import LISTS, ListFilter
 from programdesk.reports.models import ExportJob, ExportStatus
 from programdesk.reports.selectors import ReportFilter
@@ -66,6 +66,7 @@ def list_filter_json(filters: ListFilter) -> dict[str, Any]:
 
 
 def list_filter_from_json(data: dict[str, Any]) -> ListFilter:
+    data = {k: v for k, v in data.items() if k != "headers"}
     report = dict(data["report"])
     for key in ("date_from", "date_to"):
         if report.get(key):
@@ -84,15 +85,17 @@ def export_task_needed(rows: Any) -> bool:
 
 @transaction.atomic
 def export_job_create(*, actor: User, name: str, fmt: str, filters: ListFilter,
-                      filename: str) -> ExportJob:
-    """Record a large export of the list ``name`` for ``actor`` and queue its task."""
+                      filename: str, headers: Headers = "machine") -> ExportJob:
+    """Record a large export of the list ``name`` for ``actor`` and queue its task. The
+    ``headers`` choice (human names or machine keys) rides along with the filters."""
     from programdesk.reports.tasks import export_job_run
 
     if name not in LISTS or fmt not in FORMATS:
         raise ValueError(f"unknown export {name}.{fmt}")
     now = timezone.now()
     job = ExportJob.objects.create(
-        user=actor, name=name, format=fmt, filters=list_filter_json(filters),
+        user=actor, name=name, format=fmt,
+        filters={**list_filter_json(filters), "headers": headers},
         filename=filename[:128], stored_name=f"{uuid.uuid4().hex}.{fmt}", heartbeat_at=now,
         expires_at=now + dt.timedelta(hours=settings.PROGRAMDESK_EXPORT_KEEP_HOURS))
     audit_record(actor=actor, action="export_job.create", obj=job,
@@ -175,6 +178,7 @@ def export_job_execute(*, job_id: int) -> str:
         with replica_reads():  # list exports read from the replica, if any
             header, rows = LISTS[job.name](user=job.user,
                                            filters=list_filter_from_json(job.filters))
+            header = header_row(header, job.filters.get("headers", "machine"))
             total = rows.count()
             ExportJob.objects.filter(pk=job.pk).update(row_count=total,
                                                        heartbeat_at=timezone.now())

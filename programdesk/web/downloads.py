@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 
@@ -15,7 +15,7 @@ from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.params import parse_id
 from programdesk.reports import filtering
-from programdesk.reports.exports import Format, export_response
+from programdesk.reports.exports import HEADERS, Format, Headers, export_response
 from programdesk.reports.filtering import ReportFilter
 from programdesk.web.permissions import page_user
 
@@ -74,8 +74,13 @@ def filters_from_query(query: QueryDict, user: User, *, extra: dict[str, Any] | 
 def download(request: HttpRequest, fmt: Format,
              build: Callable[[User, QueryDict], tuple[str, list[str], Any]]) -> HttpResponseBase:
     """Run ``build`` (→ file name, header, rows) and send the file; bad filters answer 400 with
-    the reason, filters naming what the user can't see 404."""
+    the reason, filters naming what the user can't see 404. Columns have human names;
+    ``?headers=machine`` gives the machine keys, for integrations (docs/reports.md)."""
     user = page_user(request)
+    headers = request.GET.get("headers") or "human"
+    if headers not in HEADERS:
+        return HttpResponse("Bad filter: headers is human or machine.\n", status=400,
+                            content_type="text/plain; charset=utf-8")
     # Reports and lists are read from the replica, when there is one (core/db_router.py).
     with replica_reads():
         try:
@@ -83,4 +88,5 @@ def download(request: HttpRequest, fmt: Format,
         except ValidationError as exc:
             return HttpResponse(f"Bad filter: {exc.detail}\n", status=400,
                                 content_type="text/plain; charset=utf-8")
-        return export_response(fmt, filename=filename, header=header, rows=rows)
+        return export_response(fmt, filename=filename, header=header, rows=rows,
+                               headers=cast(Headers, headers))

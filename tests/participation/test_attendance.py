@@ -179,3 +179,13 @@ def test_completing_a_cancelled_session_is_refused(charlie) -> None:
                                    complete_session=True)
     session.refresh_from_db()
     assert session.status == "cancelled"
+
+
+def test_kiosk_search_tells_two_people_with_one_display_name_apart_by_month(kim, sheet) -> None:
+    session, _ = sheet
+    f.PersonFactory(first_name="Kai", last_name="Green")
+    f.PersonFactory(first_name="Kai", last_name="Gomez")
+    f.PersonFactory(first_name="Kai", last_name="Lee")
+    found = {r["display_name"]: r["registered"] is not None
+             for r in selectors.kiosk_search(session=session, query="kai", user=kim)}
+    assert found == {"Kai G.": True, "Kai L.": False}

@@ -32,7 +32,14 @@ from programdesk.core.models import DISBURSEMENT_BUCKETS, ENROLLMENT_BUCKETS, Us
 from programdesk.core.params import parse_id
 from programdesk.core.roles import Cap
 from programdesk.reports import export_jobs
-from programdesk.reports.exports import FORMATS, XLSX_CONTENT_TYPE, Format, export_response
+from programdesk.reports.exports import (
+    FORMATS,
+    HEADERS,
+    XLSX_CONTENT_TYPE,
+    Format,
+    Headers,
+    export_response,
+)
 from programdesk.reports.lists import LISTS, ListFilter
 from programdesk.reports.models import ExportJob
 from programdesk.scheduling.models import SessionStatus
@@ -102,6 +109,11 @@ def _list_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:
         what the user can't see 404."""
         user = page_user(request)
         filename = f"{name}-{timezone.localdate().isoformat()}"
+        # Human column names for people; ?headers=machine for integrations (docs/reports.md).
+        headers = request.GET.get("headers") or "human"
+        if headers not in HEADERS:
+            return HttpResponse("Bad filter: headers is human or machine.\n", status=400,
+                                content_type="text/plain; charset=utf-8")
         # Lists are read from the replica, when there is one (core/db_router.py).
         with replica_reads():
             try:
@@ -114,9 +126,11 @@ def _list_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:
             header, rows = LISTS[name](user=user, filters=filters)
             if not export_jobs.export_task_needed(rows):
                 return cast(HttpResponse, export_response(fmt, filename=filename,
-                                                          header=header, rows=rows))
+                                                          header=header, rows=rows,
+                                                          headers=cast(Headers, headers)))
         job = export_jobs.export_job_create(actor=user, name=name, fmt=fmt, filters=filters,
-                                            filename=filename)
+                                            filename=filename,
+                                            headers=cast(Headers, headers))
         return redirect(f"/exports/jobs/{job.pk}/")
 
     return view

@@ -461,11 +461,8 @@ def _walk_in_add(request: HttpRequest, session: BenefitSession, user: User
     new = request.POST.get("action") in ("new", "new_anyway")
     form = WalkInForm(request.POST if new else None, auto_id="walk-in-%s")
     panel: dict[str, Any] = {"query": "", "people": [], "searched": False, "form": form}
-    override = None
-    if request.POST.get("override_eligibility") and user.can(Cap.MANAGE_PROGRAMS):
-        override = services.EligibilityOverride(reason=request.POST.get("override_reason", ""))
     try:
-        person = _walk_in_person(request, session, user, panel, override)
+        person = _walk_in_person(request, session, user, panel, _override_from(request, user))
     except ValidationError as exc:
         if new:
             add_service_errors(form, exc)

@@ -190,7 +190,14 @@ def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
     candidates = selectors.people_find_duplicates(
         first_name=person.first_name, last_name=person.last_name, birth_date=person.birth_date,
         email=person.email, phone=person.phone, exclude_id=person.pk, user=user)
-    context: dict[str, Any] = {"person": person, "other": other, "candidates": candidates}
+    # The person picker: anyone visible by name, phone, email, postal code or birth date, shown
+    # with what tells namesakes apart (birth date, postal code, household, record number).
+    find = request.GET.get("find", "").strip()[:200]
+    found = (list(selectors.people_search(selectors.people_visible(user), find)
+                  .exclude(pk=person.pk).select_related("account")
+                  .order_by("last_name", "first_name", "id")[:25]) if find else [])
+    context: dict[str, Any] = {"person": person, "other": other, "candidates": candidates,
+                               "find": find, "found": found}
     if other is not None:
         context["mine"] = selectors.person_records(person, user)
         context["theirs"] = selectors.person_records(other, user)

@@ -153,7 +153,7 @@ class ScheduleForm(RuleForm):
     timezone = forms.CharField(label="Time zone", max_length=64,
                                widget=forms.TextInput(attrs={"list": "zones",
                                                              "autocomplete": "off"}),
-                               help_text="The zone the times are in (IANA name).")
+                               help_text="Where the sessions happen, such as America/New_York.")
     location = forms.CharField(label="Location", max_length=200, required=False)
     capacity = forms.IntegerField(label="Capacity", required=False, min_value=1,
                                   help_text="Leave empty for no limit.")

@@ -12,7 +12,9 @@
     messages.remove();
   }
   const timer = window.setTimeout(clear, CLEAR_AFTER_MS);
-  for (const type of ["keydown", "pointerdown", "input"]) {
+  // "click", not "pointerdown": the message goes once the tap has landed, so the page does not
+  // move under a finger that is still on the screen.
+  for (const type of ["keydown", "click", "input"]) {
     document.addEventListener(type, () => { window.clearTimeout(timer); clear(); },
                               { once: true, capture: true });
   }
