@@ -199,7 +199,7 @@ def test_session_page_header_and_read_only_roster(client, dana, schedule) -> Non
     text = page.content.decode()
     assert page.status_code == 200
     assert "Tue 5 Mar 2030, 6:00–8:00 PM EST" in text and "America/New_York" in text
-    assert "Lovelace, Ada" in text and "1 expected" in text
+    assert "Lovelace, Ada" in text and "1</span> not recorded" in text
     assert page.context["counts"]["expected"] == 1
     assert "Edit session" not in text  # viewers only read
     assert "web/scheduling/session_detail.html" in [t.name for t in page.templates]

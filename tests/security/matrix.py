@@ -262,6 +262,10 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "schedules/<int:pk>/participants/search"): Page(WRITE, query=lambda s: {"q": "Pat"}),
     ("GET", "sessions/<int:pk>/"): Page(READ),
     ("POST", "sessions/<int:pk>/"): Page(WRITE, ok=302),  # the attendance sheet saves
+    # the sheet's walk-in panel: without htmx a search is the sheet (redirect), an add goes back
+    ("GET", "sessions/<int:pk>/walk-in/"): Page(WRITE, ok=302, query=lambda s: {"q": "Pat"}),
+    ("POST", "sessions/<int:pk>/walk-in/"): Page(WRITE, ok=302, query=lambda s: {
+        "person_id": s.duplicate.pk}),
     ("GET", "kiosk/"): Page(CHECK_IN, scoped=False, kiosk_page=True),
     ("GET", "kiosk/<int:pk>/"): Page(CHECK_IN, kiosk_page=True),
     ("GET", "kiosk/<int:pk>/search"): Page(CHECK_IN, kiosk_page=True, query=lambda s: {"q": "Pat"}),

@@ -118,7 +118,15 @@ def _attendance(action: str) -> Seed:
 
 # Valid forms of the pages that take a POST, each variant a branch of the view.
 FORMS: dict[str, list[Seed]] = {
-    "sessions/<int:pk>/": [_attendance("save"), _attendance("complete"), _attendance("add")],
+    "sessions/<int:pk>/": [_attendance("save"), _attendance("complete"),
+                           _attendance("mark_all")],
+    "sessions/<int:pk>/walk-in/": [
+        lambda s, w: {"person_id": s.duplicate.pk},
+        lambda s, w: {"action": "new", "first_name": "Ana", "last_name": "Garcia",
+                      "postal_code": "02139"},
+        lambda s, w: {"action": "new_anyway", "first_name": "Ana", "last_name": "Garcia",
+                      "postal_code": "02139", "override_eligibility": "1",
+                      "override_reason": "ok"}],
     "schedules/<int:pk>/participants/": [
         lambda s, w: {"action": "remove", "assignment_ids": s.assignment.pk},
         lambda s, w: {"person_ids": s.duplicate.pk, "account_ids": s.account.pk,
@@ -206,6 +214,7 @@ QUERIES: dict[str, list[Seed]] = {
     "schedules/": [lambda s, w: {"program": s.program.pk}],
     "sessions/": [lambda s, w: {"program": s.program.pk, "week": _today()}],
     "sessions/<int:pk>/": [lambda s, w: {"q": "Pat"}],
+    "sessions/<int:pk>/walk-in/": [lambda s, w: {"q": "Pat"}],
     "schedules/<int:pk>/participants/": [lambda s, w: {"q": "Pat"}],
     "schedules/<int:pk>/participants/search": [lambda s, w: {"q": "Pat"}],
     "kiosk/": [lambda s, w: {"location": "Hall"}],

@@ -25,6 +25,7 @@ from programdesk.participation.services.rosters import (
     session_add_participants,
 )
 from programdesk.participation.services.writers import (
+    EligibilityOverride,
     _today,
 )
 from programdesk.people.models import Person
@@ -173,4 +174,23 @@ def kiosk_register(*, actor: User | None, session: BenefitSession, first_name: s
     person = person_create(actor=actor, first_name=first_name, last_name=last_name,
                            postal_code=postal_code, extra=extra)
     check_in(actor=actor, session=session, person_id=person.pk)
+    return person
+
+
+@transaction.atomic
+def session_add_new_person(*, actor: User | None, session: BenefitSession, first_name: str,
+                           last_name: str, postal_code: str = "",
+                           override: EligibilityOverride | None = None) -> Person:
+    """Create a person with the few fields a front desk asks (the attendance sheet's quick add)
+    and add them to this session only, as a walk-in, not checked in: the sheet records their
+    attendance with the others. One transaction: when the session refuses them (cancelled, an
+    eligibility rule that blocks) the person is not created either, so trying again never
+    leaves a stray record. Looking for duplicates is the door's job
+    (``people.selectors.people_find_duplicates``), before it calls this."""
+    from programdesk.people.services import person_create
+
+    person = person_create(actor=actor, first_name=first_name, last_name=last_name,
+                           postal_code=postal_code)
+    session_add_participants(actor=actor, session=session, person_ids=[person.pk],
+                             override=override)
     return person
