@@ -90,7 +90,11 @@ def cmd_test(args: list[str]) -> None:
     say("ruff")
     results["ruff"] = run(PY, "-m", "ruff", "check", ".", env=env, check=False)
     say("mypy")
-    results["mypy"] = run(PY, "-m", "mypy", "programdesk", "bench", env=env, check=False)
+    results["mypy"] = run(PY, "-m", "mypy", "programdesk", "bench", "tests", env=env,
+                          check=False)
+    say("lint-imports (the layers and who writes what: [tool.importlinter] in pyproject.toml)")
+    results["lint-imports"] = run(VENV / "bin" / "lint-imports", "--no-cache", env=env,
+                                  check=False)
     say("makemigrations --check")
     results["migrations"] = run(PY, "manage.py", "makemigrations", "--check", "--dry-run",
                                 env=env, check=False)

@@ -84,9 +84,9 @@ def _people(n: int) -> list[int]:
 
     ids: list[int] = []
     for chunk in chunked(range(n), 10_000):
-        ids += [p.pk for p in people_create_many(actor=None, rows=[
+        ids += people_create_many(actor=None, rows=[
             {"first_name": f"First{i}", "last_name": f"Last{i}",
-             "postal_code": f"{2100 + i % 50:05d}"} for i in chunk])]
+             "postal_code": f"{2100 + i % 50:05d}"} for i in chunk])
     return ids
 
 
@@ -382,7 +382,8 @@ def _many_disbursements(n: int) -> None:
 
 
 def s5_summary_report(*, scale: float, repeat: int) -> Result:
-    from programdesk.reports.selectors import report_filter, report_summary
+    from programdesk.reports.filtering import report_filter
+    from programdesk.reports.selectors import report_summary
 
     n = int(1_000_000 * scale)
     _many_disbursements(n)
@@ -766,6 +767,9 @@ def s8_load_during_import(*, scale: float, repeat: int) -> Result:
         "import_rows_per_s": round(n / import_seconds) if import_seconds else None,
         "users": LOAD_USERS, "load_seconds": LOAD_SECONDS, "quiet_seconds": QUIET_SECONDS,
         "web_workers": WEB_WORKERS, "task_workers": TASK_WORKERS, "load_1m_end": load_end,
+        # How serve ran: the task workers' nice value and database connection reuse.
+        "task_worker_nice": settings.TASK_WORKER_NICE,
+        "conn_max_age": int(os.environ.get("CONN_MAX_AGE", "0")),
     }
 
 

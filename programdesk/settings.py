@@ -114,6 +114,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "programdesk.web.context_processors.navigation",
             ],
+            # The house format's filters (|day, |clock, |moment, |qty, |num) in every template
+            # without a {% load %}: docs/front-desk.md.
+            "builtins": ["programdesk.web.templatetags.display"],
         },
     },
 ]
@@ -176,23 +179,31 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Tasks ----------------------------------------------------------------------------------
-# Long work (imports) runs as tasks of Django's task framework (the django-tasks backport),
-# stored in this database and run by `manage.py db_worker` (`run.py serve` starts one; see
-# docs/deploy.md). The test suite runs tasks inline, in the test, unless a test sets the
-# database backend to drive a real worker.
+# Long work (imports, large exports, the purge) runs as tasks of Django's task framework (the
+# django-tasks backport), stored in this database and run by `manage.py db_worker` (`run.py
+# serve` starts one; see docs/deploy.md). The test suite runs tasks inline, in the test,
+# unless a test sets the database backend to drive a real worker.
 TASKS = {
     "default": {
         "BACKEND": ("django_tasks.backends.immediate.ImmediateBackend"
                     if env_bool("PROGRAMDESK_TESTING") else "django_tasks_db.DatabaseBackend"),
     },
 }
+# `manage.py serve` starts its task workers this much nicer (os.nice) than gunicorn: a long
+# import then takes the processor time the web workers leave (0: the same priority).
+TASK_WORKER_NICE = int(os.environ.get("TASK_WORKER_NICE", "10"))
 # A checking or running import whose worker shows no sign of life for this long has died with
 # it (a killed or restarted worker); reading it marks it failed. A live import's write
 # transaction cannot update its progress row on SQLite, so this is longer than any write.
 PROGRAMDESK_TASK_STALE_SECONDS = int(os.environ.get("PROGRAMDESK_TASK_STALE_SECONDS", "300"))
-# Uploaded files waiting to be imported. With more than one app server or task worker machine,
-# a directory they all share (docs/deploy.md).
+# Uploaded files waiting to be imported, and large exports waiting to be downloaded. With more
+# than one app server or task worker machine, a directory they all share (docs/deploy.md).
 PROGRAMDESK_MEDIA_DIR = Path(os.environ.get("PROGRAMDESK_MEDIA_DIR", VAR_DIR))
+# A list export of more rows than this is written by a task into PROGRAMDESK_MEDIA_DIR/exports/
+# (the page shows its progress, then a download link); smaller ones are answered at once.
+PROGRAMDESK_EXPORT_TASK_ROWS = int(os.environ.get("PROGRAMDESK_EXPORT_TASK_ROWS", "50000"))
+# Such a file can be downloaded for this long; then the purge deletes it.
+PROGRAMDESK_EXPORT_KEEP_HOURS = int(os.environ.get("PROGRAMDESK_EXPORT_KEEP_HOURS", "24"))
 
 # --- Locale and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -5,21 +5,56 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any, Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import factory
+from django.db.models import Model
 from django.utils.timezone import localdate
 
-from programdesk.core.models import StatusValue, User
+from programdesk.core.models import FieldDefinition, StatusValue, User
 from programdesk.participation.models import (
     BenefitAssignment,
     BenefitDisbursement,
     ProgramEnrollment,
     ScheduleAssignment,
 )
-from programdesk.people.models import Account, Case, HouseholdMembership, Person
-from programdesk.programs.models import Benefit, Program, ProgramCohort, UnitOfMeasure
+from programdesk.people.models import Account, Case, HouseholdMembership, Person, PersonDocument
+from programdesk.programs.models import (
+    Benefit,
+    EligibilityRule,
+    Program,
+    ProgramCohort,
+    UnitOfMeasure,
+)
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+
+M = TypeVar("M", bound=Model)
+
+
+class ModelFactory(factory.django.DjangoModelFactory[M]):
+    """The base of every factory here."""
+
+    class Meta:
+        abstract = True
+
+
+class Maker(Protocol[M]):
+    """A factory as the tests use it: ``PersonFactory(...)`` is a saved ``Person``.
+
+    factory_boy types ``create`` but not the call (its metaclass's ``__call__``, which mypy does
+    not read), so each factory class is published under this type (``_typed`` below)."""
+
+    _meta: Any
+
+    def __call__(self, **kwargs: Any) -> M: ...
+    def create(self, **kwargs: Any) -> M: ...
+    def build(self, **kwargs: Any) -> M: ...
+    def create_batch(self, size: int, **kwargs: Any) -> list[M]: ...
+
+
+def _typed(factory_class: type[ModelFactory[M]]) -> Maker[M]:
+    return cast("Maker[M]", factory_class)
 
 
 def status(kind: str, code: str) -> StatusValue:
@@ -30,7 +65,7 @@ def unit(code: str = "session") -> UnitOfMeasure:
     return UnitOfMeasure.objects.get(code=code)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class _UserFactory(ModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -39,16 +74,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     role = "staff"
     password = factory.django.Password("correct horse battery")
 
+UserFactory = _typed(_UserFactory)
 
-class ProgramFactory(factory.django.DjangoModelFactory):
+
+class _ProgramFactory(ModelFactory[Program]):
     class Meta:
         model = Program
 
     name = factory.Sequence(lambda n: f"Program {n}")
     status = "active"
 
+ProgramFactory = _typed(_ProgramFactory)
 
-class BenefitFactory(factory.django.DjangoModelFactory):
+
+class _BenefitFactory(ModelFactory[Benefit]):
     class Meta:
         model = Benefit
 
@@ -58,32 +97,40 @@ class BenefitFactory(factory.django.DjangoModelFactory):
     default_quantity = Decimal("1")
     is_active = True
 
+BenefitFactory = _typed(_BenefitFactory)
 
-class CohortFactory(factory.django.DjangoModelFactory):
+
+class _CohortFactory(ModelFactory[ProgramCohort]):
     class Meta:
         model = ProgramCohort
 
     program = factory.SubFactory(ProgramFactory)
     name = factory.Sequence(lambda n: f"Cohort {n}")
 
+CohortFactory = _typed(_CohortFactory)
 
-class AccountFactory(factory.django.DjangoModelFactory):
+
+class _AccountFactory(ModelFactory[Account]):
     class Meta:
         model = Account
 
     name = factory.Sequence(lambda n: f"Household {n}")
     kind = "household"
 
+AccountFactory = _typed(_AccountFactory)
 
-class PersonFactory(factory.django.DjangoModelFactory):
+
+class _PersonFactory(ModelFactory[Person]):
     class Meta:
         model = Person
 
     first_name = factory.Sequence(lambda n: f"First{n}")
     last_name = factory.Sequence(lambda n: f"Last{n}")
 
+PersonFactory = _typed(_PersonFactory)
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+
+class _MembershipFactory(ModelFactory[HouseholdMembership]):
     """A current membership from a year ago; keeps ``person.account`` in step as the
     services do."""
 
@@ -97,13 +144,16 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     start_date = factory.LazyFunction(lambda: localdate() - dt.timedelta(days=365))
 
     @factory.post_generation
-    def sync_account(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+    def sync_account(obj: HouseholdMembership, create: bool, extracted: Any,
+                     **kwargs: Any) -> None:
         if create and obj.end_date is None and obj.person.account_id != obj.account_id:
             obj.person.account = obj.account
             obj.person.save(update_fields=["account"])
 
+MembershipFactory = _typed(_MembershipFactory)
 
-class CaseFactory(factory.django.DjangoModelFactory):
+
+class _CaseFactory(ModelFactory[Case]):
     class Meta:
         model = Case
 
@@ -111,8 +161,10 @@ class CaseFactory(factory.django.DjangoModelFactory):
     subject = "Housing support"
     opened_on = factory.LazyFunction(localdate)
 
+CaseFactory = _typed(_CaseFactory)
 
-class ScheduleFactory(factory.django.DjangoModelFactory):
+
+class _ScheduleFactory(ModelFactory[BenefitSchedule]):
     class Meta:
         model = BenefitSchedule
 
@@ -124,8 +176,10 @@ class ScheduleFactory(factory.django.DjangoModelFactory):
     duration = dt.timedelta(hours=2)
     recurrence = factory.LazyFunction(lambda: {"frequency": "weekly", "interval": 1, "count": 10})
 
+ScheduleFactory = _typed(_ScheduleFactory)
 
-class SessionFactory(factory.django.DjangoModelFactory):
+
+class _SessionFactory(ModelFactory[BenefitSession]):
     """A session of ``schedule`` on ``local_date`` at the schedule's start time."""
 
     class Meta:
@@ -141,8 +195,10 @@ class SessionFactory(factory.django.DjangoModelFactory):
     end = factory.LazyAttribute(lambda o: o.start + o.schedule.duration)
     status = "scheduled"
 
+SessionFactory = _typed(_SessionFactory)
 
-class EnrollmentFactory(factory.django.DjangoModelFactory):
+
+class _EnrollmentFactory(ModelFactory[ProgramEnrollment]):
     class Meta:
         model = ProgramEnrollment
 
@@ -151,8 +207,10 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
     status = factory.LazyFunction(lambda: status("enrollment", "enrolled"))
     is_active = factory.LazyAttribute(lambda o: o.status.bucket == "active")
 
+EnrollmentFactory = _typed(_EnrollmentFactory)
 
-class AssignmentFactory(factory.django.DjangoModelFactory):
+
+class _AssignmentFactory(ModelFactory[BenefitAssignment]):
     class Meta:
         model = BenefitAssignment
 
@@ -163,8 +221,10 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
     account = factory.LazyAttribute(lambda o: o.enrollment.account)
     is_anonymous = factory.LazyAttribute(lambda o: o.enrollment.is_anonymous)
 
+AssignmentFactory = _typed(_AssignmentFactory)
 
-class ScheduleAssignmentFactory(factory.django.DjangoModelFactory):
+
+class _ScheduleAssignmentFactory(ModelFactory[ScheduleAssignment]):
     class Meta:
         model = ScheduleAssignment
 
@@ -173,8 +233,10 @@ class ScheduleAssignmentFactory(factory.django.DjangoModelFactory):
                                   benefit=factory.SelfAttribute("..assignment.benefit"))
     start_date = factory.LazyFunction(localdate)
 
+ScheduleAssignmentFactory = _typed(_ScheduleAssignmentFactory)
 
-class DisbursementFactory(factory.django.DjangoModelFactory):
+
+class _DisbursementFactory(ModelFactory[BenefitDisbursement]):
     class Meta:
         model = BenefitDisbursement
 
@@ -192,6 +254,8 @@ class DisbursementFactory(factory.django.DjangoModelFactory):
     status = factory.LazyFunction(lambda: status("disbursement", "completed"))
     disbursed_on = factory.LazyFunction(localdate)
 
+DisbursementFactory = _typed(_DisbursementFactory)
+
 
 def schedule_with_sessions(*, sessions: int = 5, first: dt.date | None = None,
                            step_days: int = 7, **schedule_kwargs: object) -> BenefitSchedule:
@@ -205,34 +269,40 @@ def schedule_with_sessions(*, sessions: int = 5, first: dt.date | None = None,
 
 # --- people and programs (issue 3) ---------------------------------------------------------------
 
-class DocumentFactory(factory.django.DjangoModelFactory):
+class _DocumentFactory(ModelFactory[PersonDocument]):
     class Meta:
-        model = "people.PersonDocument"
+        model = PersonDocument
 
     person = factory.SubFactory(PersonFactory)
     document_type = "income"
     verified_on = factory.LazyFunction(localdate)
 
+DocumentFactory = _typed(_DocumentFactory)
 
-class EligibilityRuleFactory(factory.django.DjangoModelFactory):
+
+class _EligibilityRuleFactory(ModelFactory[EligibilityRule]):
     """An age rule (14-24, warn) on a program; pass criterion/params/mode/benefit to vary."""
 
     class Meta:
-        model = "programs.EligibilityRule"
+        model = EligibilityRule
 
     program = factory.SubFactory(ProgramFactory)
     criterion = "age"
     params = factory.LazyFunction(lambda: {"min": 14, "max": 24})
     mode = "warn"
 
+EligibilityRuleFactory = _typed(_EligibilityRuleFactory)
 
-class FieldDefinitionFactory(factory.django.DjangoModelFactory):
+
+class _FieldDefinitionFactory(ModelFactory[FieldDefinition]):
     """A global text field on disbursements; pass target/field_type/choices/program/benefit."""
 
     class Meta:
-        model = "core.FieldDefinition"
+        model = FieldDefinition
 
     target = "disbursement"
     key = factory.Sequence(lambda n: f"field_{n}")
     label = factory.LazyAttribute(lambda o: o.key.replace("_", " ").title())
     field_type = "text"
+
+FieldDefinitionFactory = _typed(_FieldDefinitionFactory)

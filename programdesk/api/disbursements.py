@@ -13,11 +13,11 @@ from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
 from programdesk.api.schemas import Bool, Date, DisbursementOut, Id, Quantity, Warning
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import get_for_field, get_visible
+from programdesk.core.scoping import get_for_field, visible, visible_or_404
 from programdesk.participation import selectors, services
 from programdesk.participation.models import BenefitDisbursement
 from programdesk.people.selectors import accounts_visible, cases_visible, people_visible
-from programdesk.programs.models import Benefit
+from programdesk.programs.selectors import benefits_visible
 
 router = Router(tags=["disbursements"])
 
@@ -106,8 +106,8 @@ def create_ad_hoc(request: HttpRequest, payload: AdHocIn) -> Status[Any]:
 
 def _disbursement(request: HttpRequest, pk: int, cap: Cap) -> BenefitDisbursement:
     user = require(request, cap)
-    return get_visible(BenefitDisbursement.objects.select_related("status", "unit"), pk=pk,
-                       user=user)
+    return visible_or_404(visible(BenefitDisbursement.objects.select_related("status", "unit"),
+                                  user), pk)
 
 
 @router.get("/disbursements/{disbursement_id}", response=DisbursementOut)
@@ -181,7 +181,7 @@ def bulk_disbursements(request: HttpRequest, benefit_id: int, payload: BulkIn) -
     benefit with a schedule adds the warning `benefit_has_schedule`. Staff and up; an
     eligibility override needs a manager."""
     user = require(request, Cap.LOG_DISBURSEMENTS)
-    benefit = get_visible(Benefit.objects.all(), pk=benefit_id, user=user)
+    benefit = visible_or_404(benefits_visible(user), benefit_id)
     common: dict[str, Any] = {"actor": user, "benefit": benefit, "quantity": payload.quantity,
               "disbursed_on": payload.disbursed_on, "status": payload.status,
               "extra": payload.extra}

@@ -1,6 +1,7 @@
 """Imports over the API: the same check and all-or-nothing commit as the page and the command
-line (docs/imports.md), for one CSV or XLSX file sent as multipart form data — answered when
-done, or (``background=true``) run by a task worker while the client polls the job."""
+line (docs/imports.md), for one CSV or XLSX file sent as multipart form data — a small file
+answered when done, or (``background=true``, any file up to the limits) read, checked and
+imported by a task worker while the client polls the job."""
 
 from __future__ import annotations
 
@@ -15,14 +16,21 @@ from programdesk.api.auth import require
 from programdesk.api.problems import size_text
 from programdesk.core.errors import TooLarge, ValidationError
 from programdesk.core.roles import Cap
-from programdesk.imports import fields as f
-from programdesk.imports import jobs
+from programdesk.imports import fields, jobs, selectors
 from programdesk.imports.jobs import import_mapping_remember, import_mapping_remembered
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.parsers import MAX_BYTES, read_table
 from programdesk.imports.services import import_allowed_check, import_check, import_commit
 
 router = Router(tags=["imports"])
+
+# A file answered in the request (no ``background=true``) is at most this large: reading,
+# checking and importing it then takes a few seconds, not a web worker for minutes. Larger
+# files are refused with a 413 that says to send ``background=true`` (docs/api.md).
+SYNC_MAX_BYTES = 1024 * 1024
+SYNC_MAX_ROWS = 10_000
+SYNC_REFUSED = ("Files over 1 MB or 10,000 rows are imported in the background: send "
+                "background=true and poll the job the answer gives.")
 
 
 class RowErrorOut(Schema):
@@ -88,11 +96,16 @@ def import_file(request: HttpRequest,
     mapping this user chose last time). Staff may import people, accounts and enrollments;
     disbursements need a manager.
 
-    Large files take a while: the answer comes when done — unless `background=true`: then the
-    file is stored and its check (`dry_run=true`) or import is queued for a task worker, and
-    the answer is a 202 with the job (`status` "checking" or "running", then "checked",
-    "done" or "failed"; `done` of `total` rows so far). Poll `GET /imports/jobs/{id}` (its
-    `url`) until it has finished: then it has the `summary` and every error (`errors`)."""
+    Without `background=true` the answer comes when done, for files of at most 1 MB and
+    10,000 rows; a larger file is refused (413, on `file`) and must be sent with
+    `background=true`. Then the file is stored and the answer is at once a 202 with the job:
+    a task worker reads it, then checks it (`dry_run=true`) or imports it (`status`
+    "reading", then "checking" or "running", then "checked", "done" or "failed"; `done` of
+    `total` rows so far). Poll `GET /imports/jobs/{id}` (its `url`) until it has finished:
+    then it has the `summary` and every error (`errors`). A background file that cannot be
+    read (its encoding, too many rows or columns, the XLSX limits) or whose `mapping` is
+    incomplete ends its job "failed" with the reason as `message`; only a file over 20 MB,
+    an empty one and a format other than CSV and XLSX are refused at once."""
     user = require(request, Cap.WRITE_RECORDS)
     import_allowed_check(actor=user, kind=kind)
     if file.size is not None and file.size > MAX_BYTES:
@@ -108,18 +121,19 @@ def import_file(request: HttpRequest,
             {"mapping": 'A JSON object of column name to field, e.g. {"Zip": "postal_code"}.'})
     if background:
         job = jobs.import_job_create(actor=user, kind=kind, filename=file.name or "",
-                                     data=file.read(MAX_BYTES + 1), chosen=list(chosen.items()))
-        if dry_run:
-            job = jobs.import_job_check(actor=user, job=job, mapping=job.mapping)
-        else:
-            job = jobs.import_job_commit(actor=user, job=job, checked=False)
+                                     data=file.read(MAX_BYTES + 1), chosen=list(chosen.items()),
+                                     then="check" if dry_run else "commit")
         return Status(202, _job_out(job))
+    if file.size is not None and file.size > SYNC_MAX_BYTES:
+        raise TooLarge(SYNC_REFUSED, errors=[{"field": "file", "message": SYNC_REFUSED}])
     table = read_table(file.read(MAX_BYTES + 1), file.name or "")
-    definitions = f.custom_definitions(kind)
-    columns = f.guess_mapping(kind, table.headers, definitions=definitions,
-                              remembered=import_mapping_remembered(user=user, kind=kind))
-    columns = f.mapping_apply(table.headers, list(chosen.items()), columns)
-    f.mapping_check(kind, table.headers, columns, definitions)
+    if len(table.rows) > SYNC_MAX_ROWS:
+        raise TooLarge(SYNC_REFUSED, errors=[{"field": "file", "message": SYNC_REFUSED}])
+    definitions = fields.custom_definitions(kind)
+    columns = fields.guess_mapping(kind, table.headers, definitions=definitions,
+                                   remembered=import_mapping_remembered(user=user, kind=kind))
+    columns = fields.mapping_apply(table.headers, list(chosen.items()), columns)
+    fields.mapping_check(kind, table.headers, columns, definitions)
     import_mapping_remember(actor=user, kind=kind, headers=table.headers, mapping=columns)
     run = import_check if dry_run else import_commit
     result = run(actor=user, kind=kind, table=table, mapping=columns)
@@ -130,7 +144,8 @@ def import_file(request: HttpRequest,
 @router.get("/imports/jobs/{job_id}", response=ImportJobOut)
 def import_job(request: HttpRequest, job_id: int) -> dict:
     """A background import (`background=true`) as it goes: the user's own only (anyone else's
-    is a 404). A job whose task worker died is reported "failed" with a `message`; nothing of
-    it was imported."""
+    is a 404). A job whose file could not be read, or whose task worker died, is reported
+    "failed" with a `message`; nothing of it was imported."""
     user = require(request, Cap.WRITE_RECORDS)
-    return _job_out(jobs.import_job_get(user, job_id))
+    job = selectors.import_job_get(user=user, pk=job_id)
+    return _job_out(jobs.import_job_fail_if_worker_lost(job=job))

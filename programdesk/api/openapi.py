@@ -43,7 +43,8 @@ PROBLEM_DESCRIPTIONS = {
     404: "No such record, or one you may not see (the path or an id in the request).",
     409: "The change conflicts with existing data, or the Idempotency-Key was used with "
          "another request or is still in progress.",
-    413: "The body is larger than the server takes.",
+    413: "The body is larger than the server takes (an import: a file over 20 MB, or over 1 MB "
+         "or 10,000 rows without `background=true`).",
     414: "The URL is longer than the server takes (its web server answers, in its own words).",
     422: "Invalid input: `errors` names each field and what is wrong with it.",
 }

@@ -3,7 +3,7 @@ enrollments and cohort members (docs/api.md, Participation)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -14,14 +14,16 @@ from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
 from programdesk.api.scheduling import SessionDetailOut, session_detail_for
 from programdesk.api.schemas import Bool, Date, DisbursementOut, Id, Quantity, Warning
-from programdesk.core.errors import NotAllowed, NotFound, ValidationError
+from programdesk.core.errors import NotAllowed
 from programdesk.core.models import User
 from programdesk.core.roles import Cap, Role
-from programdesk.core.scoping import get_for_field, get_visible, visible
+from programdesk.core.scoping import get_for_field, visible, visible_or_404
 from programdesk.participation import selectors, services
 from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
+from programdesk.participation.selectors import enrollments_visible
 from programdesk.people.selectors import accounts_visible, people_visible
-from programdesk.programs.models import Program, ProgramCohort
+from programdesk.programs.models import ProgramCohort
+from programdesk.programs.selectors import cohorts_visible, program_for_field
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
 router = Router(tags=["participation"])
@@ -30,13 +32,13 @@ MAX_IDS = 10_000
 
 
 def _schedule(request: HttpRequest, user: User, pk: int) -> BenefitSchedule:
-    return get_visible(BenefitSchedule.objects.select_related("benefit"), pk=pk, user=user,
-                       program_field="benefit__program_id")
+    return visible_or_404(visible(BenefitSchedule.objects.select_related("benefit"), user,
+                                  "benefit__program_id"), pk)
 
 
 def _session(request: HttpRequest, user: User, pk: int) -> BenefitSession:
-    return get_visible(BenefitSession.objects.select_related("benefit"), pk=pk, user=user,
-                       program_field="benefit__program_id")
+    return visible_or_404(visible(BenefitSession.objects.select_related("benefit"), user,
+                                  "benefit__program_id"), pk)
 
 
 class ParticipantsIn(Schema):
@@ -47,6 +49,18 @@ class ParticipantsIn(Schema):
         False, description="Managers only: go on despite failed `block` eligibility rules")
     override_reason: str = Field("", max_length=1000,
                                  description="Why the rules are overridden (audited)")
+    on_ineligible: Literal["refuse", "skip"] = Field(
+        "refuse", description=(
+            "What failed `block` eligibility rules do without an override. `refuse` (the "
+            "default, as before): the whole request is a 409 `eligibility_blocked` and nothing "
+            "is written. `skip`: the others are added and the people refused are listed in "
+            "`skipped`, with the reasons"))
+
+
+class SkippedOut(Schema):
+    person_id: int
+    name: str = Field(description="Last name, first name")
+    reasons: list[str] = Field(description="The failed `block` rules' reasons")
 
 
 class ParticipationOut(Schema):
@@ -54,6 +68,8 @@ class ParticipationOut(Schema):
     assignments_created: int
     disbursements_created: int
     warnings: list[Warning]
+    skipped: list[SkippedOut] = Field(
+        description="People left out by eligibility rules (`on_ineligible: skip`); else empty")
 
 
 def _override(payload: ParticipantsIn) -> services.EligibilityOverride | None:
@@ -94,13 +110,15 @@ def schedule_add_participants(request: HttpRequest, schedule_id: int,
                               payload: ParticipantsIn) -> Status[Any]:
     """Put people, accounts or enrollments on the roster: enrollment and assignment are reused
     or created, and one expected disbursement per session from today on. Repeating the call
-    creates nothing new."""
+    creates nothing new. People failed `block` eligibility rules refuse make it a 409
+    (`eligibility_blocked`) unless `on_ineligible` is `skip`: then the others are added and
+    those people are listed in `skipped`."""
     user = require(request, Cap.WRITE_RECORDS)
     schedule = _schedule(request, user, schedule_id)
     result = services.schedule_add_participants(
         actor=user, schedule=schedule, person_ids=payload.person_ids,
         account_ids=payload.account_ids, enrollment_ids=payload.enrollment_ids,
-        override=_override(payload))
+        override=_override(payload), on_ineligible=payload.on_ineligible)
     return Status(201, result)
 
 
@@ -129,13 +147,14 @@ def schedule_remove_participants(request: HttpRequest, schedule_id: int,
 @router.post("/sessions/{session_id}/participants", response={201: ParticipationOut})
 def session_add_participants(request: HttpRequest, session_id: int,
                              payload: ParticipantsIn) -> Status[Any]:
-    """Add participants to this session only (the walk-in case)."""
+    """Add participants to this session only (the walk-in case). `on_ineligible` as for a
+    schedule."""
     user = require(request, Cap.WRITE_RECORDS)
     session = _session(request, user, session_id)
     result = services.session_add_participants(
         actor=user, session=session, person_ids=payload.person_ids,
         account_ids=payload.account_ids, enrollment_ids=payload.enrollment_ids,
-        override=_override(payload))
+        override=_override(payload), on_ineligible=payload.on_ineligible)
     return Status(201, result)
 
 
@@ -273,11 +292,7 @@ def create_enrollment(request: HttpRequest, payload: EnrollmentIn) -> Status[Pro
     """Enroll a person, an account, or make the program's anonymous enrollment. A second active
     enrollment of the same participant in the program is a 409."""
     user = require(request, Cap.WRITE_RECORDS)
-    try:
-        program = get_visible(Program.objects.all(), pk=payload.program_id, user=user,
-                              program_field="id")
-    except NotFound:
-        raise ValidationError.for_fields({"program_id": "Unknown program."}) from None
+    program = program_for_field(user=user, pk=payload.program_id)
     enrollment = services.enrollment_create(
         actor=user, program=program,
         person=get_for_field(people_visible(user), payload.person_id, "person_id"),
@@ -285,8 +300,7 @@ def create_enrollment(request: HttpRequest, payload: EnrollmentIn) -> Status[Pro
         is_anonymous=payload.is_anonymous, status=payload.status,
         application_date=payload.application_date, start_date=payload.start_date,
         end_date=payload.end_date,
-        cohort=get_for_field(visible(ProgramCohort.objects.all(), user), payload.cohort_id,
-                             "cohort_id"),
+        cohort=get_for_field(cohorts_visible(user), payload.cohort_id, "cohort_id"),
         extra=payload.extra)
     return Status(201, enrollment)
 
@@ -294,8 +308,7 @@ def create_enrollment(request: HttpRequest, payload: EnrollmentIn) -> Status[Pro
 @router.get("/enrollments/{enrollment_id}", response=EnrollmentOut)
 def get_enrollment(request: HttpRequest, enrollment_id: int) -> ProgramEnrollment:
     user = require(request, Cap.READ_RECORDS)
-    return get_visible(ProgramEnrollment.objects.select_related("status"), pk=enrollment_id,
-                       user=user)
+    return visible_or_404(enrollments_visible(user).select_related("status"), enrollment_id)
 
 
 @router.patch("/enrollments/{enrollment_id}", response=EnrollmentOut)
@@ -304,7 +317,7 @@ def update_enrollment(request: HttpRequest, enrollment_id: int,
     """Change status or dates. Status changes set the dates: applied → application date,
     active → start date, completed/withdrawn → end date (when not set already)."""
     user = require(request, Cap.WRITE_RECORDS)
-    enrollment = get_visible(ProgramEnrollment.objects.all(), pk=enrollment_id, user=user)
+    enrollment = visible_or_404(enrollments_visible(user), enrollment_id)
     return services.enrollment_update(
         actor=user, enrollment=enrollment, status=payload.status,
         application_date=payload.application_date, start_date=payload.start_date,
@@ -341,7 +354,7 @@ def _cohort_out(cohort: ProgramCohort, added: int) -> dict[str, Any]:
 def add_cohort_members(request: HttpRequest, cohort_id: int, payload: MembersIn) -> Status[Any]:
     """Add enrollments of the cohort's program to the cohort."""
     user = require(request, Cap.WRITE_RECORDS)
-    cohort = get_visible(ProgramCohort.objects.all(), pk=cohort_id, user=user)
+    cohort = visible_or_404(cohorts_visible(user), cohort_id)
     added = services.cohort_add_members(actor=user, cohort=cohort,
                                         enrollment_ids=payload.enrollment_ids)
     return Status(201, _cohort_out(cohort, added))
@@ -352,7 +365,7 @@ def remove_cohort_members(request: HttpRequest, cohort_id: int,
                           payload: MembersIn) -> dict[str, Any]:
     """Take enrollments out of the cohort (their history stays)."""
     user = require(request, Cap.WRITE_RECORDS)
-    cohort = get_visible(ProgramCohort.objects.all(), pk=cohort_id, user=user)
+    cohort = visible_or_404(cohorts_visible(user), cohort_id)
     services.cohort_remove_members(actor=user, cohort=cohort,
                                    enrollment_ids=payload.enrollment_ids)
     return _cohort_out(cohort, 0)

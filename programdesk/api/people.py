@@ -15,7 +15,8 @@ from programdesk.api.schemas import Amount, Date, Email, Id, not_null
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import visible
+from programdesk.core.scoping import visible_or_404
+from programdesk.core.selectors import filter_given
 from programdesk.people import selectors, services
 from programdesk.people.models import (
     Account,
@@ -25,7 +26,8 @@ from programdesk.people.models import (
     PersonDocument,
 )
 from programdesk.programs.eligibility import eligibility_check
-from programdesk.programs.models import Benefit, Program
+from programdesk.programs.models import Program
+from programdesk.programs.selectors import benefits_visible, programs_visible
 
 router = Router(tags=["people"])
 
@@ -128,9 +130,8 @@ def list_people(request: HttpRequest, filters: Query[PeopleFilter]) -> dict:
     """People the caller may see, by last and first name. `search` matches every word against
     names, email, phone digits and postal code, or finds a birth date."""
     user = require(request, Cap.READ_RECORDS)
-    qs = selectors.people_search(selectors.people_visible(user), filters.search)
-    if filters.account_id is not None:
-        qs = qs.filter(account_id=filters.account_id)
+    qs = filter_given(selectors.people_search(selectors.people_visible(user), filters.search),
+                      account_id=filters.account_id)
     return paginate(qs.order_by("last_name", "first_name", "id"), filters,
                     lambda p: person_out(p, user))
 
@@ -255,7 +256,7 @@ def add_document(request: HttpRequest, person_id: int, payload: DocumentIn
 def delete_document(request: HttpRequest, person_id: int, document_id: int) -> Status[None]:
     user = require(request, Cap.WRITE_RECORDS)
     person = selectors.person_get(user, person_id)
-    document = selectors.get_one(PersonDocument.objects.filter(person=person), document_id)
+    document = visible_or_404(PersonDocument.objects.filter(person=person), document_id)
     services.person_document_delete(actor=user, document=document)
     return Status(204, None)
 
@@ -291,19 +292,16 @@ def person_eligibility(request: HttpRequest, person_id: int,
     block rule failed. Not for viewers (the reasons reveal income and documents)."""
     from django.utils import timezone
 
-    from programdesk.core.scoping import get_visible
-
     user = require(request, Cap.SEE_ELIGIBILITY)
     person = selectors.person_get(user, person_id)
     if (query.program_id is None) == (query.benefit_id is None):
         raise ValidationError.for_fields({"program_id": "Give a program_id or a benefit_id."})
     on = query.on or timezone.localdate()
     if query.benefit_id is not None:
-        benefit = get_visible(Benefit.objects.select_related("program"), pk=query.benefit_id,
-                              user=user)
+        benefit = visible_or_404(benefits_visible(user).select_related("program"),
+                                 query.benefit_id)
         return eligibility_check(person=person, benefit=benefit, on=on).as_dict()
-    program = get_visible(Program.objects.all(), pk=query.program_id, user=user,
-                          program_field="id")
+    program = visible_or_404(programs_visible(user), query.program_id)
     return eligibility_check(person=person, program=program, on=on).as_dict()
 
 
@@ -372,9 +370,7 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilter]) -> dict:
     """Households and organisations the caller may see."""
     user = require(request, Cap.READ_RECORDS)
     qs = selectors.accounts_search(selectors.accounts_visible(user), filters.search)
-    if filters.kind:
-        qs = qs.filter(kind=filters.kind)
-    page = paginate(qs.order_by("name", "id"), filters)
+    page = paginate(filter_given(qs, kind=filters.kind).order_by("name", "id"), filters)
     page["items"] = accounts_out(list(page["items"]), user)
     return page
 
@@ -478,7 +474,7 @@ def end_member(request: HttpRequest, account_id: int, person_id: int, payload: M
     Their `account_id` becomes null. Not a current member → 409."""
     user = require(request, Cap.WRITE_RECORDS)
     account = _household(user, account_id)
-    person = selectors.get_one(selectors.people_visible(user), person_id)
+    person = selectors.person_get(user, person_id)
     return services.household_member_end(actor=user, account=account, person=person,
                                          end_date=payload.end_date)
 
@@ -534,7 +530,7 @@ def _programs(user: User, ids: list[int] | None) -> list[Program] | None:
     if ids is None:
         return None
     wanted = sorted(set(ids))
-    found = list(visible(Program.objects.filter(pk__in=wanted), user, "id"))
+    found = list(programs_visible(user).filter(pk__in=wanted))
     missing = sorted(set(wanted) - {p.pk for p in found})
     if missing:
         raise ValidationError.for_fields(
@@ -555,15 +551,11 @@ def _worker(worker_id: int | None) -> User | None:
 def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> dict:
     """Cases the caller may see, newest first."""
     user = require(request, Cap.READ_RECORDS)
-    qs = selectors.cases_visible(user).prefetch_related("programs")
-    if filters.person_id is not None:
-        qs = qs.filter(person_id=filters.person_id)
-    if filters.account_id is not None:
-        qs = qs.filter(account_id=filters.account_id)
-    if filters.program_id is not None:
-        qs = qs.filter(programs__id=filters.program_id)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
+    qs = filter_given(selectors.cases_visible(user).prefetch_related("programs"),
+                      person_id=filters.person_id, account_id=filters.account_id,
+                      status=filters.status)
+    # Its own filter() call: a many-to-many lookup, kept apart from the others.
+    qs = filter_given(qs, programs__id=filters.program_id)
     return paginate(qs.order_by("-opened_on", "-id"), filters)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.db.models import Count, Q
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -16,40 +15,17 @@ from programdesk.api.pagination import Page, PageParams, paginate
 from programdesk.api.schemas import Bool, Date, Id, Quantity, QuantityOut, not_null
 from programdesk.core import custom_fields
 from programdesk.core.errors import ValidationError
-from programdesk.core.models import FieldDefinition, User
+from programdesk.core.models import FieldDefinition
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import get_visible, visible, visible_config
-from programdesk.people.selectors import get_one
-from programdesk.programs import services
-from programdesk.programs.models import (
-    Benefit,
-    BenefitType,
-    EligibilityRule,
-    IncomeGuideline,
-    Program,
-    ProgramCohort,
-    UnitOfMeasure,
-)
+from programdesk.core.scoping import visible_or_404
+from programdesk.programs import selectors, services
+from programdesk.programs.models import Benefit, EligibilityRule, Program, ProgramCohort
 
 router = Router(tags=["programs"])
 config = Router(tags=["configuration"])
 router.add_router("", config)
 
 ProgramStatusIn = Literal["planned", "active", "completed", "cancelled"]
-
-
-def _program(user: User, program_id: int, field: str = "program_id") -> Program:
-    program = visible(Program.objects.filter(pk=program_id), user, "id").first()
-    if program is None:
-        raise ValidationError.for_fields({field: "Unknown program."})
-    return program
-
-
-def _benefit(user: User, benefit_id: int, field: str = "benefit_id") -> Benefit:
-    benefit = visible(Benefit.objects.filter(pk=benefit_id), user).first()
-    if benefit is None:
-        raise ValidationError.for_fields({field: "Unknown benefit."})
-    return benefit
 
 
 def _not_null(data: dict[str, Any], *keys: str) -> None:
@@ -94,12 +70,8 @@ class ProgramFilter(PageParams):
 def list_programs(request: HttpRequest, filters: Query[ProgramFilter]) -> dict:
     """Programs the caller may see, by name."""
     user = require(request, Cap.READ_SETUP)
-    qs = visible(Program.objects.all(), user, "id")
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.search:
-        qs = qs.filter(name__icontains=filters.search)
-    return paginate(qs.order_by("name", "id"), filters)
+    return paginate(selectors.programs_list(user=user, status=filters.status,
+                                            search=filters.search), filters)
 
 
 @router.post("/programs", response={201: ProgramOut})
@@ -112,14 +84,14 @@ def create_program(request: HttpRequest, payload: ProgramIn) -> Status[Program]:
 @router.get("/programs/{int:program_id}", response=ProgramOut)
 def get_program(request: HttpRequest, program_id: int) -> Program:
     user = require(request, Cap.READ_SETUP)
-    return get_visible(Program.objects.all(), pk=program_id, user=user, program_field="id")
+    return visible_or_404(selectors.programs_visible(user), program_id)
 
 
 @router.patch("/programs/{int:program_id}", response=ProgramOut)
 def update_program(request: HttpRequest, program_id: int, payload: ProgramPatch) -> Program:
     """Change the fields given."""
     user = require(request, Cap.MANAGE_PROGRAMS)
-    program = get_visible(Program.objects.all(), pk=program_id, user=user, program_field="id")
+    program = visible_or_404(selectors.programs_visible(user), program_id)
     data = payload.dict(exclude_unset=True)
     _not_null(data, "name", "status")
     if "summary" in data and data["summary"] is None:
@@ -173,35 +145,12 @@ class BenefitFilter(PageParams):
     is_active: bool | None = None
 
 
-def _unit(code: str | None) -> UnitOfMeasure | None:
-    if code is None:
-        return None
-    unit = UnitOfMeasure.objects.filter(code=code).first()
-    if unit is None:
-        known = ", ".join(UnitOfMeasure.objects.values_list("code", flat=True))
-        raise ValidationError.for_fields({"unit": f"Unknown unit '{code}'. Use one of: {known}."})
-    return unit
-
-
-def _benefit_type(type_id: int | None) -> BenefitType | None:
-    if type_id is None:
-        return None
-    benefit_type = BenefitType.objects.select_related("unit").filter(pk=type_id).first()
-    if benefit_type is None:
-        raise ValidationError.for_fields({"benefit_type_id": "Unknown benefit type."})
-    return benefit_type
-
-
 @router.get("/benefits", response=Page[BenefitOut])
 def list_benefits(request: HttpRequest, filters: Query[BenefitFilter]) -> dict:
     """Benefits of the programs the caller may see."""
     user = require(request, Cap.READ_SETUP)
-    qs = visible(Benefit.objects.select_related("unit"), user)
-    if filters.program_id is not None:
-        qs = qs.filter(program_id=filters.program_id)
-    if filters.is_active is not None:
-        qs = qs.filter(is_active=filters.is_active)
-    return paginate(qs.order_by("program__name", "name", "id"), filters)
+    return paginate(selectors.benefits_list(user=user, program_id=filters.program_id,
+                                            is_active=filters.is_active), filters)
 
 
 @router.post("/benefits", response={201: BenefitOut})
@@ -209,18 +158,20 @@ def create_benefit(request: HttpRequest, payload: BenefitIn) -> Status[Benefit]:
     """A benefit of a program: `unit` is a unit's code (default: the benefit type's unit);
     `default_quantity` defaults to 1."""
     user = require(request, Cap.MANAGE_PROGRAMS)
-    program = _program(user, payload.program_id)
+    program = selectors.program_for_field(user=user, pk=payload.program_id)
     benefit = services.benefit_create(
-        actor=user, program=program, name=payload.name, unit=_unit(payload.unit),
-        benefit_type=_benefit_type(payload.benefit_type_id), is_active=payload.is_active,
-        default_quantity=payload.default_quantity, description=payload.description)
+        actor=user, program=program, name=payload.name,
+        unit=selectors.unit_for_field(payload.unit),
+        benefit_type=selectors.benefit_type_for_field(payload.benefit_type_id),
+        is_active=payload.is_active, default_quantity=payload.default_quantity,
+        description=payload.description)
     return Status(201, benefit)
 
 
 @router.get("/benefits/{int:benefit_id}", response=BenefitOut)
 def get_benefit(request: HttpRequest, benefit_id: int) -> Benefit:
     user = require(request, Cap.READ_SETUP)
-    return get_visible(Benefit.objects.select_related("unit"), pk=benefit_id, user=user)
+    return visible_or_404(selectors.benefits_visible(user).select_related("unit"), benefit_id)
 
 
 @router.patch("/benefits/{int:benefit_id}", response=BenefitOut)
@@ -228,15 +179,15 @@ def update_benefit(request: HttpRequest, benefit_id: int, payload: BenefitPatch)
     """Change the fields given (`is_active: false` stops new assignments and disbursements).
     A benefit cannot move to another program."""
     user = require(request, Cap.MANAGE_PROGRAMS)
-    benefit = get_visible(Benefit.objects.select_related("unit"), pk=benefit_id, user=user)
+    benefit = visible_or_404(selectors.benefits_visible(user).select_related("unit"), benefit_id)
     data = payload.dict(exclude_unset=True)
     _not_null(data, "name", "unit", "is_active", "default_quantity", "program_id")
     if "program_id" in data:
         data["program"] = Program(pk=data.pop("program_id"))
     if "unit" in data:
-        data["unit"] = _unit(data["unit"])
+        data["unit"] = selectors.unit_for_field(data["unit"])
     if "benefit_type_id" in data:
-        data["benefit_type"] = _benefit_type(data.pop("benefit_type_id"))
+        data["benefit_type"] = selectors.benefit_type_for_field(data.pop("benefit_type_id"))
     if "description" in data and data["description"] is None:
         data["description"] = ""
     return services.benefit_update(actor=user, benefit=benefit, **data)
@@ -273,46 +224,38 @@ class CohortFilter(PageParams):
     program_id: Id | None = None
 
 
-def _cohorts(user: User) -> Any:
-    return visible(ProgramCohort.objects.annotate(
-        member_count=Count("members", filter=Q(members__removed_on__isnull=True))), user)
-
-
 @router.get("/cohorts", response=Page[CohortOut])
 def list_cohorts(request: HttpRequest, filters: Query[CohortFilter]) -> dict:
     """Cohorts of the programs the caller may see."""
     user = require(request, Cap.READ_SETUP)
-    qs = _cohorts(user)
-    if filters.program_id is not None:
-        qs = qs.filter(program_id=filters.program_id)
-    return paginate(qs.order_by("program__name", "name", "id"), filters)
+    return paginate(selectors.cohorts_list(user=user, program_id=filters.program_id), filters)
 
 
 @router.post("/cohorts", response={201: CohortOut})
 def create_cohort(request: HttpRequest, payload: CohortIn) -> Status[ProgramCohort]:
     """A cohort of a program, with optional dates and maximum member count (staff and up)."""
     user = require(request, Cap.WRITE_RECORDS)
-    program = _program(user, payload.program_id)
+    program = selectors.program_for_field(user=user, pk=payload.program_id)
     data = payload.dict()
     data.pop("program_id")
     cohort = services.cohort_create(actor=user, program=program, **data)
-    return Status(201, _cohorts(user).get(pk=cohort.pk))
+    return Status(201, selectors.cohorts_with_counts(user).get(pk=cohort.pk))
 
 
 @router.get("/cohorts/{int:cohort_id}", response=CohortOut)
 def get_cohort(request: HttpRequest, cohort_id: int) -> ProgramCohort:
     user = require(request, Cap.READ_SETUP)
-    return get_visible(_cohorts(user), pk=cohort_id, user=user)
+    return visible_or_404(selectors.cohorts_with_counts(user), cohort_id)
 
 
 @router.patch("/cohorts/{int:cohort_id}", response=CohortOut)
 def update_cohort(request: HttpRequest, cohort_id: int, payload: CohortPatch) -> ProgramCohort:
     user = require(request, Cap.WRITE_RECORDS)
-    cohort = get_visible(ProgramCohort.objects.all(), pk=cohort_id, user=user)
+    cohort = visible_or_404(selectors.cohorts_visible(user), cohort_id)
     data = payload.dict(exclude_unset=True)
     _not_null(data, "name")
     services.cohort_update(actor=user, cohort=cohort, **data)
-    return _cohorts(user).get(pk=cohort.pk)
+    return selectors.cohorts_with_counts(user).get(pk=cohort.pk)
 
 
 # --- Custom fields -----------------------------------------------------------------------------
@@ -377,14 +320,9 @@ def list_custom_fields(request: HttpRequest, filters: Query[FieldDefinitionFilte
     """The extra fields admins defined. With `program_id`/`benefit_id`, the ones a record there
     takes in `extra` — what a form tool needs to build its form."""
     user = require(request, Cap.READ_SETUP)
-    qs = visible_config(FieldDefinition.objects.all(), user)
-    if filters.target:
-        qs = qs.filter(target=filters.target)
-    if not filters.include_retired:
-        qs = qs.filter(is_active=True)
-    if filters.program_id is not None or filters.benefit_id is not None:
-        qs = qs.filter(custom_fields._scope_filter(filters.program_id, filters.benefit_id))
-    return paginate(qs.order_by("target", "order", "id"), filters)
+    return paginate(selectors.field_definitions_list(
+        user=user, target=filters.target, include_retired=filters.include_retired,
+        program_id=filters.program_id, benefit_id=filters.benefit_id), filters)
 
 
 @config.post("/custom-fields", response={201: FieldDefinitionOut})
@@ -394,9 +332,9 @@ def create_custom_field(request: HttpRequest, payload: FieldDefinitionIn
     program or one benefit (admins). Its key and type cannot change later."""
     user = require(request, Cap.CONFIGURE)
     if payload.program_id is not None:
-        _program(user, payload.program_id)
+        selectors.program_for_field(user=user, pk=payload.program_id)
     if payload.benefit_id is not None:
-        _benefit(user, payload.benefit_id)
+        selectors.benefit_for_field(user=user, pk=payload.benefit_id)
     return Status(201, custom_fields.field_definition_create(actor=user, **payload.dict()))
 
 
@@ -406,7 +344,7 @@ def update_custom_field(request: HttpRequest, field_id: int, payload: FieldDefin
     """Change label, required, maximum length (null removes it), choices, help text, order, or
     retire it (`is_active: false`)."""
     user = require(request, Cap.CONFIGURE)
-    definition = get_one(visible_config(FieldDefinition.objects.all(), user), field_id)
+    definition = visible_or_404(selectors.field_definitions_visible(user), field_id)
     data = payload.dict(exclude_unset=True)
     _not_null(data, "label", "required", "order", "is_active")
     if "max_length" in data and data["max_length"] is None:
@@ -449,20 +387,12 @@ class RuleFilter(PageParams):
     benefit_id: Id | None = None
 
 
-def _rules(user: User) -> Any:
-    return visible_config(EligibilityRule.objects.all(), user)
-
-
 @config.get("/eligibility-rules", response=Page[RuleOut])
 def list_rules(request: HttpRequest, filters: Query[RuleFilter]) -> dict:
     """Eligibility rules of the programs and benefits the caller may see."""
     user = require(request, Cap.READ_SETUP)
-    qs = _rules(user)
-    if filters.program_id is not None:
-        qs = qs.filter(program_id=filters.program_id)
-    if filters.benefit_id is not None:
-        qs = qs.filter(benefit_id=filters.benefit_id)
-    return paginate(qs.order_by("id"), filters)
+    return paginate(selectors.rules_list(user=user, program_id=filters.program_id,
+                                         benefit_id=filters.benefit_id), filters)
 
 
 @config.post("/eligibility-rules", response={201: RuleOut})
@@ -473,8 +403,10 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> Status[EligibilityRule
     if (payload.program_id is None) == (payload.benefit_id is None):
         raise ValidationError.for_fields(
             {"program_id": "Give exactly one of program_id and benefit_id."})
-    program = _program(user, payload.program_id) if payload.program_id else None
-    benefit = _benefit(user, payload.benefit_id) if payload.benefit_id else None
+    program = (selectors.program_for_field(user=user, pk=payload.program_id)
+               if payload.program_id else None)
+    benefit = (selectors.benefit_for_field(user=user, pk=payload.benefit_id)
+               if payload.benefit_id else None)
     return Status(201, services.eligibility_rule_create(
         actor=user, program=program, benefit=benefit, criterion=payload.criterion,
         params=payload.params, mode=payload.mode))
@@ -483,7 +415,7 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> Status[EligibilityRule
 @config.patch("/eligibility-rules/{int:rule_id}", response=RuleOut)
 def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> EligibilityRule:
     user = require(request, Cap.CONFIGURE)
-    rule = get_one(_rules(user), rule_id)
+    rule = visible_or_404(selectors.rules_visible(user), rule_id)
     data = payload.dict(exclude_unset=True)
     _not_null(data, "params", "mode", "is_active")
     return services.eligibility_rule_update(actor=user, rule=rule, **data)
@@ -492,7 +424,8 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> Eligi
 @config.delete("/eligibility-rules/{int:rule_id}", response={204: None})
 def delete_rule(request: HttpRequest, rule_id: int) -> Status[None]:
     user = require(request, Cap.CONFIGURE)
-    services.eligibility_rule_delete(actor=user, rule=get_one(_rules(user), rule_id))
+    rule = visible_or_404(selectors.rules_visible(user), rule_id)
+    services.eligibility_rule_delete(actor=user, rule=rule)
     return Status(204, None)
 
 
@@ -516,7 +449,7 @@ class GuidelinesIn(Schema):
 def list_guidelines(request: HttpRequest, page: Query[PageParams]) -> dict:
     """The yearly income guideline by household size that income rules compare against."""
     require(request, Cap.READ_SETUP)
-    return paginate(IncomeGuideline.objects.order_by("household_size"), page)
+    return paginate(selectors.income_guidelines(), page)
 
 
 @config.put("/income-guidelines", response=Page[GuidelineOut])

@@ -13,6 +13,7 @@ from programdesk.api.pagination import Page, PageParams, paginate
 from programdesk.api.schemas import Id
 from programdesk.core.models import StatusValue
 from programdesk.core.roles import Cap
+from programdesk.core.selectors import filter_given
 from programdesk.programs import services as program_services
 from programdesk.programs.models import BenefitType, UnitOfMeasure
 
@@ -38,9 +39,7 @@ class StatusFilter(PageParams):
 def list_status_values(request: HttpRequest, filters: Query[StatusFilter]) -> dict:
     require(request, Cap.READ_SETUP)
     qs = StatusValue.objects.all().order_by("kind", "order", "id")
-    if filters.kind:
-        qs = qs.filter(kind=filters.kind)
-    return paginate(qs, filters)
+    return paginate(filter_given(qs, kind=filters.kind), filters)
 
 
 class UnitIn(Schema):

@@ -17,9 +17,9 @@ from programdesk.core.db_router import replica_reads
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
-from programdesk.reports import selectors as s
+from programdesk.reports import filtering, followups, selectors
 from programdesk.reports.exports import FORMATS, XLSX_CONTENT_TYPE, Format, export_response
-from programdesk.reports.selectors import ReportFilter
+from programdesk.reports.filtering import ReportFilter
 from programdesk.reports.tables import REPORT_TABLES, ReportOptions
 
 router = Router(tags=["reports"])
@@ -70,9 +70,9 @@ class NotServedQuery(FollowupQuery):
 
 
 def _filters(user: User, q: ReportQuery) -> ReportFilter:
-    return s.report_filter(user=user, program_id=q.program_id, benefit_id=q.benefit_id,
-                           cohort_id=q.cohort_id, schedule_id=getattr(q, "schedule_id", None),
-                           date_from=q.date_from, date_to=q.date_to)
+    return filtering.report_filter(
+        user=user, program_id=q.program_id, benefit_id=q.benefit_id, cohort_id=q.cohort_id,
+        schedule_id=getattr(q, "schedule_id", None), date_from=q.date_from, date_to=q.date_to)
 
 
 # --- summary ---------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def summary(request: HttpRequest, q: Query[ReportQuery]) -> Any:
     none). `sessions_held` = sessions with status `completed` whose local date is in range."""
     user = require(request, Cap.READ_RECORDS)
     with replica_reads():  # reports read from the replica, if any
-        return s.report_summary(user=user, filters=_filters(user, q))
+        return selectors.report_summary(user=user, filters=_filters(user, q))
 
 
 # --- attendance ------------------------------------------------------------------------------
@@ -157,7 +157,8 @@ def attendance(request: HttpRequest, q: Query[AttendanceQuery]) -> Any:
         if q.schedule_id is None and q.program_id is None and q.cohort_id is None:
             raise ValidationError.for_fields(
                 {"schedule_id": "Give schedule_id, program_id or cohort_id."})
-        return s.report_attendance(user=user, filters=_filters(user, q), group_by=q.group_by)
+        return selectors.report_attendance(user=user, filters=_filters(user, q),
+                                           group_by=q.group_by)
 
 
 # --- completion ------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ def completion(request: HttpRequest, q: Query[CompletionQuery]) -> Any:
     `completion_rate` = completed / (completed + withdrawn), null when neither."""
     user = require(request, Cap.READ_RECORDS)
     with replica_reads():  # reports read from the replica, if any
-        return s.report_completion(user=user, filters=_filters(user, q))
+        return selectors.report_completion(user=user, filters=_filters(user, q))
 
 
 # --- units by benefit and month --------------------------------------------------------------
@@ -208,7 +209,7 @@ def units_by_month(request: HttpRequest, q: Query[ReportQuery]) -> Any:
     of `disbursed_on`."""
     user = require(request, Cap.READ_RECORDS)
     with replica_reads():  # reports read from the replica, if any
-        return {"rows": s.report_units_by_month(user=user, filters=_filters(user, q))}
+        return {"rows": selectors.report_units_by_month(user=user, filters=_filters(user, q))}
 
 
 # --- repeat participation --------------------------------------------------------------------
@@ -239,8 +240,8 @@ def repeat_participation(request: HttpRequest, q: Query[RepeatQuery]) -> Any:
     more (`repeat_people`), and both per postal code (empty string: none recorded)."""
     user = require(request, Cap.READ_RECORDS)
     with replica_reads():  # reports read from the replica, if any
-        return s.report_repeat_participation(user=user, filters=_filters(user, q),
-                                             min_times=q.min_times)
+        return selectors.report_repeat_participation(user=user, filters=_filters(user, q),
+                                                     min_times=q.min_times)
 
 
 # --- follow-up lists -------------------------------------------------------------------------
@@ -264,7 +265,8 @@ def followup_absences(request: HttpRequest, q: Query[AbsencesQuery]) -> Any:
     and sessions without attendance taken are skipped."""
     user = require(request, Cap.READ_RECORDS)
     with replica_reads():  # reports read from the replica, if any
-        qs = s.followups_absences(user=user, filters=_filters(user, q), min_absences=q.min_absences)
+        qs = followups.followups_absences(user=user, filters=_filters(user, q),
+                                          min_absences=q.min_absences)
         return paginate(qs, q, lambda v: {
             "person_id": v["person_id"], "first_name": v["person__first_name"],
             "last_name": v["person__last_name"], "program_id": v["program_id"],
@@ -290,12 +292,12 @@ def followup_not_served(request: HttpRequest, q: Query[NotServedQuery]) -> Any:
     last `days` days (today included), longest-unserved first."""
     user = require(request, Cap.READ_RECORDS)
     with replica_reads():  # reports read from the replica, if any
-        qs = s.followups_not_served(user=user, filters=_filters(user, q), days=q.days)
+        qs = followups.followups_not_served(user=user, filters=_filters(user, q), days=q.days)
         return paginate(qs, q, lambda v: {
             "enrollment_id": v["id"], "program_id": v["program_id"], "program": v["program__name"],
             "person_id": v["person_id"], "account_id": v["account_id"],
-            "name": s.display_name(v["person__first_name"], v["person__last_name"],
-                                   v["account__name"]),
+            "name": selectors.display_name(v["person__first_name"], v["person__last_name"],
+                                           v["account__name"]),
             "began_on": v["began_on"], "last_served_on": v["last_served_on"]})
 
 
@@ -320,7 +322,7 @@ def followup_unrecorded_sessions(request: HttpRequest, q: Query[FollowupQuery]) 
     Most recent first."""
     user = require(request, Cap.READ_RECORDS)
     with replica_reads():  # reports read from the replica, if any
-        qs = s.followups_unrecorded_sessions(user=user, filters=_filters(user, q))
+        qs = followups.followups_unrecorded_sessions(user=user, filters=_filters(user, q))
         return paginate(qs, q, lambda v: {
             "session_id": v["id"], "local_date": v["local_date"],
             "start": v["start"].astimezone(ZoneInfo(v["schedule__timezone"])),

@@ -9,9 +9,8 @@ schedules needs `manage_programs` (manager, admin); changing a session's status 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone as djtz
 from ninja import Query, Router, Schema, Status
@@ -24,14 +23,15 @@ from programdesk.api.schemas import Bool, Date, DateTime, Id, Quantity, Quantity
 from programdesk.core.errors import NotAllowed, NotFound
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import MAX_ID, check_program_visible, get_visible
+from programdesk.core.scoping import check_program_visible, visible_or_404
+from programdesk.core.selectors import filter_given
 from programdesk.participation.models import BenefitDisbursement
-from programdesk.programs.models import Benefit, Program
+from programdesk.programs.models import Program
+from programdesk.programs.selectors import benefits_visible
 from programdesk.scheduling import ics, recurrence, selectors, services
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
 
 router = Router(tags=["scheduling"])
-M = TypeVar("M", bound=Model)
 
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 Frequency = Literal["once", "daily", "weekly", "monthly", "yearly"]
@@ -218,7 +218,7 @@ def create_schedule(request: HttpRequest, benefit_id: int, payload: ScheduleIn
     is a 409.
     """
     user = require(request, Cap.MANAGE_PROGRAMS)
-    benefit = get_visible(Benefit.objects.all(), pk=benefit_id, user=user)
+    benefit = visible_or_404(benefits_visible(user), benefit_id)
     result = services.schedule_create(
         actor=user, benefit=benefit, name=payload.name, timezone=payload.timezone,
         first_session_start=payload.first_session_start,
@@ -427,7 +427,9 @@ def schedule_calendar(request: HttpRequest, schedule_id: int, key: str | None = 
     sessions have `STATUS:CANCELLED`). Subscribe with the signed `calendar_url` of the schedule
     (`?key=`), which needs no login; without a key the usual API authentication applies. The
     feed holds no personal data."""
-    schedule = _existing(BenefitSchedule.objects.select_related("benefit__program"), schedule_id)
+    # Whoever asks: a feed checks existence first and access right after.
+    schedule = visible_or_404(BenefitSchedule.objects.select_related("benefit__program"),
+                              schedule_id)
     _feed_allowed(request, "schedule", schedule.pk, key, schedule.benefit.program_id)
     sessions = (BenefitSession.objects.filter(schedule=schedule)
                 .select_related("schedule", "benefit__program").order_by("start", "id"))
@@ -441,22 +443,12 @@ def program_calendar(request: HttpRequest, program_id: int, key: str | None = No
                      ) -> HttpResponse:
     """Every session of the program's schedules from 90 days ago on, as an iCalendar feed. Same
     access rules as a schedule's feed (`?key=` from the program's feed URL)."""
-    program = _existing(Program.objects.all(), program_id)
+    program = visible_or_404(Program.objects.all(), program_id)  # whoever asks, as above
     _feed_allowed(request, "program", program.pk, key, program.pk)
     since = djtz.localdate() - dt.timedelta(days=PROGRAM_FEED_DAYS_BACK)
     sessions = (BenefitSession.objects.filter(benefit__program=program, local_date__gte=since)
                 .select_related("schedule", "benefit__program").order_by("start", "id"))
     return _ics_response(request, sessions, program.name, f"program-{program.pk}.ics")
-
-
-def _existing(qs: QuerySet[M], pk: int) -> M:
-    """The object, whoever asks: a feed checks existence first and access right after."""
-    if not 1 <= pk <= MAX_ID:
-        raise NotFound()
-    obj = qs.filter(pk=pk).first()
-    if obj is None:
-        raise NotFound()
-    return obj
 
 
 # --- sessions ----------------------------------------------------------------------------------
@@ -491,20 +483,10 @@ def list_sessions(request: HttpRequest, filters: Query[SessionFilter]) -> dict[s
     qs = selectors.sessions_visible(user=user)
     if today_only:
         qs = qs.filter(local_date=djtz.localdate())
-    if filters.date is not None:
-        qs = qs.filter(local_date=filters.date)
-    if filters.from_ is not None:
-        qs = qs.filter(local_date__gte=filters.from_)
-    if filters.to is not None:
-        qs = qs.filter(local_date__lte=filters.to)
-    if filters.program_id is not None:
-        qs = qs.filter(benefit__program_id=filters.program_id)
-    if filters.benefit_id is not None:
-        qs = qs.filter(benefit_id=filters.benefit_id)
-    if filters.schedule_id is not None:
-        qs = qs.filter(schedule_id=filters.schedule_id)
-    if filters.status is not None:
-        qs = qs.filter(status=filters.status)
+    qs = filter_given(qs, local_date=filters.date, local_date__gte=filters.from_,
+                      local_date__lte=filters.to, benefit__program_id=filters.program_id,
+                      benefit_id=filters.benefit_id, schedule_id=filters.schedule_id,
+                      status=filters.status)
     return paginate(selectors.with_counts(qs).order_by("start", "id"), filters)
 
 

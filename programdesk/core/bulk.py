@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -75,6 +75,43 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)  # type: ignore[arg-type]  # any iterable works
         return max(cursor.rowcount, 0)
+
+
+def insert_rows_batched(model: type[models.Model], fields: Sequence[str],
+                        rows: Iterable[Sequence[Any]], *, batch: int = 10_000,
+                        ignore_conflicts: bool = False,
+                        written: Callable[[int], None] | None = None) -> int:
+    """``insert_rows`` in statements of ``batch`` rows, telling ``written`` how many rows each
+    one wrote (a long import's progress); returns how many were inserted."""
+    created = 0
+    for chunk in chunked(rows, batch):
+        created += insert_rows(model, fields, chunk, ignore_conflicts=ignore_conflicts)
+        if written is not None:
+            written(len(chunk))
+    return created
+
+
+class DbDates(dict[Any, Any]):
+    """``db_date`` of each distinct date, computed once: ``dates = DbDates(); dates[day]``
+    (bulk rows repeat a few dates many times)."""
+
+    def __missing__(self, value: dt.date | None) -> Any:
+        self[value] = converted = db_date(value)
+        return converted
+
+
+def last_id(model: type[models.Model]) -> int:
+    """The highest id of ``model``'s table (0 when empty): with ``ids_inserted``, how a bulk
+    writer learns the ids of the rows it inserted without a RETURNING clause."""
+    return model._default_manager.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def ids_inserted(model: type[models.Model], *, after_id: int, created_at: dt.datetime
+                 ) -> list[int]:
+    """The ids of the rows a writer just inserted, in insertion order: above the highest id
+    before (``last_id``), with the writer's exact ``created_at``."""
+    return list(model._default_manager.filter(id__gt=after_id, created_at=created_at)
+                .order_by("id").values_list("id", flat=True))
 
 
 def update_rows(model: type[models.Model], set_fields: Sequence[str],

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -35,6 +35,7 @@ from django.db.models import Q
 from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, FieldType, User
+from programdesk.core.relations import related_model
 
 TRUE_WORDS = {"true", "yes", "y", "1", "on"}
 FALSE_WORDS = {"false", "no", "n", "0", "off"}
@@ -46,7 +47,18 @@ FORM_PREFIX = "extra."
 
 # --- Which fields apply ------------------------------------------------------------------------
 
-def _scope_filter(program_id: int | None, benefit_id: int | None) -> Q:
+def _benefits() -> Any:
+    """programs' benefits, reached through the definitions' foreign key (core/relations.py)."""
+    return related_model(FieldDefinition, "benefit").objects
+
+
+def _programs() -> Any:
+    return related_model(FieldDefinition, "program").objects
+
+
+def scope_filter(program_id: int | None, benefit_id: int | None) -> Q:
+    """The definitions that apply to a record of this program or benefit: the global ones, the
+    program's, the benefit's (and, for a benefit alone, its program's)."""
     scope = Q(program__isnull=True, benefit__isnull=True)
     if program_id is not None:
         scope |= Q(program_id=program_id)
@@ -54,10 +66,7 @@ def _scope_filter(program_id: int | None, benefit_id: int | None) -> Q:
         scope |= Q(benefit_id=benefit_id)
         if program_id is None:
             # A benefit's fields include its program's; resolved in the same query.
-            from programdesk.programs.models import Benefit
-
-            scope |= Q(program_id__in=Benefit.objects.filter(pk=benefit_id)
-                       .values("program_id"))
+            scope |= Q(program_id__in=_benefits().filter(pk=benefit_id).values("program_id"))
     return scope
 
 
@@ -72,7 +81,7 @@ def field_definitions_for(*, target: str, program_id: int | None = None,
     (see ``extra_validate``)."""
     qs = FieldDefinition.objects.filter(target=target, is_active=True)
     if not any_scope:
-        qs = qs.filter(_scope_filter(program_id, benefit_id))
+        qs = qs.filter(scope_filter(program_id, benefit_id))
     return list(qs.select_related("program", "benefit").order_by("order", "id"))
 
 
@@ -80,9 +89,7 @@ def field_definitions_by_benefit(*, target: str, benefit_ids: Iterable[int]
                                  ) -> dict[int, list[FieldDefinition]]:
     """For bulk paths: the definitions that apply to each benefit, in two queries whatever the
     number of benefits. Pass each list to ``extra_validate(definitions=...)``."""
-    from programdesk.programs.models import Benefit
-
-    program_of = dict(Benefit.objects.filter(pk__in=set(benefit_ids))
+    program_of = dict(_benefits().filter(pk__in=set(benefit_ids))
                       .values_list("id", "program_id"))
     rows = list(FieldDefinition.objects.filter(target=target, is_active=True).filter(
         Q(program__isnull=True, benefit__isnull=True) | Q(benefit_id__in=program_of)
@@ -98,66 +105,106 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _clean_text(definition: FieldDefinition, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Must be text.")
+    value = value.strip()
+    limit = definition.max_length or MAX_TEXT_LENGTH
+    if len(value) > limit:
+        raise ValueError(f"At most {limit} characters (this has {len(value)}).")
+    return value
+
+
+def _clean_number(definition: FieldDefinition, value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise ValueError("Must be a number.")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("Must be a number.") from None
+    if not number.is_finite():
+        raise ValueError("Must be a finite number.")
+    exponent = number.normalize().as_tuple().exponent
+    if (abs(number) >= Decimal(10) ** MAX_NUMBER_DIGITS
+            or len(number.normalize().as_tuple().digits) > MAX_NUMBER_DIGITS
+            or (isinstance(exponent, int) and exponent < -MAX_DECIMALS)):
+        raise ValueError(f"At most {MAX_NUMBER_DIGITS} digits, {MAX_DECIMALS} of them "
+                         f"after the point.")
+    if number == number.to_integral_value():
+        return int(number)
+    result = float(number)
+    if not math.isfinite(result):  # pragma: no cover - excluded by the digit limit
+        raise ValueError("Must be a finite number.")
+    return result
+
+
+def _clean_date(definition: FieldDefinition, value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        raise ValueError("Must be a date (YYYY-MM-DD), not a date and time.")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError("Must be a date (YYYY-MM-DD).")
+    try:
+        return dt.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise ValueError("Must be a date (YYYY-MM-DD).") from None
+
+
+def _clean_boolean(definition: FieldDefinition, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError("Must be yes or no (true or false).")
+
+
+def _clean_choice(definition: FieldDefinition, value: Any) -> str:
+    choices = [str(c) for c in definition.choices or []]
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ValueError(f"Must be one of: {', '.join(choices)}.")
+    text = str(value).strip()
+    if text not in choices:
+        raise ValueError(f"'{text}' is not a choice. Use one of: {', '.join(choices)}.")
+    return text
+
+
+_CLEANERS: dict[str, Callable[[FieldDefinition, Any], Any]] = {
+    FieldType.TEXT: _clean_text,
+    FieldType.NUMBER: _clean_number,
+    FieldType.DATE: _clean_date,
+    FieldType.BOOLEAN: _clean_boolean,
+    FieldType.CHOICE: _clean_choice,
+}
+
+
 def clean_value(definition: FieldDefinition, value: Any) -> Any:
     """One value cleaned to its JSON form; raises ValueError with a readable message."""
-    kind = definition.field_type
-    if kind == FieldType.TEXT:
-        if not isinstance(value, str):
-            raise ValueError("Must be text.")
-        value = value.strip()
-        limit = definition.max_length or MAX_TEXT_LENGTH
-        if len(value) > limit:
-            raise ValueError(f"At most {limit} characters (this has {len(value)}).")
-        return value
-    if kind == FieldType.NUMBER:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-            raise ValueError("Must be a number.")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValueError("Must be a number.") from None
-        if not number.is_finite():
-            raise ValueError("Must be a finite number.")
-        exponent = number.normalize().as_tuple().exponent
-        if (abs(number) >= Decimal(10) ** MAX_NUMBER_DIGITS
-                or len(number.normalize().as_tuple().digits) > MAX_NUMBER_DIGITS
-                or (isinstance(exponent, int) and exponent < -MAX_DECIMALS)):
-            raise ValueError(f"At most {MAX_NUMBER_DIGITS} digits, {MAX_DECIMALS} of them "
-                             f"after the point.")
-        if number == number.to_integral_value():
-            return int(number)
-        result = float(number)
-        if not math.isfinite(result):  # pragma: no cover - excluded by the digit limit
-            raise ValueError("Must be a finite number.")
-        return result
-    if kind == FieldType.DATE:
-        if isinstance(value, dt.datetime):
-            raise ValueError("Must be a date (YYYY-MM-DD), not a date and time.")
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        if not isinstance(value, str):
-            raise ValueError("Must be a date (YYYY-MM-DD).")
-        try:
-            return dt.date.fromisoformat(value.strip()).isoformat()
-        except ValueError:
-            raise ValueError("Must be a date (YYYY-MM-DD).") from None
-    if kind == FieldType.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, (str, int)) and str(value).strip().lower() in TRUE_WORDS:
-            return True
-        if isinstance(value, (str, int)) and str(value).strip().lower() in FALSE_WORDS:
-            return False
-        raise ValueError("Must be yes or no (true or false).")
-    if kind == FieldType.CHOICE:
-        choices = [str(c) for c in definition.choices or []]
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise ValueError(f"Must be one of: {', '.join(choices)}.")
-        text = str(value).strip()
-        if text not in choices:
-            raise ValueError(f"'{text}' is not a choice. Use one of: {', '.join(choices)}.")
-        return text
-    raise ValueError(f"Unknown field type '{kind}'.")  # pragma: no cover - a check constraint
+    cleaner = _CLEANERS.get(definition.field_type)
+    if cleaner is None:  # pragma: no cover - a check constraint
+        raise ValueError(f"Unknown field type '{definition.field_type}'.")
+    return cleaner(definition, value)
+
+
+def _clean_one(definition: FieldDefinition, values: Mapping[str, Any], *, partial: bool,
+               any_scope: bool) -> tuple[bool, Any]:
+    """One defined field of ``values``: (whether the result holds it, its cleaned value).
+    Raises ValueError with the message. Empty in a PATCH (``partial``) is kept as ``None``."""
+    is_global = definition.program_id is None and definition.benefit_id is None
+    required = definition.required and (is_global or not any_scope)
+    if definition.key not in values:
+        if required and not partial:
+            raise ValueError("This field is required.")
+        return False, None
+    value = values[definition.key]
+    if _is_empty(value):
+        if required:
+            raise ValueError("This field is required.")
+        return partial, None
+    return True, clean_value(definition, value)
 
 
 def extra_validate(*, target: str, values: Mapping[str, Any] | None,
@@ -190,24 +237,13 @@ def extra_validate(*, target: str, values: Mapping[str, Any] | None,
             known = ", ".join(sorted(by_key)) or "none are defined"
             errors[f"{field_prefix}.{key}"] = f"Unknown field '{key}' (known: {known})."
     for key, definition in by_key.items():
-        path = f"{field_prefix}.{key}"
-        is_global = definition.program_id is None and definition.benefit_id is None
-        required = definition.required and (is_global or not any_scope)
-        if key not in values:
-            if required and not partial:
-                errors[path] = "This field is required."
-            continue
-        value = values[key]
-        if _is_empty(value):
-            if required:
-                errors[path] = "This field is required."
-            elif partial:
-                cleaned[key] = None
-            continue
         try:
-            cleaned[key] = clean_value(definition, value)
+            keep, value = _clean_one(definition, values, partial=partial, any_scope=any_scope)
         except ValueError as exc:
-            errors[path] = str(exc)
+            errors[f"{field_prefix}.{key}"] = str(exc)
+            continue
+        if keep:
+            cleaned[key] = value
     if errors:
         raise ValidationError.for_fields(errors)
     return cleaned
@@ -326,16 +362,22 @@ def _definition_errors(*, target: str, key: str, label: str, field_type: str,
                                    or max_length > MAX_TEXT_LENGTH):
         errors["max_length"] = (f"Only text fields have a maximum length (1 to "
                                 f"{MAX_TEXT_LENGTH}).")
-    if field_type == FieldType.CHOICE:
-        if not choices:
-            errors["choices"] = "A choice field needs at least one choice."
-        elif len(set(choices)) != len(choices):
-            errors["choices"] = "Each choice may appear only once."
-        elif any(not c or len(c) > 100 for c in choices):
-            errors["choices"] = "Choices are 1 to 100 characters each."
-    elif choices:
-        errors["choices"] = "Only choice fields have choices."
+    choices_error = _choices_error(field_type, choices)
+    if choices_error:
+        errors["choices"] = choices_error
     return errors
+
+
+def _choices_error(field_type: str, choices: list[str]) -> str | None:
+    if field_type != FieldType.CHOICE:
+        return "Only choice fields have choices." if choices else None
+    if not choices:
+        return "A choice field needs at least one choice."
+    if len(set(choices)) != len(choices):
+        return "Each choice may appear only once."
+    if any(not c or len(c) > 100 for c in choices):
+        return "Choices are 1 to 100 characters each."
+    return None
 
 
 def _clean_choices(choices: Iterable[Any] | None) -> list[str]:
@@ -349,17 +391,15 @@ def field_definition_create(*, actor: User | None, target: str, key: str, label:
                             help_text: str = "", program_id: int | None = None,
                             benefit_id: int | None = None, order: int | None = None
                             ) -> FieldDefinition:
-    from programdesk.programs.models import Benefit, Program
-
     key = key.strip()
     clean_choices = _clean_choices(choices)
     errors = _definition_errors(target=target, key=key, label=label, field_type=field_type,
                                 max_length=max_length, choices=clean_choices)
     if program_id is not None and benefit_id is not None:
         errors["benefit_id"] = "A field belongs to one program or one benefit, not both."
-    elif program_id is not None and not Program.objects.filter(pk=program_id).exists():
+    elif program_id is not None and not _programs().filter(pk=program_id).exists():
         errors["program_id"] = "Unknown program."
-    elif benefit_id is not None and not Benefit.objects.filter(pk=benefit_id).exists():
+    elif benefit_id is not None and not _benefits().filter(pk=benefit_id).exists():
         errors["benefit_id"] = "Unknown benefit."
     if len(help_text) > 200:
         errors["help_text"] = "At most 200 characters."

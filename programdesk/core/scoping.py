@@ -23,8 +23,10 @@ def visible(qs: QuerySet[M], user: User, program_field: str = "program_id") -> Q
     return qs.filter(**{f"{program_field}__in": ids})
 
 
-def get_visible(qs: QuerySet[M], *, pk: Any, user: User, program_field: str = "program_id") -> M:
-    """The object with this id if the user may see it, else NotFound (404).
+def visible_or_404(qs: QuerySet[M], pk: Any) -> M:
+    """The object with this id in ``qs`` — already limited to what the user may see (``visible``
+    or an area's ``*_visible`` selector) — else NotFound, which the API answers as 404 and the
+    pages as their 404 page (``web.permissions.role_required``).
 
     Ids outside what the database can hold (``/people/-1``, 2**70) are simply not found.
     """
@@ -34,7 +36,7 @@ def get_visible(qs: QuerySet[M], *, pk: Any, user: User, program_field: str = "p
         raise NotFound() from None
     if not 1 <= pk <= MAX_ID:
         raise NotFound()
-    obj = visible(qs, user, program_field).filter(pk=pk).first()
+    obj = qs.filter(pk=pk).first()
     if obj is None:
         raise NotFound()
     return obj

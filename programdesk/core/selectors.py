@@ -1,9 +1,23 @@
-"""Reads of core configuration: status values, users."""
+"""Reads of core configuration (status values), and ``filter_given``, the optional filters of
+every list."""
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+
 from programdesk.core.errors import Conflict, NotFound, ValidationError
 from programdesk.core.models import StatusValue
+
+M = TypeVar("M", bound=Model)
+
+
+def filter_given(qs: QuerySet[M], **lookups: Any) -> QuerySet[M]:
+    """``qs.filter(**lookups)`` without the lookups whose value is None: a list's optional
+    filters (``program_id=None`` means "any program", not "no program")."""
+    given = {lookup: value for lookup, value in lookups.items() if value is not None}
+    return qs.filter(**given) if given else qs
 
 
 def status_values(kind: str) -> list[StatusValue]:

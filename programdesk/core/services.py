@@ -10,8 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record, changes, snapshot
@@ -26,6 +26,7 @@ from programdesk.core.models import (
     User,
     token_digest,
 )
+from programdesk.core.relations import related_model
 from programdesk.core.roles import Role
 
 
@@ -94,20 +95,20 @@ def status_value_set_default(*, actor: User | None, status_value: StatusValue) -
 
 @transaction.atomic
 def status_value_delete(*, actor: User | None, status_value: StatusValue) -> None:
-    """Delete a value that no record uses. A value in use can only be retired."""
-    from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
+    """Delete a value that no record uses. A value in use can only be retired.
 
+    "In use" is answered by the protecting foreign keys of the records that hold a status
+    (enrollments, disbursements): core does not know those areas, the database does."""
     value = StatusValue.objects.select_for_update().get(pk=status_value.pk)
     if value.is_default:
         raise Conflict("The default status cannot be deleted.")
-    in_use = StatusValue.objects.filter(pk=value.pk).filter(
-        Exists(BenefitDisbursement.objects.filter(status_id=OuterRef("pk")))
-        | Exists(ProgramEnrollment.objects.filter(status_id=OuterRef("pk")))
-    ).exists()
-    if in_use:
-        raise Conflict(f"The status '{value.code}' is in use; retire it instead of deleting it.")
     audit_record(actor=actor, action="status_value.delete", obj=value, before=snapshot(value))
-    value.delete()
+    try:
+        with transaction.atomic():
+            value.delete()
+    except (ProtectedError, IntegrityError):
+        raise Conflict(f"The status '{value.code}' is in use; retire it instead of deleting "
+                       "it.") from None
 
 
 @transaction.atomic
@@ -117,8 +118,6 @@ def user_create(*, actor: User | None, username: str, role: str, password: str |
 
     Without a password the user cannot log in to pages until one is set (API tokens still work).
     """
-    from programdesk.programs.models import Program
-
     if role not in Role.values:
         raise ValidationError.for_fields({"role": f"Unknown role '{role}'. Use one of: "
                                                   f"{', '.join(Role.values)}."})
@@ -128,7 +127,9 @@ def user_create(*, actor: User | None, username: str, role: str, password: str |
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(f"A user named '{username}' already exists.")
     program_ids = sorted(set(program_ids))
-    found = set(Program.objects.filter(id__in=program_ids).values_list("id", flat=True))
+    # programs sits above core: its Program is reached through User.programs.
+    programs = related_model(User, "programs").objects
+    found = set(programs.filter(id__in=program_ids).values_list("id", flat=True))
     missing = [pid for pid in program_ids if pid not in found]
     if missing:
         raise ValidationError.for_fields(

@@ -1,6 +1,6 @@
-"""The import page's jobs: an uploaded file, mapped, checked, then imported. The request stores
-the upload and enqueues a task (``imports.tasks``); a task worker (``manage.py db_worker``)
-checks or imports it and writes its progress in the job's row.
+"""The import page's jobs: an uploaded file, read, mapped, checked, then imported. The request
+stores the upload and enqueues a task (``imports.tasks``); a task worker (``manage.py
+db_worker``) reads, checks or imports it and writes its progress in the job's row.
 
 Services here write only the job's own bookkeeping (and the remembered mapping); the records
 themselves are written by ``imports.services.import_commit``.
@@ -22,11 +22,11 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record
-from programdesk.core.errors import Conflict, DomainError, NotFound
+from programdesk.core.errors import Conflict, DomainError, ValidationError
 from programdesk.core.models import User
 from programdesk.imports import fields as f
 from programdesk.imports.models import ImportJob, ImportMapping, JobStatus
-from programdesk.imports.parsers import Table, read_table
+from programdesk.imports.parsers import Table, read_table, upload_check
 from programdesk.imports.progress import JobProgress, imports_dir
 from programdesk.imports.services import (
     ImportErrors,
@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 # Uploads waiting longer than this are deleted (they hold personal data).
 KEEP_DAYS = 7
 REMEMBERED_COLUMNS = 300
+# The mapping form shows this many values of each column, each cut to SAMPLE_CHARS.
+SAMPLES = 3
+SAMPLE_CHARS = 60
 
 
 # --- remembered mappings -----------------------------------------------------------------------
@@ -77,8 +80,10 @@ def import_mapping_remember(*, actor: User | None, kind: str, headers: Sequence[
 # --- jobs ----------------------------------------------------------------------------------------
 
 # A job waiting for, or in the hands of, a task worker.
-ACTIVE = (JobStatus.CHECKING, JobStatus.RUNNING)
+ACTIVE = (JobStatus.READING, JobStatus.CHECKING, JobStatus.RUNNING)
 WORKER_LOST = {
+    "read": "Reading the file stopped before it finished (its task worker was stopped or "
+            "restarted). Upload it again.",
     "check": "The check stopped before it finished (its task worker was stopped or "
              "restarted). Check the file again.",
     "commit": "The import stopped before it finished (its task worker was stopped or "
@@ -94,17 +99,11 @@ def errors_path(job: ImportJob) -> Path:
     return imports_dir() / f"{job.stored_name}.errors.csv"
 
 
-def import_jobs_for(user: User) -> list[ImportJob]:
-    return list(ImportJob.objects.filter(user=user)[:20])
-
-
-def import_job_get(user: User, pk: int) -> ImportJob:
-    """The user's own job (anyone else's is not found). A job whose task worker died (killed,
-    restarted) is marked failed here, when read: its transaction was rolled back, nothing
-    was written."""
-    job = ImportJob.objects.filter(user=user, pk=pk).first()
-    if job is None:
-        raise NotFound()
+def import_job_fail_if_worker_lost(*, job: ImportJob) -> ImportJob:
+    """The job as it now is, after marking it failed if its task worker died (killed,
+    restarted): its transaction was rolled back, nothing was written. The doors call this
+    on the job they show (``selectors.import_job_get`` only reads), so a dead job is noticed
+    when someone looks at it."""
     if _worker_lost(job) and _give_up(job):
         job.refresh_from_db()
     return job
@@ -152,7 +151,8 @@ def _give_up(job: ImportJob) -> bool:
             if row is None:
                 return False
             row.status = JobStatus.FAILED
-            row.message = WORKER_LOST.get(job.action, WORKER_LOST["commit"])
+            lost = "read" if job.status == JobStatus.READING else job.action
+            row.message = WORKER_LOST.get(lost, WORKER_LOST["commit"])
             row.finished_at = timezone.now()
             row.save(update_fields=["status", "message", "finished_at"])
             _task_mark_failed(job.task_id, row.message)
@@ -177,7 +177,7 @@ def _task_mark_failed(task_id: str, message: str) -> None:
 def import_uploads_purge() -> int:
     """Delete files under ``PROGRAMDESK_MEDIA_DIR/imports/`` (uploads and their errors files)
     older than ``KEEP_DAYS``: abandoned uploads hold personal data. Returns how many were
-    deleted. Run by ``manage.py purge`` (hourly under ``manage.py serve``) and at each upload;
+    deleted. Part of the purge task (``management.purge``; hourly under ``manage.py serve``);
     a job whose file is gone says so ("upload it again")."""
     cutoff = time.time() - KEEP_DAYS * 86400
     deleted = 0
@@ -193,29 +193,29 @@ def import_uploads_purge() -> int:
 
 @transaction.atomic
 def import_job_create(*, actor: User, kind: str, filename: str, data: bytes,
-                      chosen: Sequence[tuple[str, str]] | None = None) -> ImportJob:
-    """Read an uploaded file (refusing what cannot be imported safely, see ``parsers``),
-    keep it under ``PROGRAMDESK_MEDIA_DIR/imports/`` and guess the mapping (remembered
-    choices first). With ``chosen`` (column name, field) pairs (the API), those win, and the
-    mapping must be complete and is remembered."""
+                      chosen: Sequence[tuple[str, str]] | None = None,
+                      then: str = "read") -> ImportJob:
+    """Keep an uploaded file under ``PROGRAMDESK_MEDIA_DIR/imports/`` and queue the task that
+    reads it (``import_job_run``, action ``then``): the task refuses what cannot be imported
+    safely (see ``parsers``), guesses the mapping (remembered choices first) and — ``then``
+    "check" or "commit" (the API's background imports) — goes on to check or import it. With
+    ``chosen`` (column name, field) pairs (the API), those win, and the mapping must be
+    complete and is remembered. Here only the cheap checks are made (may this user import
+    this kind; the size, an empty file, a format other than CSV and XLSX): a file that cannot
+    be read ends its job as failed, with the reason as its message."""
     import_allowed_check(actor=actor, kind=kind)
-    table = read_table(data, filename)
-    definitions = f.custom_definitions(kind)
-    mapping = f.guess_mapping(kind, table.headers, definitions=definitions,
-                              remembered=import_mapping_remembered(user=actor, kind=kind))
-    if chosen is not None:
-        mapping = f.mapping_apply(table.headers, list(chosen), mapping)
-        f.mapping_check(kind, table.headers, mapping, definitions)
-        import_mapping_remember(actor=actor, kind=kind, headers=table.headers, mapping=mapping)
-    import_uploads_purge()
-    stored_name = f"{uuid.uuid4().hex}.{table.format}"
+    if then not in {"read", "check", "commit"}:
+        raise ValueError(f"unknown action {then!r}")
+    fmt = upload_check(data, filename)
+    stored_name = f"{uuid.uuid4().hex}.{fmt}"
     (imports_dir() / stored_name).write_bytes(data)
     job = ImportJob.objects.create(
         user=actor, kind=kind, filename=(filename or "upload")[-255:], stored_name=stored_name,
-        size=len(data), row_count=len(table.rows), headers=table.headers, mapping=list(mapping))
+        size=len(data), status=JobStatus.READING)
     audit_record(actor=actor, action="import_job.create", obj=job,
-                 after={"kind": kind, "filename": job.filename, "rows": job.row_count})
-    return job
+                 after={"kind": kind, "filename": job.filename, "bytes": job.size})
+    return _enqueue(job, action=then, status=JobStatus.READING, allowed={JobStatus.READING},
+                    chosen=None if chosen is None else [list(pair) for pair in chosen])
 
 
 def import_job_table(job: ImportJob) -> Table:
@@ -250,12 +250,20 @@ def import_job_errors(job: ImportJob, limit: int | None = None) -> list[RowError
         return []
 
 
+def _readable_check(job: ImportJob) -> None:
+    if job.status == JobStatus.READING:
+        raise Conflict("The file is still being read: wait until its columns are shown.")
+    if not job.headers:
+        raise Conflict("This file could not be read: upload it again.")
+
+
 def import_job_check(*, actor: User, job: ImportJob, mapping: Sequence[str]) -> ImportJob:
     """Check a job with this mapping (the dry run; writes no records): the mapping is checked
     and remembered now, the rows by a task, which keeps the summary and every error with the
     job."""
     if job.status not in {JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED}:
         raise Conflict("This file is being checked or imported, or was imported already.")
+    _readable_check(job)
     mapping = list(mapping)
     f.mapping_check(job.kind, job.headers, mapping, f.custom_definitions(job.kind))
     import_mapping_remember(actor=actor, kind=job.kind, headers=job.headers, mapping=mapping)
@@ -271,12 +279,14 @@ def import_job_commit(*, actor: User, job: ImportJob, checked: bool = True) -> I
     if checked and (job.status != JobStatus.CHECKED or job.error_count):
         raise Conflict("Check the file (without errors) before importing it.")
     import_allowed_check(actor=actor, kind=job.kind)
+    _readable_check(job)
     allowed: set[str] = {JobStatus.CHECKED} if checked else {JobStatus.UPLOADED}
     return _enqueue(job, action="commit", status=JobStatus.RUNNING, allowed=allowed)
 
 
 def _enqueue(job: ImportJob, *, action: str, status: str, allowed: set[str],
-             mapping: list[str] | None = None) -> ImportJob:
+             mapping: list[str] | None = None,
+             chosen: list[list[str]] | None = None) -> ImportJob:
     """Claim the job for a check or import and put its task in the queue. The claim and the
     task are two writes: should this process die between them, the job, with no task and no
     sign of life, is given up as failed when read after the stale time. A new ``mapping`` is
@@ -291,7 +301,7 @@ def _enqueue(job: ImportJob, *, action: str, status: str, allowed: set[str],
         started_at=None, finished_at=None, **changes)
     if not claimed:
         raise Conflict("This file is being checked or imported, or was imported already.")
-    result = import_job_run.enqueue(job_id=job.pk, action=action)
+    result = import_job_run.enqueue(job_id=job.pk, action=action, chosen=chosen)
     # Inline (tests), the task has run already; the job keeps its id all the same.
     ImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id))
     job.refresh_from_db()
@@ -301,13 +311,17 @@ def _enqueue(job: ImportJob, *, action: str, status: str, allowed: set[str],
 # --- the task's side ------------------------------------------------------------------------------
 
 
-def import_job_execute(*, job_id: int, action: str) -> str:
-    """Run a job's check or import (the task ``imports.tasks.import_job_run``) and record how
-    it ended. Started once: the start is claimed with a conditional update, so a task run
-    twice (or a job given up meanwhile) does nothing the second time."""
-    status = JobStatus.CHECKING if action == "check" else JobStatus.RUNNING
+def import_job_execute(*, job_id: int, action: str,
+                       chosen: Sequence[Sequence[str]] | None = None) -> str:
+    """Run a job's task (``imports.tasks.import_job_run``) and record how it ended: read a
+    new upload (and, ``action`` "check" or "commit", go on with that), or check or import a
+    job read before. Started once: the start is claimed with a conditional update, so a task
+    run twice (or a job given up meanwhile) does nothing the second time."""
+    waiting = {"read": [JobStatus.READING],
+               "check": [JobStatus.READING, JobStatus.CHECKING],
+               "commit": [JobStatus.READING, JobStatus.RUNNING]}[action]
     now = timezone.now()
-    started = ImportJob.objects.filter(pk=job_id, status=status, action=action,
+    started = ImportJob.objects.filter(pk=job_id, status__in=waiting, action=action,
                                        started_at__isnull=True).update(
         started_at=now, heartbeat_at=now, phase="starting")
     if not started:
@@ -315,14 +329,68 @@ def import_job_execute(*, job_id: int, action: str) -> str:
                     job_id, action)
         return "skipped"
     job = ImportJob.objects.select_related("user").get(pk=job_id)
+    table = None
+    if job.status == JobStatus.READING:
+        table = _read(job, chosen=None if chosen is None else [(c, v) for c, v in chosen])
+        if table is None:
+            return "failed"
+        if action == "read":
+            ImportJob.objects.filter(pk=job.pk, status=JobStatus.READING).update(
+                status=JobStatus.UPLOADED, phase="read", finished_at=timezone.now())
+            return "read"
+        going_on = JobStatus.CHECKING if action == "check" else JobStatus.RUNNING
+        ImportJob.objects.filter(pk=job.pk, status=JobStatus.READING).update(
+            status=going_on, phase="starting", progress_done=0, heartbeat_at=timezone.now())
+        job.refresh_from_db()
     if action == "check":
-        return _check(job)
-    return _commit(job)
+        return _check(job, table)
+    return _commit(job, table)
 
 
-def _check(job: ImportJob) -> str:
+def _read(job: ImportJob, *, chosen: Sequence[tuple[str, str]] | None) -> Table | None:
+    """Read the upload, guess its mapping (``chosen`` pairs win, then the mapping must be
+    complete, and is remembered) and keep what the mapping form shows; None, with the job
+    failed and its file deleted, when the file cannot be read."""
+    JobProgress(job.pk)("reading", 0, 0)
     try:
         table = import_job_table(job)
+        definitions = f.custom_definitions(job.kind)
+        mapping = f.guess_mapping(
+            job.kind, table.headers, definitions=definitions,
+            remembered=import_mapping_remembered(user=job.user, kind=job.kind))
+        if chosen is not None:
+            mapping = f.mapping_apply(table.headers, chosen, mapping)
+            f.mapping_check(job.kind, table.headers, mapping, definitions)
+            import_mapping_remember(actor=job.user, kind=job.kind, headers=table.headers,
+                                    mapping=mapping)
+    except ValidationError as exc:
+        # The same words the upload form showed when files were read in the request.
+        _fail(job, " ".join(e["message"] for e in exc.errors) or exc.detail)
+        job_path(job).unlink(missing_ok=True)
+        return None
+    except DomainError as exc:
+        _fail(job, exc.detail)
+        return None
+    except Exception:
+        logger.exception("import job %s: reading the file failed", job.pk)
+        _fail(job, "Something went wrong on our side while reading the file. Upload it again.")
+        job_path(job).unlink(missing_ok=True)
+        return None
+    samples: list[list[str]] = [[] for _ in table.headers]
+    for _, cells in table.rows[:SAMPLES]:
+        for i, cell in enumerate(cells[:len(samples)]):
+            if cell:
+                samples[i].append(cell[:SAMPLE_CHARS])
+    ImportJob.objects.filter(pk=job.pk).update(
+        headers=table.headers, mapping=list(mapping), samples=samples,
+        row_count=len(table.rows), progress_total=len(table.rows), heartbeat_at=timezone.now())
+    job.refresh_from_db()
+    return table
+
+
+def _check(job: ImportJob, table: Table | None = None) -> str:
+    try:
+        table = table or import_job_table(job)
         result = import_check(actor=job.user, kind=job.kind, table=table, mapping=job.mapping,
                               progress=JobProgress(job.pk))
     except DomainError as exc:
@@ -339,7 +407,7 @@ def _check(job: ImportJob) -> str:
     return "checked"
 
 
-def _commit(job: ImportJob) -> str:
+def _commit(job: ImportJob, table: Table | None = None) -> str:
     """The import itself. The job's "done" is written in the import's own transaction, so it
     says "imported" exactly when the records are."""
 
@@ -349,7 +417,7 @@ def _commit(job: ImportJob) -> str:
             finished_at=timezone.now())
 
     try:
-        table = import_job_table(job)
+        table = table or import_job_table(job)
         import_commit(actor=job.user, kind=job.kind, table=table, mapping=job.mapping,
                       progress=JobProgress(job.pk), filename=job.filename,
                       before_commit=mark_done)

@@ -35,6 +35,7 @@ class ImportMapping(models.Model):
 
 
 class JobStatus(models.TextChoices):
+    READING = "reading", "Reading the file"
     UPLOADED = "uploaded", "Uploaded"
     CHECKING = "checking", "Checking"
     CHECKED = "checked", "Checked"
@@ -45,11 +46,12 @@ class JobStatus(models.TextChoices):
 
 class ImportJob(models.Model):
     """One uploaded file on its way in through the import page (or the API's background
-    imports): mapped, checked (dry run), then imported. The file itself waits under
+    imports): read, mapped, checked (dry run), then imported. The file itself waits under
     ``PROGRAMDESK_MEDIA_DIR/imports/`` (storage every app server and task worker shares) and is
-    deleted once imported. The check and the import run as tasks (``imports.tasks``) on a
-    task worker, which writes their progress here: ``phase``, ``progress_done`` of
-    ``progress_total`` and ``heartbeat_at``, read by whichever web worker answers the page.
+    deleted once imported. Reading it, the check and the import run as tasks
+    (``imports.tasks``) on a task worker, which writes their progress here: ``phase``,
+    ``progress_done`` of ``progress_total`` and ``heartbeat_at``, read by whichever web worker
+    answers the page.
     During the import's write transaction those writes are part of the transaction (seen
     when it commits); the row lock they take tells a live import from a dead one."""
 
@@ -62,15 +64,19 @@ class ImportJob(models.Model):
     row_count = models.PositiveIntegerField(default=0)
     headers = models.JSONField(default=list)
     mapping = models.JSONField(default=list)
+    # A few values of each column (the mapping form shows them), kept when the file is read
+    # so that showing the form does not read the file again.
+    samples = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=JobStatus.choices,
-                              default=JobStatus.UPLOADED)
+                              default=JobStatus.READING)
     summary = models.JSONField(default=dict, blank=True)
     error_count = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # What the last task did ("check" or "commit"), and the task queue's id for it.
+    # What the last task did, or does after reading the file ("read": nothing more; "check"
+    # or "commit"), and the task queue's id for it.
     action = models.CharField(max_length=8, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     phase = models.CharField(max_length=32, blank=True)

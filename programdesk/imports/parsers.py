@@ -63,8 +63,10 @@ def file_error(message: str) -> ValidationError:
     return ValidationError.for_fields({"file": message})
 
 
-def read_table(data: bytes, filename: str = "") -> Table:
-    """Read a CSV or XLSX file (told apart by content, not by name) into a Table."""
+def upload_check(data: bytes, filename: str = "") -> str:
+    """The checks that need no reading: the size, an empty file, a spreadsheet format other
+    than CSV and XLSX. Cheap, so the upload request makes them (the rest is the task's);
+    returns the format, "csv" or "xlsx"."""
     if len(data) > MAX_BYTES:
         raise file_error(f"The file is {_megabytes(len(data))}; at most "
                          f"{_megabytes(MAX_BYTES)} can be imported. Split it into smaller "
@@ -72,12 +74,19 @@ def read_table(data: bytes, filename: str = "") -> Table:
     if not data.strip():
         raise file_error("The file is empty.")
     if data.startswith(XLSX_MAGIC):
-        return _read_xlsx(data)
+        return "xlsx"
     lowered = filename.lower()
     if lowered.endswith((".xls", ".xlsm", ".ods", ".numbers")) or data.startswith(
             b"\xd0\xcf\x11\xe0"):
         raise file_error("Only CSV and XLSX files can be imported: save the spreadsheet as "
                          "CSV or as an Excel workbook (.xlsx).")
+    return "csv"
+
+
+def read_table(data: bytes, filename: str = "") -> Table:
+    """Read a CSV or XLSX file (told apart by content, not by name) into a Table."""
+    if upload_check(data, filename) == "xlsx":
+        return _read_xlsx(data)
     return _read_csv(data)
 
 
@@ -318,23 +327,29 @@ def _table(rows: Iterator[tuple[int, list[Any]]], fmt: str, *, suspect: bool = F
         if (fmt != "csv" and any(isinstance(c, _Formula) for c in raw)) or max(
                 map(len, cells)) > MAX_CELL_CHARS or (
                 suspect and any(_cell_problem(c) for c in cells)):
-            for index, cell in enumerate(cells):
-                if index < len(raw) and isinstance(raw[index], _Formula):
-                    errors.append(CellError(number, index, (
-                        f"Formulas are not imported ({cell[:40]}): copy the cells and paste "
-                        "them as values, then save the file again.")))
-                    cells[index] = ""
-                elif len(cell) > MAX_CELL_CHARS:
-                    errors.append(CellError(number, index, (
-                        f"The cell has {len(cell):,} characters; at most {MAX_CELL_CHARS:,}.")))
-                    cells[index] = ""
-                elif suspect and (problem := _cell_problem(cell)):
-                    errors.append(CellError(number, index, problem))
-                    cells[index] = ""
+            _cells_check(number, raw, cells, errors, suspect=suspect)
         data.append((number, cells))
     if headers is None:
         raise file_error("The file has no rows.")
     return Table(headers=headers, rows=data, cell_errors=errors, format=fmt)
+
+
+def _cells_check(number: int, raw: list[Any], cells: list[str], errors: list[CellError], *,
+                 suspect: bool) -> None:
+    """Empty each cell that is a formula, too long, or (``suspect``) not text, with an error."""
+    for index, cell in enumerate(cells):
+        if index < len(raw) and isinstance(raw[index], _Formula):
+            errors.append(CellError(number, index, (
+                f"Formulas are not imported ({cell[:40]}): copy the cells and paste "
+                "them as values, then save the file again.")))
+            cells[index] = ""
+        elif len(cell) > MAX_CELL_CHARS:
+            errors.append(CellError(number, index, (
+                f"The cell has {len(cell):,} characters; at most {MAX_CELL_CHARS:,}.")))
+            cells[index] = ""
+        elif suspect and (problem := _cell_problem(cell)):
+            errors.append(CellError(number, index, problem))
+            cells[index] = ""
 
 
 def _headers(number: int, raw: list[Any], cells: list[str], *, suspect: bool = False

@@ -4,7 +4,8 @@ The task writes the row as it goes (at most about once a second, and at each cha
 any web worker on any app server reads it. The phases before the write transaction are
 committed as they happen. Inside the write transaction the writes are part of it: seen once it
 commits, and meanwhile the row lock they take (PostgreSQL) or the database's write lock
-(SQLite) tells a live import from one whose worker died (``jobs.import_job_get``).
+(SQLite) tells a live import from one whose worker died
+(``jobs.import_job_fail_if_worker_lost``).
 """
 
 from __future__ import annotations

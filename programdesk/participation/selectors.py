@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from programdesk.core.models import User
 from programdesk.core.scoping import visible
+from programdesk.core.selectors import filter_given
 from programdesk.participation.models import (
     BenefitDisbursement,
     CohortMember,
@@ -190,20 +191,13 @@ def enrollments_list(*, user: User, program_id: int | None = None, status: str |
                      bucket: str | None = None, cohort_id: int | None = None,
                      person_id: int | None = None, account_id: int | None = None,
                      search: str = "") -> QuerySet[ProgramEnrollment]:
-    qs = enrollments_visible(user).select_related("program", "person", "account", "status")
-    if program_id:
-        qs = qs.filter(program_id=program_id)
-    if status:
-        qs = qs.filter(status__code=status)
-    if bucket:
-        qs = qs.filter(status__bucket=bucket)
+    qs = filter_given(
+        enrollments_visible(user).select_related("program", "person", "account", "status"),
+        program_id=program_id, status__code=status or None, status__bucket=bucket or None,
+        person_id=person_id, account_id=account_id)
     if cohort_id:
         qs = qs.filter(cohort_memberships__cohort_id=cohort_id,
                        cohort_memberships__removed_on__isnull=True)
-    if person_id:
-        qs = qs.filter(person_id=person_id)
-    if account_id:
-        qs = qs.filter(account_id=account_id)
     for term in search.split()[:4]:
         qs = qs.filter(Q(person__first_name__icontains=term) | Q(person__last_name__icontains=term)
                        | Q(account__name__icontains=term))
@@ -257,8 +251,35 @@ def kiosk_search(*, session: BenefitSession, query: str, limit: int = 10,
     on_sheet = set(BenefitDisbursement.objects.filter(
         session=session, person_id__in=[p.pk for p in matches])
         .values_list("person_id", flat=True))
-    return [{"person_id": p.pk, "display_name": p.kiosk_name, "on_roster": p.pk in on_sheet}
+    names = [p.kiosk_name for p in matches]
+    # Two "Kai G." look alike: the month each registered tells them apart, saying nothing else.
+    return [{"person_id": p.pk, "display_name": p.kiosk_name, "on_roster": p.pk in on_sheet,
+             "registered": p.created_at if names.count(p.kiosk_name) > 1 else None}
             for p in matches]
+
+
+def _postal_key(value: str) -> str:
+    return "".join(value.split()).upper()
+
+
+def kiosk_likely_matches(*, first_name: str, last_name: str, postal_code: str = "",
+                         user: User | None = None, limit: int = 3) -> list[dict[str, Any]]:
+    """People registering at the kiosk may be registered already: those with the same or a
+    similar name (people's duplicate matching), unless both postal codes are known and differ.
+    Only what a kiosk may show: first name and last initial, and the month they registered
+    (which tells two "Kai G." apart without saying anything about them)."""
+    from programdesk.people.selectors import people_find_duplicates
+
+    postal = _postal_key(postal_code)
+    found = []
+    for match in people_find_duplicates(first_name=first_name, last_name=last_name, user=user,
+                                        limit=20):
+        theirs = _postal_key(match.person.postal_code or "")
+        if postal and theirs and postal != theirs:
+            continue
+        found.append({"person_id": match.person.pk, "display_name": match.person.kiosk_name,
+                      "registered": match.person.created_at})
+    return found[:limit]
 
 
 # --- disbursements --------------------------------------------------------------------------
@@ -274,14 +295,10 @@ def disbursements_list(*, user: User, person_id: int | None = None,
     """Disbursements the user may see, newest first, filtered."""
     qs = visible(BenefitDisbursement.objects.all(), user).select_related(
         "benefit", "program", "person", "account", "status", "unit", "session")
-    exact = {"person_id": person_id, "account_id": account_id, "benefit_id": benefit_id,
-             "program_id": program_id, "session_id": session_id, "case_id": case_id,
-             "recipient_type": recipient_type, "status__code": status}
-    qs = qs.filter(**{k: v for k, v in exact.items() if v})
-    if date_from:
-        qs = qs.filter(disbursed_on__gte=date_from)
-    if date_to:
-        qs = qs.filter(disbursed_on__lte=date_to)
+    qs = filter_given(qs, person_id=person_id, account_id=account_id, benefit_id=benefit_id,
+                      program_id=program_id, session_id=session_id, case_id=case_id,
+                      recipient_type=recipient_type or None, status__code=status or None,
+                      disbursed_on__gte=date_from, disbursed_on__lte=date_to)
     for term in search.split()[:4]:
         qs = qs.filter(Q(person__first_name__icontains=term) | Q(person__last_name__icontains=term)
                        | Q(account__name__icontains=term))

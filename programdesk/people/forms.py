@@ -10,18 +10,19 @@ from django import forms
 from programdesk.core import custom_fields
 from programdesk.core.models import FieldTarget, User
 from programdesk.core.params import IdsChoiceField
+from programdesk.core.relations import related_model
 from programdesk.core.roles import Cap, Role
 from programdesk.core.scoping import visible
 from programdesk.people.models import (
     Account,
     AccountKind,
+    Case,
     CaseStatus,
     DocumentType,
     Person,
     Relationship,
 )
-from programdesk.people.selectors import accounts_visible
-from programdesk.programs.models import Program
+from programdesk.people.selectors import accounts_for_picker
 
 
 class DateInput(forms.DateInput):
@@ -32,6 +33,24 @@ class DateInput(forms.DateInput):
 
 
 ELIGIBILITY_FIELDS = ("household_size", "annual_income")
+
+
+class AccountChoiceField(forms.ModelChoiceField):
+    """An account, labelled with what tells namesakes apart (80 "Garcia household"s): the
+    longest-standing member, how many members, the postal code and the record number. The
+    select is a searchable picker in the browser (app.js, ``data-picker``)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        count = getattr(obj, "member_count", 0)
+        first = getattr(obj, "first_member", None)
+        # Shortest first: a narrow screen cuts the end of a long option off.
+        details = [obj.postal_code] if obj.postal_code else []
+        if first:
+            details.append(first + (f" + {count - 1}" if count > 1 else ""))
+        else:
+            details.append("no members yet")
+        details.append(f"no. {obj.pk}")
+        return f"{obj.name} — {' · '.join(details)}"
 
 
 class PersonForm(forms.Form):
@@ -45,9 +64,11 @@ class PersonForm(forms.Form):
     phone = forms.CharField(required=False, max_length=40,
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))
     postal_code = forms.CharField(required=False, max_length=20)
-    account: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+    account = AccountChoiceField(
         queryset=Account.objects.none(), required=False,
-        label="Household or organization", empty_label="— none (person account) —")
+        label="Household or organization", empty_label="— none —",
+        widget=forms.Select(attrs={"data-picker": "households or organizations"}),
+        help_text="Type a name, a member's name or a postal code to narrow the list.")
     household_size = forms.IntegerField(required=False, min_value=1, max_value=50,
                                         help_text="People in the household (for income rules)")
     annual_income = forms.DecimalField(required=False, min_value=0, max_digits=12,
@@ -63,8 +84,8 @@ class PersonForm(forms.Form):
                 "household_size": person.household_size,
                 "annual_income": person.annual_income}
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = accounts_visible(user).order_by(  # type: ignore[attr-defined]
-            "name", "id")
+        self.fields["account"].queryset = accounts_for_picker(  # type: ignore[attr-defined]
+            user)
         if not user.can(Cap.SEE_ELIGIBILITY):
             for name in ELIGIBILITY_FIELDS:
                 del self.fields[name]
@@ -113,8 +134,10 @@ class CaseForm(forms.Form):
     status = forms.ChoiceField(choices=CaseStatus.choices)
     worker: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, empty_label="— nobody —")
+    # The user's programs, set in __init__ (programs sits above people: reached through
+    # Case.programs, core/relations.py).
     programs: forms.ModelMultipleChoiceField[Any] = IdsChoiceField(
-        queryset=Program.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -122,7 +145,7 @@ class CaseForm(forms.Form):
         self.fields["worker"].queryset = User.objects.filter(  # type: ignore[attr-defined]
             is_active=True, role__in=[Role.ADMIN, Role.MANAGER, Role.STAFF]).order_by("username")
         self.fields["programs"].queryset = visible(  # type: ignore[attr-defined]
-            Program.objects.all(), user, "id").order_by("name")
+            related_model(Case, "programs").objects.all(), user, "id").order_by("name")
 
 
 class DocumentForm(forms.Form):

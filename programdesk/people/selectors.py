@@ -10,12 +10,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Concat
 
 from programdesk.core.bulk import JsonValues, id_values
-from programdesk.core.errors import NotFound
 from programdesk.core.models import User
-from programdesk.core.scoping import MAX_ID
+from programdesk.core.relations import related_model
+from programdesk.core.scoping import visible_or_404
 from programdesk.people import matching
 from programdesk.people.models import (
     Account,
@@ -42,9 +53,9 @@ from programdesk.people.models import (
 
 
 def _enrollments() -> Any:
-    from programdesk.participation.models import ProgramEnrollment
-
-    return ProgramEnrollment.objects
+    # participation's enrollments, through the reverse relation it declares on Person
+    # (core/relations.py): people sits below participation and does not import it.
+    return related_model(Person, "enrollments").objects
 
 
 def _case_links() -> Any:
@@ -87,6 +98,19 @@ def accounts_visible(user: User) -> QuerySet[Account]:
     return qs.filter(own | member | neither)
 
 
+def accounts_for_picker(user: User) -> QuerySet[Account]:
+    """The accounts a person may be put in, each with what tells one "Garcia household" from the
+    next: ``member_count``, ``first_member`` (the longest-standing member's name) and the postal
+    code. One query, whatever the number of accounts."""
+    first = Person.objects.filter(account_id=OuterRef("pk")).order_by("id")
+    return (accounts_visible(user)
+            .annotate(member_count=Count("members"),
+                      first_member=Subquery(first.annotate(
+                          full=Concat("first_name", Value(" "), "last_name",
+                                      output_field=CharField())).values("full")[:1]))
+            .order_by("name", "postal_code", "id"))
+
+
 def cases_visible(user: User) -> QuerySet[Case]:
     ids = user.visible_program_ids()
     qs = Case.objects.all()
@@ -100,31 +124,16 @@ def cases_visible(user: User) -> QuerySet[Case]:
     return qs.filter(Exists(here) | (~Exists(anywhere) & client_visible))
 
 
-def get_one(qs: QuerySet[Any], pk: Any) -> Any:
-    """The object with this id in ``qs`` (already scoped), else NotFound — also for ids the
-    database could not hold."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    if not 1 <= pk <= MAX_ID:
-        raise NotFound()
-    obj = qs.filter(pk=pk).first()
-    if obj is None:
-        raise NotFound()
-    return obj
-
-
 def person_get(user: User, pk: Any) -> Person:
-    return get_one(people_visible(user).select_related("account"), pk)
+    return visible_or_404(people_visible(user).select_related("account"), pk)
 
 
 def account_get(user: User, pk: Any) -> Account:
-    return get_one(accounts_visible(user), pk)
+    return visible_or_404(accounts_visible(user), pk)
 
 
 def case_get(user: User, pk: Any) -> Case:
-    return get_one(cases_visible(user).select_related("person", "account", "worker"), pk)
+    return visible_or_404(cases_visible(user).select_related("person", "account", "worker"), pk)
 
 
 # --- Search ------------------------------------------------------------------------------------
@@ -297,54 +306,75 @@ def people_match_rows(rows: list[dict[str, Any]], *, among: QuerySet[Person]
                         last_name=str(r.get("last_name") or ""),
                         birth_date=r.get("birth_date"), email=str(r.get("email") or ""),
                         phone=str(r.get("phone") or "")) for r in rows]
-    emails = sorted({p.email for p in probes if p.email})
-    phones = sorted({p.phone for p in probes if p.phone})
-    dates = sorted({p.birth_date.isoformat() for p in probes if p.birth_date})
     name_keys = [(matching.sound_key(str(r.get("last_name") or "")),
                   matching.sound_key(str(r.get("first_name") or ""))) for r in rows]
-    last_keys = sorted({last for last, _ in name_keys} - {""})
-    cond = Q(pk__in=[])
-    if emails:
-        cond |= Q(email__in=JsonValues(emails))
-    if phones:
-        cond |= Q(phone_key__in=JsonValues(phones))
-    if dates and last_keys:
-        cond |= Q(birth_date__in=JsonValues(dates, cast="date"),
-                  last_name_key__in=JsonValues(last_keys))
-    if not (emails or phones or (dates and last_keys)):
+    candidates = _MatchCandidates.fetch(probes, name_keys, among=among)
+    if candidates is None:
         return [None] * len(rows)
-    by_email: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    by_phone: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    # Birth-date candidates by (birth date, last-name Soundex), as the query fetches them —
-    # not every person born that day: comparing 100,000 rows with each person of their birth
-    # date would spend most of an import in edit distances between unrelated names.
-    by_birth: dict[tuple[dt.date, str], list[tuple[Any, ...]]] = defaultdict(list)
-    columns = ("id", "first_name", "last_name", "birth_date", "email", "phone_key",
-               "last_name_key")
-    for *row, last_key in (among.filter(cond).order_by().values_list(*columns)
-                           .iterator(5000)):
-        if row[4]:
-            by_email[row[4].lower()].append(row)
-        if row[5]:
-            by_phone[row[5]].append(row)
-        if row[3]:
-            by_birth[(row[3], last_key)].append(row)
-    result: list[int | None] = []
-    for probe, (last_key, first_key) in zip(probes, name_keys, strict=True):
-        candidates = {c[0]: c for c in (by_email.get(probe.email, []) if probe.email else [])}
-        candidates.update((c[0], c) for c in by_phone.get(probe.phone, []) if probe.phone)
+    return [candidates.best(probe, keys) for probe, keys in zip(probes, name_keys, strict=True)]
+
+
+@dataclass
+class _MatchCandidates:
+    """The people who may match the rows of an import, by email, phone digits and (birth
+    date, last-name Soundex): (id, first name, last name, birth date, email, phone key) each.
+
+    Birth-date candidates are bucketed as the query fetches them — not every person born that
+    day: comparing 100,000 rows with each person of their birth date would spend most of an
+    import in edit distances between unrelated names."""
+
+    by_email: dict[str, list[tuple[Any, ...]]]
+    by_phone: dict[str, list[tuple[Any, ...]]]
+    by_birth: dict[tuple[dt.date, str], list[tuple[Any, ...]]]
+
+    @classmethod
+    def fetch(cls, probes: list[_Probe], name_keys: list[tuple[str, str]], *,
+              among: QuerySet[Person]) -> _MatchCandidates | None:
+        """One query; None when no row has anything to match on."""
+        emails = sorted({p.email for p in probes if p.email})
+        phones = sorted({p.phone for p in probes if p.phone})
+        dates = sorted({p.birth_date.isoformat() for p in probes if p.birth_date})
+        last_keys = sorted({last for last, _ in name_keys} - {""})
+        if not (emails or phones or (dates and last_keys)):
+            return None
+        cond = Q(pk__in=[])
+        if emails:
+            cond |= Q(email__in=JsonValues(emails))
+        if phones:
+            cond |= Q(phone_key__in=JsonValues(phones))
+        if dates and last_keys:
+            cond |= Q(birth_date__in=JsonValues(dates, cast="date"),
+                      last_name_key__in=JsonValues(last_keys))
+        found = cls(defaultdict(list), defaultdict(list), defaultdict(list))
+        columns = ("id", "first_name", "last_name", "birth_date", "email", "phone_key",
+                   "last_name_key")
+        for *row, last_key in (among.filter(cond).order_by().values_list(*columns)
+                               .iterator(5000)):
+            if row[4]:
+                found.by_email[row[4].lower()].append(row)
+            if row[5]:
+                found.by_phone[row[5]].append(row)
+            if row[3]:
+                found.by_birth[(row[3], last_key)].append(row)
+        return found
+
+    def best(self, probe: _Probe, name_keys: tuple[str, str]) -> int | None:
+        """The id of the best match of one row (between equals, the oldest), or None."""
+        candidates = {c[0]: c for c in (self.by_email.get(probe.email, []) if probe.email
+                                        else [])}
+        candidates.update((c[0], c) for c in self.by_phone.get(probe.phone, []) if probe.phone)
         if probe.birth_date:
             # first and last name swapped count too
-            for key in {last_key, first_key}:
-                candidates.update((c[0], c) for c in by_birth.get((probe.birth_date, key), []))
+            for key in set(name_keys):
+                candidates.update((c[0], c) for c in self.by_birth.get((probe.birth_date, key),
+                                                                       []))
         best: tuple[int, int] | None = None
         for pk, first, last, birth_date, email, phone_key in candidates.values():
             score, _ = _match(probe, first=first, last=last, birth_date=birth_date, email=email,
                               phone_key=phone_key, strict=True)
             if score and (best is None or (score, -pk) > (best[0], -best[1])):
                 best = (score, pk)
-        result.append(best[1] if best else None)
-    return result
+        return best[1] if best else None
 
 
 # --- Records shown on the person, account and case pages ---------------------------------------
@@ -358,9 +388,7 @@ def _visible_programs(qs: QuerySet[Any], user: User) -> QuerySet[Any]:
 
 
 def _disbursements() -> Any:
-    from programdesk.participation.models import BenefitDisbursement
-
-    return BenefitDisbursement.objects.select_related(
+    return related_model(Person, "disbursements").objects.select_related(
         "benefit", "program", "status", "unit", "session", "person", "account", "case")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,12 +16,23 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record, changes, snapshot
-from programdesk.core.bulk import db_date, db_now, id_values, insert_rows
+from programdesk.core.bulk import (
+    DbDates,
+    db_date,
+    db_datetime,
+    db_json,
+    db_now,
+    id_values,
+    ids_inserted,
+    insert_rows,
+    insert_rows_batched,
+    last_id,
+)
 from programdesk.core.custom_fields import extra_merge, extra_validate
 from programdesk.core.errors import Conflict, NotFound, ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, User
 from programdesk.core.text import name_problem
-from programdesk.people import matching
+from programdesk.people import matching, signals
 from programdesk.people.models import (
     Account,
     AccountKind,
@@ -97,7 +108,9 @@ def _income(value: Any) -> tuple[Decimal | None, str]:
 
 # --- Accounts ----------------------------------------------------------------------------------
 
-def _clean_account(values: dict[str, Any]) -> dict[str, Any]:
+def account_values_clean(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalize account fields (those given); every problem is reported at once.
+    Raises ValidationError. Account create and update, and the accounts import, check with it."""
     errors: dict[str, str] = {}
     if "name" in values:
         values["name"] = (values["name"] or "").strip()
@@ -116,6 +129,15 @@ def _clean_account(values: dict[str, Any]) -> dict[str, Any]:
             errors["email"] = message
     if "postal_code" in values:
         values["postal_code"] = values["postal_code"].upper()
+    _household_values_clean(values, errors)
+    errors = {**_length_errors(Account, values), **errors}
+    if errors:
+        raise ValidationError.for_fields(errors)
+    return values
+
+
+def _household_values_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
+    """A household's declared size (members not registered here) and yearly income."""
     size = values.get("declared_size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int)
                              or not 0 <= size <= MAX_HOUSEHOLD_SIZE):
@@ -126,10 +148,6 @@ def _clean_account(values: dict[str, Any]) -> dict[str, Any]:
             errors["annual_income"] = problem
         else:
             values["annual_income"] = income
-    errors = {**_length_errors(Account, values), **errors}
-    if errors:
-        raise ValidationError.for_fields(errors)
-    return values
 
 
 @transaction.atomic
@@ -137,9 +155,9 @@ def account_create(*, actor: User | None, name: str, kind: str = AccountKind.HOU
                    email: str = "", phone: str = "", postal_code: str = "",
                    declared_size: int | None = None,
                    annual_income: Decimal | None = None) -> Account:
-    values = _clean_account({"name": name, "kind": kind, "email": email, "phone": phone,
-                             "postal_code": postal_code, "declared_size": declared_size,
-                             "annual_income": annual_income})
+    values = account_values_clean({"name": name, "kind": kind, "email": email, "phone": phone,
+                                   "postal_code": postal_code, "declared_size": declared_size,
+                                   "annual_income": annual_income})
     if values["kind"] != AccountKind.HOUSEHOLD and (declared_size or annual_income is not None):
         raise ValidationError.for_fields(
             {"declared_size": "Only a household has a declared size and an income."})
@@ -160,7 +178,7 @@ def account_update(*, actor: User | None, account: Account, **fields: Any) -> Ac
     unknown = set(fields) - ACCOUNT_FIELDS
     if unknown:
         raise TypeError(f"account_update got unknown fields: {sorted(unknown)}")
-    values = _clean_account(dict(fields))
+    values = account_values_clean(dict(fields))
     obj = Account.objects.select_for_update().get(pk=account.pk)
     if values.get("kind", obj.kind) != obj.kind:
         if HouseholdMembership.objects.filter(account=obj).exists():
@@ -190,6 +208,27 @@ def _clean_person(values: dict[str, Any], *, partial: bool,
     ``definitions`` (the person field definitions) and ``today`` save a query and a clock
     read per call when thousands of rows are checked (imports)."""
     errors: dict[str, str] = {}
+    _names_clean(values, errors)
+    _contacts_clean(values, errors)
+    # The optional rules only when their field is given: imports check 100,000 rows a time.
+    if values.get("birth_date") is not None:
+        _birth_date_check(values, errors, today=today)
+    if values.get("household_size") is not None:
+        _household_size_check(values, errors)
+    if values.get("annual_income") is not None:
+        _income_clean(values, errors)
+    _person_extra_clean(values, errors, partial=partial, definitions=definitions)
+    errors = {**_length_errors(Person, values), **errors}  # "extra" is no string: skipped
+    if errors:
+        raise ValidationError.for_fields(errors)
+    return values
+
+
+# The rules of _clean_person, one a field or two: each normalizes ``values`` in place and
+# adds its problems to ``errors``.
+
+
+def _names_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
     for key in ("first_name", "last_name"):
         if key in values:
             values[key] = " ".join((values[key] or "").split())
@@ -197,6 +236,10 @@ def _clean_person(values: dict[str, Any], *, partial: bool,
                 errors[key] = f"A {key.replace('_', ' ')} is required."
             elif problem := name_problem(values[key]):
                 errors[key] = f"The {key.replace('_', ' ')} {problem}"
+
+
+def _contacts_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
+    """Email (compared as ``matching.email_key``), phone, postal code and card code."""
     for key in ("email", "phone", "postal_code"):
         if key in values:
             values[key] = (values[key] or "").strip()
@@ -208,48 +251,50 @@ def _clean_person(values: dict[str, Any], *, partial: bool,
         values["postal_code"] = values["postal_code"].upper()
     if "card_code" in values:
         values["card_code"] = (values["card_code"] or "").strip() or None
-    birth_date = values.get("birth_date")
-    if birth_date is not None:
-        if not isinstance(birth_date, dt.date):
-            errors["birth_date"] = "Must be a date (YYYY-MM-DD)."
-        elif birth_date > (today or _today()):
-            errors["birth_date"] = "The birth date is in the future."
-        elif birth_date < EARLIEST_BIRTH_DATE:
-            errors["birth_date"] = f"The birth date is before {EARLIEST_BIRTH_DATE}."
-    size = values.get("household_size")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int)
-                             or not 1 <= size <= MAX_HOUSEHOLD_SIZE):
+
+
+def _birth_date_check(values: dict[str, Any], errors: dict[str, str], *,
+                      today: dt.date | None) -> None:
+    birth_date = values["birth_date"]
+    if not isinstance(birth_date, dt.date):
+        errors["birth_date"] = "Must be a date (YYYY-MM-DD)."
+    elif birth_date > (today or _today()):
+        errors["birth_date"] = "The birth date is in the future."
+    elif birth_date < EARLIEST_BIRTH_DATE:
+        errors["birth_date"] = f"The birth date is before {EARLIEST_BIRTH_DATE}."
+
+
+def _household_size_check(values: dict[str, Any], errors: dict[str, str]) -> None:
+    size = values["household_size"]
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_HOUSEHOLD_SIZE:
         errors["household_size"] = f"A whole number from 1 to {MAX_HOUSEHOLD_SIZE}."
-    income = values.get("annual_income")
-    if income is not None:
-        try:
-            income = Decimal(str(income))
-        except InvalidOperation:
-            income = None
-        if income is None or not income.is_finite() or not 0 <= income <= MAX_INCOME:
-            errors["annual_income"] = "An amount from 0 to 9,999,999,999.99."
-        elif income != income.quantize(Decimal("0.01")):
-            errors["annual_income"] = "At most 2 decimals."
-        else:
-            values["annual_income"] = income
-    if "extra" in values:
-        try:
-            values["extra"] = extra_validate(target=FieldTarget.PERSON, values=values["extra"],
-                                             partial=partial, any_scope=True,
-                                             definitions=definitions)
-        except ValidationError as exc:
-            errors.update({e["field"]: e["message"] for e in exc.errors})
-    elif not partial:
-        # Required custom fields must be given on create.
-        try:
-            values["extra"] = extra_validate(target=FieldTarget.PERSON, values={},
-                                             any_scope=True, definitions=definitions)
-        except ValidationError as exc:
-            errors.update({e["field"]: e["message"] for e in exc.errors})
-    errors = {**_length_errors(Person, values), **errors}  # "extra" is no string: skipped
-    if errors:
-        raise ValidationError.for_fields(errors)
-    return values
+
+
+def _income_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
+    income = values["annual_income"]
+    try:
+        income = Decimal(str(income))
+    except InvalidOperation:
+        income = None
+    if income is None or not income.is_finite() or not 0 <= income <= MAX_INCOME:
+        errors["annual_income"] = "An amount from 0 to 9,999,999,999.99."
+    elif income != income.quantize(Decimal("0.01")):
+        errors["annual_income"] = "At most 2 decimals."
+    else:
+        values["annual_income"] = income
+
+
+def _person_extra_clean(values: dict[str, Any], errors: dict[str, str], *, partial: bool,
+                        definitions: list[FieldDefinition] | None) -> None:
+    """Custom fields; on create, the required ones must be given even when ``extra`` is not."""
+    if "extra" not in values and partial:
+        return
+    try:
+        values["extra"] = extra_validate(target=FieldTarget.PERSON,
+                                         values=values.get("extra", {}), partial=partial,
+                                         any_scope=True, definitions=definitions)
+    except ValidationError as exc:
+        errors.update({e["field"]: e["message"] for e in exc.errors})
 
 
 def person_values_clean(values: dict[str, Any], *,
@@ -324,13 +369,13 @@ def person_update(*, actor: User | None, person: Person, **fields: Any) -> Perso
 
 @transaction.atomic
 def people_create_many(*, actor: User | None, rows: list[dict[str, Any]],
-                       field_prefix: str = "rows") -> list[Person]:
-    """Create many people at once (imports): every row is validated first and nothing is
-    written if any row is invalid (errors at ``rows.<i>.<field>``); then one bulk insert and
-    one audit event for the batch. Rows take person_create's keyword arguments (``account``
-    as an Account or ``account_id``)."""
+                       field_prefix: str = "rows") -> list[int]:
+    """Create many people at once: every row is validated first and nothing is written if any
+    row is invalid (errors at ``rows.<i>.<field>``); then one bulk insert and one audit event
+    for the batch. Rows take person_create's keyword arguments (``account`` as an Account or
+    ``account_id``). Returns the new ids, in the rows' order."""
     errors: dict[str, str] = {}
-    people: list[Person] = []
+    people: list[tuple[dict[str, Any], int | None]] = []
     for i, row in enumerate(rows):
         row = dict(row)
         account_id = row.pop("account_id", None)
@@ -339,47 +384,109 @@ def people_create_many(*, actor: User | None, rows: list[dict[str, Any]],
         if unknown:
             errors.update({f"{field_prefix}.{i}.{k}": "Unknown field." for k in sorted(unknown)})
             continue
-        row.setdefault("first_name", "")
-        row.setdefault("last_name", "")
+        for key in ("first_name", "last_name", "email", "phone", "postal_code"):
+            row.setdefault(key, "")
         try:
-            values = _clean_person(row, partial=False)
+            values = person_values_clean(row)
         except ValidationError as exc:
             errors.update({f"{field_prefix}.{i}.{e['field']}": e["message"] for e in exc.errors})
             continue
-        person = Person(account_id=account.pk if account else account_id, **values)
-        person.fill_keys()
-        people.append(person)
-    codes = [p.card_code for p in people if p.card_code]
+        people.append((values, account.pk if account else account_id))
+    errors.update(_people_many_conflicts(people, field_prefix=field_prefix))
+    if errors:
+        raise ValidationError.for_fields(errors)
+    ids = people_insert_many(actor=actor, people=people)
+    audit_record(actor=actor, action="person.create_many", object_type="people.person",
+                 object_ids=ids, after={"count": len(ids)})
+    return ids
+
+
+def _people_many_conflicts(people: list[tuple[dict[str, Any], int | None]], *,
+                           field_prefix: str) -> dict[str, str]:
+    """Card codes taken twice or already, and accounts that do not exist."""
+    errors = {}
+    codes = [values["card_code"] for values, _ in people if values.get("card_code")]
     if codes and (len(set(codes)) != len(codes)
                   or Person.objects.filter(card_code__in=codes).exists()):
         errors[field_prefix] = "Card codes must be unique, in the rows and against existing people."
-    account_ids = {p.account_id for p in people if p.account_id is not None}
+    account_ids = {account_id for _, account_id in people if account_id is not None}
     found = set(Account.objects.filter(pk__in=account_ids).values_list("pk", flat=True))
     if account_ids - found:
         errors[field_prefix] = (f"Unknown account ids: "
                                 f"{', '.join(map(str, sorted(account_ids - found)))}.")
-    if errors:
-        raise ValidationError.for_fields(errors)
-    created = Person.objects.bulk_create(people, batch_size=500)
-    ids = [p.pk for p in created if p.pk is not None]
-    if len(ids) != len(created):  # backends that return no ids (none we support today)
-        raise RuntimeError("bulk_create returned no ids")  # pragma: no cover
-    audit_record(actor=actor, action="person.create_many", object_type="people.person",
-                 object_ids=ids, after={"count": len(ids)})
-    household_memberships_start_many(
-        actor=actor, members=[(p.pk, p.account_id) for p in created if p.account_id],
-        start_date=_today())
-    return created
+    return errors
 
 
-@transaction.atomic
+# --- Bulk writers ------------------------------------------------------------------------------
+# Building blocks for services that write many records at once (people_create_many, the
+# imports): they insert values already checked by ``person_values_clean`` /
+# ``account_values_clean``, inside the caller's transaction, which audits. One ``executemany``
+# of plain tuples per batch (core/bulk.py); a unique card code still holds in the database.
+
+PERSON_INSERT_COLUMNS = [
+    "first_name", "last_name", "birth_date", "email", "phone", "postal_code", "account",
+    "household_size", "annual_income", "card_code", "extra", "first_name_key", "last_name_key",
+    "phone_key", "created_at", "updated_at"]
+ACCOUNT_INSERT_COLUMNS = ["name", "kind", "email", "phone", "postal_code", "created_at",
+                          "updated_at"]
+
+
+def accounts_insert_many(*, accounts: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert accounts (values from ``account_values_clean``: name, kind, email, phone,
+    postal_code); returns their ids in order."""
+    if not accounts:
+        return []
+    now = timezone.now()
+    now_db = db_datetime(now)
+    before = last_id(Account)
+    insert_rows(Account, ACCOUNT_INSERT_COLUMNS, (
+        (a["name"], a["kind"], a["email"], a["phone"], a["postal_code"], now_db, now_db)
+        for a in accounts))
+    return ids_inserted(Account, after_id=before, created_at=now)
+
+
+def people_insert_many(*, actor: User | None,
+                       people: Sequence[tuple[Mapping[str, Any], int | None]],
+                       written: Callable[[int], None] | None = None) -> list[int]:
+    """Insert people: (values from ``person_values_clean``, account id or None) each, with
+    their matching keys; returns their ids in order. ``written`` hears how many rows each
+    batch wrote (an import's progress). Those given a household become its current members
+    from today (``household_memberships_start_many``, which audits them as ``actor``'s: the
+    caller's audit event names the people only)."""
+    if not people:
+        return []
+    now = timezone.now()
+    now_db, empty, date = db_datetime(now), db_json({}), DbDates()
+    sound_key, phone_key = matching.sound_key, matching.phone_key  # sound_key is cached
+
+    def rows() -> Iterable[tuple[Any, ...]]:
+        for v, account_id in people:
+            extra = v.get("extra")
+            yield (v["first_name"], v["last_name"], date[v.get("birth_date")], v["email"],
+                   v["phone"], v["postal_code"], account_id, v.get("household_size"),
+                   v.get("annual_income"), v.get("card_code"),
+                   db_json(extra) if extra else empty, sound_key(v["first_name"]),
+                   sound_key(v["last_name"]), phone_key(v["phone"]), now_db, now_db)
+
+    before = last_id(Person)
+    insert_rows_batched(Person, PERSON_INSERT_COLUMNS, rows(), written=written)
+    ids = ids_inserted(Person, after_id=before, created_at=now)
+    if len(ids) == len(people):  # else the caller refuses the whole batch
+        household_memberships_start_many(
+            actor=actor, start_date=timezone.localdate(now),
+            members=[(pk, account_id) for pk, (_, account_id) in zip(ids, people, strict=True)
+                     if account_id is not None])
+    return ids
+
+
 def household_memberships_start_many(*, actor: User | None,
                                      members: Sequence[tuple[int, int]],
                                      start_date: dt.date) -> int:
     """Current memberships (``other``) from ``start_date`` for people just given an account
-    in bulk — ``people_create_many``, the people import: each (person id, account id) whose
-    account is a household. Someone who has a current household already is skipped (the
-    partial unique index, ON CONFLICT DO NOTHING). Set-based; returns how many started."""
+    in bulk (``people_insert_many``: ``people_create_many``, the people import): each (person
+    id, account id) whose account is a household. Someone who has a current household already
+    is skipped (the partial unique index, ON CONFLICT DO NOTHING). Runs inside the caller's
+    transaction; set-based; audited as one event. Returns how many started."""
     account_ids = {a for _, a in members}
     if not account_ids:
         return 0
@@ -391,12 +498,11 @@ def household_memberships_start_many(*, actor: User | None,
             if a in households]
     if not rows:
         return 0
-    before = HouseholdMembership.objects.order_by("-pk").values_list("pk", flat=True).first()
-    created = insert_rows(HouseholdMembership, ["person", "account", "relationship",
-                                                "start_date", "end_date", "created_at",
-                                                "updated_at"], rows, ignore_conflicts=True)
-    ids = list(HouseholdMembership.objects.filter(pk__gt=before or 0)
-               .values_list("pk", flat=True))
+    before = last_id(HouseholdMembership)
+    created = insert_rows_batched(HouseholdMembership, [
+        "person", "account", "relationship", "start_date", "end_date", "created_at",
+        "updated_at"], rows, ignore_conflicts=True)
+    ids = list(HouseholdMembership.objects.filter(pk__gt=before).values_list("pk", flat=True))
     audit_record(actor=actor, action="household_membership.create_many",
                  object_type="people.householdmembership", object_ids=ids,
                  after={"count": created, "start_date": start_date.isoformat()})
@@ -635,11 +741,11 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
     custom field values likewise); the duplicate is deleted. The audit event keeps the
     duplicate's full record and the ids of everything moved.
 
-    Two active enrollments in the same program cannot both survive (the database allows one
-    per person and program): that is a Conflict, and staff withdraw or end one first.
+    Two active enrollments in the same program (the database allows one per person and
+    program) become one: ``enrollments_merge`` folds the duplicate's into the survivor's —
+    assignments, roster entries, disbursements and cohort memberships move, the earliest
+    start date stays — so the completion report counts the person once.
     """
-    from programdesk.participation.models import ProgramEnrollment
-
     if survivor.pk == duplicate.pk:
         raise ValidationError.for_fields({"duplicate_id": "A person cannot be merged with "
                                                           "themselves."})
@@ -649,14 +755,10 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
         raise Conflict("One of the two people no longer exists (merged or deleted already?).")
     keep, gone = locked[survivor.pk], locked[duplicate.pk]
 
-    clash = list(ProgramEnrollment.objects.filter(
-        person=keep, is_active=True,
-        program_id__in=ProgramEnrollment.objects.filter(person=gone, is_active=True)
-        .values("program_id")).select_related("program").order_by("program__name"))
-    if clash:
-        names = ", ".join(e.program.name for e in clash)
-        raise Conflict(f"Both people are actively enrolled in: {names}. End or withdraw one of "
-                       f"the enrollments first, then merge.")
+    # Participation folds the two people's active enrollments in one program into one before
+    # the foreign keys move (people sits below participation: people/signals.py).
+    enrollments_merged = [summary for _, answer in signals.people_merging.send(
+        sender=Person, actor=actor, keep=keep, gone=gone) for summary in (answer or [])]
 
     before_keep, record_gone = snapshot(keep), snapshot(gone)
     moved: dict[str, list[int]] = {}
@@ -686,7 +788,9 @@ def person_merge(*, actor: User | None, survivor: Person, duplicate: Person) -> 
     before, after = changes(before_keep, snapshot(keep))
     audit_record(actor=actor, action="person.merge", obj=keep,
                  before={"duplicate": record_gone, **before},
-                 after={"moved": moved, **after})
+                 after={"moved": moved, **after,
+                        **({"enrollments_merged": enrollments_merged}
+                           if enrollments_merged else {})})
     return keep
 
 

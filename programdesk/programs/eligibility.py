@@ -20,7 +20,7 @@ program's rules.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -129,64 +129,84 @@ def _range_text(low: Any, high: Any) -> str:
     return f"at least {low}" if low is not None else f"at most {high}"
 
 
+def _decide_age(params: dict[str, Any], facts: _Facts, on: dt.date,
+                guidelines: dict[int, Decimal]) -> tuple[bool, str]:
+    low, high = params.get("min"), params.get("max")
+    if facts.birth_date is None:
+        return False, f"No birth date recorded; the age rule ({_range_text(low, high)}) " \
+                      f"needs one."
+    if facts.birth_date > on:
+        return False, f"The birth date {facts.birth_date} is after {on}."
+    age = _age(facts.birth_date, on)
+    if low is not None and age < low:
+        return False, f"Age {age} is below the minimum of {low} on {on}."
+    if high is not None and age > high:
+        return False, f"Age {age} is above the maximum of {high} on {on}."
+    return True, f"Age {age} is within {_range_text(low, high)} on {on}."
+
+
+def _decide_postal_code(params: dict[str, Any], facts: _Facts, on: dt.date,
+                        guidelines: dict[int, Decimal]) -> tuple[bool, str]:
+    codes, prefixes = params.get("codes") or [], params.get("prefixes") or []
+    area = "; ".join(part for part in [
+        ", ".join(codes), "starting with " + ", ".join(prefixes) if prefixes else ""] if part)
+    if not facts.postal_code:
+        return False, f"No postal code recorded; the service area is {area}."
+    code = matching.postal_key(facts.postal_code)
+    if code in codes or any(code.startswith(p) for p in prefixes):
+        return True, f"Postal code {facts.postal_code} is in the service area."
+    return False, f"Postal code {facts.postal_code} is not in the service area ({area})."
+
+
+def _decide_income(params: dict[str, Any], facts: _Facts, on: dt.date,
+                   guidelines: dict[int, Decimal]) -> tuple[bool, str]:
+    percent = Decimal(str(params.get("max_percent", 0)))
+    if facts.annual_income is None:
+        return False, "No household income recorded; the income rule needs one."
+    if facts.household_size is None:
+        return False, "No household size recorded; the income rule needs one."
+    guideline = _guideline_for(facts.household_size, guidelines)
+    if guideline is None:
+        return False, (f"No income guideline is configured for a household of "
+                       f"{facts.household_size}.")
+    limit = guideline * percent / 100
+    share = facts.annual_income * 100 / guideline if guideline else Decimal("Infinity")
+    shown = f"{share:.0f}%" if share.is_finite() else "above any share"
+    text = (f"Household income {_money(facts.annual_income)} is {shown} of the guideline "
+            f"for a household of {facts.household_size} ({_money(guideline)}); the maximum "
+            f"is {percent:g}%")
+    if facts.annual_income <= limit:
+        return True, text + "."
+    return False, text + f" ({_money(limit)})."
+
+
+def _decide_document(params: dict[str, Any], facts: _Facts, on: dt.date,
+                     guidelines: dict[int, Decimal]) -> tuple[bool, str]:
+    doc_type = params.get("document_type", "")
+    days = int(params.get("within_days") or 0)
+    label = DocumentType(doc_type).label if doc_type in DocumentType.values else doc_type
+    latest = facts.latest_document.get(doc_type)
+    if latest is not None and (on - latest).days <= days:
+        return True, f"{label} verified on {latest} (within {days} days)."
+    seen = f"the latest was verified on {latest}" if latest else "none on file"
+    return False, f"No {label.lower()} verified within {days} days before {on} ({seen})."
+
+
+_Decider = Callable[[dict[str, Any], _Facts, dt.date, dict[int, Decimal]], tuple[bool, str]]
+_DECIDERS: dict[str, _Decider] = {
+    Criterion.AGE: _decide_age,
+    Criterion.POSTAL_CODE: _decide_postal_code,
+    Criterion.INCOME: _decide_income,
+    Criterion.DOCUMENT: _decide_document,
+}
+
+
 def _decide(criterion: str, params: dict[str, Any], facts: _Facts, on: dt.date,
             guidelines: dict[int, Decimal]) -> tuple[bool, str]:
-    if criterion == Criterion.AGE:
-        low, high = params.get("min"), params.get("max")
-        if facts.birth_date is None:
-            return False, f"No birth date recorded; the age rule ({_range_text(low, high)}) " \
-                          f"needs one."
-        if facts.birth_date > on:
-            return False, f"The birth date {facts.birth_date} is after {on}."
-        age = _age(facts.birth_date, on)
-        if low is not None and age < low:
-            return False, f"Age {age} is below the minimum of {low} on {on}."
-        if high is not None and age > high:
-            return False, f"Age {age} is above the maximum of {high} on {on}."
-        return True, f"Age {age} is within {_range_text(low, high)} on {on}."
-
-    if criterion == Criterion.POSTAL_CODE:
-        codes, prefixes = params.get("codes") or [], params.get("prefixes") or []
-        area = "; ".join(part for part in [
-            ", ".join(codes), "starting with " + ", ".join(prefixes) if prefixes else ""] if part)
-        if not facts.postal_code:
-            return False, f"No postal code recorded; the service area is {area}."
-        code = matching.postal_key(facts.postal_code)
-        if code in codes or any(code.startswith(p) for p in prefixes):
-            return True, f"Postal code {facts.postal_code} is in the service area."
-        return False, f"Postal code {facts.postal_code} is not in the service area ({area})."
-
-    if criterion == Criterion.INCOME:
-        percent = Decimal(str(params.get("max_percent", 0)))
-        if facts.annual_income is None:
-            return False, "No household income recorded; the income rule needs one."
-        if facts.household_size is None:
-            return False, "No household size recorded; the income rule needs one."
-        guideline = _guideline_for(facts.household_size, guidelines)
-        if guideline is None:
-            return False, (f"No income guideline is configured for a household of "
-                           f"{facts.household_size}.")
-        limit = guideline * percent / 100
-        share = facts.annual_income * 100 / guideline if guideline else Decimal("Infinity")
-        shown = f"{share:.0f}%" if share.is_finite() else "above any share"
-        text = (f"Household income {_money(facts.annual_income)} is {shown} of the guideline "
-                f"for a household of {facts.household_size} ({_money(guideline)}); the maximum "
-                f"is {percent:g}%")
-        if facts.annual_income <= limit:
-            return True, text + "."
-        return False, text + f" ({_money(limit)})."
-
-    if criterion == Criterion.DOCUMENT:
-        doc_type = params.get("document_type", "")
-        days = int(params.get("within_days") or 0)
-        label = DocumentType(doc_type).label if doc_type in DocumentType.values else doc_type
-        latest = facts.latest_document.get(doc_type)
-        if latest is not None and (on - latest).days <= days:
-            return True, f"{label} verified on {latest} (within {days} days)."
-        seen = f"the latest was verified on {latest}" if latest else "none on file"
-        return False, f"No {label.lower()} verified within {days} days before {on} ({seen})."
-
-    return False, f"Unknown criterion '{criterion}'."  # pragma: no cover - a check constraint
+    decider = _DECIDERS.get(criterion)
+    if decider is None:  # pragma: no cover - a check constraint
+        return False, f"Unknown criterion '{criterion}'."
+    return decider(params, facts, on, guidelines)
 
 
 # --- Which rules apply -------------------------------------------------------------------------

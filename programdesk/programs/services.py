@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -29,6 +29,7 @@ from programdesk.programs.models import (
     RuleMode,
     UnitOfMeasure,
 )
+from programdesk.programs.quantities import check_quantity
 
 
 @transaction.atomic
@@ -158,8 +159,13 @@ def _benefit_errors(benefit: Benefit) -> dict[str, str]:
         f"'{benefit.program}' already has a benefit '{{name}}'.")
     if benefit.unit_id is None:
         errors["unit"] = "A unit (or a benefit type) is required."
-    if benefit.default_quantity is None or benefit.default_quantity < 0:
+    if benefit.default_quantity is None:
         errors["default_quantity"] = "A quantity of 0 or more."
+    else:
+        try:
+            check_quantity(benefit.default_quantity, "default_quantity")
+        except ValidationError as exc:
+            errors.update((e["field"], e["message"]) for e in exc.errors)
     return errors
 
 
@@ -211,8 +217,6 @@ COHORT_FIELDS = {"name", "start_date", "end_date", "max_members"}
 
 
 def _cohort_errors(cohort: ProgramCohort) -> dict[str, str]:
-    from programdesk.participation.models import CohortMember
-
     errors = _name_errors(ProgramCohort, cohort.name, ProgramCohort.objects.filter(
         program_id=cohort.program_id).exclude(pk=cohort.pk),
         f"'{cohort.program}' already has a cohort '{{name}}'.")
@@ -221,8 +225,8 @@ def _cohort_errors(cohort: ProgramCohort) -> dict[str, str]:
         if cohort.max_members < 1:
             errors["max_members"] = "Must be at least 1."
         elif cohort.pk is not None:
-            current = CohortMember.objects.filter(cohort_id=cohort.pk,
-                                                  removed_on__isnull=True).count()
+            # participation's members, through the reverse relation it declares on cohorts.
+            current = cohort.members.filter(removed_on__isnull=True).count()
             if cohort.max_members < current:
                 errors["max_members"] = f"The cohort already has {current} members."
     return errors
@@ -293,59 +297,75 @@ def _code_list(value: Any) -> list[str] | None:
     return sorted({postal_key(str(v)) for v in value if postal_key(str(v))})
 
 
+def _age_params(params: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    low = _int_param(params, "min", errors, low=0, high=MAX_AGE)
+    high = _int_param(params, "max", errors, low=0, high=MAX_AGE)
+    if low is None and high is None and not errors:
+        errors["params.min"] = "Give a minimum age, a maximum age or both."
+    if low is not None and high is not None and low > high:
+        errors["params.max"] = "The maximum is below the minimum."
+    return {k: v for k, v in {"min": low, "max": high}.items() if v is not None}
+
+
+def _postal_code_params(params: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    codes, prefixes = _code_list(params.get("codes")), _code_list(params.get("prefixes"))
+    if codes is None:
+        errors["params.codes"] = "A list of postal codes."
+    if prefixes is None:
+        errors["params.prefixes"] = "A list of postal code prefixes."
+    if codes == [] and prefixes == []:
+        errors["params.codes"] = "Give postal codes, prefixes or both."
+    return {"codes": codes or [], "prefixes": prefixes or []}
+
+
+def _income_params(params: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    value = params.get("max_percent")
+    try:
+        # Checked as stored (a JSON number): "1e-400" would be stored as 0.0.
+        percent = float(Decimal(str(value))) if value not in (None, "") and not isinstance(
+            value, bool) else None
+    except (InvalidOperation, ValueError):  # ValueError: an int of over 4300 digits
+        percent = None
+    if percent is None or not math.isfinite(percent) or not 0 < percent <= 1000:
+        errors["params.max_percent"] = "A percentage above 0, at most 1000."
+        return {}
+    return {"max_percent": int(percent) if percent.is_integer() else percent}
+
+
+def _document_params(params: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    doc_type = params.get("document_type")
+    if doc_type not in DocumentType.values:
+        errors["params.document_type"] = f"Use one of: {', '.join(DocumentType.values)}."
+    days = _int_param(params, "within_days", errors, low=1, high=3660, required=True)
+    return {"document_type": doc_type, "within_days": days}
+
+
+# Each criterion: the parameters it takes, and the function that checks and normalizes them.
+_RULE_PARAMS: dict[str, tuple[set[str], Callable[[dict[str, Any], dict[str, str]],
+                                                 dict[str, Any]]]] = {
+    Criterion.AGE: ({"min", "max"}, _age_params),
+    Criterion.POSTAL_CODE: ({"codes", "prefixes"}, _postal_code_params),
+    Criterion.INCOME: ({"max_percent"}, _income_params),
+    Criterion.DOCUMENT: ({"document_type", "within_days"}, _document_params),
+}
+
+
 def eligibility_params_clean(criterion: str, params: Any) -> dict[str, Any]:
     """Validate a rule's params (see EligibilityRule's docstring) and return them normalized;
     errors at ``params.<key>``."""
     if not isinstance(params, dict):
         raise ValidationError.for_fields({"params": "Must be an object."})
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    allowed = {Criterion.AGE: {"min", "max"}, Criterion.POSTAL_CODE: {"codes", "prefixes"},
-               Criterion.INCOME: {"max_percent"},
-               Criterion.DOCUMENT: {"document_type", "within_days"}}.get(criterion)  # type: ignore[call-overload]
-    if allowed is None:
+    if criterion not in _RULE_PARAMS:
         raise ValidationError.for_fields(
             {"criterion": f"Use one of: {', '.join(Criterion.values)}."})
+    allowed, clean = _RULE_PARAMS[criterion]
+    errors: dict[str, str] = {}
     for key in set(params) - allowed:
         errors[f"params.{key}"] = f"Unknown parameter for a {criterion} rule."
-    if criterion == Criterion.AGE:
-        low = _int_param(params, "min", errors, low=0, high=MAX_AGE)
-        high = _int_param(params, "max", errors, low=0, high=MAX_AGE)
-        if low is None and high is None and not errors:
-            errors["params.min"] = "Give a minimum age, a maximum age or both."
-        if low is not None and high is not None and low > high:
-            errors["params.max"] = "The maximum is below the minimum."
-        clean = {k: v for k, v in {"min": low, "max": high}.items() if v is not None}
-    elif criterion == Criterion.POSTAL_CODE:
-        codes, prefixes = _code_list(params.get("codes")), _code_list(params.get("prefixes"))
-        if codes is None:
-            errors["params.codes"] = "A list of postal codes."
-        if prefixes is None:
-            errors["params.prefixes"] = "A list of postal code prefixes."
-        if codes == [] and prefixes == []:
-            errors["params.codes"] = "Give postal codes, prefixes or both."
-        clean = {"codes": codes or [], "prefixes": prefixes or []}
-    elif criterion == Criterion.INCOME:
-        value = params.get("max_percent")
-        try:
-            # Checked as stored (a JSON number): "1e-400" would be stored as 0.0.
-            percent = float(Decimal(str(value))) if value not in (None, "") and not isinstance(
-                value, bool) else None
-        except (InvalidOperation, ValueError):  # ValueError: an int of over 4300 digits
-            percent = None
-        if percent is None or not math.isfinite(percent) or not 0 < percent <= 1000:
-            errors["params.max_percent"] = "A percentage above 0, at most 1000."
-        else:
-            clean = {"max_percent": int(percent) if percent.is_integer() else percent}
-    elif criterion == Criterion.DOCUMENT:
-        doc_type = params.get("document_type")
-        if doc_type not in DocumentType.values:
-            errors["params.document_type"] = f"Use one of: {', '.join(DocumentType.values)}."
-        days = _int_param(params, "within_days", errors, low=1, high=3660, required=True)
-        clean = {"document_type": doc_type, "within_days": days}
+    cleaned = clean(params, errors)
     if errors:
         raise ValidationError.for_fields(errors)
-    return clean
+    return cleaned
 
 
 @transaction.atomic

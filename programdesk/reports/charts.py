@@ -118,20 +118,26 @@ def bar_chart(*, title: str, categories: Sequence[str], series: Sequence[Series]
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" '
                  f'y2="{top + plot_h}" stroke="#5b6670"/>')
 
-    # Legend.
     if len(series) > 1:
-        lx, ly = left, height - 14
-        for i, s in enumerate(series):
-            color = s.color or PALETTE[i % len(PALETTE)]
-            label = _short(s.label, 28)
-            parts.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{color}"/>'
-                         f'<text x="{lx + 16}" y="{ly}">{escape(label)}</text>')
-            lx += 24 + 7 * len(label)
+        parts.extend(_legend(series, left=left, baseline=height - 14))
     if not categories:
         parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" '
                      f'text-anchor="middle" fill="#5b6670">No data for these filters</text>')
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+
+
+def _legend(series: Sequence[Series], *, left: int, baseline: int) -> list[str]:
+    """A colour box and the name of each series, in a row."""
+    parts: list[str] = []
+    lx, ly = left, baseline
+    for i, s in enumerate(series):
+        color = s.color or PALETTE[i % len(PALETTE)]
+        label = _short(s.label, 28)
+        parts.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{color}"/>'
+                     f'<text x="{lx + 16}" y="{ly}">{escape(label)}</text>')
+        lx += 24 + 7 * len(label)
+    return parts
 
 
 def _short(text: str, limit: int = 14) -> str:

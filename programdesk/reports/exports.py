@@ -7,6 +7,11 @@ rows never sit in memory.
   appended), zipped into an anonymous temporary file, then sent with ``FileResponse`` in chunks.
   A sheet holds at most 1,048,576 rows; longer exports go on to "<title> 2", "<title> 3", ...
 
+Headers: people get human column names ("First name", "Program ID", a custom field's label);
+integrations ask for the machine keys ("first_name", "program_id", "extra.<key>") with
+``?headers=machine`` on the pages' downloads (the API's downloads always use the keys). Imports
+read both (imports/fields.py matches a column by a field's name or label).
+
 Formula injection: a spreadsheet treats a cell starting with ``=``, ``+``, ``-`` or ``@`` (and,
 in some programs, a tab or carriage return) as a formula. Every text cell that starts with one of
 them is written with a leading single quote, in both formats, so "=HYPERLINK(...)" typed into a
@@ -19,7 +24,7 @@ import csv
 import datetime as dt
 import json
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, Literal
 
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
@@ -32,6 +37,9 @@ from programdesk.core.db_router import each_on_replica, reading_from_replica
 
 Format = Literal["csv", "xlsx"]
 FORMATS: tuple[Format, ...] = ("csv", "xlsx")
+Headers = Literal["human", "machine"]
+HEADERS: tuple[Headers, ...] = ("human", "machine")
+EXTRA = "extra."
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -47,6 +55,38 @@ def escape_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+# Column keys whose human name is not just the key in words ("first_name" → "First name",
+# "program_id" → "Program ID"). Names an import reads back: the import fields' labels.
+HUMAN_HEADERS = {
+    "id": "ID", "disbursed_on": "Date", "local_date": "Date", "created_at": "Created",
+    "recipient_count": "Number of recipients",
+    "timezone": "Time zone", "on_roster": "On the roster", "rate": "Attendance rate",
+}
+
+
+def human_header(key: str, labels: Mapping[str, str] | None = None) -> str:
+    """A column's name for people: "first_name" → "First name", "program_id" → "Program ID",
+    "extra.pronouns" → the custom field's label (``labels``: key → label)."""
+    if key.startswith(EXTRA):
+        custom = key[len(EXTRA):]
+        return (labels or {}).get(custom) or custom.replace("_", " ").capitalize()
+    if key in HUMAN_HEADERS:
+        return HUMAN_HEADERS[key]
+    words = key.removesuffix("_id").replace("_", " ")
+    return words.capitalize() + (" ID" if key.endswith("_id") else "")
+
+
+def custom_field_labels(header: Sequence[str]) -> dict[str, str]:
+    """The labels of the custom fields among ``header``'s ``extra.<key>`` columns."""
+    from programdesk.core.models import FieldDefinition
+
+    keys = [h[len(EXTRA):] for h in header if h.startswith(EXTRA)]
+    if not keys:
+        return {}
+    return dict(FieldDefinition.objects.filter(key__in=keys).order_by("-id")
+                .values_list("key", "label"))
 
 
 def _text(value: Any) -> Any:
@@ -139,11 +179,22 @@ def _sheet_title(title: str) -> str:
     return (cleaned or "Export")[:31]
 
 
+def header_row(header: Sequence[str], headers: Headers) -> list[str]:
+    """A file's first row: the machine keys, or (``"human"``) their names for people."""
+    if headers == "machine":
+        return list(header)
+    labels = custom_field_labels(header)
+    return [human_header(key, labels) for key in header]
+
+
 def export_response(fmt: Format, *, filename: str, header: Sequence[str],
-                    rows: Iterable[Sequence[Any]], title: str | None = None) -> HttpResponseBase:
-    """The download of ``rows`` as ``<filename>.csv`` or ``<filename>.xlsx``. Asked for
+                    rows: Iterable[Sequence[Any]], title: str | None = None,
+                    headers: Headers = "machine") -> HttpResponseBase:
+    """The download of ``rows`` as ``<filename>.csv`` or ``<filename>.xlsx``, its first row
+    the machine keys of ``header`` or, with ``headers="human"``, their human names. Asked for
     inside ``replica_reads()``, the rows are read from the replica, also when a CSV's are read
     while it streams, after the view has returned."""
+    header = header_row(header, headers)
     if reading_from_replica():
         rows = each_on_replica(rows)
     if fmt == "csv":

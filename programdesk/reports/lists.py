@@ -1,8 +1,9 @@
 """The list exports: people, enrollments, disbursements and sessions as rows for exports.py.
 
-Each ``export_<list>`` returns ``(header, rows)`` where ``rows`` is a generator over a
+Each ``export_<list>`` returns ``(header, rows)`` where ``rows`` (``Rows``) iterates over a
 ``values_list`` queryset read with ``.iterator(chunk_size=...)`` — tuples, never model
-instances — so an export of a million disbursements holds one chunk at a time.
+instances — so an export of a million disbursements holds one chunk at a time; it can also
+say how many rows there are before reading them (large exports run as tasks: export_jobs.py).
 
 Filters (the list pages' filters, shared by every list): ``program_id``, ``benefit_id``,
 ``cohort_id``, ``schedule_id``, ``from``/``to``, ``status``, ``bucket`` and ``search``; what each
@@ -11,16 +12,17 @@ means for each list is documented on its function and in docs/reports.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from programdesk.core.models import FieldDefinition, User
+from programdesk.core.models import User
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible
+from programdesk.core.selectors import filter_given
 from programdesk.participation.models import (
     BenefitAssignment,
     CohortMember,
@@ -28,8 +30,9 @@ from programdesk.participation.models import (
 )
 from programdesk.participation.selectors import disbursements_list, enrollments_list
 from programdesk.people.selectors import people_search, people_visible
+from programdesk.programs.selectors import field_definitions_visible
 from programdesk.reports.exports import CHUNK_SIZE
-from programdesk.reports.selectors import (
+from programdesk.reports.filtering import (
     ABSENT,
     CANCELLED,
     DELIVERED,
@@ -40,7 +43,7 @@ from programdesk.reports.selectors import (
     report_sessions,
 )
 
-Table = tuple[list[str], Iterator[Sequence[Any]]]
+Table = tuple[list[str], "Rows"]
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,7 @@ def _search(terms: str | None, *fields: str) -> Q:
 def _custom_fields(user: User, target: str) -> list[str]:
     """Keys of the active custom fields of ``target`` the user may see (global ones and those of
     visible programs and benefits): one column each, named ``extra.<key>``."""
-    qs = FieldDefinition.objects.filter(target=target, is_active=True)
-    ids = user.visible_program_ids()
-    if ids is not None:
-        qs = qs.filter((Q(program__isnull=True) | Q(program_id__in=ids))
-                       & (Q(benefit__isnull=True) | Q(benefit__program_id__in=ids)))
+    qs = field_definitions_visible(user).filter(target=target, is_active=True)
     return list(qs.order_by("order", "id").values_list("key", flat=True))
 
 
@@ -86,20 +85,32 @@ def _with_custom_fields(user: User, target: str, qs: QuerySet[Any], columns: lis
     if extra_keys:
         columns = [*columns, "extra"]
     header = [*header, *(f"extra.{key}" for key in extra_keys)]
-    return header, _rows(qs.values_list(*columns), extra_keys)
+    return header, Rows(qs.values_list(*columns), extra_keys)
 
 
-def _rows(qs: QuerySet[Any], extra_keys: list[str],
-          convert: Any = None) -> Iterator[Sequence[Any]]:
-    """Tuples from the cursor; the last column, when there are custom fields, is ``extra``,
-    spread over one column per key."""
-    for row in qs.iterator(chunk_size=CHUNK_SIZE):
-        if convert is not None:
-            row = convert(row)
-        if extra_keys:
-            extra = row[-1] or {}
-            row = (*row[:-1], *(extra.get(key) for key in extra_keys))
-        yield row
+class Rows(Iterable[Sequence[Any]]):
+    """A list export's rows: tuples from the cursor when iterated (once); the last column,
+    when there are custom fields, is ``extra``, spread over one column per key. Before
+    reading them, ``more_than`` and ``count`` ask the database how many there are."""
+
+    def __init__(self, qs: QuerySet[Any], extra_keys: list[str], convert: Any = None) -> None:
+        self.qs, self.extra_keys, self.convert = qs, extra_keys, convert
+
+    def more_than(self, limit: int) -> bool:
+        """Whether there are more than ``limit`` rows: a count that stops at ``limit + 1``."""
+        return self.qs[:limit + 1].count() > limit
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        for row in self.qs.iterator(chunk_size=CHUNK_SIZE):
+            if self.convert is not None:
+                row = self.convert(row)
+            if self.extra_keys:
+                extra = row[-1] or {}
+                row = (*row[:-1], *(extra.get(key) for key in self.extra_keys))
+            yield row
 
 
 # --- people ----------------------------------------------------------------------------------
@@ -115,13 +126,9 @@ def export_people(*, user: User, filters: ListFilter) -> Table:
     f = filters.report
     qs = people_search(people_visible(user), filters.search or "")
     if f.program_id is not None or filters.status or filters.bucket:
-        wanted = ProgramEnrollment.objects.filter(person_id=OuterRef("pk"))
-        if f.program_id is not None:
-            wanted = wanted.filter(program_id=f.program_id)
-        if filters.status:
-            wanted = wanted.filter(status__code=filters.status)
-        if filters.bucket:
-            wanted = wanted.filter(status__bucket=filters.bucket)
+        wanted = filter_given(ProgramEnrollment.objects.filter(person_id=OuterRef("pk")),
+                              program_id=f.program_id, status__code=filters.status or None,
+                              status__bucket=filters.bucket or None)
         qs = qs.filter(Exists(visible(wanted, user)))
     if f.benefit_id is not None:
         qs = qs.filter(Exists(BenefitAssignment.objects.filter(person_id=OuterRef("pk"),
@@ -194,8 +201,7 @@ def export_disbursements(*, user: User, filters: ListFilter) -> Table:
         qs = qs.filter(pk__in=report_disbursements(
             user=user, dated=False,
             filters=ReportFilter(cohort_id=f.cohort_id, schedule_id=f.schedule_id)).values("pk"))
-    if filters.bucket:
-        qs = qs.filter(status__bucket=filters.bucket)
+    qs = filter_given(qs, status__bucket=filters.bucket or None)
     columns = ["id", "disbursed_on", "program_id", "program__name", "benefit_id",
                "benefit__name", "session_id", "assignment_id", "enrollment_id", "person_id",
                "person__first_name", "person__last_name", "account_id", "account__name",
@@ -214,9 +220,8 @@ def export_sessions(*, user: User, filters: ListFilter) -> Table:
     """Sessions with the reports' filters (``from``/``to`` on the local date), ``status``
     (scheduled, completed, cancelled, postponed) and ``search`` (schedule, benefit or location);
     times in the schedule's own time zone; roster and attendance counts."""
-    qs = report_sessions(user=user, filters=filters.report)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
+    qs = filter_given(report_sessions(user=user, filters=filters.report),
+                      status=filters.status or None)
     qs = qs.filter(_search(filters.search, "schedule__name", "benefit__name", "location"))
     bucket = "disbursements__status__bucket"
     counted = (
@@ -239,7 +244,7 @@ def export_sessions(*, user: User, filters: ListFilter) -> Table:
         zone = zones.setdefault(row[4], ZoneInfo(row[4]))
         return (row[0], row[1], row[2].astimezone(zone), row[3].astimezone(zone), *row[4:])
 
-    return header, _rows(counted, [], local_times)
+    return header, Rows(counted, [], local_times)
 
 
 LISTS = {

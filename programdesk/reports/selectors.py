@@ -1,6 +1,7 @@
 """Report queries. Every number is one aggregate query over ``BenefitDisbursement`` (which copies
 program, benefit, enrollment, person and account from its assignment precisely so reports need no
-joins through the roster), scoped to the programs the user may see.
+joins through the roster), scoped to the programs the user may see. What a filter covers is
+``filtering.py``; the follow-up lists are ``followups.py``.
 
 The counting rules (docs/api.md, Reports; docs/reports.md says them in plain words):
 
@@ -17,48 +18,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import (
-    Count,
-    DateField,
-    DecimalField,
-    Exists,
-    F,
-    Func,
-    Max,
-    Min,
-    OuterRef,
-    Q,
-    QuerySet,
-    Sum,
-    Window,
-)
-from django.db.models.functions import Coalesce, RowNumber, TruncDate, TruncMonth
+from django.db.models import Count, DecimalField, F, Min, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 
-from programdesk.core.errors import ValidationError
 from programdesk.core.models import ENROLLMENT_BUCKETS, User
-from programdesk.core.scoping import get_visible, visible
-from programdesk.participation.models import (
-    BenefitAssignment,
-    BenefitDisbursement,
-    CohortMember,
-    ProgramEnrollment,
-    ScheduleAssignment,
+from programdesk.core.scoping import visible
+from programdesk.core.selectors import filter_given
+from programdesk.participation.models import BenefitDisbursement
+from programdesk.reports.filtering import (
+    ABSENT,
+    CANCELLED,
+    DELIVERED,
+    EXCUSED,
+    ReportFilter,
+    report_disbursements,
+    report_enrollments,
+    report_sessions,
 )
-from programdesk.programs.models import Benefit, Program, ProgramCohort
-from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
-
-DELIVERED = "delivered"
-ABSENT = "absent"
-EXCUSED = "excused"
-EXPECTED = "expected"
-CANCELLED = "cancelled"
+from programdesk.scheduling.models import BenefitSession, SessionStatus
 
 # Sums of DECIMAL(12,2) over a million rows need more than 12 digits.
 SUM_FIELD: DecimalField[Decimal, Decimal] = DecimalField(max_digits=24, decimal_places=2)
@@ -69,135 +52,6 @@ def cents(value: Decimal | None) -> Decimal:
     """A sum as exactly two decimals. SQLite adds decimals as floats and Django returns its sums
     unrounded (326.130000000000); quantities have two decimals, so their sums do too."""
     return (value or Decimal(0)).quantize(CENT)
-
-
-# --- filters ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ReportFilter:
-    """What a report is limited to. Build it with ``report_filter`` (checks visibility)."""
-
-    program_id: int | None = None
-    benefit_id: int | None = None
-    cohort_id: int | None = None
-    schedule_id: int | None = None
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-
-    def as_query(self) -> dict[str, str]:
-        """The filter as query-string parameters (links to exports and other reports)."""
-        pairs = {"program_id": self.program_id, "benefit_id": self.benefit_id,
-                 "cohort_id": self.cohort_id, "schedule_id": self.schedule_id,
-                 "from": self.date_from, "to": self.date_to}
-        return {k: str(v) for k, v in pairs.items() if v is not None}
-
-
-def report_filter(*, user: User, program_id: int | None = None, benefit_id: int | None = None,
-                  cohort_id: int | None = None, schedule_id: int | None = None,
-                  date_from: dt.date | None = None, date_to: dt.date | None = None,
-                  ) -> ReportFilter:
-    """A checked filter: each object named must be visible to ``user`` (else NotFound, 404) and
-    belong to the program named (else a field error, 422); ``from`` must not be after ``to``.
-    One small query per object named."""
-    errors: dict[str, str] = {}
-    program = benefit = cohort = schedule = None
-    if program_id is not None:
-        program = get_visible(Program.objects.all(), pk=program_id, user=user, program_field="id")
-    if benefit_id is not None:
-        benefit = get_visible(Benefit.objects.all(), pk=benefit_id, user=user)
-    if cohort_id is not None:
-        cohort = get_visible(ProgramCohort.objects.all(), pk=cohort_id, user=user)
-    if schedule_id is not None:
-        schedule = get_visible(BenefitSchedule.objects.select_related("benefit"),
-                               pk=schedule_id, user=user, program_field="benefit__program_id")
-    if program is not None:
-        for name, obj in [("benefit_id", benefit), ("cohort_id", cohort)]:
-            if obj is not None and obj.program_id != program.pk:
-                errors[name] = f"Not a {name[:-3]} of program {program.pk}."
-        if schedule is not None and schedule.benefit.program_id != program.pk:
-            errors["schedule_id"] = f"Not a schedule of program {program.pk}."
-    if benefit is not None and schedule is not None and schedule.benefit_id != benefit.pk:
-        errors["schedule_id"] = f"Not a schedule of benefit {benefit.pk}."
-    if date_from and date_to and date_from > date_to:
-        errors["to"] = "The end date is before the start date."
-    if errors:
-        raise ValidationError.for_fields(errors)
-    return ReportFilter(program_id=program_id, benefit_id=benefit_id, cohort_id=cohort_id,
-                        schedule_id=schedule_id, date_from=date_from, date_to=date_to)
-
-
-def _in_cohort(cohort_id: int) -> Exists:
-    """The disbursement's enrollment is in the cohort and was not removed before its date."""
-    return Exists(CohortMember.objects.filter(
-        Q(removed_on__isnull=True) | Q(removed_on__gt=OuterRef("disbursed_on")),
-        cohort_id=cohort_id, enrollment_id=OuterRef("enrollment_id")))
-
-
-def report_disbursements(*, user: User, filters: ReportFilter,
-                         dated: bool = True) -> QuerySet[BenefitDisbursement]:
-    """Disbursements the report covers (any status): visible, filtered, inside the range."""
-    qs = visible(BenefitDisbursement.objects.all(), user)
-    f = filters
-    if f.program_id is not None:
-        qs = qs.filter(program_id=f.program_id)
-    if f.benefit_id is not None:
-        qs = qs.filter(benefit_id=f.benefit_id)
-    if f.schedule_id is not None:
-        qs = qs.filter(session__schedule_id=f.schedule_id)
-    if f.cohort_id is not None:
-        qs = qs.filter(_in_cohort(f.cohort_id))
-    if dated and (f.date_from is not None or f.date_to is not None):
-        qs = _in_range(qs, f.date_from, f.date_to)
-    return qs
-
-
-# SQLite without range statistics (Debian's has no STAT4) walks the disbursed_on index for any
-# range, then fetches each row: for a year of a million rows that is 4-5 times slower than
-# reading the table straight through. Beyond this many days, say "no index" to SQLite.
-SQLITE_INDEX_MAX_DAYS = 92
-
-
-class _NoIndex(Func):
-    """``+column``: SQLite's documented way to keep one term from using an index. Same value."""
-
-    template = "+%(expressions)s"
-    output_field = DateField()
-
-
-def _in_range(qs: QuerySet[BenefitDisbursement], date_from: dt.date | None,
-              date_to: dt.date | None) -> QuerySet[BenefitDisbursement]:
-    column: Any = "disbursed_on"
-    if connection.vendor == "sqlite":
-        width = (date_to or timezone.localdate()) - (date_from or dt.date.min)
-        if width.days > SQLITE_INDEX_MAX_DAYS:
-            qs = qs.alias(unindexed_on=_NoIndex("disbursed_on"))
-            column = "unindexed_on"
-    if date_from is not None:
-        qs = qs.filter(**{f"{column}__gte": date_from})
-    if date_to is not None:
-        qs = qs.filter(**{f"{column}__lte": date_to})
-    return qs
-
-
-def report_sessions(*, user: User, filters: ReportFilter) -> QuerySet[BenefitSession]:
-    """Sessions the report covers: visible, of the program/benefit/schedule, dated by local date.
-    With a cohort: sessions where at least one of the cohort's members was on the roster."""
-    qs = visible(BenefitSession.objects.all(), user, "benefit__program_id")
-    f = filters
-    if f.program_id is not None:
-        qs = qs.filter(benefit__program_id=f.program_id)
-    if f.benefit_id is not None:
-        qs = qs.filter(benefit_id=f.benefit_id)
-    if f.schedule_id is not None:
-        qs = qs.filter(schedule_id=f.schedule_id)
-    if f.cohort_id is not None:
-        qs = qs.filter(Exists(BenefitDisbursement.objects.filter(
-            _in_cohort(f.cohort_id), session_id=OuterRef("pk"))))
-    if f.date_from is not None:
-        qs = qs.filter(local_date__gte=f.date_from)
-    if f.date_to is not None:
-        qs = qs.filter(local_date__lte=f.date_to)
-    return qs
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -245,11 +99,8 @@ def _first_served_in_range(qs: QuerySet[BenefitDisbursement], column: str,
     One query."""
     firsts = (qs.filter(**{f"{column}__isnull": False}).values(column)
               .annotate(first=Min("disbursed_on")))
-    if filters.date_from is not None:
-        firsts = firsts.filter(first__gte=filters.date_from)
-    if filters.date_to is not None:
-        firsts = firsts.filter(first__lte=filters.date_to)
-    return firsts.count()
+    return filter_given(firsts, first__gte=filters.date_from,
+                        first__lte=filters.date_to).count()
 
 
 def report_summary(*, user: User, filters: ReportFilter) -> Summary:
@@ -411,35 +262,6 @@ class Completion(TypedDict):
     completion_rate: float | None
 
 
-def report_enrollments(*, user: User, filters: ReportFilter,
-                       named_only: bool = True) -> QuerySet[ProgramEnrollment]:
-    """Enrollments the completion report covers: named ones (the anonymous enrollment of a
-    program only holds anonymous disbursements). The date range selects enrollments that began
-    in it (start date, else application date, else the day the record was made)."""
-    qs = visible(ProgramEnrollment.objects.all(), user)
-    if named_only:
-        qs = qs.filter(is_anonymous=False)
-    f = filters
-    if f.program_id is not None:
-        qs = qs.filter(program_id=f.program_id)
-    if f.benefit_id is not None:
-        qs = qs.filter(Exists(BenefitAssignment.objects.filter(benefit_id=f.benefit_id,
-                                                               enrollment_id=OuterRef("pk"))))
-    if f.schedule_id is not None:
-        qs = qs.filter(Exists(ScheduleAssignment.objects.filter(
-            schedule_id=f.schedule_id, assignment__enrollment_id=OuterRef("pk"))))
-    if f.cohort_id is not None:
-        qs = qs.filter(Exists(CohortMember.objects.filter(cohort_id=f.cohort_id,
-                                                          enrollment_id=OuterRef("pk"))))
-    if f.date_from is not None or f.date_to is not None:
-        qs = qs.annotate(began_on=_began_on())
-        if f.date_from is not None:
-            qs = qs.filter(began_on__gte=f.date_from)
-        if f.date_to is not None:
-            qs = qs.filter(began_on__lte=f.date_to)
-    return qs
-
-
 def report_completion(*, user: User, filters: ReportFilter) -> Completion:
     """Enrollments per status and bucket; completion rate = completed / (completed + withdrawn).
     One grouped query."""
@@ -548,93 +370,6 @@ def report_repeat_participation(*, user: User, filters: ReportFilter,
 
 
 
-# --- follow-up lists -------------------------------------------------------------------------
-
-def followups_absences(*, user: User, filters: ReportFilter,
-                       min_absences: int = 3) -> QuerySet[Any]:
-    """People whose latest ``min_absences`` or more recorded sessions of a schedule were all
-    absences: absences after their last attended session of that schedule. Excused sessions and
-    sessions without attendance taken neither break nor extend the run. Only people whose
-    enrollment is still active. One grouped query (a NOT EXISTS for "attended since")."""
-    attended_later = BenefitDisbursement.objects.filter(
-        person_id=OuterRef("person_id"), session__schedule_id=OuterRef("session__schedule_id"),
-        session__start__gt=OuterRef("session__start"), status__bucket=DELIVERED)
-    return (report_disbursements(user=user, filters=filters, dated=False)
-            .filter(session__isnull=False, person_id__isnull=False, status__bucket=ABSENT,
-                    enrollment__is_active=True)
-            .filter(~Exists(attended_later))
-            .values("person_id", "person__first_name", "person__last_name",
-                    "session__schedule_id", "session__schedule__name", "program_id",
-                    "program__name")
-            .annotate(absences=Count("id"), last_absent_on=Max("disbursed_on"))
-            .filter(absences__gte=min_absences)
-            .order_by("-absences", "person__last_name", "person__first_name", "person_id",
-                      "session__schedule_id"))
-
-
-def _began_on() -> Coalesce:
-    return Coalesce("start_date", "application_date", TruncDate("created_at"),
-                    output_field=DateField())
-
-
-def followups_not_served(*, user: User, filters: ReportFilter, days: int = 14,
-                         today: dt.date | None = None) -> QuerySet[Any]:
-    """Active enrollments (people and accounts) that began at least ``days`` days ago and have
-    no delivered disbursement dated in the last ``days`` days (today included). With a benefit:
-    enrollments assigned that benefit, not served it. One query."""
-    today = today or timezone.localdate()
-    since = today - dt.timedelta(days=days - 1)
-    served = BenefitDisbursement.objects.filter(enrollment_id=OuterRef("pk"),
-                                                status__bucket=DELIVERED)
-    if filters.benefit_id is not None:
-        served = served.filter(benefit_id=filters.benefit_id)
-    qs = visible(ProgramEnrollment.objects.filter(is_active=True, is_anonymous=False), user)
-    f = filters
-    if f.program_id is not None:
-        qs = qs.filter(program_id=f.program_id)
-    if f.benefit_id is not None:
-        qs = qs.filter(Exists(BenefitAssignment.objects.filter(benefit_id=f.benefit_id,
-                                                               enrollment_id=OuterRef("pk"))))
-    if f.schedule_id is not None:
-        qs = qs.filter(Exists(ScheduleAssignment.objects.filter(
-            Q(end_date__isnull=True) | Q(end_date__gte=today),
-            schedule_id=f.schedule_id, assignment__enrollment_id=OuterRef("pk"))))
-    if f.cohort_id is not None:
-        qs = qs.filter(Exists(CohortMember.objects.filter(
-            cohort_id=f.cohort_id, enrollment_id=OuterRef("pk"), removed_on__isnull=True)))
-    last_served = served.order_by("-disbursed_on").values("disbursed_on")[:1]
-    return (qs.annotate(began_on=_began_on())
-            .filter(began_on__lte=today - dt.timedelta(days=days))
-            .filter(~Exists(served.filter(disbursed_on__gte=since)))
-            .annotate(last_served_on=last_served)
-            .values("id", "program_id", "program__name", "person_id", "person__first_name",
-                    "person__last_name", "account_id", "account__name", "began_on",
-                    "last_served_on")
-            .order_by(F("last_served_on").asc(nulls_first=True), "person__last_name",
-                      "person__first_name", "account__name", "id"))
-
-
-def followups_unrecorded_sessions(*, user: User, filters: ReportFilter,
-                                  now: dt.datetime | None = None) -> QuerySet[Any]:
-    """Sessions that have ended without attendance taken: every disbursement still expected.
-    A scheduled session with nobody on it counts too (nobody closed it); a session marked
-    completed with nobody on it does not (it was held, empty). Cancelled and postponed sessions
-    never count. One query."""
-    now = now or timezone.now()
-    recorded = (BenefitDisbursement.objects.filter(session_id=OuterRef("pk"))
-                .exclude(status__bucket=EXPECTED))
-    anyone = BenefitDisbursement.objects.filter(session_id=OuterRef("pk"))
-    return (report_sessions(user=user, filters=filters)
-            .filter(end__lt=now, status__in=[SessionStatus.SCHEDULED, SessionStatus.COMPLETED])
-            .filter(~Exists(recorded))
-            .filter(Q(status=SessionStatus.SCHEDULED) | Exists(anyone))
-            .values("id", "schedule_id", "schedule__name", "schedule__timezone", "benefit_id",
-                    "benefit__name", "benefit__program_id", "benefit__program__name",
-                    "local_date", "start", "status")
-            .annotate(expected=Count("disbursements"))
-            .order_by("-start", "-id"))
-
-
 # --- dashboard -------------------------------------------------------------------------------
 
 class TodaySession(TypedDict):
@@ -679,8 +414,3 @@ def sessions_today(*, user: User, now: dt.datetime | None = None) -> list[TodayS
             location=v["location"] or v["schedule__location"], expected=v["expected"],
             checked_in=v["checked_in"]))
     return today
-
-
-def month_to_date(today: dt.date | None = None) -> ReportFilter:
-    today = today or timezone.localdate()
-    return ReportFilter(date_from=today.replace(day=1), date_to=today)

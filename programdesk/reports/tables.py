@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from programdesk.core.models import User
-from programdesk.reports import selectors as s
+from programdesk.reports import followups, selectors
 from programdesk.reports.exports import CHUNK_SIZE
-from programdesk.reports.selectors import GroupBy, ReportFilter
+from programdesk.reports.filtering import ReportFilter
+from programdesk.reports.selectors import GroupBy
 
 Table = tuple[list[str], Iterator[Sequence[Any]]]
 
@@ -28,7 +29,7 @@ def _filter_rows(filters: ReportFilter) -> list[tuple[str, Any]]:
 
 
 def summary_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
-    r = s.report_summary(user=user, filters=filters)
+    r = selectors.report_summary(user=user, filters=filters)
     rows: list[tuple[str, Any]] = [
         ("people_served", r["people_served"]),
         ("accounts_served", r["accounts_served"]),
@@ -49,7 +50,7 @@ def summary_table(user: User, filters: ReportFilter, options: ReportOptions) -> 
 
 
 def attendance_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
-    r = s.report_attendance(user=user, filters=filters, group_by=options.group_by)
+    r = selectors.report_attendance(user=user, filters=filters, group_by=options.group_by)
     keys = {"person": ["person_id", "account_id"], "session": ["session_id", "schedule_id",
                                                               "local_date"],
             "schedule": ["schedule_id"], "cohort": ["cohort_id"]}[options.group_by]
@@ -64,7 +65,7 @@ def attendance_table(user: User, filters: ReportFilter, options: ReportOptions) 
 
 
 def completion_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
-    r = s.report_completion(user=user, filters=filters)
+    r = selectors.report_completion(user=user, filters=filters)
     rows: list[Sequence[Any]] = [("bucket", bucket, "", n) for bucket, n in r["by_bucket"].items()]
     rows += [("status", v["code"], v["label"], v["count"]) for v in r["by_status"]]
     rows += [("total", "enrollments", "", r["enrollments"]),
@@ -76,20 +77,22 @@ def completion_table(user: User, filters: ReportFilter, options: ReportOptions) 
 def units_by_month_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
     rows = [(r["month"], r["program_id"], r["benefit_id"], r["benefit"], r["unit"],
              r["quantity"], r["disbursements"])
-            for r in s.report_units_by_month(user=user, filters=filters)]
+            for r in selectors.report_units_by_month(user=user, filters=filters)]
     return (["month", "program_id", "benefit_id", "benefit", "unit", "quantity",
              "disbursements"], iter(rows))
 
 
 def repeat_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
-    r = s.report_repeat_participation(user=user, filters=filters, min_times=options.min_times)
+    r = selectors.report_repeat_participation(user=user, filters=filters,
+                                              min_times=options.min_times)
     return ["times_served", "people"], iter([(d["times"], d["people"])
                                              for d in r["distribution"]])
 
 
 def repeat_by_postal_code_table(user: User, filters: ReportFilter,
                                 options: ReportOptions) -> Table:
-    r = s.report_repeat_participation(user=user, filters=filters, min_times=options.min_times)
+    r = selectors.report_repeat_participation(user=user, filters=filters,
+                                              min_times=options.min_times)
     rows: list[Sequence[Any]] = [(p["postal_code"], p["people_served"], p["repeat_people"])
                                  for p in r["by_postal_code"]]
     rows.append(("Total", r["people_served"], r["repeat_people"]))
@@ -98,7 +101,7 @@ def repeat_by_postal_code_table(user: User, filters: ReportFilter,
 
 
 def absences_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
-    qs = s.followups_absences(user=user, filters=filters, min_absences=options.min_absences)
+    qs = followups.followups_absences(user=user, filters=filters, min_absences=options.min_absences)
     columns = ["person_id", "person__first_name", "person__last_name", "program_id",
                "program__name", "session__schedule_id", "session__schedule__name", "absences",
                "last_absent_on"]
@@ -108,7 +111,7 @@ def absences_table(user: User, filters: ReportFilter, options: ReportOptions) ->
 
 
 def not_served_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
-    qs = s.followups_not_served(user=user, filters=filters, days=options.days)
+    qs = followups.followups_not_served(user=user, filters=filters, days=options.days)
     columns = ["id", "program_id", "program__name", "person_id", "person__first_name",
                "person__last_name", "account_id", "account__name", "began_on",
                "last_served_on"]
@@ -119,7 +122,7 @@ def not_served_table(user: User, filters: ReportFilter, options: ReportOptions) 
 
 def unrecorded_sessions_table(user: User, filters: ReportFilter,
                               options: ReportOptions) -> Table:
-    qs = s.followups_unrecorded_sessions(user=user, filters=filters)
+    qs = followups.followups_unrecorded_sessions(user=user, filters=filters)
     columns = ["id", "local_date", "benefit__program_id", "benefit__program__name",
                "benefit_id", "benefit__name", "schedule_id", "schedule__name", "status",
                "expected"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import models
@@ -8,6 +9,13 @@ from django.db.models import F, Q
 
 from programdesk.core.models import TimeStampedModel
 from programdesk.programs.models import quantity_field
+
+
+def session_quantity(*, schedule_quantity: Decimal | None, benefit_quantity: Decimal) -> Decimal:
+    """How much each person is expected to receive at a session: the schedule's default
+    quantity, else its benefit's. (For code that reads the two values as plain rows; with a
+    schedule at hand use ``BenefitSchedule.session_quantity``.)"""
+    return schedule_quantity if schedule_quantity is not None else benefit_quantity
 
 
 class BenefitSchedule(TimeStampedModel):
@@ -52,6 +60,12 @@ class BenefitSchedule(TimeStampedModel):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def session_quantity(self) -> Decimal:
+        """The quantity of each disbursement at the schedule's sessions (reads ``benefit``)."""
+        return session_quantity(schedule_quantity=self.default_quantity,
+                                benefit_quantity=self.benefit.default_quantity)
 
     @property
     def first_wall_start(self) -> dt.datetime:

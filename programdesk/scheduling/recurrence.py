@@ -23,7 +23,7 @@ import datetime as dt
 import functools
 import itertools
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -148,7 +148,8 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _date(value: Any) -> dt.date | None:
+def date_of(value: Any) -> dt.date | None:
+    """The date ``value`` gives (a date, a datetime's date, an ISO string), else None."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -186,29 +187,41 @@ def parse_rule(data: Mapping[str, Any] | None, *, first: dt.datetime,
         err("interval", f"Use a whole number from 1 to {MAX_INTERVAL}.")
         interval = 1
 
-    # weekdays: daily (to keep only some days) and weekly; default the first session's day.
-    raw_days = data.get("weekdays")
-    weekdays: tuple[str, ...] = ()
+    weekdays = _parse_weekdays(data.get("weekdays"), frequency=frequency, first=first, err=err)
+    monthly = _parse_monthly(data.get("monthly"), frequency=frequency, first=first, err=err)
+    count_int, until = _parse_end(data.get("count"), data.get("until"), frequency=frequency,
+                                  first=first, max_sessions=max_sessions, err=err)
+    if errors:
+        raise ValidationError.for_fields(errors)
+    return Rule(frequency=frequency, interval=interval if frequency != "once" else 1,
+                weekdays=weekdays, count=count_int, until=until, monthly=monthly)
+
+
+def _parse_weekdays(raw_days: Any, *, frequency: str, first: dt.datetime,
+                    err: Callable[[str, str], None]) -> tuple[str, ...]:
+    """Daily rules (to keep only some days) and weekly ones; default the first session's day."""
     if raw_days is not None and not isinstance(raw_days, (list, tuple)):
         err("weekdays", "Give a list of weekdays such as [\"TU\", \"TH\"].")
-    elif frequency in ("daily", "weekly"):
-        # An empty list means what leaving it out means (docs/api.md): every day for daily rules,
-        # the first session's weekday for weekly ones.
-        if not raw_days:
-            weekdays = (WEEKDAYS[first.weekday()],) if frequency == "weekly" else ()
-        else:
-            unknown = [d for d in raw_days if d not in WEEKDAYS]
-            if unknown:
-                err("weekdays", f"Unknown weekday {unknown[0]!r}; use {', '.join(WEEKDAYS)}.")
-            weekdays = tuple(d for d in WEEKDAYS if d in raw_days)
-    elif raw_days:
-        err("weekdays", "Weekdays apply to daily and weekly rules only.")
+        return ()
+    if frequency not in ("daily", "weekly"):
+        if raw_days:
+            err("weekdays", "Weekdays apply to daily and weekly rules only.")
+        return ()
+    # An empty list means what leaving it out means (docs/api.md): every day for daily rules,
+    # the first session's weekday for weekly ones.
+    if not raw_days:
+        return (WEEKDAYS[first.weekday()],) if frequency == "weekly" else ()
+    unknown = [d for d in raw_days if d not in WEEKDAYS]
+    if unknown:
+        err("weekdays", f"Unknown weekday {unknown[0]!r}; use {', '.join(WEEKDAYS)}.")
+    return tuple(d for d in WEEKDAYS if d in raw_days)
 
-    monthly = _parse_monthly(data.get("monthly"), frequency=frequency, first=first, err=err)
 
-    count = data.get("count")
-    until_raw = data.get("until")
-    until = _date(until_raw) if until_raw not in (None, "") else None
+def _parse_end(count: Any, until_raw: Any, *, frequency: str, first: dt.datetime,
+               max_sessions: int, err: Callable[[str, str], None]
+               ) -> tuple[int | None, dt.date | None]:
+    """The rule's end: a number of sessions or a last date (one session for "once")."""
+    until = date_of(until_raw) if until_raw not in (None, "") else None
     if until_raw not in (None, "") and until is None:
         err("until", "Give a date as YYYY-MM-DD.")
     count_int = _int(count) if count not in (None, "") else None
@@ -219,8 +232,8 @@ def parse_rule(data: Mapping[str, Any] | None, *, first: dt.datetime,
             err("count", "A one-time schedule has exactly one session.")
         if until is not None:
             err("until", "A one-time schedule has no end date; leave it empty.")
-        count_int, until = 1, None
-    elif count_int is not None and until is not None:
+        return 1, None
+    if count_int is not None and until is not None:
         err("count", "Give either a number of sessions or an end date, not both.")
     elif count in (None, "") and until_raw in (None, ""):
         err("count", "Give a number of sessions or an end date.")
@@ -231,11 +244,7 @@ def parse_rule(data: Mapping[str, Any] | None, *, first: dt.datetime,
         err("until", f"The end date is before the first session ({first.date().isoformat()}).")
     if until is not None and until.year > MAX_YEAR:
         err("until", f"Give a date before {MAX_YEAR}.")
-
-    if errors:
-        raise ValidationError.for_fields(errors)
-    return Rule(frequency=frequency, interval=interval if frequency != "once" else 1,
-                weekdays=weekdays, count=count_int, until=until, monthly=monthly)
+    return count_int, until
 
 
 def _parse_monthly(raw: Any, *, frequency: str, first: dt.datetime,

@@ -1,4 +1,8 @@
-"""Reads of schedules and sessions, scoped to the programs the user may see."""
+"""Reads of schedules and sessions, scoped to the programs the user may see.
+
+A session's counts and roster are its disbursements, participation's rows: scheduling sits
+below participation and reads them only through the reverse relation participation declares
+(``BenefitSession.disbursements``), never by importing it."""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from django.db.models import Count, Q, QuerySet
 
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import Bucket, User
-from programdesk.core.scoping import get_visible, visible
-from programdesk.participation.models import BenefitDisbursement
+from programdesk.core.scoping import visible, visible_or_404
+from programdesk.core.selectors import filter_given
 from programdesk.scheduling import recurrence
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
@@ -23,18 +27,15 @@ def schedules_visible(*, user: User, benefit_id: int | None = None,
                       program_id: int | None = None) -> QuerySet[BenefitSchedule]:
     qs = BenefitSchedule.objects.select_related("benefit__program").annotate(
         session_count=Count("sessions"))
-    if benefit_id is not None:
-        qs = qs.filter(benefit_id=benefit_id)
-    if program_id is not None:
-        qs = qs.filter(benefit__program_id=program_id)
+    qs = filter_given(qs, benefit_id=benefit_id, benefit__program_id=program_id)
     return visible(qs, user, PROGRAM).order_by("benefit__program__name", "benefit__name",
                                                "first_date", "id")
 
 
 def schedule_get(*, user: User, pk: Any) -> BenefitSchedule:
     """The schedule if the user may see its program, else NotFound."""
-    return get_visible(BenefitSchedule.objects.select_related("benefit__program", "benefit__unit"),
-                       pk=pk, user=user, program_field=PROGRAM)
+    return visible_or_404(visible(BenefitSchedule.objects.select_related(
+        "benefit__program", "benefit__unit"), user, PROGRAM), pk)
 
 
 def sessions_visible(*, user: User) -> QuerySet[BenefitSession]:
@@ -43,8 +44,7 @@ def sessions_visible(*, user: User) -> QuerySet[BenefitSession]:
 
 
 def session_get(*, user: User, pk: Any) -> BenefitSession:
-    return get_visible(BenefitSession.objects.select_related("schedule", "benefit__program"),
-                       pk=pk, user=user, program_field=PROGRAM)
+    return visible_or_404(sessions_visible(user=user), pk)
 
 
 def with_counts(qs: QuerySet[BenefitSession]) -> QuerySet[BenefitSession]:
@@ -58,11 +58,8 @@ def with_counts(qs: QuerySet[BenefitSession]) -> QuerySet[BenefitSession]:
 
 def _filtered(qs: QuerySet[BenefitSession], program_id: int | None,
               benefit_id: int | None) -> QuerySet[BenefitSession]:
-    if program_id is not None:
-        qs = qs.filter(benefit__program_id=program_id)
-    if benefit_id is not None:
-        qs = qs.filter(benefit_id=benefit_id)
-    return qs.order_by("start", "id")
+    return filter_given(qs, benefit__program_id=program_id, benefit_id=benefit_id).order_by(
+        "start", "id")
 
 
 def sessions_for_day(*, user: User, day: dt.date, program_id: int | None = None,
@@ -87,14 +84,14 @@ def schedule_sessions_with_counts(*, schedule: BenefitSchedule) -> QuerySet[Bene
 def session_counts(*, session: BenefitSession) -> dict[str, int]:
     """``{"expected": n, "delivered": n, "absent": n, "excused": n, "cancelled": n}``."""
     buckets = (*COUNT_BUCKETS, Bucket.CANCELLED)
-    row = BenefitDisbursement.objects.filter(session=session).aggregate(**{
+    row = session.disbursements.aggregate(**{
         str(b): Count("id", filter=Q(status__bucket=b)) for b in buckets})
     return {str(b): row[b] or 0 for b in buckets}
 
 
-def session_roster(*, session: BenefitSession) -> QuerySet[BenefitDisbursement]:
+def session_roster(*, session: BenefitSession) -> QuerySet[Any]:
     """The session's disbursements (its roster and walk-ins), people first by name."""
-    return (BenefitDisbursement.objects.filter(session=session)
+    return (session.disbursements.all()
             .select_related("status", "person", "account")
             .order_by("person__last_name", "person__first_name", "account__name", "id"))
 

@@ -4,7 +4,13 @@ A schedule is created from a benefit with a recurrence rule (scheduling/recurren
 sessions are written at once. Afterwards staff add sessions after the last one, delete future
 sessions, change one session, or change the rule; none of these ever deletes a session with
 recorded attendance (a disbursement of the session whose status is not in the ``expected``
-bucket). Sessions are deleted only after their still-expected disbursements, set-based.
+bucket).
+
+The sessions' disbursements are participation's rows: scheduling reads them through
+``BenefitSession.disbursements`` and changes them only by sending its signals
+(scheduling/signals.py), whose receivers in participation write them in the same transaction —
+the roster's disbursements on added sessions, deleting still-expected ones before their
+sessions, following a session that moves, is cancelled or is restored.
 """
 
 from __future__ import annotations
@@ -23,17 +29,33 @@ from django.utils import timezone as djtz
 
 from programdesk.core.audit import audit_record, changes, snapshot
 from programdesk.core.errors import Conflict, NotAllowed, ValidationError
-from programdesk.core.models import Bucket, StatusKind, User
+from programdesk.core.models import Bucket, User
 from programdesk.core.roles import Cap
-from programdesk.core.selectors import status_default, status_first_in_bucket
-from programdesk.participation.models import (
-    BenefitDisbursement,
-    RecipientType,
-    ScheduleAssignment,
-)
 from programdesk.programs.models import Benefit
-from programdesk.scheduling import recurrence as rec
+from programdesk.programs.quantities import check_quantity
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
+from programdesk.scheduling.recurrence import (
+    MAX_SESSIONS,
+    MAX_YEAR,
+    MIN_YEAR,
+    Occurrence,
+    Rule,
+    date_of,
+    describe,
+    end_at,
+    expand,
+    localize,
+    parse_rule,
+    rule_from_json,
+    to_wall,
+    zone,
+)
+from programdesk.scheduling.signals import (
+    session_changed,
+    sessions_added,
+    sessions_deleting,
+    tell,
+)
 
 T = TypeVar("T")
 
@@ -44,7 +66,7 @@ RECORDED = ~Q(disbursements__status__bucket=Bucket.EXPECTED)
 
 
 def max_sessions() -> int:
-    return int(getattr(settings, "PROGRAMDESK_MAX_SESSIONS_PER_SCHEDULE", rec.MAX_SESSIONS))
+    return int(getattr(settings, "PROGRAMDESK_MAX_SESSIONS_PER_SCHEDULE", MAX_SESSIONS))
 
 
 @dataclass
@@ -110,17 +132,17 @@ def _require_active(benefit: Benefit) -> None:
 def _wall(value: Any, tz: zoneinfo.ZoneInfo | None, field_name: str) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise ValidationError.for_fields({field_name: "Give a date and time (YYYY-MM-DDTHH:MM)."})
-    wall = rec.to_wall(value, tz) if tz is not None else value.replace(tzinfo=None)
-    if not rec.MIN_YEAR <= wall.year <= rec.MAX_YEAR:
+    wall = to_wall(value, tz) if tz is not None else value.replace(tzinfo=None)
+    if not MIN_YEAR <= wall.year <= MAX_YEAR:
         raise ValidationError.for_fields(
-            {field_name: f"Give a date between {rec.MIN_YEAR} and {rec.MAX_YEAR}."})
+            {field_name: f"Give a date between {MIN_YEAR} and {MAX_YEAR}."})
     return wall.replace(second=0, microsecond=0)
 
 
 def _duration(start: dt.datetime, end: dt.datetime, tz: zoneinfo.ZoneInfo,
               field_name: str) -> dt.timedelta:
     # Elapsed time: subtracting two datetimes of one zone would give wall-clock time.
-    duration = rec.localize(end, tz).astimezone(dt.UTC) - rec.localize(start, tz).astimezone(dt.UTC)
+    duration = localize(end, tz).astimezone(dt.UTC) - localize(start, tz).astimezone(dt.UTC)
     if duration <= dt.timedelta(0):
         raise ValidationError.for_fields({field_name: "The session ends before it starts."})
     if duration > MAX_DURATION:
@@ -131,22 +153,22 @@ def _duration(start: dt.datetime, end: dt.datetime, tz: zoneinfo.ZoneInfo,
 def _skip_set(skip_dates: Iterable[Any], field_name: str = "skip_dates") -> set[dt.date]:
     out: set[dt.date] = set()
     for i, value in enumerate(skip_dates):
-        day = rec._date(value)
+        day = date_of(value)
         if day is None:
             raise ValidationError.for_fields({f"{field_name}.{i}": "Give a date as YYYY-MM-DD."})
         out.add(day)
     return out
 
 
-def _plan(rule: rec.Rule, *, first: dt.datetime, duration: dt.timedelta,
+def _plan(rule: Rule, *, first: dt.datetime, duration: dt.timedelta,
           tz: zoneinfo.ZoneInfo, skip: set[dt.date], strict_skip: bool = True
-          ) -> tuple[list[rec.Occurrence], set[dt.date], dt.date]:
+          ) -> tuple[list[Occurrence], set[dt.date], dt.date]:
     """The rule's sessions minus the skipped dates, checked against the 500 limit.
 
     Returns (occurrences, the skipped dates that are rule dates, the rule's first date).
     """
     limit = max_sessions()
-    every = rec.expand(rule, first=first, duration=duration, tz=tz, limit=limit + len(skip))
+    every = expand(rule, first=first, duration=duration, tz=tz, limit=limit + len(skip))
     if not every:
         if rule.until is not None:
             raise ValidationError.for_fields({"recurrence.until": (
@@ -155,7 +177,7 @@ def _plan(rule: rec.Rule, *, first: dt.datetime, duration: dt.timedelta,
         raise ValidationError.for_fields({"recurrence": "The rule gives no session."})
     if rule.count is not None and len(every) < rule.count:
         raise ValidationError.for_fields(
-            {"recurrence.count": f"The rule runs past the year {rec.MAX_YEAR}; give fewer "
+            {"recurrence.count": f"The rule runs past the year {MAX_YEAR}; give fewer "
                                  "sessions."})
     dates = {o.local_date for o in every}
     if strict_skip:
@@ -177,26 +199,15 @@ def _plan(rule: rec.Rule, *, first: dt.datetime, duration: dt.timedelta,
     return kept, skip, every[0].local_date
 
 
-def _validate_quantity(value: Decimal | None) -> None:
-    if value is None:
-        return
-    if not isinstance(value, Decimal):
-        value = Decimal(str(value))
-    exponent = value.as_tuple().exponent
-    if not isinstance(exponent, int) or exponent < -2 or value < 0 or value >= Decimal(10) ** 10:
-        raise ValidationError.for_fields(
-            {"default_quantity": "Give a number from 0 with at most 2 decimals."})
-
-
-def _new_session(schedule: BenefitSchedule, occ: rec.Occurrence, location: str
+def _new_session(schedule: BenefitSchedule, occ: Occurrence, location: str
                  ) -> BenefitSession:
     return BenefitSession(schedule=schedule, benefit=schedule.benefit, start=occ.start,
                           end=occ.end, local_date=occ.local_date, location=location,
                           status=SessionStatus.SCHEDULED)
 
 
-def _rule_of(schedule: BenefitSchedule) -> rec.Rule:
-    return rec.rule_from_json(schedule.recurrence, first=schedule.first_wall_start)
+def _rule_of(schedule: BenefitSchedule) -> Rule:
+    return rule_from_json(schedule.recurrence, first=schedule.first_wall_start)
 
 
 def _lock(schedule: BenefitSchedule) -> BenefitSchedule:
@@ -238,8 +249,9 @@ def schedule_create(*, actor: User | None, benefit: Benefit, name: str, timezone
     if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int)
                                  or capacity < 1):
         errors["capacity"] = "Give a whole number of at least 1, or nothing for no limit."
-    _collect(errors, lambda: _validate_quantity(default_quantity))
-    tz = _collect(errors, lambda: rec.zone(timezone))
+    if default_quantity is not None:
+        _collect(errors, lambda: check_quantity(default_quantity, "default_quantity"))
+    tz = _collect(errors, lambda: zone(timezone))
     start = _collect(errors, lambda: _wall(first_session_start, tz, "first_session_start"))
     end = _collect(errors, lambda: _wall(first_session_end, tz, "first_session_end"))
     duration = None
@@ -247,7 +259,7 @@ def schedule_create(*, actor: User | None, benefit: Benefit, name: str, timezone
         duration = _collect(errors, lambda: _duration(start, end, tz, "first_session_end"))
     rule = None
     if start is not None:
-        rule = _collect(errors, lambda: rec.parse_rule(recurrence, first=start,
+        rule = _collect(errors, lambda: parse_rule(recurrence, first=start,
                                                        max_sessions=max_sessions()))
     skip = _collect(errors, lambda: _skip_set(skip_dates))
     if errors:
@@ -260,7 +272,7 @@ def schedule_create(*, actor: User | None, benefit: Benefit, name: str, timezone
         start_time=start.time(), duration=duration, recurrence=rule.as_json(),
         skip_dates=sorted(d.isoformat() for d in skipped), capacity=capacity,
         default_quantity=default_quantity, location=location)
-    description = rec.describe(rule, start)
+    description = describe(rule, start)
     if dry_run:
         sessions = [_new_session(schedule, o, location) for o in occurrences]
         return ScheduleResult(None, sessions, rule.as_json(), description)
@@ -273,62 +285,18 @@ def schedule_create(*, actor: User | None, benefit: Benefit, name: str, timezone
     return ScheduleResult(schedule, sessions, rule.as_json(), description)
 
 
-# --- the roster on new sessions ------------------------------------------------------------------
-
-def _roster_disbursements_create(*, actor: User | None, schedule: BenefitSchedule,
-                                 sessions: list[BenefitSession]) -> int:
-    """People on the schedule's roster are expected at sessions added later too: one
-    disbursement with the default status per (roster entry active that day, new session), as
-    adding a participant does for existing sessions. Set-based: three queries whatever the size.
-    """
-    if not sessions:
-        return 0
-    entries = list(ScheduleAssignment.objects.filter(
-        schedule=schedule, assignment__enrollment__is_active=True).select_related("assignment"))
-    if not entries:
-        return 0
-    benefit = schedule.benefit
-    status = status_default(StatusKind.DISBURSEMENT)
-    quantity = (schedule.default_quantity if schedule.default_quantity is not None
-                else benefit.default_quantity)
-    rows = [
-        BenefitDisbursement(
-            assignment_id=e.assignment_id, session_id=s.pk,
-            enrollment_id=e.assignment.enrollment_id, benefit_id=benefit.pk,
-            program_id=benefit.program_id, person_id=e.assignment.person_id,
-            account_id=e.assignment.account_id,
-            recipient_type=(RecipientType.ANONYMOUS if e.assignment.is_anonymous
-                            else RecipientType.ENROLLMENT),
-            recipient_count=1, quantity=quantity, unit_id=benefit.unit_id, status=status,
-            disbursed_on=s.local_date)
-        for s in sessions for e in entries
-        if e.start_date <= s.local_date and (e.end_date is None or e.end_date >= s.local_date)
-    ]
-    if not rows:
-        return 0
-    created = BenefitDisbursement.objects.bulk_create(rows, batch_size=1000)
-    audit_record(actor=actor, action="disbursement.create",
-                 object_type="participation.benefitdisbursement",
-                 object_ids=[d.pk for d in created if d.pk is not None],
-                 after={"schedule_id": schedule.pk, "reason": "roster on new sessions"})
-    return len(rows)
-
+# --- what goes with sessions ------------------------------------------------------------------
 
 def _delete_sessions(*, actor: User | None, schedule: BenefitSchedule,
                      session_ids: list[int]) -> int:
-    """Delete sessions and, first, their still-expected disbursements (the FK protects them).
-    Returns the number of disbursements deleted."""
+    """Delete sessions; first, participation deletes their still-expected disbursements
+    (``sessions_deleting``). A recorded one left on a session makes its protecting foreign key
+    refuse the delete: attendance taken meanwhile. Returns the number of disbursements deleted.
+    """
     if not session_ids:
         return 0
-    expected = BenefitDisbursement.objects.filter(session_id__in=session_ids,
-                                                  status__bucket=Bucket.EXPECTED)
-    disbursement_ids = list(expected.values_list("pk", flat=True))
-    if disbursement_ids:
-        BenefitDisbursement.objects.filter(session_id__in=session_ids,
-                                           status__bucket=Bucket.EXPECTED).delete()
-        audit_record(actor=actor, action="disbursement.delete",
-                     object_type="participation.benefitdisbursement", object_ids=disbursement_ids,
-                     before={"schedule_id": schedule.pk, "status_bucket": "expected"})
+    disbursements = tell(sessions_deleting, actor=actor, schedule=schedule,
+                         session_ids=session_ids)
     try:
         with transaction.atomic():
             BenefitSession.objects.filter(pk__in=session_ids).delete()
@@ -337,10 +305,10 @@ def _delete_sessions(*, actor: User | None, schedule: BenefitSchedule,
                        "deleted. Reload and try again.") from None
     audit_record(actor=actor, action="session.delete", object_type="scheduling.benefitsession",
                  object_ids=session_ids, before={"schedule_id": schedule.pk})
-    return len(disbursement_ids)
+    return disbursements
 
 
-def _save_rule(schedule: BenefitSchedule, rule: rec.Rule) -> None:
+def _save_rule(schedule: BenefitSchedule, rule: Rule) -> None:
     if rule.as_json() != schedule.recurrence:
         schedule.recurrence = rule.as_json()
         schedule.save(update_fields=["recurrence", "updated_at"])
@@ -370,19 +338,20 @@ def schedule_sessions_add(*, actor: User | None, schedule: BenefitSchedule, coun
             f"(at most {limit} per schedule).")})
     tz = schedule.zone
     last = schedule.sessions.order_by("-start").first()
-    after = rec.to_wall(last.start, tz) if last else None
+    after = to_wall(last.start, tz) if last else None
     skip = {dt.date.fromisoformat(d) for d in schedule.skip_dates}
-    occurrences = rec.expand(rule, first=schedule.first_wall_start, duration=schedule.duration,
+    occurrences = expand(rule, first=schedule.first_wall_start, duration=schedule.duration,
                              tz=tz, limit=count, bounded=False, after=after, skip=skip)[:count]
     if not occurrences:
         raise ValidationError.for_fields({"count": "The rule gives no later session."})
     sessions = BenefitSession.objects.bulk_create(
         [_new_session(schedule, o, schedule.location) for o in occurrences])
-    _save_rule(schedule, rec.end_at(rule, schedule.first_wall_start, sessions[-1].local_date))
+    _save_rule(schedule, end_at(rule, schedule.first_wall_start, sessions[-1].local_date))
     audit_record(actor=actor, action="session.create", object_type="scheduling.benefitsession",
                  object_ids=[s.pk for s in sessions],
                  after={"schedule_id": schedule.pk, "recurrence": schedule.recurrence})
-    created = _roster_disbursements_create(actor=actor, schedule=schedule, sessions=sessions)
+    # People on the roster are expected at the new sessions too (participation writes them).
+    created = tell(sessions_added, actor=actor, schedule=schedule, sessions=sessions)
     return SessionsAdded(sessions, created)
 
 
@@ -403,7 +372,7 @@ def schedule_sessions_delete_future(*, actor: User | None, schedule: BenefitSche
     rule = _rule_of(schedule)
     if gone and after >= schedule.first_date and rule.frequency != "once":
         # Keep the stored rule describing the schedule: it now ends on `after`.
-        shorter = rec.end_at(rule, schedule.first_wall_start, after)
+        shorter = end_at(rule, schedule.first_wall_start, after)
         if ((rule.until is not None and after < rule.until)
                 or (rule.count is not None and (shorter.count or 0) < rule.count)):
             _save_rule(schedule, shorter)
@@ -416,9 +385,56 @@ def schedule_sessions_delete_future(*, actor: User | None, schedule: BenefitSche
 
 # --- one session ---------------------------------------------------------------------------------
 
+def session_complete(*, session: BenefitSession) -> None:
+    """Mark a session completed: the attendance sheet's "complete the session"
+    (participation.services.attendance_record). Runs inside the caller's transaction on the
+    session it has locked; the caller's audit event records it (``complete_session``)."""
+    session.status = SessionStatus.COMPLETED
+    session.save(update_fields=["status", "updated_at"])
+
+
 def _aware(value: Any, tz: zoneinfo.ZoneInfo, field_name: str) -> dt.datetime:
     # In UTC, so that adding a length below is elapsed time, not wall-clock time.
-    return rec.localize(_wall(value, tz, field_name), tz).astimezone(dt.UTC)
+    return localize(_wall(value, tz, field_name), tz).astimezone(dt.UTC)
+
+
+def _session_times(*, session: BenefitSession, start: Any, end: Any, tz: zoneinfo.ZoneInfo,
+                   errors: dict[str, str]) -> tuple[dt.datetime, dt.datetime]:
+    """The session's new start and end (a new start without an end keeps the length),
+    checked; what is wrong goes to ``errors``."""
+    new_start, new_end = session.start, session.end
+    if start is not None:
+        new_start = _collect(errors, lambda: _aware(start, tz, "start")) or session.start
+        new_end = new_start + (session.end - session.start)
+    if end is not None:
+        new_end = _collect(errors, lambda: _aware(end, tz, "end")) or session.end
+    if (start is None and end is None) or errors:
+        return new_start, new_end
+    if new_end <= new_start:
+        errors["end"] = "The session ends before it starts."
+    elif new_end - new_start > MAX_DURATION:
+        errors["end"] = "A session lasts at most 31 days."
+    elif (new_start != session.start and BenefitSession.objects.filter(
+            schedule_id=session.schedule_id, start=new_start).exclude(pk=session.pk).exists()):
+        errors["start"] = "Another session of this schedule starts at that time."
+    return new_start, new_end
+
+
+def _session_status_and_location(*, session: BenefitSession, status: str | None,
+                                 location: str | None, errors: dict[str, str]) -> list[str]:
+    """The fields among status and location that change; what is wrong goes to ``errors``."""
+    fields: list[str] = []
+    if status is not None:
+        if status not in SessionStatus.values:
+            errors["status"] = f"Use one of: {', '.join(SessionStatus.values)}."
+        elif status != session.status:
+            fields.append("status")
+    if location is not None:
+        if len(location) > 200:
+            errors["location"] = "At most 200 characters."
+        elif location != session.location:
+            fields.append("location")
+    return fields
 
 
 @transaction.atomic
@@ -439,32 +455,11 @@ def session_update(*, actor: User | None, session: BenefitSession,
     tz = session.schedule.zone
     before = snapshot(session)
     errors: dict[str, str] = {}
-    fields: list[str] = []
-    if status is not None:
-        if status not in SessionStatus.values:
-            errors["status"] = f"Use one of: {', '.join(SessionStatus.values)}."
-        elif status != session.status:
-            fields.append("status")
-    if location is not None:
-        location = location.strip()
-        if len(location) > 200:
-            errors["location"] = "At most 200 characters."
-        elif location != session.location:
-            fields.append("location")
-    new_start, new_end = session.start, session.end
-    if start is not None:
-        new_start = _collect(errors, lambda: _aware(start, tz, "start")) or session.start
-        new_end = new_start + (session.end - session.start)
-    if end is not None:
-        new_end = _collect(errors, lambda: _aware(end, tz, "end")) or session.end
-    if (start is not None or end is not None) and not errors:
-        if new_end <= new_start:
-            errors["end"] = "The session ends before it starts."
-        elif new_end - new_start > MAX_DURATION:
-            errors["end"] = "A session lasts at most 31 days."
-        elif (new_start != session.start and BenefitSession.objects.filter(
-                schedule_id=session.schedule_id, start=new_start).exclude(pk=session.pk).exists()):
-            errors["start"] = "Another session of this schedule starts at that time."
+    location = location.strip() if location is not None else None
+    fields = _session_status_and_location(session=session, status=status, location=location,
+                                          errors=errors)
+    new_start, new_end = _session_times(session=session, start=start, end=end, tz=tz,
+                                        errors=errors)
     if errors:
         raise ValidationError.for_fields(errors)
     old_status, old_date = session.status, session.local_date
@@ -479,32 +474,12 @@ def session_update(*, actor: User | None, session: BenefitSession,
     if location is not None:
         session.location = location
     session.save(update_fields=[*fields, "updated_at"])
-    disbursements = BenefitDisbursement.objects.filter(session=session)
-    if session.local_date != old_date:
-        disbursements.update(disbursed_on=session.local_date, updated_at=djtz.now())
-    if status is not None and status != old_status:
-        if status == SessionStatus.CANCELLED:
-            _move_disbursements(actor, session, Bucket.EXPECTED,
-                                status_first_in_bucket(StatusKind.DISBURSEMENT, Bucket.CANCELLED))
-        elif old_status == SessionStatus.CANCELLED:
-            _move_disbursements(actor, session, Bucket.CANCELLED,
-                                status_default(StatusKind.DISBURSEMENT))
+    # Participation moves the session's disbursements with it (date, cancelled or restored).
+    tell(session_changed, actor=actor, session=session, old_status=old_status,
+         old_local_date=old_date)
     before, after = changes(before, snapshot(session))
     audit_record(actor=actor, action="session.update", obj=session, before=before, after=after)
     return session
-
-
-def _move_disbursements(actor: User | None, session: BenefitSession, bucket: str,
-                        to: Any) -> int:
-    qs = BenefitDisbursement.objects.filter(session=session, status__bucket=bucket)
-    ids = list(qs.values_list("pk", flat=True))
-    if not ids:
-        return 0
-    BenefitDisbursement.objects.filter(pk__in=ids).update(status=to, updated_at=djtz.now())
-    audit_record(actor=actor, action="disbursement.update",
-                 object_type="participation.benefitdisbursement", object_ids=ids,
-                 after={"status": to.code, "session_id": session.pk})
-    return len(ids)
 
 
 # --- change the rule -----------------------------------------------------------------------------
@@ -537,7 +512,7 @@ def schedule_change_recurrence(*, actor: User | None, schedule: BenefitSchedule,
         if end is not None and "first_session_start" not in errors:
             duration = _collect(errors, lambda: _duration(start, end, tz, "first_session_end")
                                 ) or duration
-    rule = _collect(errors, lambda: rec.parse_rule(recurrence, first=start,
+    rule = _collect(errors, lambda: parse_rule(recurrence, first=start,
                                                    max_sessions=max_sessions()))
     strict = skip_dates is not None
     skip = _collect(errors, lambda: _skip_set(skip_dates if skip_dates is not None else
@@ -561,7 +536,7 @@ def schedule_change_recurrence(*, actor: User | None, schedule: BenefitSchedule,
     if total > limit:
         raise ValidationError.for_fields({"recurrence": (
             f"With the sessions kept, the schedule would have {total} sessions; at most {limit}.")})
-    description = rec.describe(rule, start)
+    description = describe(rule, start)
     if dry_run:
         preview = [_new_session(schedule, o, schedule.location) for o in new]
         return RecurrenceChanged(schedule, preview, len(gone), len(stay), kept, dry_run=True,
@@ -591,7 +566,7 @@ def schedule_change_recurrence(*, actor: User | None, schedule: BenefitSchedule,
                   "sessions_kept": [s.pk for s in kept]})
     audit_record(actor=actor, action="schedule.change_recurrence", obj=schedule, before=before,
                  after=after)
-    disbursements = _roster_disbursements_create(actor=actor, schedule=schedule, sessions=created)
+    disbursements = tell(sessions_added, actor=actor, schedule=schedule, sessions=created)
     return RecurrenceChanged(schedule, created, len(gone), len(stay), kept,
                              disbursements_created=disbursements,
                              disbursements_deleted=deleted_disbursements,

@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
+from programdesk.core.errors import NotFound
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
 
@@ -17,6 +18,9 @@ View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
 def role_required(cap: Cap) -> Callable[[View], View]:
+    """Log in first, then the role must have ``cap``. A ``NotFound`` from a selector
+    (``core.scoping.visible_or_404``) is the 404 page, as it is a 404 answer in the API."""
+
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -26,7 +30,10 @@ def role_required(cap: Cap) -> Callable[[View], View]:
             assert isinstance(user, User)
             if not user.can(cap):
                 raise PermissionDenied(f"Your role ({user.role}) may not open this page.")
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound as exc:
+                raise Http404(exc.detail) from None
 
         wrapper.required_cap = cap  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]

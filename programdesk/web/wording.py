@@ -1,10 +1,12 @@
 """Counts and dates in what pages say after a change: "1 session", "2 sessions",
-"Tue 3 Mar 2026 – Tue 31 Mar 2026" (the pages' own date format, "D j M Y")."""
+"Tue 3 Mar 2026 – Tue 31 Mar 2026" (the house format of core/display.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+
+from programdesk.core import display
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:
@@ -13,7 +15,7 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
 
 
 def day(value: dt.date) -> str:
-    return f"{value:%a} {value.day} {value:%b %Y}"
+    return display.day(value, weekday=True)
 
 
 def day_range(days: Sequence[dt.date]) -> str:

@@ -4,11 +4,13 @@ that names what is wrong, and nothing is written."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
-from programdesk.core.models import IdempotencyRecord
+from programdesk.core.models import IdempotencyRecord, User
 from programdesk.core.services import token_create
 from programdesk.imports.parsers import MAX_BYTES
 from programdesk.people.models import Account, Person
@@ -57,7 +59,7 @@ def test_a_body_over_the_limit_with_an_idempotency_key_is_413(api, settings) -> 
     assert not IdempotencyRecord.objects.exists()
 
 
-def _upload(client, user, data: bytes, **headers: str):
+def _upload(client: Client, user: User, data: bytes, **headers: str) -> Any:
     token = token_create(actor=None, user=user)
     return client.post("/api/v1/imports/people",
                        {"file": SimpleUploadedFile("people.csv", data), "dry_run": "true"},

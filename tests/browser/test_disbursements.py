@@ -9,7 +9,7 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_case_worker_logs_three_benefits_from_a_case(page, login, bob):
+def test_case_worker_logs_three_benefits_from_a_case(page, login, bob) -> None:
     program = f.ProgramFactory(name="Case Management")
     f.BenefitFactory(program=program, name="Bus pass", unit=f.unit("pass"))
     f.BenefitFactory(program=program, name="Job coaching", unit=f.unit("hour"))
@@ -34,7 +34,7 @@ def test_case_worker_logs_three_benefits_from_a_case(page, login, bob):
     assert set(BenefitDisbursement.objects.values_list("case_id", flat=True)) == {case.pk}
 
 
-def test_anonymous_bulk_of_forty_meals(page, login, bob):
+def test_anonymous_bulk_of_forty_meals(page, login, bob) -> None:
     meal = f.BenefitFactory(name="Hot meal", unit=f.unit("meal"))
     login(bob, f"/benefits/{meal.pk}/bulk/")
     page.get_by_role("link", name="Anonymous").click()
@@ -47,7 +47,7 @@ def test_anonymous_bulk_of_forty_meals(page, login, bob):
     expect(page.get_by_role("cell", name="Completed")).to_be_visible()
 
 
-def test_walk_in_bulk_shows_the_schedule_warning(page, login, bob):
+def test_walk_in_bulk_shows_the_schedule_warning(page, login, bob) -> None:
     schedule = f.schedule_with_sessions(sessions=2, benefit__name="Exercise class")
     for first in ["Gloria", "Harold"]:
         f.PersonFactory(first_name=first, last_name="Nakamura")

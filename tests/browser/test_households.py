@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SHOTS = os.environ.get("PROGRAMDESK_SHOTS")  # a directory: save screenshots there
 
 
-def test_moving_a_person_between_households_on_the_household_page(page, login, charlie):
+def test_moving_a_person_between_households_on_the_household_page(page, login, charlie) -> None:
     today = localdate()
     harris = f.AccountFactory(name="Harris household", declared_size=2)
     ana = f.MembershipFactory(account=harris, relationship="head",

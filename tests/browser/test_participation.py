@@ -13,7 +13,7 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_add_three_people_take_attendance_and_see_the_rate(page, login, charlie):
+def test_add_three_people_take_attendance_and_see_the_rate(page, login, charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=3, name="Thursday class")
     for first in ["Ana", "Ben", "Cleo"]:
         f.PersonFactory(first_name=first, last_name="Mbeki")
@@ -37,7 +37,7 @@ def test_add_three_people_take_attendance_and_see_the_rate(page, login, charlie)
         .count() == 2
 
 
-def test_kiosk_check_in_and_register_a_walk_in(page, login, kim, charlie):
+def test_kiosk_check_in_and_register_a_walk_in(page, login, kim, charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=1, name="Drop-in tutoring")
     rosa = f.PersonFactory(first_name="Rosa", last_name="Delgado")
     services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[rosa.pk])

@@ -41,7 +41,7 @@ def test_filter_a_report_see_numbers_and_chart_and_export_csv(page, login, dana)
     download = info.value
     assert download.suggested_filename.startswith("report-summary-")
     path = Path(download.path())
-    rows = {r["measure"]: r["value"]
+    rows = {r["Measure"]: r["Value"]
             for r in csv.DictReader(path.open(encoding="utf-8-sig", newline=""))}
     assert rows["people_served"] == "3" and rows["units: meal"] == "6.00"
     assert rows["filter: program_id"] == str(pantry.pk)

@@ -57,7 +57,7 @@ def test_create_a_weekly_schedule_preview_drop_a_date_and_save(page, login, bob)
     assert dates[0] == dt.date(2030, 3, 5)
     rows = page.locator("table tbody tr")
     expect(rows).to_have_count(5)
-    expect(rows.first).to_contain_text("18:00–20:00 EST")
+    expect(rows.first).to_contain_text("6:00–8:00 PM EST")
     expect(page.get_by_label("Subscription link")).to_have_value(
         re.compile(rf"/api/v1/schedules/{schedule.pk}/calendar\.ics\?key="))
 

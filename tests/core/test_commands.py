@@ -13,6 +13,7 @@ from typing import Any
 from urllib.request import Request, urlopen
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from programdesk.core.models import ApiToken, User, token_digest
@@ -124,7 +125,7 @@ def test_serve_runs_gunicorn_and_a_supervised_task_worker(tmp_path: Path) -> Non
         def finished() -> dict[str, Any] | None:
             with urlopen(Request(base + job["url"], headers=headers), timeout=10) as r:
                 state = json.load(r)
-            return state if state["status"] != "running" else None
+            return state if state["status"] not in {"reading", "running"} else None
 
         state = wait_for(finished, 120, "the import")
         assert state["status"] == "done" and state["summary"]["people_new"] == 300, state
@@ -132,6 +133,9 @@ def test_serve_runs_gunicorn_and_a_supervised_task_worker(tmp_path: Path) -> Non
         children = _children(serve.pid)
         workers = [pid for pid, cmd in children.items() if "db_worker" in cmd]
         assert len(workers) == 1 and any("gunicorn" in cmd for cmd in children.values())
+        # the task worker yields the processor to gunicorn's workers
+        assert os.getpriority(os.PRIO_PROCESS, workers[0]) == os.getpriority(
+            os.PRIO_PROCESS, serve.pid) + settings.TASK_WORKER_NICE
         os.kill(workers[0], signal.SIGKILL)
         wait_for(lambda: [p for p, cmd in _children(serve.pid).items()
                        if "db_worker" in cmd and p != workers[0]], 30, "a new task worker")

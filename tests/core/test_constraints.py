@@ -51,11 +51,12 @@ def test_second_active_anonymous_enrollment_per_program_fails() -> None:
 @pytest.mark.parametrize("who", ["both", "none_named", "anonymous_with_person"])
 def test_enrollment_names_exactly_one_enrollee(who: str) -> None:
     person, account = f.PersonFactory(), f.AccountFactory()
-    kwargs = {
+    cases: dict[str, dict[str, Any]] = {
         "both": {"person": person, "account": account},
         "none_named": {"person": None, "account": None, "is_anonymous": False},
         "anonymous_with_person": {"person": person, "is_anonymous": True},
-    }[who]
+    }
+    kwargs = cases[who]
     violates(lambda: f.EnrollmentFactory(**kwargs), "participation_enrollment_one_enrollee")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.test import Client
 from programdesk.core.db_router import REPLICA, replica_alias, replica_reads
 from programdesk.core.models import User
 from programdesk.people.models import Person
-from programdesk.reports import selectors as s
+from programdesk.reports import filtering, selectors
 from tests import factories as f
 from tests.conftest import ApiClient
 
@@ -51,7 +51,7 @@ def replica_name(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]
         primary = connections["default"].settings_dict
         name = f"{primary['NAME']}_replica"
         _recreate(name)
-        alias = {**primary, "NAME": name, "TEST": {**primary["TEST"], "NAME": name}}
+        alias: Any = {**primary, "NAME": name, "TEST": {**primary["TEST"], "NAME": name}}
         configured = settings.DATABASES.get(REPLICA)  # DATABASE_REPLICA_URL's mirror, if set
         settings.DATABASES[REPLICA] = alias
         connections.settings[REPLICA] = alias  # the same dict as settings.DATABASES, or not
@@ -88,12 +88,12 @@ def test_report_reads_go_to_the_replica_everything_else_to_the_primary(
     served(program=program)
     replicate(replica_name)
     served(program=program)  # since the copy: on the primary only
-    filters = s.report_filter(user=alice)
+    filters = filtering.report_filter(user=alice)
 
     assert replica_alias() == REPLICA
-    assert s.report_summary(user=alice, filters=filters)["people_served"] == 2
+    assert selectors.report_summary(user=alice, filters=filters)["people_served"] == 2
     with replica_reads():
-        assert s.report_summary(user=alice, filters=filters)["people_served"] == 1
+        assert selectors.report_summary(user=alice, filters=filters)["people_served"] == 1
 
         # A write inside goes to the primary, and so does a read in a write transaction.
         person = f.PersonFactory(first_name="Written")
@@ -122,7 +122,7 @@ def test_report_api_and_downloads_read_the_replica_other_pages_the_primary(
     assert report.status_code == 200
     # A list download streams its rows after the view has returned: still from the replica.
     listed = web.get("/exports/disbursements.csv")
-    lines = b"".join(listed.streaming_content).decode().strip().splitlines()
+    lines = b"".join(cast(Any, listed).streaming_content).decode().strip().splitlines()
     assert len(lines) == 1 + 1, lines
 
     # Not a report: the disbursements list reads the primary, which has both.

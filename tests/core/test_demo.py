@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def counts() -> dict[str, int]:
-    return {m._meta.label: m.objects.count() for m in apps.get_models()
+    return {m._meta.label: m._default_manager.count() for m in apps.get_models()
             if m._meta.app_label in {"core", "people", "programs", "scheduling", "participation"}}
 
 

@@ -8,9 +8,10 @@ import pytest
 
 from programdesk.core.errors import NotAllowed
 from programdesk.core.models import AuditEvent
-from programdesk.imports.services import ImportErrors
+from programdesk.imports.results import ImportErrors
 from programdesk.participation.models import ProgramEnrollment
 from programdesk.people.models import Account, Person
+from programdesk.programs.models import Program
 from tests import factories as f
 from tests.imports.util import check, commit, errors
 
@@ -49,7 +50,7 @@ def test_account_errors_are_listed(charlie) -> None:
 
 
 @pytest.fixture
-def youth():
+def youth() -> Program:
     return f.ProgramFactory(name="Youth Mentoring")
 
 

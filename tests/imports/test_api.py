@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
+from programdesk.core.models import User
 from programdesk.core.services import token_create
 from programdesk.people.models import Person
 from tests.conftest import assert_problem
@@ -17,7 +20,7 @@ CSV = b"Given,Family,Zip\nAna,Diaz,02139\nBen,Okafor,02140\n"
 MAPPING = json.dumps({"Given": "first_name", "Family": "last_name"})
 
 
-def post(client, user, kind: str, data: bytes, **form: str):
+def post(client: Client, user: User, kind: str, data: bytes, **form: str) -> Any:
     token = token_create(actor=None, user=user)
     return client.post(f"/api/v1/imports/{kind}",
                        {"file": SimpleUploadedFile("people.csv", data), **form},
@@ -65,7 +68,7 @@ def test_bad_requests(client, charlie, dana) -> None:
     assert client.post("/api/v1/imports/people").status_code == 401
 
 
-def get(client, user, url: str):
+def get(client: Client, user: User, url: str) -> Any:
     token = token_create(actor=None, user=user)
     return client.get(url, headers={"Authorization": f"Bearer {token}"})
 
@@ -103,6 +106,43 @@ def test_a_background_import_with_errors_fails_listing_them_and_writes_nothing(
                               "message": "A last name is required."}]
     assert "Nothing was imported" in job["message"]
     assert not Person.objects.exists()
-    # a bad mapping is refused before anything is stored or queued
-    assert_problem(post(client, charlie, "people", CSV, mapping='{"Nope": "first_name"}',
-                        background="true"), 422, "map.Nope")
+    # the file is read by the task, after the answer: a bad mapping ends the job as failed,
+    # with the message a synchronous import answers as a 422
+    response = post(client, charlie, "people", CSV, mapping='{"Nope": "first_name"}',
+                    background="true")
+    assert response.status_code == 202, response.content
+    job = get(client, charlie, response.json()["url"]).json()
+    assert job["status"] == "failed" and not job["committed"]
+    assert job["message"] == "The file has no column 'Nope'. Its columns: Given, Family, Zip."
+    assert_problem(post(client, charlie, "people", CSV, mapping='{"Nope": "first_name"}'),
+                   422, "map.Nope")
+
+
+def test_a_background_file_that_cannot_be_read_ends_its_job_failed_with_the_reason(
+        client, charlie) -> None:
+    response = post(client, charlie, "people", b"Given,Family\n\xff\xfe\x00\x01,x\n",
+                    background="true")
+    assert response.status_code == 202, response.content
+    job = get(client, charlie, response.json()["url"]).json()
+    assert job["status"] == "failed" and job["rows"] == 0
+    sync = assert_problem(post(client, charlie, "people", b"Given,Family\n\xff\xfe\x00\x01,x\n"),
+                          422, "file")
+    assert job["message"] == sync["errors"][0]["message"]
+    # the cheap checks are still made in the request: an empty file, an .xls
+    assert_problem(post(client, charlie, "people", b"  ", background="true"), 422, "file")
+
+
+def test_a_large_file_without_background_is_refused_saying_to_send_background(
+        client, charlie) -> None:
+    rows = b"".join(b"P%d,Lee%d\n" % (i, i) for i in range(10_001))
+    big = b"Given,Family\n" + rows
+    body = assert_problem(post(client, charlie, "people", big, dry_run="true",
+                               mapping=MAPPING), 413, "file")
+    assert "background=true" in body["detail"]
+    padded = b"Given,Family\nAna,Diaz\n" + b" " * (1024 * 1024)
+    assert_problem(post(client, charlie, "people", padded, dry_run="true"), 413, "file")
+    # the same file in the background is read, checked and answered through its job
+    response = post(client, charlie, "people", big, dry_run="true", mapping=MAPPING,
+                    background="true")
+    job = get(client, charlie, response.json()["url"]).json()
+    assert job["status"] == "checked" and job["summary"]["people_new"] == 10_001

@@ -10,13 +10,15 @@ import pytest
 
 from programdesk.core.errors import NotAllowed
 from programdesk.core.models import AuditEvent
-from programdesk.imports.services import ImportErrors
+from programdesk.imports.results import ImportErrors
 from programdesk.participation.models import (
     BenefitAssignment,
     BenefitDisbursement,
     ProgramEnrollment,
 )
 from programdesk.people.models import Person
+from programdesk.programs.models import Program
+from programdesk.scheduling.models import BenefitSchedule
 from tests import factories as f
 from tests.imports.util import check, commit, errors
 
@@ -26,12 +28,12 @@ MONDAY = dt.date(2026, 3, 2)
 
 
 @pytest.fixture
-def program():
+def program() -> Program:
     return f.ProgramFactory(name="Youth Mentoring")
 
 
 @pytest.fixture
-def schedule(program):
+def schedule(program: Program) -> BenefitSchedule:
     benefit = f.BenefitFactory(program=program, name="Tutoring", unit=f.unit("session"))
     return f.schedule_with_sessions(benefit=benefit, name="Spring cohort", sessions=3,
                                     first=MONDAY, default_quantity=Decimal("2"))

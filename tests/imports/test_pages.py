@@ -4,13 +4,15 @@ background (a task) with their progress."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from programdesk.core.errors import Conflict
-from programdesk.imports import jobs
+from programdesk.imports import jobs, selectors
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.progress import JobProgress
 from programdesk.people.models import Person
@@ -22,7 +24,8 @@ GOOD = b"First Name,Last Name,Zip\nAna,Diaz,02139\nBen,Okafor,02140\n"
 BAD = b"First Name,Last Name,Zip\nAna,Diaz,02139\nBen,,02140\nCy,Wei,000000000000000000000\n"
 
 
-def upload(client, data: bytes, kind: str = "people", name: str = "people.csv"):
+def upload(client: Client, data: bytes, kind: str = "people", name: str = "people.csv"
+           ) -> Any:
     return client.post("/imports/", {"kind": kind, "file": SimpleUploadedFile(name, data)})
 
 
@@ -110,8 +113,19 @@ def test_changing_the_mapping_on_the_page(client, charlie) -> None:
 
 def test_bad_files_are_refused_with_a_message(client, charlie, settings) -> None:
     client.force_login(charlie)
+    # read by the task, after the upload: the job's page says why it failed
     response = upload(client, b"\x00\x01binary")
-    assert response.status_code == 400 and b"binary data" in response.content
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/imports/{job.pk}/"
+    assert job.status == JobStatus.FAILED and "binary data" in job.message
+    page = client.get(f"/imports/{job.pk}/")
+    assert b"binary data" in page.content and b"Upload a file" in page.content
+    assert b'id="mapping"' not in page.content
+    assert not jobs.job_path(job).exists()  # nothing kept of a file that cannot be read
+    ImportJob.objects.all().delete()
+    # the cheap checks stay on the upload form
+    response = upload(client, b"  \n")
+    assert response.status_code == 400 and b"The file is empty." in response.content
     response = client.post("/imports/", {"kind": "people"})
     assert b"Choose a CSV or XLSX file." in response.content
     from programdesk.imports import parsers
@@ -176,12 +190,23 @@ def test_a_stalled_import_is_marked_failed(charlie, settings) -> None:
                                    stored_name="gone.csv", size=1, status=JobStatus.RUNNING,
                                    action="commit", phase="writing",
                                    heartbeat_at=timezone.now())
-    assert jobs.import_job_get(charlie, job.pk).status == JobStatus.RUNNING
+    assert jobs.import_job_fail_if_worker_lost(job=job).status == JobStatus.RUNNING
     stale = settings.PROGRAMDESK_TASK_STALE_SECONDS
     ImportJob.objects.filter(pk=job.pk).update(
         heartbeat_at=timezone.now() - dt.timedelta(seconds=stale + 5))
-    job = jobs.import_job_get(charlie, job.pk)
+    read = selectors.import_job_get(user=charlie, pk=job.pk)
+    assert read.status == JobStatus.RUNNING  # the selector only reads
+    job = jobs.import_job_fail_if_worker_lost(job=read)
     assert job.status == JobStatus.FAILED and "Nothing was imported" in job.message
+
+
+def test_a_job_whose_worker_died_while_reading_says_to_upload_again(charlie, settings) -> None:
+    job = ImportJob.objects.create(user=charlie, kind="people", filename="x.csv",
+                                   stored_name="gone.csv", size=1, status=JobStatus.READING,
+                                   action="read", phase="reading",
+                                   heartbeat_at=timezone.now() - dt.timedelta(days=1))
+    job = jobs.import_job_fail_if_worker_lost(job=job)
+    assert job.status == JobStatus.FAILED and "Upload it again" in job.message
 
 
 def test_an_import_runs_as_a_task_and_writes_its_progress_in_its_row(
@@ -189,7 +214,7 @@ def test_an_import_runs_as_a_task_and_writes_its_progress_in_its_row(
     seen: list[tuple[str, int, int]] = []
     original = JobProgress.__call__
 
-    def spy(self, phase, done, total):
+    def spy(self, phase, done, total) -> None:
         original(self, phase, done, total)
         row = ImportJob.objects.get(pk=self.job_id)
         seen.append((row.phase, row.progress_done, row.progress_total))
@@ -227,3 +252,24 @@ def test_a_check_while_the_import_waits_is_refused_and_keeps_the_checked_mapping
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING
     assert job.mapping == ["first_name", "last_name", "postal_code"]
+
+
+def test_a_file_being_read_shows_its_progress_then_its_columns(client, charlie) -> None:
+    client.force_login(charlie)
+    upload(client, GOOD)
+    job = ImportJob.objects.get()
+    assert job.status == JobStatus.UPLOADED and job.samples  # read inline in the tests
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.READING, phase="reading",
+                                               heartbeat_at=timezone.now())
+    page = client.get(f"/imports/{job.pk}/")
+    assert b"Reading the file" in page.content and b'id="mapping"' not in page.content
+    assert b"Reading the file" in client.get(f"/imports/{job.pk}/progress/").content
+    response = client.post(f"/imports/{job.pk}/", {"action": "check"})
+    assert response.status_code == 302  # "being checked or imported": nothing queued
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.UPLOADED, phase="read")
+    assert client.get(f"/imports/{job.pk}/progress/").status_code == 204
+    page = client.get(f"/imports/{job.pk}/")
+    assert b'id="mapping"' in page.content
+    # the first values of each column come from the job, not from reading the file again
+    jobs.job_path(job).unlink()
+    assert job.samples[0][0].encode() in client.get(f"/imports/{job.pk}/").content

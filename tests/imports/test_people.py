@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from programdesk.core.models import AuditEvent
-from programdesk.imports.services import ImportErrors
+from programdesk.imports.results import ImportErrors
 from programdesk.people.models import Account, HouseholdMembership, Person
 from tests import factories as f
 from tests.imports.util import check, commit, errors

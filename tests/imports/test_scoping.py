@@ -157,7 +157,7 @@ def test_rows_naming_an_invisible_person_or_household_by_id_or_name_are_unknown(
         scene: Scene) -> None:
     """By id: the same error as an id nobody has. By account name: the same error as a name
     nobody has."""
-    missing = Person.objects.order_by("-pk").first().pk + 1000  # type: ignore[union-attr]
+    missing = Person.objects.order_by("-pk").first().pk + 1000
     by_id = "Program,Person ID\nMine,{id}\n"
     hidden = check("enrollments", by_id.format(id=scene.hidden.pk), scene.staff).as_dict()
     new = check("enrollments", by_id.format(id=missing), scene.staff).as_dict()

@@ -2,7 +2,8 @@
 backend): a restarted worker takes the jobs queued meanwhile, two workers never run one job
 twice, a worker killed (SIGKILL) in the middle of an import's write transaction leaves
 nothing written and the job failed with a message, and two app servers share the work (an
-upload through one, its progress and outcome through the other)."""
+upload through one, its progress and outcome through the other). And the other tasks: a large
+export, the purge."""
 
 # ruff: noqa: S310 - requests to the test's own http://127.0.0.1 servers
 
@@ -28,7 +29,7 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from programdesk.core.services import token_create
-from programdesk.imports import jobs
+from programdesk.imports import jobs, selectors
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.people.models import Person
 from tests import factories as f
@@ -106,6 +107,11 @@ def workers(settings: Any, tmp_path: Path) -> Iterator[Workers]:
         pool.stop_all()
 
 
+def shown(user: Any, pk: int) -> ImportJob:
+    """The job as its page or the API shows it (marked failed if its worker died)."""
+    return jobs.import_job_fail_if_worker_lost(job=selectors.import_job_get(user=user, pk=pk))
+
+
 def job_status(pk: int) -> str:
     return ImportJob.objects.values_list("status", flat=True).get(pk=pk)
 
@@ -113,18 +119,18 @@ def job_status(pk: int) -> str:
 def test_a_restarted_worker_takes_the_jobs_queued_meanwhile(workers: Workers) -> None:
     charlie = f.UserFactory(username="charlie", role="staff")
     job = jobs.import_job_create(actor=charlie, kind="people", filename="people.csv",
-                                 data=people_csv(3))
-    job = jobs.import_job_check(actor=charlie, job=job, mapping=job.mapping)
-    # No worker yet: the check waits in the queue, and is not taken for dead however long.
-    assert job.status == JobStatus.CHECKING and job.phase == "queued"
+                                 data=people_csv(3), then="check")
+    # No worker yet: reading and checking wait in the queue, and are not taken for dead
+    # however long.
+    assert job.status == JobStatus.READING and job.phase == "queued" and not job.headers
     assert DBTaskResult.objects.get(id=job.task_id).status == "READY"
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=job.created_at.replace(year=2000))
-    assert jobs.import_job_get(charlie, job.pk).status == JobStatus.CHECKING
+    assert shown(charlie, job.pk).status == JobStatus.READING
 
     workers.start("first", "--batch").wait(timeout=120)
     job.refresh_from_db()
     assert job.status == JobStatus.CHECKED, job.message
-    assert job.summary["people_new"] == 3
+    assert job.summary["people_new"] == 3 and job.headers == ["First Name", "Last Name", "Zip"]
 
     job = jobs.import_job_commit(actor=charlie, job=job)
     assert job.status == JobStatus.RUNNING and not Person.objects.exists()
@@ -139,9 +145,9 @@ def test_two_workers_never_run_one_job_twice(workers: Workers) -> None:
     charlie = f.UserFactory(username="charlie", role="staff")
     queued = []
     for n in range(8):
-        job = jobs.import_job_create(actor=charlie, kind="people", filename=f"p{n}.csv",
-                                     data=people_csv(20, prefix=f"J{n}x"))
-        queued.append(jobs.import_job_commit(actor=charlie, job=job, checked=False))
+        queued.append(jobs.import_job_create(actor=charlie, kind="people", filename=f"p{n}.csv",
+                                             data=people_csv(20, prefix=f"J{n}x"),
+                                             then="commit"))
     one, two = workers.start("one"), workers.start("two")
     wait_for(lambda: all(job_status(j.pk) == JobStatus.DONE for j in queued), what="8 imports")
     assert Person.objects.count() == 8 * 20  # each file imported once
@@ -178,8 +184,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_failed(
     charlie = f.UserFactory(username="charlie", role="staff")
     rows = 60_000  # its write transaction must outlast the probe below, even on a quiet machine
     job = jobs.import_job_create(actor=charlie, kind="people", filename="big.csv",
-                                 data=people_csv(rows))
-    job = jobs.import_job_commit(actor=charlie, job=job, checked=False)
+                                 data=people_csv(rows), then="commit")
     worker = workers.start("doomed")
     wait_for(lambda: ImportJob.objects.filter(pk=job.pk, phase="checked").exists(),
              what="the check before the writes")
@@ -195,7 +200,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_failed(
     # Read after the stale time, the job is marked failed, with a message saying why.
     settings.PROGRAMDESK_TASK_STALE_SECONDS = 1
     time.sleep(1.2)
-    job = jobs.import_job_get(charlie, job.pk)
+    job = shown(charlie, job.pk)
     assert job.status == JobStatus.FAILED
     assert "stopped before it finished" in job.message and "Nothing was imported" in job.message
     assert DBTaskResult.objects.get(id=job.task_id).status == "FAILED"
@@ -209,12 +214,11 @@ def test_a_live_import_is_not_given_up_while_it_writes(workers: Workers, setting
     stale: the lock it holds keeps it from being marked failed."""
     charlie = f.UserFactory(username="charlie", role="staff")
     job = jobs.import_job_create(actor=charlie, kind="people", filename="big.csv",
-                                 data=people_csv(20_000))
-    job = jobs.import_job_commit(actor=charlie, job=job, checked=False)
+                                 data=people_csv(20_000), then="commit")
     workers.start("live")
     wait_for(lambda: _mid_write_transaction(job.pk), seconds=120, what="the write transaction")
     settings.PROGRAMDESK_TASK_STALE_SECONDS = 0
-    seen = jobs.import_job_get(charlie, job.pk).status
+    seen = shown(charlie, job.pk).status
     assert seen in {JobStatus.RUNNING, JobStatus.DONE}
     wait_for(lambda: job_status(job.pk) != JobStatus.RUNNING, what="the import")
     assert job_status(job.pk) == JobStatus.DONE, workers.log("live")
@@ -252,7 +256,7 @@ def test_two_app_servers_upload_through_one_and_follow_through_the_other(
     def finished() -> bool:
         with urlopen(Request(second + url, headers=auth), timeout=10) as response:
             seen.append(json.load(response))
-        return seen[-1]["status"] not in {"running"}
+        return seen[-1]["status"] not in {"reading", "running"}
 
     wait_for(finished, what="the import, read through the second server")
     assert seen[-1]["status"] == "done" and seen[-1]["summary"]["people_new"] == 5_000
@@ -267,3 +271,36 @@ def test_two_app_servers_upload_through_one_and_follow_through_the_other(
                  timeout=10) as response:
         page = response.read().decode()
     assert "Imported" in page and "5000 new people" in page
+
+
+def test_a_worker_writes_a_large_export_and_runs_the_purge(workers: Workers, settings: Any,
+                                                          tmp_path: Path) -> None:
+    """The other tasks on a real worker: an export job's file, and the queued purge (which
+    deletes an expired export's file)."""
+    from django.core.management import call_command
+
+    from programdesk.reports import export_jobs
+    from programdesk.reports.lists import ListFilter
+    from programdesk.reports.models import ExportJob, ExportStatus
+    from programdesk.reports.selectors import ReportFilter
+
+    settings.PROGRAMDESK_MEDIA_DIR = tmp_path  # where the worker writes (Workers' env)
+    admin = f.UserFactory(username="ada", role="admin")
+    for n in range(3):
+        f.PersonFactory(first_name=f"=cmd{n}", last_name="Lee")
+    job = export_jobs.export_job_create(actor=admin, name="people", fmt="csv",
+                                        filters=ListFilter(report=ReportFilter()),
+                                        filename="people")
+    assert job.status == ExportStatus.QUEUED
+    workers.start("exporter", "--batch").wait(timeout=120)
+    job.refresh_from_db()
+    assert job.status == ExportStatus.DONE, workers.log("exporter")
+    text = export_jobs.export_path(job).read_text(encoding="utf-8-sig")
+    assert job.row_count == 3 and text.count("'=cmd") == 3
+
+    ExportJob.objects.filter(pk=job.pk).update(expires_at=job.created_at)
+    call_command("purge", "--enqueue")
+    workers.start("purger", "--batch").wait(timeout=120)
+    assert not export_jobs.export_path(job).exists() and not ExportJob.objects.exists()
+    assert DBTaskResult.objects.filter(task_path="programdesk.management.tasks.purge_run",
+                                       status="SUCCESSFUL").exists()

@@ -6,7 +6,8 @@ from typing import Any
 
 from programdesk.imports import fields as f
 from programdesk.imports.parsers import Table, read_table
-from programdesk.imports.services import ImportResult, import_check, import_commit
+from programdesk.imports.results import ImportResult
+from programdesk.imports.services import import_check, import_commit
 
 
 def table(text: str) -> Table:

@@ -14,17 +14,20 @@ from programdesk.participation.models import (
     ProgramEnrollment,
     ScheduleAssignment,
 )
+from programdesk.people.models import Person
+from programdesk.scheduling.models import BenefitSchedule
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def schedule():
+def schedule() -> BenefitSchedule:
     return f.schedule_with_sessions(sessions=4)
 
 
-def test_adding_people_creates_enrollment_assignment_roster_and_disbursements(charlie, schedule):
+def test_adding_people_creates_enrollment_assignment_roster_and_disbursements(charlie, schedule
+                                                                              ) -> None:
     people = f.PersonFactory.create_batch(3)
     result = services.schedule_add_participants(actor=charlie, schedule=schedule,
                                                 person_ids=[p.pk for p in people])
@@ -43,7 +46,7 @@ def test_adding_people_creates_enrollment_assignment_roster_and_disbursements(ch
     assert disbursement.program_id == schedule.benefit.program_id
 
 
-def test_adding_twice_creates_nothing(charlie, schedule):
+def test_adding_twice_creates_nothing(charlie, schedule) -> None:
     person = f.PersonFactory()
     services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[person.pk])
     again = services.schedule_add_participants(actor=charlie, schedule=schedule,
@@ -53,7 +56,7 @@ def test_adding_twice_creates_nothing(charlie, schedule):
     assert BenefitDisbursement.objects.count() == 4
 
 
-def test_existing_active_enrollment_and_assignment_are_reused(charlie, schedule):
+def test_existing_active_enrollment_and_assignment_are_reused(charlie, schedule) -> None:
     assignment = f.AssignmentFactory(benefit=schedule.benefit,
                                      enrollment__program=schedule.benefit.program)
     result = services.schedule_add_participants(
@@ -62,7 +65,7 @@ def test_existing_active_enrollment_and_assignment_are_reused(charlie, schedule)
     assert BenefitAssignment.objects.get().pk == assignment.pk
 
 
-def test_only_sessions_from_today_get_disbursements(charlie):
+def test_only_sessions_from_today_get_disbursements(charlie) -> None:
     today = timezone.localdate()
     schedule = f.schedule_with_sessions(sessions=4, first=today - dt.timedelta(days=14))
     result = services.schedule_add_participants(actor=charlie, schedule=schedule,
@@ -70,14 +73,14 @@ def test_only_sessions_from_today_get_disbursements(charlie):
     assert result.disbursements_created == 2  # today and next week
 
 
-def test_cancelled_sessions_get_no_disbursements(charlie, schedule):
+def test_cancelled_sessions_get_no_disbursements(charlie, schedule) -> None:
     schedule.sessions.filter(local_date=timezone.localdate()).update(status="cancelled")
     result = services.schedule_add_participants(actor=charlie, schedule=schedule,
                                                 person_ids=[f.PersonFactory().pk])
     assert result.disbursements_created == 3
 
 
-def test_accounts_and_enrollments_can_be_added(charlie, schedule):
+def test_accounts_and_enrollments_can_be_added(charlie, schedule) -> None:
     account = f.AccountFactory()
     enrollment = f.EnrollmentFactory(program=schedule.benefit.program)
     result = services.schedule_add_participants(actor=charlie, schedule=schedule,
@@ -88,7 +91,7 @@ def test_accounts_and_enrollments_can_be_added(charlie, schedule):
     assert BenefitDisbursement.objects.filter(enrollment=enrollment).count() == 4
 
 
-def test_person_named_twice_counts_once(charlie, schedule):
+def test_person_named_twice_counts_once(charlie, schedule) -> None:
     enrollment = f.EnrollmentFactory(program=schedule.benefit.program)
     result = services.schedule_add_participants(
         actor=charlie, schedule=schedule, person_ids=[enrollment.person_id] * 2,
@@ -96,7 +99,7 @@ def test_person_named_twice_counts_once(charlie, schedule):
     assert result.disbursements_created == 4
 
 
-def test_unknown_ids_are_named_and_nothing_is_written(charlie, schedule):
+def test_unknown_ids_are_named_and_nothing_is_written(charlie, schedule) -> None:
     person = f.PersonFactory()
     with pytest.raises(ValidationError) as info:
         services.schedule_add_participants(actor=charlie, schedule=schedule,
@@ -106,14 +109,14 @@ def test_unknown_ids_are_named_and_nothing_is_written(charlie, schedule):
     assert not ProgramEnrollment.objects.exists()
 
 
-def test_enrollment_of_another_program_is_refused(charlie, schedule):
+def test_enrollment_of_another_program_is_refused(charlie, schedule) -> None:
     other = f.EnrollmentFactory()
     with pytest.raises(ValidationError):
         services.schedule_add_participants(actor=charlie, schedule=schedule,
                                            enrollment_ids=[other.pk])
 
 
-def test_inactive_enrollment_is_refused_unless_allowed(charlie, schedule, settings):
+def test_inactive_enrollment_is_refused_unless_allowed(charlie, schedule, settings) -> None:
     withdrawn = f.EnrollmentFactory(program=schedule.benefit.program,
                                     status=f.status("enrollment", "withdrawn"))
     with pytest.raises(Conflict):
@@ -125,7 +128,7 @@ def test_inactive_enrollment_is_refused_unless_allowed(charlie, schedule, settin
     assert result.disbursements_created == 4
 
 
-def test_withdrawn_person_gets_a_new_active_enrollment(charlie, schedule):
+def test_withdrawn_person_gets_a_new_active_enrollment(charlie, schedule) -> None:
     old = f.EnrollmentFactory(program=schedule.benefit.program,
                               status=f.status("enrollment", "withdrawn"))
     result = services.schedule_add_participants(actor=charlie, schedule=schedule,
@@ -134,7 +137,7 @@ def test_withdrawn_person_gets_a_new_active_enrollment(charlie, schedule):
     assert ProgramEnrollment.objects.filter(person=old.person, is_active=True).count() == 1
 
 
-def test_inactive_benefit_is_a_conflict(charlie):
+def test_inactive_benefit_is_a_conflict(charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=2, benefit__is_active=False)
     with pytest.raises(Conflict):
         services.schedule_add_participants(actor=charlie, schedule=schedule,
@@ -142,7 +145,7 @@ def test_inactive_benefit_is_a_conflict(charlie):
     assert not BenefitDisbursement.objects.exists()
 
 
-def test_over_capacity_warns(charlie):
+def test_over_capacity_warns(charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=1, capacity=2)
     people = [p.pk for p in f.PersonFactory.create_batch(3)]
     result = services.schedule_add_participants(actor=charlie, schedule=schedule,
@@ -151,7 +154,7 @@ def test_over_capacity_warns(charlie):
     assert ScheduleAssignment.objects.count() == 3
 
 
-def test_over_capacity_refused_in_block_mode(charlie, settings):
+def test_over_capacity_refused_in_block_mode(charlie, settings) -> None:
     settings.PROGRAMDESK_CAPACITY_MODE = "block"
     schedule = f.schedule_with_sessions(sessions=1, capacity=2)
     with pytest.raises(Conflict):
@@ -161,7 +164,7 @@ def test_over_capacity_refused_in_block_mode(charlie, settings):
     assert not ScheduleAssignment.objects.exists()
 
 
-def test_one_audit_event_per_call(charlie, schedule):
+def test_one_audit_event_per_call(charlie, schedule) -> None:
     services.schedule_add_participants(actor=charlie, schedule=schedule,
                                        person_ids=[p.pk for p in f.PersonFactory.create_batch(5)])
     event = AuditEvent.objects.get(action="schedule.add_participants")
@@ -170,7 +173,7 @@ def test_one_audit_event_per_call(charlie, schedule):
     assert event.after["disbursements_created"] == 20
 
 
-def test_schedule_default_quantity_wins_over_the_benefits(charlie):
+def test_schedule_default_quantity_wins_over_the_benefits(charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=1, default_quantity=2)
     services.schedule_add_participants(actor=charlie, schedule=schedule,
                                        person_ids=[f.PersonFactory().pk])
@@ -178,7 +181,7 @@ def test_schedule_default_quantity_wins_over_the_benefits(charlie):
 
 
 def test_thousand_people_take_a_constant_number_of_queries(charlie,
-                                                           django_assert_max_num_queries):
+                                                           django_assert_max_num_queries) -> None:
     schedule = f.schedule_with_sessions(sessions=52, step_days=1)
     few = [p.pk for p in f.PersonFactory.create_batch(3)]
     many = [p.pk for p in f.PersonFactory.create_batch(1000)]
@@ -193,7 +196,7 @@ def test_thousand_people_take_a_constant_number_of_queries(charlie,
 # --- one session ----------------------------------------------------------------------------
 
 
-def test_adding_to_one_session_marks_new_enrollees_as_walk_ins(charlie, schedule):
+def test_adding_to_one_session_marks_new_enrollees_as_walk_ins(charlie, schedule) -> None:
     session = schedule.sessions.first()
     enrolled = f.EnrollmentFactory(program=schedule.benefit.program)
     newcomer = f.PersonFactory()
@@ -205,7 +208,7 @@ def test_adding_to_one_session_marks_new_enrollees_as_walk_ins(charlie, schedule
     assert not ScheduleAssignment.objects.exists()
 
 
-def test_adding_to_a_cancelled_session_is_refused(charlie, schedule):
+def test_adding_to_a_cancelled_session_is_refused(charlie, schedule) -> None:
     session = schedule.sessions.first()
     session.status = "cancelled"
     session.save()
@@ -217,7 +220,7 @@ def test_adding_to_a_cancelled_session_is_refused(charlie, schedule):
 # --- removing -------------------------------------------------------------------------------
 
 
-def test_removing_deletes_only_future_default_status_disbursements(charlie):
+def test_removing_deletes_only_future_default_status_disbursements(charlie) -> None:
     today = timezone.localdate()
     schedule = f.schedule_with_sessions(sessions=4, first=today - dt.timedelta(days=14))
     person = f.PersonFactory()
@@ -239,7 +242,7 @@ def test_removing_deletes_only_future_default_status_disbursements(charlie):
     assert entry.end_date == today - dt.timedelta(days=1)
 
 
-def test_removed_person_can_be_added_again(charlie, schedule):
+def test_removed_person_can_be_added_again(charlie, schedule) -> None:
     person = f.PersonFactory()
     services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[person.pk])
     assignment = BenefitAssignment.objects.get(person=person)
@@ -251,7 +254,7 @@ def test_removed_person_can_be_added_again(charlie, schedule):
     assert ScheduleAssignment.objects.get(assignment=assignment).end_date is None
 
 
-def test_removing_someone_added_today_takes_them_off_the_roster(charlie, schedule):
+def test_removing_someone_added_today_takes_them_off_the_roster(charlie, schedule) -> None:
     person = f.PersonFactory()
     services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[person.pk])
     assignment = BenefitAssignment.objects.get(person=person)
@@ -261,7 +264,7 @@ def test_removing_someone_added_today_takes_them_off_the_roster(charlie, schedul
     assert not BenefitDisbursement.objects.exists()
 
 
-def test_removing_someone_not_on_the_roster_is_refused(charlie, schedule):
+def test_removing_someone_not_on_the_roster_is_refused(charlie, schedule) -> None:
     with pytest.raises(ValidationError):
         services.schedule_remove_participants(actor=charlie, schedule=schedule,
                                               assignment_ids=[12345])
@@ -270,12 +273,12 @@ def test_removing_someone_not_on_the_roster_is_refused(charlie, schedule):
 # --- eligibility ----------------------------------------------------------------------------
 
 
-def _aged(years: int):
+def _aged(years: int) -> Person:
     today = timezone.localdate()
     return f.PersonFactory(birth_date=today.replace(year=today.year - years))
 
 
-def test_failed_warn_rule_is_a_warning(charlie, schedule):
+def test_failed_warn_rule_is_a_warning(charlie, schedule) -> None:
     f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
                              mode="warn")
     result = services.schedule_add_participants(actor=charlie, schedule=schedule,
@@ -284,19 +287,78 @@ def test_failed_warn_rule_is_a_warning(charlie, schedule):
     assert result.enrollments_created == 2
 
 
-def test_failed_block_rule_refuses_everyone_and_names_the_reasons(charlie, schedule):
+def test_failed_block_rule_refuses_everyone_and_names_the_reasons(charlie, schedule) -> None:
     f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
                              mode="block")
-    old = _aged(30)
+    old = f.PersonFactory(first_name="Kai", last_name="Green",
+                          birth_date=_aged(30).birth_date)
     with pytest.raises(Conflict) as info:
         services.schedule_add_participants(actor=charlie, schedule=schedule,
                                            person_ids=[old.pk, _aged(16).pk])
     assert info.value.extra["type"] == "eligibility_blocked"
-    assert str(old.pk) in info.value.errors[0]["message"]
+    assert info.value.detail.startswith("1 person does not meet")
+    assert info.value.errors[0]["message"].startswith("Green, Kai: ")
     assert not ProgramEnrollment.objects.exists()
 
 
-def test_only_a_manager_may_override_and_only_with_a_reason(charlie, bob, schedule):
+def test_skip_mode_adds_the_eligible_and_names_the_others(charlie, schedule) -> None:
+    f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
+                             mode="block")
+    old = f.PersonFactory(first_name="Kai", last_name="Green",
+                          birth_date=_aged(30).birth_date)
+    young = [_aged(16) for _ in range(4)]
+    result = services.schedule_add_participants(
+        actor=charlie, schedule=schedule, person_ids=[old.pk] + [p.pk for p in young],
+        on_ineligible=services.OnIneligible.SKIP)
+    assert result.enrollments_created == 4
+    assert [(s["person_id"], s["name"]) for s in result.skipped] == [(old.pk, "Green, Kai")]
+    assert result.skipped[0]["reasons"] and "age" in result.skipped[0]["reasons"][0].lower()
+    assert set(ProgramEnrollment.objects.values_list("person_id", flat=True)) == {
+        p.pk for p in young}
+    event = AuditEvent.objects.get(action="schedule.add_participants")
+    assert len(event.after["enrollment_ids"]) == 4
+
+
+def test_skip_mode_with_nobody_eligible_writes_nothing(charlie, schedule) -> None:
+    f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
+                             mode="block")
+    for add in (services.schedule_add_participants, services.session_add_participants):
+        target = ({"schedule": schedule} if add is services.schedule_add_participants
+                  else {"session": schedule.sessions.first()})
+        result = add(actor=charlie, person_ids=[_aged(30).pk],
+                     on_ineligible=services.OnIneligible.SKIP, **target)
+        assert len(result.skipped) == 1 and result.enrollments_created == 0
+    assert not ProgramEnrollment.objects.exists()
+    assert not AuditEvent.objects.filter(action__endswith="add_participants").exists()
+
+
+def test_an_unknown_on_ineligible_mode_is_a_field_error(charlie, schedule) -> None:
+    with pytest.raises(ValidationError) as info:
+        services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                           person_ids=[f.PersonFactory().pk],
+                                           on_ineligible="maybe")
+    assert info.value.message_for("on_ineligible")
+
+
+def test_preview_counts_who_would_join_and_writes_nothing(charlie) -> None:
+    schedule = f.schedule_with_sessions(sessions=1, capacity=3)
+    on = [p.pk for p in f.PersonFactory.create_batch(2)]
+    services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=on)
+    f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
+                             mode="block")
+    before = (ProgramEnrollment.objects.count(), ScheduleAssignment.objects.count())
+    # The two already on the roster are old enough to fail the new rule: they do not join
+    # twice, and the preview does not call them newcomers.
+    newcomers = [_aged(16).pk for _ in range(3)]
+    refused = _aged(40).pk
+    preview = services.schedule_add_preview(actor=charlie, schedule=schedule,
+                                            person_ids=[*on, *newcomers, refused])
+    assert (preview.capacity, preview.on_roster, preview.joining, preview.over) == (3, 2, 3, 2)
+    assert {r["person_id"] for r in preview.refused} == {*on, refused}
+    assert (ProgramEnrollment.objects.count(), ScheduleAssignment.objects.count()) == before
+
+
+def test_only_a_manager_may_override_and_only_with_a_reason(charlie, bob, schedule) -> None:
     from programdesk.core.errors import NotAllowed
 
     f.EligibilityRuleFactory(benefit=schedule.benefit, program=None,
@@ -312,12 +374,13 @@ def test_only_a_manager_may_override_and_only_with_a_reason(charlie, bob, schedu
     result = services.schedule_add_participants(actor=bob, schedule=schedule,
                                                 person_ids=[old.pk], override=override)
     assert [w["code"] for w in result.warnings] == ["eligibility_overridden"]
+    assert result.warnings[0]["message"].startswith(f"{old.last_name}, {old.first_name}: ")
     event = AuditEvent.objects.get(action="schedule.add_participants")
     assert event.reason == "Sibling of a participant"
     assert str(old.pk) in event.before["eligibility_overridden"]
 
 
-def test_program_limited_staff_cannot_add_people_of_other_programs(schedule):
+def test_program_limited_staff_cannot_add_people_of_other_programs(schedule) -> None:
     limited = f.UserFactory(username="lim", role="staff")
     limited.programs.add(schedule.benefit.program)
     elsewhere = f.EnrollmentFactory().person  # enrolled only in another program

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from programdesk.participation import services
 from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
+from programdesk.scheduling.models import BenefitSchedule
 from tests import factories as f
 from tests.conftest import assert_problem
 
@@ -15,49 +17,87 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def schedule():
+def schedule() -> BenefitSchedule:
     return f.schedule_with_sessions(sessions=3)
 
 
-def test_add_participants_answers_the_counts(api_as, charlie, schedule):
+def test_add_participants_answers_the_counts(api_as, charlie, schedule) -> None:
     people = f.PersonFactory.create_batch(2)
     response = api_as(charlie).post(f"schedules/{schedule.pk}/participants",
                                     {"person_ids": [p.pk for p in people]})
     assert response.status_code == 201, response.content
     assert response.json() == {"enrollments_created": 2, "assignments_created": 2,
-                               "disbursements_created": 6, "warnings": []}
+                               "disbursements_created": 6, "warnings": [], "skipped": []}
 
 
-def test_add_participants_twice_answers_zeros(api_as, charlie, schedule):
+def _age_rule(schedule: Any) -> tuple[Any, Any]:
+    f.EligibilityRuleFactory(program=schedule.benefit.program, params={"min": 14, "max": 24},
+                             mode="block")
+    today = timezone.localdate()
+    kai = f.PersonFactory(first_name="Kai", last_name="Green",
+                          birth_date=today.replace(year=today.year - 30))
+    young = f.PersonFactory(birth_date=today.replace(year=today.year - 16))
+    return kai, young
+
+
+def test_ineligible_people_refuse_the_request_by_default(api_as, charlie, schedule) -> None:
+    kai, young = _age_rule(schedule)
+    body = assert_problem(api_as(charlie).post(f"schedules/{schedule.pk}/participants",
+                                               {"person_ids": [kai.pk, young.pk]}), 409)
+    assert body["type"].endswith("eligibility_blocked")
+    assert body["errors"][0]["message"].startswith("Green, Kai: ")
+    assert not ProgramEnrollment.objects.exists()
+
+
+def test_skip_adds_the_eligible_and_lists_the_others(api_as, charlie, schedule) -> None:
+    kai, young = _age_rule(schedule)
+    for path in (f"schedules/{schedule.pk}/participants",
+                 f"sessions/{schedule.sessions.first().pk}/participants"):
+        response = api_as(charlie).post(path, {"person_ids": [kai.pk, young.pk],
+                                               "on_ineligible": "skip"})
+        assert response.status_code == 201, response.content
+        [skipped] = response.json()["skipped"]
+        assert (skipped["person_id"], skipped["name"]) == (kai.pk, "Green, Kai")
+        assert skipped["reasons"]
+    assert list(ProgramEnrollment.objects.values_list("person_id", flat=True)) == [young.pk]
+
+
+def test_an_unknown_on_ineligible_is_422(api_as, charlie, schedule) -> None:
+    assert_problem(api_as(charlie).post(f"schedules/{schedule.pk}/participants",
+                                        {"person_ids": [f.PersonFactory().pk],
+                                         "on_ineligible": "sometimes"}), 422, "on_ineligible")
+
+
+def test_add_participants_twice_answers_zeros(api_as, charlie, schedule) -> None:
     body = {"person_ids": [f.PersonFactory().pk]}
     api_as(charlie).post(f"schedules/{schedule.pk}/participants", body)
     again = api_as(charlie).post(f"schedules/{schedule.pk}/participants", body).json()
     assert again["disbursements_created"] == 0
 
 
-def test_unknown_people_are_422_naming_them(api_as, charlie, schedule):
+def test_unknown_people_are_422_naming_them(api_as, charlie, schedule) -> None:
     body = assert_problem(api_as(charlie).post(f"schedules/{schedule.pk}/participants",
                                                {"person_ids": [424242]}), 422, "person_ids")
     assert "424242" in body["detail"]
 
 
-def test_huge_ids_are_422_not_500(api_as, charlie, schedule):
+def test_huge_ids_are_422_not_500(api_as, charlie, schedule) -> None:
     assert_problem(api_as(charlie).post(f"schedules/{schedule.pk}/participants",
                                         {"person_ids": [2**70]}), 422, "person_ids.0")
 
 
-def test_inactive_benefit_is_409(api_as, charlie):
+def test_inactive_benefit_is_409(api_as, charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=1, benefit__is_active=False)
     assert_problem(api_as(charlie).post(f"schedules/{schedule.pk}/participants",
                                         {"person_ids": [f.PersonFactory().pk]}), 409)
 
 
-def test_viewer_cannot_add_participants(api_as, dana, schedule):
+def test_viewer_cannot_add_participants(api_as, dana, schedule) -> None:
     assert_problem(api_as(dana).post(f"schedules/{schedule.pk}/participants",
                                      {"person_ids": [f.PersonFactory().pk]}), 403)
 
 
-def test_schedule_of_another_program_is_404_for_limited_users(api_as, schedule):
+def test_schedule_of_another_program_is_404_for_limited_users(api_as, schedule) -> None:
     limited = f.UserFactory(username="lim", role="staff")
     limited.programs.add(f.ProgramFactory())
     assert_problem(api_as(limited).post(f"schedules/{schedule.pk}/participants",
@@ -65,7 +105,7 @@ def test_schedule_of_another_program_is_404_for_limited_users(api_as, schedule):
     assert_problem(api_as(limited).get(f"schedules/{schedule.pk}/participants"), 404)
 
 
-def test_roster_lists_participants_with_attendance(api_as, charlie, schedule):
+def test_roster_lists_participants_with_attendance(api_as, charlie, schedule) -> None:
     person = f.PersonFactory()
     services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[person.pk])
     body = api_as(charlie).get(f"schedules/{schedule.pk}/participants").json()
@@ -75,7 +115,7 @@ def test_roster_lists_participants_with_attendance(api_as, charlie, schedule):
     assert entry["start"] == timezone.localdate().isoformat()
 
 
-def test_remove_participants(api_as, charlie, schedule):
+def test_remove_participants(api_as, charlie, schedule) -> None:
     person = f.PersonFactory()
     services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[person.pk])
     assignment_id = BenefitDisbursement.objects.first().assignment_id
@@ -84,7 +124,7 @@ def test_remove_participants(api_as, charlie, schedule):
     assert response.json() == {"disbursements_deleted": 3}
 
 
-def test_attendance_saves_the_sheet_and_returns_the_roster(api_as, charlie, schedule):
+def test_attendance_saves_the_sheet_and_returns_the_roster(api_as, charlie, schedule) -> None:
     services.schedule_add_participants(actor=charlie, schedule=schedule,
                                        person_ids=[p.pk for p in f.PersonFactory.create_batch(2)])
     session = schedule.sessions.order_by("start").first()
@@ -102,7 +142,7 @@ def test_attendance_saves_the_sheet_and_returns_the_roster(api_as, charlie, sche
     assert body["start"].endswith(("-05:00", "-04:00"))
 
 
-def test_attendance_with_a_bad_status_names_the_record(api_as, charlie, schedule):
+def test_attendance_with_a_bad_status_names_the_record(api_as, charlie, schedule) -> None:
     services.schedule_add_participants(actor=charlie, schedule=schedule,
                                        person_ids=[f.PersonFactory().pk])
     session = schedule.sessions.order_by("start").first()
@@ -114,7 +154,7 @@ def test_attendance_with_a_bad_status_names_the_record(api_as, charlie, schedule
         422, "records.0.quantity")
 
 
-def test_kiosk_search_shows_first_name_and_last_initial_only(api_as, kim, schedule):
+def test_kiosk_search_shows_first_name_and_last_initial_only(api_as, kim, schedule) -> None:
     f.PersonFactory(first_name="Rosa", last_name="Parks", email="rosa@example.org")
     session = schedule.sessions.get(local_date=timezone.localdate())
     body = api_as(kim).get(f"sessions/{session.pk}/check-in/search", q="ros").json()
@@ -122,12 +162,12 @@ def test_kiosk_search_shows_first_name_and_last_initial_only(api_as, kim, schedu
                               "display_name": "Rosa P."}]
 
 
-def test_kiosk_search_needs_two_letters(api_as, kim, schedule):
+def test_kiosk_search_needs_two_letters(api_as, kim, schedule) -> None:
     session = schedule.sessions.get(local_date=timezone.localdate())
     assert_problem(api_as(kim).get(f"sessions/{session.pk}/check-in/search", q="r"), 422, "q")
 
 
-def test_kiosk_checks_in_to_todays_sessions_only(api_as, kim, schedule):
+def test_kiosk_checks_in_to_todays_sessions_only(api_as, kim, schedule) -> None:
     person = f.PersonFactory()
     later = schedule.sessions.exclude(local_date=timezone.localdate()).first()
     assert_problem(api_as(kim).post(f"sessions/{later.pk}/check-in",
@@ -139,19 +179,19 @@ def test_kiosk_checks_in_to_todays_sessions_only(api_as, kim, schedule):
     assert response.json()["status"] == "completed"
 
 
-def test_kiosk_cannot_read_rosters_or_people(api_as, kim, schedule):
+def test_kiosk_cannot_read_rosters_or_people(api_as, kim, schedule) -> None:
     assert_problem(api_as(kim).get(f"schedules/{schedule.pk}/participants"), 403)
     assert_problem(api_as(kim).get("enrollments"), 403)
 
 
-def test_second_active_enrollment_is_409(api_as, charlie):
+def test_second_active_enrollment_is_409(api_as, charlie) -> None:
     enrollment = f.EnrollmentFactory()
     body = assert_problem(api_as(charlie).post("enrollments", {
         "program_id": enrollment.program_id, "person_id": enrollment.person_id}), 409)
     assert body["existing_enrollment_id"] == enrollment.pk
 
 
-def test_enrollment_create_and_status_change_sets_dates(api_as, charlie):
+def test_enrollment_create_and_status_change_sets_dates(api_as, charlie) -> None:
     program, person = f.ProgramFactory(), f.PersonFactory()
     created = api_as(charlie).post("enrollments", {"program_id": program.pk,
                                                    "person_id": person.pk, "status": "applied"})
@@ -164,7 +204,7 @@ def test_enrollment_create_and_status_change_sets_dates(api_as, charlie):
     assert done["is_active"] is False and done["end_date"] is not None
 
 
-def test_reactivating_when_another_is_active_is_409(api_as, charlie):
+def test_reactivating_when_another_is_active_is_409(api_as, charlie) -> None:
     active = f.EnrollmentFactory()
     old = f.EnrollmentFactory(program=active.program, person=active.person,
                               status=f.status("enrollment", "withdrawn"))
@@ -172,7 +212,7 @@ def test_reactivating_when_another_is_active_is_409(api_as, charlie):
                    409)
 
 
-def test_enrollment_needs_exactly_one_enrollee(api_as, charlie):
+def test_enrollment_needs_exactly_one_enrollee(api_as, charlie) -> None:
     program = f.ProgramFactory()
     assert_problem(api_as(charlie).post("enrollments", {"program_id": program.pk}), 422)
     anonymous = api_as(charlie).post("enrollments", {"program_id": program.pk,
@@ -180,7 +220,7 @@ def test_enrollment_needs_exactly_one_enrollee(api_as, charlie):
     assert anonymous.status_code == 201 and anonymous.json()["person_id"] is None
 
 
-def test_enrollment_list_filters_by_program_and_status(api_as, dana):
+def test_enrollment_list_filters_by_program_and_status(api_as, dana) -> None:
     first = f.EnrollmentFactory()
     f.EnrollmentFactory(program=first.program, status=f.status("enrollment", "withdrawn"))
     f.EnrollmentFactory()
@@ -188,7 +228,7 @@ def test_enrollment_list_filters_by_program_and_status(api_as, dana):
     assert [e["id"] for e in body["items"]] == [first.pk]
 
 
-def test_cohort_members(api_as, charlie):
+def test_cohort_members(api_as, charlie) -> None:
     cohort = f.CohortFactory(max_members=2)
     enrollments = f.EnrollmentFactory.create_batch(3, program=cohort.program)
     response = api_as(charlie).post(f"cohorts/{cohort.pk}/members",
@@ -203,7 +243,7 @@ def test_cohort_members(api_as, charlie):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_adds_of_the_same_person_write_one_set(charlie):
+def test_concurrent_adds_of_the_same_person_write_one_set(charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=5)
     person = f.PersonFactory()
     errors: list[BaseException] = []

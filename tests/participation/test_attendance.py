@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 
 from programdesk.core.errors import ValidationError
-from programdesk.core.models import AuditEvent
+from programdesk.core.models import AuditEvent, User
 from programdesk.participation import selectors, services
 from programdesk.participation.models import BenefitDisbursement
+from programdesk.scheduling.models import BenefitSession
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -18,17 +19,18 @@ Mark = services.AttendanceMark
 
 
 @pytest.fixture
-def sheet(charlie):
+def sheet(charlie: User) -> tuple[BenefitSession, list[BenefitDisbursement]]:
     schedule = f.schedule_with_sessions(sessions=2)
     people = f.PersonFactory.create_batch(3)
     services.schedule_add_participants(actor=charlie, schedule=schedule,
                                        person_ids=[p.pk for p in people])
     session = schedule.sessions.order_by("start").first()
+    assert session is not None
     rows = list(BenefitDisbursement.objects.filter(session=session).order_by("id"))
     return session, rows
 
 
-def test_saving_a_sheet_sets_every_status_and_quantity(charlie, sheet):
+def test_saving_a_sheet_sets_every_status_and_quantity(charlie, sheet) -> None:
     session, rows = sheet
     changed = services.attendance_record(actor=charlie, session=session, marks=[
         Mark(rows[0].pk, "completed", Decimal("1.5")), Mark(rows[1].pk, "absent"),
@@ -43,14 +45,14 @@ def test_saving_a_sheet_sets_every_status_and_quantity(charlie, sheet):
     assert selectors.session_tally(session=session).rate == 0.5
 
 
-def test_saving_the_same_sheet_again_changes_nothing(charlie, sheet):
+def test_saving_the_same_sheet_again_changes_nothing(charlie, sheet) -> None:
     session, rows = sheet
     marks = [Mark(r.pk, "completed") for r in rows]
     services.attendance_record(actor=charlie, session=session, marks=marks)
     assert services.attendance_record(actor=charlie, session=session, marks=marks) == 0
 
 
-def test_unknown_status_and_foreign_disbursement_are_field_errors(charlie, sheet):
+def test_unknown_status_and_foreign_disbursement_are_field_errors(charlie, sheet) -> None:
     session, rows = sheet
     other = f.DisbursementFactory()
     with pytest.raises(ValidationError) as info:
@@ -62,7 +64,7 @@ def test_unknown_status_and_foreign_disbursement_are_field_errors(charlie, sheet
         pk=other.pk).exists()
 
 
-def test_late_entry_is_allowed_and_audited_as_late(charlie):
+def test_late_entry_is_allowed_and_audited_as_late(charlie) -> None:
     schedule = f.schedule_with_sessions(sessions=1,
                                         first=timezone.localdate() - dt.timedelta(days=7))
     session = schedule.sessions.get()
@@ -77,7 +79,7 @@ def test_late_entry_is_allowed_and_audited_as_late(charlie):
 
 
 def test_a_200_person_sheet_takes_a_constant_number_of_queries(
-        charlie, django_assert_max_num_queries):
+        charlie, django_assert_max_num_queries) -> None:
     schedule = f.schedule_with_sessions(sessions=1)
     people = f.PersonFactory.create_batch(200)
     services.schedule_add_participants(actor=charlie, schedule=schedule,
@@ -95,14 +97,14 @@ def test_a_200_person_sheet_takes_a_constant_number_of_queries(
 # --- check-in -------------------------------------------------------------------------------
 
 
-def test_check_in_of_someone_on_the_roster_completes_their_disbursement(kim, sheet):
+def test_check_in_of_someone_on_the_roster_completes_their_disbursement(kim, sheet) -> None:
     session, rows = sheet
     disbursement = services.check_in(actor=kim, session=session, person_id=rows[0].person_id)
     assert disbursement.pk == rows[0].pk
     assert disbursement.status.code == "completed"
 
 
-def test_check_in_twice_is_once(kim, sheet):
+def test_check_in_twice_is_once(kim, sheet) -> None:
     session, rows = sheet
     services.check_in(actor=kim, session=session, person_id=rows[0].person_id)
     services.check_in(actor=kim, session=session, person_id=rows[0].person_id)
@@ -110,7 +112,7 @@ def test_check_in_twice_is_once(kim, sheet):
     assert AuditEvent.objects.filter(action="session.check_in").count() == 1
 
 
-def test_check_in_of_someone_new_adds_a_completed_walk_in(kim, sheet):
+def test_check_in_of_someone_new_adds_a_completed_walk_in(kim, sheet) -> None:
     session, _ = sheet
     walk_in = f.PersonFactory()
     disbursement = services.check_in(actor=kim, session=session, person_id=walk_in.pk)
@@ -119,7 +121,39 @@ def test_check_in_of_someone_new_adds_a_completed_walk_in(kim, sheet):
     assert BenefitDisbursement.objects.filter(session=session).count() == 4
 
 
-def test_consecutive_absences_count_the_latest_run(charlie):
+def test_kiosk_registering_a_likely_duplicate_asks_and_writes_nothing(kim, sheet) -> None:
+    from programdesk.core.errors import Conflict
+    from programdesk.people.models import Person
+
+    session, _ = sheet
+    kai = f.PersonFactory(first_name="Kai", last_name="Green", postal_code="02121",
+                          phone="617-555-0100", email="kai@example.org")
+    people = Person.objects.count()
+    with pytest.raises(Conflict) as info:
+        services.kiosk_register(actor=kim, session=session, first_name="kai",
+                                last_name="Green", postal_code="02 121")
+    assert info.value.extra["type"] == "possible_duplicate"
+    [match] = info.value.extra["matches"]
+    # Only what a kiosk may show: no last name, phone, email or postal code.
+    assert set(match) == {"person_id", "display_name", "registered"}
+    assert (match["person_id"], match["display_name"]) == (kai.pk, "Kai G.")
+    assert Person.objects.count() == people
+    assert not BenefitDisbursement.objects.filter(person=kai).exists()
+
+
+def test_kiosk_registers_when_the_postal_code_differs_or_the_person_says_new(kim, sheet) -> None:
+    session, _ = sheet
+    f.PersonFactory(first_name="Kai", last_name="Green", postal_code="02121")
+    elsewhere = services.kiosk_register(actor=kim, session=session, first_name="Kai",
+                                        last_name="Green", postal_code="90210")
+    confirmed = services.kiosk_register(actor=kim, session=session, first_name="Kai",
+                                        last_name="Green", postal_code="02121",
+                                        new_person_confirmed=True)
+    assert BenefitDisbursement.objects.filter(
+        session=session, person__in=[elsewhere, confirmed]).count() == 2
+
+
+def test_consecutive_absences_count_the_latest_run(charlie) -> None:
     today = timezone.localdate()
     schedule = f.schedule_with_sessions(sessions=5, first=today - dt.timedelta(days=28))
     person = f.PersonFactory()
@@ -134,7 +168,7 @@ def test_consecutive_absences_count_the_latest_run(charlie):
     assert runs == {rows[0].assignment_id: 2}
 
 
-def test_completing_a_cancelled_session_is_refused(charlie):
+def test_completing_a_cancelled_session_is_refused(charlie) -> None:
     from programdesk.core.errors import Conflict
 
     session = f.schedule_with_sessions(sessions=1).sessions.get()
@@ -146,3 +180,13 @@ def test_completing_a_cancelled_session_is_refused(charlie):
                                    complete_session=True)
     session.refresh_from_db()
     assert session.status == "cancelled"
+
+
+def test_kiosk_search_tells_two_people_with_one_display_name_apart_by_month(kim, sheet) -> None:
+    session, _ = sheet
+    f.PersonFactory(first_name="Kai", last_name="Green")
+    f.PersonFactory(first_name="Kai", last_name="Gomez")
+    f.PersonFactory(first_name="Kai", last_name="Lee")
+    found = {r["display_name"]: r["registered"] is not None
+             for r in selectors.kiosk_search(session=session, query="kai", user=kim)}
+    assert found == {"Kai G.": True, "Kai L.": False}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.utils import timezone
 
@@ -9,7 +11,7 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 
-def test_log_benefits_from_a_case_page(client, bob):
+def test_log_benefits_from_a_case_page(client, bob) -> None:
     program = f.ProgramFactory()
     coaching = f.BenefitFactory(program=program, name="Job coaching", unit=f.unit("hour"))
     resume = f.BenefitFactory(program=program, name="Résumé review", unit=f.unit("hour"))
@@ -33,7 +35,7 @@ def test_log_benefits_from_a_case_page(client, bob):
     assert BenefitDisbursement.objects.count() == 2
 
 
-def test_case_worker_logs_benefits_from_the_person_page(client, charlie, dana):
+def test_case_worker_logs_benefits_from_the_person_page(client, charlie, dana) -> None:
     benefit = f.BenefitFactory(name="Bus pass", unit=f.unit("pass"))
     person = f.PersonFactory()
     case = f.CaseFactory(person=person)
@@ -50,7 +52,7 @@ def test_case_worker_logs_benefits_from_the_person_page(client, charlie, dana):
     assert BenefitDisbursement.objects.get().person == person
 
 
-def test_case_worker_bulk_disburses_from_the_disbursements_page(client, charlie):
+def test_case_worker_bulk_disburses_from_the_disbursements_page(client, charlie) -> None:
     benefit = f.BenefitFactory(name="Hot meal", unit=f.unit("meal"))
     f.BenefitFactory(name="Retired", is_active=False)
     client.force_login(charlie)
@@ -65,9 +67,9 @@ def test_case_worker_bulk_disburses_from_the_disbursements_page(client, charlie)
     for page in [f"/benefits/{benefit.pk}/", f"/programs/{benefit.program_id}/"]:
         assert b"/bulk/\">New ad hoc bulk disbursement</a>" in client.get(page).content
     enrollment = f.EnrollmentFactory(program=benefit.program)
-    posts = [{"mode": "walk_in", "person_ids": [f.PersonFactory().pk]},
-             {"mode": "anonymous", "number_of_recipients": "12"},
-             {"mode": "enrollment", "enrollment_ids": [enrollment.pk]}]
+    posts: list[dict[str, Any]] = [{"mode": "walk_in", "person_ids": [f.PersonFactory().pk]},
+                                   {"mode": "anonymous", "number_of_recipients": "12"},
+                                   {"mode": "enrollment", "enrollment_ids": [enrollment.pk]}]
     for i, post in enumerate(posts):
         response = client.post(f"/benefits/{benefit.pk}/bulk/", {
             **post, "quantity": "1", "disbursed_on": "2026-03-04", "submission": f"b{i}"},
@@ -77,7 +79,7 @@ def test_case_worker_bulk_disburses_from_the_disbursements_page(client, charlie)
         "anonymous", "enrollment", "walk_in"]
 
 
-def test_staff_limited_to_a_program_get_404_for_another_programs_benefits(client):
+def test_staff_limited_to_a_program_get_404_for_another_programs_benefits(client) -> None:
     mine, theirs = f.BenefitFactory(name="Our bus pass"), f.BenefitFactory(name="Their meal")
     staff = f.UserFactory(role="staff")
     staff.programs.set([mine.program])
@@ -98,7 +100,7 @@ def test_staff_limited_to_a_program_get_404_for_another_programs_benefits(client
     assert not BenefitDisbursement.objects.exists()
 
 
-def test_log_benefits_bad_quantity_keeps_the_form(client, bob):
+def test_log_benefits_bad_quantity_keeps_the_form(client, bob) -> None:
     benefit = f.BenefitFactory()
     person = f.PersonFactory()
     client.force_login(bob)
@@ -109,7 +111,7 @@ def test_log_benefits_bad_quantity_keeps_the_form(client, bob):
     assert not BenefitDisbursement.objects.exists()
 
 
-def test_bulk_anonymous_page(client, bob):
+def test_bulk_anonymous_page(client, bob) -> None:
     benefit = f.BenefitFactory(unit=f.unit("meal"))
     client.force_login(bob)
     assert client.get(f"/benefits/{benefit.pk}/bulk/?mode=anonymous").status_code == 200
@@ -121,7 +123,7 @@ def test_bulk_anonymous_page(client, bob):
     assert row.recipient_count == 40 and row.person_id is None
 
 
-def test_bulk_walk_in_page_shows_the_schedule_warning_and_saves_all_matching(client, bob):
+def test_bulk_walk_in_page_shows_the_schedule_warning_and_saves_all_matching(client, bob) -> None:
     schedule = f.schedule_with_sessions(sessions=1)
     f.PersonFactory.create_batch(3, postal_code="02119")
     f.PersonFactory(postal_code="90210")
@@ -135,7 +137,7 @@ def test_bulk_walk_in_page_shows_the_schedule_warning_and_saves_all_matching(cli
     assert BenefitDisbursement.objects.filter(recipient_type="walk_in").count() == 3
 
 
-def test_bulk_by_enrollment_page(client, bob):
+def test_bulk_by_enrollment_page(client, bob) -> None:
     benefit = f.BenefitFactory()
     enrollments = f.EnrollmentFactory.create_batch(2, program=benefit.program)
     client.force_login(bob)
@@ -145,7 +147,7 @@ def test_bulk_by_enrollment_page(client, bob):
     assert BenefitDisbursement.objects.get().enrollment == enrollments[0]
 
 
-def test_program_bulk_asks_for_the_benefit(client, bob):
+def test_program_bulk_asks_for_the_benefit(client, bob) -> None:
     benefit = f.BenefitFactory()
     client.force_login(bob)
     assert benefit.name.encode() in client.get(f"/programs/{benefit.program_id}/bulk/").content
@@ -153,7 +155,7 @@ def test_program_bulk_asks_for_the_benefit(client, bob):
     assert response["Location"] == f"/benefits/{benefit.pk}/bulk/"
 
 
-def test_disbursement_list_and_correction(client, bob, dana):
+def test_disbursement_list_and_correction(client, bob, dana) -> None:
     row = f.DisbursementFactory()
     client.force_login(dana)
     listing = client.get("/disbursements/", {"benefit": row.benefit_id})
@@ -168,7 +170,7 @@ def test_disbursement_list_and_correction(client, bob, dana):
     assert not BenefitDisbursement.objects.exists()
 
 
-def test_log_benefits_collects_the_benefits_extra_fields(client, bob):
+def test_log_benefits_collects_the_benefits_extra_fields(client, bob) -> None:
     bus = f.BenefitFactory(name="Bus pass", unit=f.unit("pass"))
     f.FieldDefinitionFactory(target="disbursement", key="route", label="Bus route",
                              field_type="choice", choices=["1", "22"], required=True,
@@ -186,7 +188,7 @@ def test_log_benefits_collects_the_benefits_extra_fields(client, bob):
     assert BenefitDisbursement.objects.get().extra == {"route": "22"}
 
 
-def test_bulk_schedule_warning_marks_who_is_on_the_roster(client, charlie):
+def test_bulk_schedule_warning_marks_who_is_on_the_roster(client, charlie) -> None:
     from programdesk.participation import services
 
     schedule = f.schedule_with_sessions(sessions=2)

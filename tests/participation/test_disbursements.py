@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -19,7 +20,7 @@ Line = services.DisbursementLine
 
 
 @pytest.fixture
-def case_management():
+def case_management() -> dict[str, Any]:
     program = f.ProgramFactory(name="Case Management")
     return {
         "program": program,
@@ -32,7 +33,7 @@ def case_management():
 # --- ad hoc ---------------------------------------------------------------------------------
 
 
-def test_case_worker_logs_three_benefits_in_one_go(bob, case_management):
+def test_case_worker_logs_three_benefits_in_one_go(bob, case_management) -> None:
     client = f.PersonFactory()
     case = f.CaseFactory(person=client)
     today = timezone.localdate()
@@ -54,7 +55,7 @@ def test_case_worker_logs_three_benefits_in_one_go(bob, case_management):
     assert sorted(event.object_ids) == sorted(r.pk for r in rows)
 
 
-def test_ad_hoc_for_an_enrolled_client_is_an_enrollment_disbursement(bob, case_management):
+def test_ad_hoc_for_an_enrolled_client_is_an_enrollment_disbursement(bob, case_management) -> None:
     enrollment = f.EnrollmentFactory(program=case_management["program"])
     services.disbursements_create_ad_hoc(
         actor=bob, person=enrollment.person, disbursed_on=timezone.localdate(),
@@ -64,7 +65,7 @@ def test_ad_hoc_for_an_enrolled_client_is_an_enrollment_disbursement(bob, case_m
         "enrollment", enrollment.pk, "enrolled")
 
 
-def test_ad_hoc_for_an_account(bob, case_management):
+def test_ad_hoc_for_an_account(bob, case_management) -> None:
     account = f.AccountFactory()
     services.disbursements_create_ad_hoc(actor=bob, account=account,
                                          disbursed_on=timezone.localdate(),
@@ -72,7 +73,7 @@ def test_ad_hoc_for_an_account(bob, case_management):
     assert BenefitDisbursement.objects.get().account == account
 
 
-def test_ad_hoc_bad_lines_name_each_line_and_write_nothing(bob, case_management):
+def test_ad_hoc_bad_lines_name_each_line_and_write_nothing(bob, case_management) -> None:
     client = f.PersonFactory()
     with pytest.raises(ValidationError) as info:
         services.disbursements_create_ad_hoc(
@@ -93,7 +94,7 @@ def test_ad_hoc_bad_lines_name_each_line_and_write_nothing(bob, case_management)
     assert not ProgramEnrollment.objects.exists()
 
 
-def test_case_of_another_client_is_refused(bob, case_management):
+def test_case_of_another_client_is_refused(bob, case_management) -> None:
     with pytest.raises(ValidationError) as info:
         services.disbursements_create_ad_hoc(
             actor=bob, person=f.PersonFactory(), case=f.CaseFactory(),
@@ -102,7 +103,7 @@ def test_case_of_another_client_is_refused(bob, case_management):
     assert info.value.message_for("case_id")
 
 
-def test_inactive_benefit_refuses_the_whole_request(bob, case_management):
+def test_inactive_benefit_refuses_the_whole_request(bob, case_management) -> None:
     case_management["resume"].is_active = False
     case_management["resume"].save()
     with pytest.raises(Conflict):
@@ -116,7 +117,7 @@ def test_inactive_benefit_refuses_the_whole_request(bob, case_management):
 # --- bulk -----------------------------------------------------------------------------------
 
 
-def test_bulk_walk_in_creates_what_is_missing_and_marks_walk_ins(bob):
+def test_bulk_walk_in_creates_what_is_missing_and_marks_walk_ins(bob) -> None:
     benefit = f.BenefitFactory(unit=f.unit("meal"))
     enrolled = f.EnrollmentFactory(program=benefit.program)
     newcomers = f.PersonFactory.create_batch(3)
@@ -132,7 +133,7 @@ def test_bulk_walk_in_creates_what_is_missing_and_marks_walk_ins(bob):
         result.disbursement_ids)
 
 
-def test_bulk_on_a_scheduled_benefit_warns(bob):
+def test_bulk_on_a_scheduled_benefit_warns(bob) -> None:
     schedule = f.schedule_with_sessions(sessions=1)
     result = services.disbursements_bulk_walk_in(
         actor=bob, benefit=schedule.benefit, quantity=Decimal(1),
@@ -140,7 +141,7 @@ def test_bulk_on_a_scheduled_benefit_warns(bob):
     assert [w["code"] for w in result.warnings] == ["benefit_has_schedule"]
 
 
-def test_bulk_walk_in_can_add_recipients_to_the_next_session(bob):
+def test_bulk_walk_in_can_add_recipients_to_the_next_session(bob) -> None:
     today = timezone.localdate()
     schedule = f.schedule_with_sessions(sessions=2, first=today + dt.timedelta(days=1))
     person = f.PersonFactory()
@@ -152,7 +153,7 @@ def test_bulk_walk_in_can_add_recipients_to_the_next_session(bob):
     assert "added_to_session" in [w["code"] for w in result.warnings]
 
 
-def test_bulk_anonymous_writes_one_disbursement_and_no_personal_data(bob):
+def test_bulk_anonymous_writes_one_disbursement_and_no_personal_data(bob) -> None:
     benefit = f.BenefitFactory(unit=f.unit("meal"))
     result = services.disbursements_bulk_anonymous(
         actor=bob, benefit=benefit, quantity=Decimal(40), disbursed_on=timezone.localdate(),
@@ -169,7 +170,7 @@ def test_bulk_anonymous_writes_one_disbursement_and_no_personal_data(bob):
     assert ProgramEnrollment.objects.filter(is_anonymous=True).count() == 1
 
 
-def test_bulk_by_enrollment(bob):
+def test_bulk_by_enrollment(bob) -> None:
     benefit = f.BenefitFactory(unit=f.unit("hour"))
     enrollments = f.EnrollmentFactory.create_batch(3, program=benefit.program)
     result = services.disbursements_bulk_enrollment(
@@ -180,7 +181,7 @@ def test_bulk_by_enrollment(bob):
         "enrollment"}
 
 
-def test_bulk_with_unknown_recipients_writes_nothing(bob):
+def test_bulk_with_unknown_recipients_writes_nothing(bob) -> None:
     benefit = f.BenefitFactory()
     with pytest.raises(ValidationError) as info:
         services.disbursements_bulk_walk_in(
@@ -191,7 +192,7 @@ def test_bulk_with_unknown_recipients_writes_nothing(bob):
 
 
 def test_bulk_walk_in_to_many_people_takes_a_constant_number_of_queries(
-        bob, django_assert_max_num_queries):
+        bob, django_assert_max_num_queries) -> None:
     benefit = f.BenefitFactory()
     few = [p.pk for p in f.PersonFactory.create_batch(3)]
     many = [p.pk for p in f.PersonFactory.create_batch(2000)]
@@ -208,7 +209,7 @@ def test_bulk_walk_in_to_many_people_takes_a_constant_number_of_queries(
 # --- corrections ----------------------------------------------------------------------------
 
 
-def test_update_and_delete_are_audited(bob):
+def test_update_and_delete_are_audited(bob) -> None:
     row = f.DisbursementFactory()
     services.disbursement_update(actor=bob, disbursement=row, status="absent",
                                  quantity=Decimal("2.5"))
@@ -224,7 +225,7 @@ def test_update_and_delete_are_audited(bob):
 # --- API ------------------------------------------------------------------------------------
 
 
-def test_api_ad_hoc(api_as, bob, case_management):
+def test_api_ad_hoc(api_as, bob, case_management) -> None:
     client = f.PersonFactory()
     response = api_as(bob).post("disbursements", {
         "person_id": client.pk, "disbursed_on": "2026-03-04", "items": [
@@ -242,7 +243,7 @@ def test_api_ad_hoc(api_as, bob, case_management):
         "pass", "completed", "2026-03-04")
 
 
-def test_api_ad_hoc_by_a_case_worker_not_a_viewer(api_as, charlie, dana, case_management):
+def test_api_ad_hoc_by_a_case_worker_not_a_viewer(api_as, charlie, dana, case_management) -> None:
     body = {"person_id": f.PersonFactory().pk, "disbursed_on": "2026-03-04",
             "items": [{"benefit_id": case_management["pass"].pk, "quantity": 1}]}
     assert_problem(api_as(dana).post("disbursements", body), 403)
@@ -251,7 +252,7 @@ def test_api_ad_hoc_by_a_case_worker_not_a_viewer(api_as, charlie, dana, case_ma
     assert BenefitDisbursement.objects.get().benefit == case_management["pass"]
 
 
-def test_api_staff_log_and_bulk_but_do_not_correct_or_override(api_as, charlie):
+def test_api_staff_log_and_bulk_but_do_not_correct_or_override(api_as, charlie) -> None:
     from programdesk.programs import services as program_services
 
     benefit = f.BenefitFactory(unit=f.unit("meal"))
@@ -285,16 +286,17 @@ def test_api_staff_log_and_bulk_but_do_not_correct_or_override(api_as, charlie):
     assert BenefitDisbursement.objects.count() == 5
 
 
-def test_api_staff_limited_to_a_program_cannot_disburse_another_programs_benefit(api_as):
+def test_api_staff_limited_to_a_program_cannot_disburse_another_programs_benefit(api_as) -> None:
     mine, theirs = f.BenefitFactory(), f.BenefitFactory()
     staff = f.UserFactory(role="staff")
     staff.programs.set([mine.program])
     client = api_as(staff)
     person = f.EnrollmentFactory(program=mine.program).person
-    for body in [{"mode": "walk_in", "person_ids": [person.pk]},
-                 {"mode": "anonymous", "number_of_recipients": 3},
-                 {"mode": "enrollment", "enrollment_ids": [
-                     f.EnrollmentFactory(program=theirs.program).pk]}]:
+    bodies: list[dict[str, Any]] = [{"mode": "walk_in", "person_ids": [person.pk]},
+                                    {"mode": "anonymous", "number_of_recipients": 3},
+                                    {"mode": "enrollment", "enrollment_ids": [
+                                        f.EnrollmentFactory(program=theirs.program).pk]}]
+    for body in bodies:
         assert_problem(client.post(f"benefits/{theirs.pk}/bulk-disbursements", {
             **body, "quantity": 1, "disbursed_on": "2026-03-04"}), 404)
     # Named in the body, another program's benefit is an unknown one (422, as every body id).
@@ -307,14 +309,14 @@ def test_api_staff_limited_to_a_program_cannot_disburse_another_programs_benefit
         "disbursed_on": "2026-03-04"}).status_code == 201
 
 
-def test_api_ad_hoc_bad_quantity_names_the_item(api_as, bob, case_management):
+def test_api_ad_hoc_bad_quantity_names_the_item(api_as, bob, case_management) -> None:
     assert_problem(api_as(bob).post("disbursements", {
         "person_id": f.PersonFactory().pk, "disbursed_on": "2026-03-04",
         "items": [{"benefit_id": case_management["pass"].pk, "quantity": -1}]}),
         422, "items.0.quantity")
 
 
-def test_api_bulk_modes(api_as, bob):
+def test_api_bulk_modes(api_as, bob) -> None:
     benefit = f.BenefitFactory(unit=f.unit("meal"))
     walk_in = api_as(bob).post(f"benefits/{benefit.pk}/bulk-disbursements", {
         "mode": "walk_in", "quantity": 1, "disbursed_on": "2026-03-04",
@@ -333,7 +335,7 @@ def test_api_bulk_modes(api_as, bob):
     assert by_enrollment.json()["disbursements_created"] == 2
 
 
-def test_api_bulk_unknown_mode_and_missing_fields(api_as, bob):
+def test_api_bulk_unknown_mode_and_missing_fields(api_as, bob) -> None:
     benefit = f.BenefitFactory()
     assert_problem(api_as(bob).post(f"benefits/{benefit.pk}/bulk-disbursements", {
         "mode": "raffle", "quantity": 1, "disbursed_on": "2026-03-04"}), 422)
@@ -341,7 +343,7 @@ def test_api_bulk_unknown_mode_and_missing_fields(api_as, bob):
         "mode": "anonymous", "quantity": 1, "disbursed_on": "2026-03-04"}), 422)
 
 
-def test_api_bulk_repeated_with_the_same_key_writes_once(api_as, bob):
+def test_api_bulk_repeated_with_the_same_key_writes_once(api_as, bob) -> None:
     benefit = f.BenefitFactory()
     body = {"mode": "anonymous", "quantity": 40, "disbursed_on": "2026-03-04",
             "number_of_recipients": 40}
@@ -354,7 +356,7 @@ def test_api_bulk_repeated_with_the_same_key_writes_once(api_as, bob):
     assert BenefitDisbursement.objects.count() == 1
 
 
-def test_api_list_filters_and_patch(api_as, bob, dana):
+def test_api_list_filters_and_patch(api_as, bob, dana) -> None:
     row = f.DisbursementFactory(disbursed_on=dt.date(2026, 3, 4))
     f.DisbursementFactory(disbursed_on=dt.date(2026, 5, 1))
     listing = api_as(dana).get("disbursements", **{"from": "2026-03-01", "to": "2026-03-31"})
@@ -367,7 +369,7 @@ def test_api_list_filters_and_patch(api_as, bob, dana):
     assert_problem(api_as(bob).get(f"disbursements/{row.pk}"), 404)
 
 
-def test_bulk_eligibility_block_is_refused_unless_overridden(bob):
+def test_bulk_eligibility_block_is_refused_unless_overridden(bob) -> None:
     benefit = f.BenefitFactory()
     f.EligibilityRuleFactory(program=benefit.program, criterion="postal_code",
                              params={"prefixes": ["021"]}, mode="block")
@@ -384,7 +386,7 @@ def test_bulk_eligibility_block_is_refused_unless_overridden(bob):
     assert result.disbursements_created == 2
 
 
-def test_ad_hoc_validates_the_benefits_custom_fields(bob, case_management):
+def test_ad_hoc_validates_the_benefits_custom_fields(bob, case_management) -> None:
     f.FieldDefinitionFactory(target="disbursement", key="route", label="Bus route",
                              field_type="choice", choices=["1", "22", "39"], required=True,
                              benefit=case_management["pass"])

@@ -15,7 +15,7 @@ from programdesk.participation import services
 from programdesk.participation.models import BenefitDisbursement
 from programdesk.participation.services import AttendanceMark, DisbursementLine
 from programdesk.people import services as people_services
-from programdesk.people.models import HouseholdMembership
+from programdesk.people.models import Account, HouseholdMembership, Person
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ LAST_MONTH = TODAY - dt.timedelta(days=30)
 
 
 @pytest.fixture
-def harris():
+def harris() -> tuple[Account, Person, Person]:
     """The Harris household: Ana (head) and Ben since a year ago, two declared members."""
     account = f.AccountFactory(name="Harris", declared_size=2)
     ana = f.MembershipFactory(account=account, relationship="head").person
@@ -38,7 +38,7 @@ def snapshot(**filters) -> list[tuple[int | None, int | None]]:
                 .values_list("household_id", "household_size"))
 
 
-def test_an_ad_hoc_disbursement_records_the_household_and_its_size(bob, harris):
+def test_an_ad_hoc_disbursement_records_the_household_and_its_size(bob, harris) -> None:
     account, ana, _ = harris
     benefit = f.BenefitFactory()
     services.disbursements_create_ad_hoc(
@@ -47,7 +47,7 @@ def test_an_ad_hoc_disbursement_records_the_household_and_its_size(bob, harris):
     assert snapshot(person=ana) == [(account.pk, 4)]
 
 
-def test_a_disbursement_to_the_household_itself_records_it(bob, harris):
+def test_a_disbursement_to_the_household_itself_records_it(bob, harris) -> None:
     account, _, _ = harris
     benefit = f.BenefitFactory()
     services.disbursements_create_ad_hoc(
@@ -56,7 +56,7 @@ def test_a_disbursement_to_the_household_itself_records_it(bob, harris):
     assert snapshot(account=account) == [(account.pk, 4)]
 
 
-def test_people_in_no_household_and_organisations_record_none(bob):
+def test_people_in_no_household_and_organisations_record_none(bob) -> None:
     benefit = f.BenefitFactory()
     org = f.AccountFactory(kind="organization")
     alone = f.PersonFactory(account=org)
@@ -68,7 +68,7 @@ def test_people_in_no_household_and_organisations_record_none(bob):
     assert snapshot() == [(None, None)] * 3
 
 
-def test_a_backdated_disbursement_counts_the_household_as_it_was_then(bob, harris):
+def test_a_backdated_disbursement_counts_the_household_as_it_was_then(bob, harris) -> None:
     """Ben moved out ten days ago: a box logged today for last month still counts him."""
     account, ana, ben = harris
     people_services.household_member_end(actor=bob, account=account, person=ben,
@@ -81,7 +81,7 @@ def test_a_backdated_disbursement_counts_the_household_as_it_was_then(bob, harri
     assert snapshot(person=ana) == [(account.pk, 4), (account.pk, 3)]
 
 
-def test_later_membership_changes_never_change_a_snapshot(bob, harris):
+def test_later_membership_changes_never_change_a_snapshot(bob, harris) -> None:
     account, ana, ben = harris
     benefit = f.BenefitFactory()
     services.disbursements_bulk_walk_in(actor=bob, benefit=benefit, quantity=Decimal(1),
@@ -92,7 +92,7 @@ def test_later_membership_changes_never_change_a_snapshot(bob, harris):
     assert snapshot() == [(account.pk, 4), (account.pk, 4)]
 
 
-def test_session_disbursements_record_the_household_on_each_session_date(bob, harris):
+def test_session_disbursements_record_the_household_on_each_session_date(bob, harris) -> None:
     account, ana, _ = harris
     schedule = f.schedule_with_sessions(sessions=3)
     services.schedule_add_participants(actor=bob, schedule=schedule, person_ids=[ana.pk])
@@ -100,7 +100,7 @@ def test_session_disbursements_record_the_household_on_each_session_date(bob, ha
 
 
 def test_attendance_takes_the_snapshot_again_for_whoever_moved_before_the_session(
-        bob, harris):
+        bob, harris) -> None:
     """The roster's rows are written ahead; on the day Ana lived elsewhere."""
     account, ana, _ = harris
     session = f.SessionFactory(local_date=TODAY)
@@ -115,7 +115,7 @@ def test_attendance_takes_the_snapshot_again_for_whoever_moved_before_the_sessio
     assert snapshot(person=ana) == [(elsewhere.pk, 2)]
 
 
-def test_the_migration_fills_existing_rows_from_todays_memberships(harris):
+def test_the_migration_fills_existing_rows_from_todays_memberships(harris) -> None:
     module = importlib.import_module(
         "programdesk.participation.migrations.0003_household_snapshot_fill")
     account, ana, _ = harris

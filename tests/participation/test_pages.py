@@ -5,17 +5,18 @@ from django.utils import timezone
 
 from programdesk.participation import services
 from programdesk.participation.models import BenefitDisbursement, CohortMember, ProgramEnrollment
+from programdesk.scheduling.models import BenefitSchedule
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def schedule():
+def schedule() -> BenefitSchedule:
     return f.schedule_with_sessions(sessions=3)
 
 
-def test_add_participants_page_adds_the_ticked_people(client, charlie, schedule):
+def test_add_participants_page_adds_the_ticked_people(client, charlie, schedule) -> None:
     client.force_login(charlie)
     people = f.PersonFactory.create_batch(2, last_name="Okafor")
     page = client.get(f"/schedules/{schedule.pk}/participants/", {"q": "okafor"})
@@ -26,12 +27,12 @@ def test_add_participants_page_adds_the_ticked_people(client, charlie, schedule)
     assert BenefitDisbursement.objects.count() == 6
 
 
-def test_add_participants_page_needs_staff(client, dana, schedule):
+def test_add_participants_page_needs_staff(client, dana, schedule) -> None:
     client.force_login(dana)
     assert client.get(f"/schedules/{schedule.pk}/participants/").status_code == 403
 
 
-def test_attendance_sheet_saves_statuses(client, charlie, schedule):
+def test_attendance_sheet_saves_statuses(client, charlie, schedule) -> None:
     services.schedule_add_participants(actor=charlie, schedule=schedule,
                                        person_ids=[p.pk for p in f.PersonFactory.create_batch(2)])
     session = schedule.sessions.order_by("start").first()
@@ -48,7 +49,7 @@ def test_attendance_sheet_saves_statuses(client, charlie, schedule):
     assert session.status == "completed"
 
 
-def test_attendance_sheet_bad_quantity_saves_nothing(client, charlie, schedule):
+def test_attendance_sheet_bad_quantity_saves_nothing(client, charlie, schedule) -> None:
     services.schedule_add_participants(actor=charlie, schedule=schedule,
                                        person_ids=[f.PersonFactory().pk])
     session = schedule.sessions.order_by("start").first()
@@ -60,7 +61,7 @@ def test_attendance_sheet_bad_quantity_saves_nothing(client, charlie, schedule):
     assert BenefitDisbursement.objects.get(pk=row.pk).status.code == "enrolled"
 
 
-def test_viewer_sees_the_sheet_but_cannot_save(client, dana, charlie, schedule):
+def test_viewer_sees_the_sheet_but_cannot_save(client, dana, charlie, schedule) -> None:
     services.schedule_add_participants(actor=charlie, schedule=schedule,
                                        person_ids=[f.PersonFactory().pk])
     session = schedule.sessions.order_by("start").first()
@@ -69,7 +70,7 @@ def test_viewer_sees_the_sheet_but_cannot_save(client, dana, charlie, schedule):
     assert client.post(f"/sessions/{session.pk}/", {}).status_code == 403
 
 
-def test_kiosk_lists_todays_sessions_and_checks_in(client, kim, charlie, schedule):
+def test_kiosk_lists_todays_sessions_and_checks_in(client, kim, charlie, schedule) -> None:
     person = f.PersonFactory(first_name="Ana", last_name="Lopez")
     services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[person.pk])
     today = schedule.sessions.get(local_date=timezone.localdate())
@@ -83,7 +84,7 @@ def test_kiosk_lists_todays_sessions_and_checks_in(client, kim, charlie, schedul
         "completed"
 
 
-def test_kiosk_registers_a_newcomer(client, kim, schedule):
+def test_kiosk_registers_a_newcomer(client, kim, schedule) -> None:
     today = schedule.sessions.get(local_date=timezone.localdate())
     client.force_login(kim)
     response = client.post(f"/kiosk/{today.pk}/", {
@@ -94,7 +95,7 @@ def test_kiosk_registers_a_newcomer(client, kim, schedule):
     assert row.recipient_type == "walk_in" and row.person.postal_code == "02119"
 
 
-def test_kiosk_register_needs_names(client, kim, schedule):
+def test_kiosk_register_needs_names(client, kim, schedule) -> None:
     today = schedule.sessions.get(local_date=timezone.localdate())
     client.force_login(kim)
     response = client.post(f"/kiosk/{today.pk}/", {"action": "register", "first_name": "",
@@ -103,13 +104,13 @@ def test_kiosk_register_needs_names(client, kim, schedule):
     assert not BenefitDisbursement.objects.exists()
 
 
-def test_kiosk_cannot_open_other_days(client, kim, schedule):
+def test_kiosk_cannot_open_other_days(client, kim, schedule) -> None:
     later = schedule.sessions.exclude(local_date=timezone.localdate()).first()
     client.force_login(kim)
     assert client.get(f"/kiosk/{later.pk}/").status_code == 404
 
 
-def test_enrollment_pages(client, charlie):
+def test_enrollment_pages(client, charlie) -> None:
     enrollment = f.EnrollmentFactory()
     cohort = f.CohortFactory(program=enrollment.program)
     client.force_login(charlie)
@@ -125,7 +126,7 @@ def test_enrollment_pages(client, charlie):
     assert not enrollment.is_active and enrollment.end_date is not None
 
 
-def test_enrollment_page_shows_the_409_on_the_status_field(client, charlie):
+def test_enrollment_page_shows_the_409_on_the_status_field(client, charlie) -> None:
     active = f.EnrollmentFactory()
     old = f.EnrollmentFactory(program=active.program, person=active.person,
                               status=f.status("enrollment", "withdrawn"))
@@ -135,7 +136,7 @@ def test_enrollment_page_shows_the_409_on_the_status_field(client, charlie):
     assert ProgramEnrollment.objects.filter(person=active.person, is_active=True).count() == 1
 
 
-def test_cohort_page(client, charlie):
+def test_cohort_page(client, charlie) -> None:
     cohort = f.CohortFactory()
     enrollment = f.EnrollmentFactory(program=cohort.program)
     client.force_login(charlie)
@@ -147,7 +148,7 @@ def test_cohort_page(client, charlie):
     assert CohortMember.objects.filter(cohort=cohort, removed_on=None).count() == 0
 
 
-def test_removing_from_the_schedule_says_who_and_how_many_places(client, charlie):
+def test_removing_from_the_schedule_says_who_and_how_many_places(client, charlie) -> None:
     import datetime as dt
 
     schedule = f.schedule_with_sessions(sessions=3,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -116,7 +117,7 @@ def test_find_duplicates_is_one_query(django_assert_num_queries) -> None:
 def test_match_rows_needs_a_similar_name_and_a_shared_fact() -> None:
     john = f.PersonFactory(first_name="John", last_name="Smith", birth_date=APRIL_2,
                            email="john@example.org", phone="617-555-0100")
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"first_name": "Jon", "last_name": "Smith", "birth_date": "1990-04-02"},
         {"first_name": "John", "last_name": "Smyth", "email": "JOHN@example.org"},
         {"first_name": "John", "last_name": "Smith", "phone": "6175550100"},

@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.test import Client
 from django.utils.timezone import localdate
 
-from programdesk.people.models import HouseholdMembership
+from programdesk.core.models import User
+from programdesk.people.models import Account, HouseholdMembership, Person
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -17,13 +19,13 @@ TODAY = localdate()
 
 
 @pytest.fixture
-def as_charlie(client, charlie):
+def as_charlie(client: Client, charlie: User) -> Client:
     client.force_login(charlie)
     return client
 
 
 @pytest.fixture
-def harris():
+def harris() -> tuple[Account, Person, Person]:
     account = f.AccountFactory(name="Harris", declared_size=2)
     ana = f.MembershipFactory(account=account, relationship="head",
                               person__first_name="Ana").person
@@ -32,7 +34,7 @@ def harris():
     return account, ana, gone.person
 
 
-def test_the_page_shows_members_now_and_past_and_the_size(as_charlie, harris):
+def test_the_page_shows_members_now_and_past_and_the_size(as_charlie, harris) -> None:
     account, ana, gus = harris
     body = as_charlie.get(f"/accounts/{account.pk}/").content.decode()
     assert "3 people" in body  # Ana and two not registered
@@ -41,7 +43,7 @@ def test_the_page_shows_members_now_and_past_and_the_size(as_charlie, harris):
     assert gus.full_name in past
 
 
-def test_adding_someone_with_a_relationship_and_a_date(as_charlie, harris):
+def test_adding_someone_with_a_relationship_and_a_date(as_charlie, harris) -> None:
     account, _, _ = harris
     ben = f.PersonFactory(first_name="Ben")
     since = TODAY - dt.timedelta(days=10)
@@ -52,7 +54,7 @@ def test_adding_someone_with_a_relationship_and_a_date(as_charlie, harris):
     assert (m.account_id, m.relationship, m.start_date) == (account.pk, "child", since)
 
 
-def test_a_second_head_is_refused_with_a_message(as_charlie, harris):
+def test_a_second_head_is_refused_with_a_message(as_charlie, harris) -> None:
     account, _, _ = harris
     ben = f.PersonFactory(first_name="Ben")
     response = as_charlie.post(f"/accounts/{account.pk}/members/", {
@@ -61,7 +63,7 @@ def test_a_second_head_is_refused_with_a_message(as_charlie, harris):
     assert not HouseholdMembership.objects.filter(person=ben).exists()
 
 
-def test_someone_from_another_household_is_moved_after_a_confirmation(as_charlie, harris):
+def test_someone_from_another_household_is_moved_after_a_confirmation(as_charlie, harris) -> None:
     account, ana, _ = harris
     lee = f.AccountFactory(name="Lee")
     response = as_charlie.post(f"/accounts/{lee.pk}/members/", {"person": ana.pk})
@@ -75,7 +77,7 @@ def test_someone_from_another_household_is_moved_after_a_confirmation(as_charlie
         (account.pk, TODAY - dt.timedelta(days=1)), (lee.pk, None)]
 
 
-def test_ending_a_membership_refuses_a_day_before_it_started(as_charlie, harris):
+def test_ending_a_membership_refuses_a_day_before_it_started(as_charlie, harris) -> None:
     account, ana, _ = harris
     response = as_charlie.post(f"/accounts/{account.pk}/members/end/", {
         "person": ana.pk, "end_date": "2000-01-01"})
@@ -84,7 +86,7 @@ def test_ending_a_membership_refuses_a_day_before_it_started(as_charlie, harris)
     assert HouseholdMembership.objects.get(person=ana).end_date is None
 
 
-def test_the_household_form_takes_declared_size_and_income(as_charlie, harris):
+def test_the_household_form_takes_declared_size_and_income(as_charlie, harris) -> None:
     account, _, _ = harris
     as_charlie.post(f"/accounts/{account.pk}/edit/", {
         "name": "Harris", "kind": "household", "declared_size": "4", "annual_income": "31000"})
@@ -92,7 +94,7 @@ def test_the_household_form_takes_declared_size_and_income(as_charlie, harris):
     assert (account.declared_size, account.annual_income) == (4, 31000)
 
 
-def test_logging_benefits_says_which_household_is_served(as_charlie, harris):
+def test_logging_benefits_says_which_household_is_served(as_charlie, harris) -> None:
     _, ana, _ = harris
     body = as_charlie.get(f"/people/{ana.pk}/log-benefits/").content.decode()
     assert "Serving" in body and "the Harris household, 3 people" in body
@@ -100,7 +102,7 @@ def test_logging_benefits_says_which_household_is_served(as_charlie, harris):
     assert "Serving" not in as_charlie.get(f"/people/{alone.pk}/log-benefits/").content.decode()
 
 
-def test_the_kiosk_tells_the_size_of_ones_household_and_nothing_else(client, kim, harris):
+def test_the_kiosk_tells_the_size_of_ones_household_and_nothing_else(client, kim, harris) -> None:
     _, ana, _ = harris
     session = f.SessionFactory(local_date=TODAY)
     client.force_login(kim)
@@ -110,7 +112,7 @@ def test_the_kiosk_tells_the_size_of_ones_household_and_nothing_else(client, kim
     assert "Harris" not in body.split("<main", 1)[1].split("</main>", 1)[0]
 
 
-def test_the_person_page_lists_their_households_over_time(as_charlie, harris):
+def test_the_person_page_lists_their_households_over_time(as_charlie, harris) -> None:
     _, _, gus = harris
     body = as_charlie.get(f"/people/{gus.pk}/").content.decode()
     listed = body[body.index('id="person-households"'):]

@@ -177,7 +177,7 @@ def test_people_created_in_bulk_join_their_households(alice) -> None:
         {"first_name": "A", "last_name": "B", "account_id": account.pk},
         {"first_name": "C", "last_name": "D", "account_id": org.pk},
         {"first_name": "E", "last_name": "F"}])
-    assert members(account) == [(created[0].pk, "other", TODAY, None)]
+    assert members(account) == [(created[0], "other", TODAY, None)]
     assert HouseholdMembership.objects.count() == 1
 
 

@@ -101,17 +101,56 @@ def test_merge_moves_every_row_and_loses_none(alice) -> None:
     assert set(moved["participation.benefitdisbursement.person"]) == moved_ids["disbursements"]
 
 
-def test_two_active_enrollments_in_one_program_are_a_conflict_and_nothing_changes() -> None:
+def test_two_active_enrollments_in_one_program_become_one_and_lose_no_row() -> None:
     program = f.ProgramFactory(name="Transit")
     survivor, duplicate = f.PersonFactory(), f.PersonFactory()
     history(survivor, program)
-    history(duplicate, program)
+    history(duplicate, program)  # another benefit, schedule and cohort of the same program
     before = row_counts()
-    with pytest.raises(Conflict) as info:
-        person_merge(actor=None, survivor=survivor, duplicate=duplicate)
-    assert "Transit" in info.value.detail
-    assert row_counts() == before
-    assert ProgramEnrollment.objects.filter(person=duplicate).count() == 1
+    person_merge(actor=None, survivor=survivor, duplicate=duplicate)
+    after = row_counts()
+    assert after.pop("people.Person") == before.pop("people.Person") - 1
+    assert after.pop("participation.ProgramEnrollment") == (
+        before.pop("participation.ProgramEnrollment") - 1)
+    assert after == before
+    [enrollment] = ProgramEnrollment.objects.filter(person=survivor)
+    assert BenefitAssignment.objects.filter(enrollment=enrollment).count() == 2
+    assert BenefitDisbursement.objects.filter(enrollment=enrollment).count() == 8
+    assert CohortMember.objects.filter(enrollment=enrollment).count() == 2
+
+
+def test_merging_enrollments_folds_the_same_benefit_session_and_cohort(alice) -> None:
+    from programdesk.participation import services
+
+    schedule = f.schedule_with_sessions(sessions=3)
+    today = schedule.sessions.get(local_date=dt.date.today())
+    survivor = f.PersonFactory(first_name="Kai", last_name="Green")
+    duplicate = f.PersonFactory(first_name="Kai", last_name="Green")
+    services.schedule_add_participants(actor=alice, schedule=schedule, person_ids=[survivor.pk])
+    services.check_in(actor=alice, session=today, person_id=duplicate.pk)  # a walk-in, twice
+    ProgramEnrollment.objects.filter(person=duplicate).update(start_date=dt.date(2025, 1, 6))
+    cohort = f.CohortFactory(program=schedule.benefit.program)
+    services.cohort_add_members(actor=alice, cohort=cohort, enrollment_ids=list(
+        ProgramEnrollment.objects.values_list("id", flat=True)))
+
+    person_merge(actor=alice, survivor=survivor, duplicate=duplicate)
+
+    [enrollment] = ProgramEnrollment.objects.filter(program=schedule.benefit.program)
+    assert enrollment.person_id == survivor.pk and enrollment.is_active
+    assert enrollment.start_date == dt.date(2025, 1, 6)  # the earliest
+    [assignment] = BenefitAssignment.objects.all()
+    assert assignment.enrollment_id == enrollment.pk
+    assert ScheduleAssignment.objects.get().assignment_id == assignment.pk
+    # One disbursement per session; for today's both held, the check-in (delivered) wins.
+    assert BenefitDisbursement.objects.filter(enrollment=enrollment).count() == 3
+    assert BenefitDisbursement.objects.get(session=today).status.bucket == "delivered"
+    assert CohortMember.objects.get().enrollment_id == enrollment.pk
+    event = AuditEvent.objects.get(action="enrollment.merge")
+    assert event.object_id == enrollment.pk and event.actor == alice
+    assert event.before["merged"]["person"] == duplicate.pk
+    assert len(event.after["disbursements_deleted"]) == 1
+    merge = AuditEvent.objects.get(action="person.merge")
+    assert merge.after["enrollments_merged"][0]["into"] == enrollment.pk
 
 
 def test_an_ended_enrollment_in_the_same_program_merges() -> None:

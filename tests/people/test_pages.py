@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.test import Client
 from django.utils.timezone import localdate
 
 from programdesk.core.custom_fields import field_definition_create
+from programdesk.core.models import User
 from programdesk.people.models import Account, Case, Person, PersonDocument
 from programdesk.programs.services import eligibility_rule_create
 from tests import factories as f
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def as_charlie(client, charlie):
+def as_charlie(client: Client, charlie: User) -> Client:
     client.force_login(charlie)
     return client
 
@@ -174,13 +176,16 @@ def test_merge_from_the_page(as_charlie) -> None:
     assert keep.disbursements.count() == 1
 
 
-def test_merge_conflict_is_a_message(as_charlie) -> None:
+def test_merging_two_people_enrolled_in_one_program_keeps_one_enrollment(as_charlie) -> None:
+    from programdesk.participation.models import ProgramEnrollment
+
     program = f.ProgramFactory()
     keep = f.EnrollmentFactory(program=program).person
     gone = f.EnrollmentFactory(program=program).person
     response = as_charlie.post(f"/people/{keep.pk}/merge/", {"duplicate": gone.pk}, follow=True)
-    assert "actively enrolled" in response.content.decode()
-    assert Person.objects.filter(pk=gone.pk).exists()
+    assert "was merged into" in response.content.decode()
+    assert not Person.objects.filter(pk=gone.pk).exists()
+    assert list(ProgramEnrollment.objects.values_list("person_id", flat=True)) == [keep.pk]
 
 
 def test_accounts_and_members(as_charlie) -> None:

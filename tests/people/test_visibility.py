@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from programdesk.core.models import User
 from programdesk.people.selectors import accounts_visible, cases_visible, people_visible
+from programdesk.programs.models import Program
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def setup():
+def setup() -> tuple[User, Program, Program]:
     mine, other = f.ProgramFactory(), f.ProgramFactory()
     user = f.UserFactory(role="staff")
     user.programs.set([mine])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from programdesk.core.errors import ValidationError
 from programdesk.people.models import Person, PersonDocument
 from programdesk.programs import services
 from programdesk.programs.eligibility import (
+    EligibilityDecision,
     eligibility_check,
     eligibility_check_many,
     rule_summary,
@@ -38,7 +40,7 @@ def program(db) -> None:
     PROGRAM[:] = [f.ProgramFactory()]
 
 
-def check(person: Person, **kwargs):
+def check(person: Person, **kwargs: Any) -> EligibilityDecision:
     kwargs.setdefault("program", PROGRAM[0])
     return eligibility_check(person=person, on=ON, **kwargs)
 

@@ -55,7 +55,8 @@ anything = params_dicts | json_values
 numbers = (st.integers(-5, 1200) | st.integers(-5, 1200).map(str) | st.floats(-5, 1200)
            | st.decimals(-5, 1200, places=4).map(str))
 codes = st.text(max_size=8) | st.integers(0, 99999)
-PLAUSIBLE = {  # per criterion, values near what a form or a client sends
+# Per criterion, values near what a form or a client sends.
+PLAUSIBLE: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "age": {"min": numbers, "max": numbers},
     "postal_code": {"codes": st.lists(codes, max_size=4) | st.text(max_size=20),
                     "prefixes": st.lists(codes, max_size=4) | st.text(max_size=20)},
@@ -316,9 +317,11 @@ def test_one_and_many_decide_alike_from_stored_rules(
     if not IncomeGuideline.objects.exists():
         services.income_guidelines_replace(actor=None, rows=list(TABLE.items()))
     program = f.ProgramFactory()
-    for criterion, params in [("age", {"min": str(low), "max": low + span}),
-                              ("income", {"max_percent": percent}),
-                              ("postal_code", {"codes": "10001", "prefixes": ["100"]})]:
+    rules: list[tuple[str, dict[str, Any]]] = [("age", {"min": str(low), "max": low + span}),
+                                               ("income", {"max_percent": percent}),
+                                               ("postal_code", {"codes": "10001",
+                                                                "prefixes": ["100"]})]
+    for criterion, params in rules:
         services.eligibility_rule_create(actor=None, criterion=criterion, params=params,
                                          program=program)
     on = dt.date(2026, 3, 2)

@@ -6,9 +6,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from programdesk.core.custom_fields import field_definition_create
-from programdesk.core.models import FieldDefinition, StatusValue
+from programdesk.core.models import FieldDefinition, StatusValue, User
 from programdesk.programs.models import (
     Benefit,
     BenefitType,
@@ -25,13 +26,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def as_alice(client, alice):
+def as_alice(client: Client, alice: User) -> Client:
     client.force_login(alice)
     return client
 
 
 @pytest.fixture
-def as_bob(client, bob):
+def as_bob(client: Client, bob: User) -> Client:
     client.force_login(bob)
     return client
 

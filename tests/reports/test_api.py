@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from programdesk.participation.models import CohortMember
+from programdesk.participation.models import BenefitAssignment, BenefitDisbursement, CohortMember
+from programdesk.scheduling.models import BenefitSession
 from tests.conftest import assert_problem
 from tests.factories import (
     AccountFactory,
@@ -33,7 +35,7 @@ MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 
 
 @pytest.fixture
-def story(db):
+def story(db: None) -> dict[str, Any]:
     """A tutoring program in March 2026, small enough to count on one's fingers.
 
     Ana attends two sessions and misses one; Ben is excused once and absent once; the Lee
@@ -58,7 +60,8 @@ def story(db):
                          status="completed")
     upcoming = SessionFactory(schedule=s1.schedule, local_date=dt.date(2026, 3, 24))
 
-    def at(a, session, code, quantity="2"):
+    def at(a: BenefitAssignment, session: BenefitSession, code: str, quantity: str = "2"
+           ) -> BenefitDisbursement:
         return DisbursementFactory(assignment=a, session=session, disbursed_on=session.local_date,
                                    status=status("disbursement", code),
                                    quantity=Decimal(quantity))
@@ -287,7 +290,8 @@ def test_each_report_runs_a_constant_number_of_queries(api, alice, path, params,
 
 
 def test_summary_is_six_queries(alice, story, django_assert_num_queries) -> None:
-    from programdesk.reports.selectors import ReportFilter, report_summary
+    from programdesk.reports.filtering import ReportFilter
+    from programdesk.reports.selectors import report_summary
     alice.visible_program_ids()
     # totals, units per unit, sessions held, households served, new people, new households
     with django_assert_num_queries(6):

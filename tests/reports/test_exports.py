@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any, cast
 
 import openpyxl
 import pytest
@@ -15,6 +17,8 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from programdesk.core.models import FieldDefinition
+from programdesk.people.models import Person
+from programdesk.programs.models import Program
 from programdesk.reports import exports
 from programdesk.reports.exports import csv_lines, escape_cell, xlsx_write
 from tests.factories import (
@@ -35,16 +39,36 @@ NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+1 555 0100", "-2+3", "@SUM(A1)",
          "\rReturn"]
 
 
+@pytest.fixture
+def client(client: Any) -> Any:
+    """These tests read the columns by their machine keys, as an integration does: every
+    download they ask for carries ``headers=machine`` (the human headers have tests of their
+    own below)."""
+    get = client.get
+
+    def get_machine(path: str, data: Any = None, **extra: Any) -> Any:
+        if path.startswith(("/exports/", "/reports/")) and path.split("?")[0].endswith(
+                (".csv", ".xlsx")):
+            if "?" in path:
+                path += "&headers=machine"
+            else:
+                data = {**(data or {}), "headers": "machine"}
+        return get(path, data, **extra)
+
+    client.get = get_machine
+    return client
+
+
 def read_csv(response) -> list[dict[str, str]]:
     assert isinstance(response, StreamingHttpResponse)
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    text = b"".join(cast("Iterator[bytes]", response.streaming_content)).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def read_xlsx(response) -> list[dict[str, object]]:
     assert isinstance(response, FileResponse)
-    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)),
-                                      read_only=True)
+    content = b"".join(cast("Iterator[bytes]", response.streaming_content))
+    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
     rows: list[dict[str, object]] = []
     for sheet in workbook.worksheets:
         values = list(sheet.iter_rows(values_only=True))
@@ -102,9 +126,9 @@ def test_xlsx_drops_characters_excel_cannot_hold() -> None:
 
 
 @pytest.fixture
-def nasty_people(db):
+def nasty_people(db: None) -> tuple[Program, list[Person]]:
     program = ProgramFactory()
-    FieldDefinition.objects.create(target="person", key="nickname", label="Nickname",
+    FieldDefinition.objects.create(target="person", key="nickname", label="Goes by",
                                    field_type="text")
     people = []
     for value in NASTY:
@@ -215,7 +239,7 @@ def test_export_chunks_rows_through_a_cursor(monkeypatch, client, alice) -> None
     seen = []
     original = type(PersonFactory._meta.model.objects.all()).iterator
 
-    def spy(self, chunk_size=None):
+    def spy(self: Any, chunk_size: int | None = None) -> Any:
         seen.append((self._iterable_class.__name__, chunk_size))
         return original(self, chunk_size=chunk_size)
 
@@ -317,3 +341,42 @@ def test_the_disbursement_list_pages_export_link_downloads_what_it_shows(client,
     link = f"/exports/disbursements.csv?program={program.pk}"
     assert link in html
     assert len(read_csv(client.get(link))) == page.context["count"] == 3
+
+
+def test_downloads_have_human_headers_unless_asked_for_the_machine_keys(alice, nasty_people
+                                                                       ) -> None:
+    from django.test import Client
+
+    people = Client()
+    people.force_login(alice)
+    human = read_csv(people.get("/exports/people.csv"))[0]
+    assert list(human)[:4] == ["ID", "First name", "Last name", "Birth date"]
+    assert {"Postal code", "Account ID", "Annual income", "Goes by"} <= set(human)
+    machine = read_csv(people.get("/exports/people.csv", {"headers": "machine"}))[0]
+    assert list(machine)[:4] == ["id", "first_name", "last_name", "birth_date"]
+    assert "extra.nickname" in machine
+    xlsx = read_xlsx(people.get("/exports/disbursements.xlsx"))
+    assert xlsx == [] or "Number of recipients" in xlsx[0]
+    summary = read_csv(people.get("/reports/summary.csv"))
+    assert list(summary[0]) == ["Measure", "Value"]
+    bad = people.get("/exports/people.csv", {"headers": "pretty"})
+    assert bad.status_code == 400 and b"human or machine" in bad.content
+
+
+def test_an_import_reads_back_an_export_with_either_headers(alice, nasty_people) -> None:
+    from django.test import Client
+
+    from programdesk.imports.fields import custom_definitions, guess_mapping
+
+    people = Client()
+    people.force_login(alice)
+    for query in [{}, {"headers": "machine"}]:
+        text = b"".join(cast(Any, people.get("/exports/people.csv", query)).streaming_content)
+        header = next(csv.reader(io.StringIO(text.decode("utf-8-sig"))))
+        mapping = dict(zip(header, guess_mapping("people", header,
+                                                 definitions=custom_definitions("people")),
+                           strict=True))
+        fields = set(mapping.values())
+        assert {"first_name", "last_name", "birth_date", "email", "phone", "postal_code",
+                "card_code", "account_id", "household_size", "annual_income",
+                "extra.nickname"} <= fields, mapping

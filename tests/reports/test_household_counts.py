@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils.timezone import localdate
 
+from programdesk.core.models import User
 from programdesk.participation import services
 from programdesk.people import services as people_services
 from programdesk.people.models import HouseholdMembership
-from programdesk.reports.selectors import report_filter, report_summary
+from programdesk.reports.filtering import report_filter
+from programdesk.reports.selectors import report_summary
 from tests.factories import AccountFactory, BenefitFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +41,7 @@ def on(day: int) -> dt.date:
 
 
 @pytest.fixture
-def world(alice):
+def world(alice: User) -> dict[str, Any]:
     """Harris (Ana the head, Ben; one declared member) and Lee (Cy) since before February;
     Dee lives alone. Ana got a box in February. In March: Ana on the 3rd, Ben on the 5th, Cy
     on the 10th, Dee on the 12th; Ben moves to Lee on the 15th and gets a box on the 18th;
@@ -53,7 +56,7 @@ def world(alice):
                                              relationship=relationship, start_date=start)
     benefit = BenefitFactory(name="Food box")
 
-    def give(person, day, status=None):
+    def give(person, day, status=None) -> None:
         services.disbursements_bulk_walk_in(actor=alice, benefit=benefit, quantity=Decimal(1),
                                             disbursed_on=day, person_ids=[person.pk],
                                             status=status)
@@ -74,7 +77,7 @@ def counts(user, **filters) -> dict[str, int]:
     return {k: summary[k] for k in COUNTS}  # type: ignore[literal-required]
 
 
-def test_the_counts_of_a_month(alice, world):
+def test_the_counts_of_a_month(alice, world) -> None:
     assert counts(alice, date_from=M, date_to=M_END) == {
         "people_served": 4,  # Ana, Ben, Cy, Dee
         "households_served": 2,  # Harris, Lee (Dee is in none)
@@ -86,7 +89,7 @@ def test_the_counts_of_a_month(alice, world):
     }
 
 
-def test_the_counts_of_february_and_of_all_time(alice, world):
+def test_the_counts_of_february_and_of_all_time(alice, world) -> None:
     assert counts(alice, date_from=FEB, date_to=M - dt.timedelta(days=1)) == {
         "people_served": 1, "households_served": 1, "individuals_in_households_served": 3,
         "new_people": 1, "new_households": 1}
@@ -95,7 +98,7 @@ def test_the_counts_of_february_and_of_all_time(alice, world):
         "new_people": 4, "new_households": 2}
 
 
-def test_new_is_counted_within_the_program_filtered_on(alice, world):
+def test_new_is_counted_within_the_program_filtered_on(alice, world) -> None:
     """Ana's first box of another program's benefit in March makes her new to that program."""
     other = BenefitFactory(name="Coats")
     services.disbursements_bulk_walk_in(actor=alice, benefit=other, quantity=Decimal(1),
@@ -106,7 +109,8 @@ def test_new_is_counted_within_the_program_filtered_on(alice, world):
                       "new_people": 1, "new_households": 1}
 
 
-def test_a_membership_change_after_a_visit_leaves_last_months_counts_unchanged(alice, world):
+def test_a_membership_change_after_a_visit_leaves_last_months_counts_unchanged(
+        alice, world) -> None:
     before = counts(alice, date_from=M, date_to=M_END)
     elsewhere = AccountFactory(name="Zed", declared_size=4)
     people_services.household_member_move(actor=alice, person=world["ana"], account=elsewhere,
@@ -117,7 +121,7 @@ def test_a_membership_change_after_a_visit_leaves_last_months_counts_unchanged(a
     assert counts(alice, date_from=M, date_to=M_END) == before
 
 
-def test_the_api_summary_has_the_counts(api, world):
+def test_the_api_summary_has_the_counts(api, world) -> None:
     body = api.get("reports/summary", **{"from": M.isoformat(), "to": M_END.isoformat()}).json()
     assert {k: body[k] for k in COUNTS} == {
         "people_served": 4, "households_served": 2, "individuals_in_households_served": 5,

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from programdesk.programs.models import Program
 from programdesk.reports.charts import Series, bar_chart, nice_step
 from tests.factories import (
     AssignmentFactory,
@@ -31,7 +32,7 @@ PAGES = ["/reports/", "/reports/attendance/", "/reports/completion/", "/reports/
 
 
 @pytest.fixture
-def served(db):
+def served(db: None) -> Program:
     program = ProgramFactory(name="Food pantry")
     benefit = BenefitFactory(program=program, name="<script>alert(1)</script>",
                              unit=unit("meal"))

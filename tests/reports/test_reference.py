@@ -8,8 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from programdesk.reports import selectors as s
-from programdesk.reports.selectors import ReportFilter
+from programdesk.reports import selectors
+from programdesk.reports.filtering import ReportFilter
+from programdesk.reports.followups import (
+    followups_absences,
+    followups_not_served,
+    followups_unrecorded_sessions,
+)
 from tests.factories import UserFactory
 from tests.reports.world import (
     BASE,
@@ -82,7 +87,7 @@ def test_generated_data_covers_every_case(world) -> None:
 def test_summary_equals_the_hand_count(world, alice) -> None:
     rows = Rows()
     for f in filters_for(world):
-        got = s.report_summary(user=alice, filters=f)
+        got = selectors.report_summary(user=alice, filters=f)
         want = ref_summary(rows, f)
         assert dict(got) == want, f
 
@@ -92,17 +97,17 @@ def test_summary_for_a_user_limited_to_one_program(world) -> None:
     limited = UserFactory(username="limited", role="viewer")
     limited.programs.add(world.programs[1])
     for f in [ReportFilter(), ReportFilter(date_from=RANGE[0], date_to=RANGE[1])]:
-        got = s.report_summary(user=limited, filters=f)
+        got = selectors.report_summary(user=limited, filters=f)
         assert dict(got) == ref_summary(rows, f, visible={world.programs[1].pk})
-        assert got != s.report_summary(user=UserFactory(username="all", role="viewer"),
-                                       filters=f)
+        assert got != selectors.report_summary(user=UserFactory(username="all", role="viewer"),
+                                               filters=f)
 
 
 @pytest.mark.parametrize("group_by", ["person", "session", "schedule", "cohort"])
 def test_attendance_equals_the_hand_count(world, alice, group_by) -> None:
     rows = Rows()
     for f in filters_for(world):
-        report = s.report_attendance(user=alice, filters=f, group_by=group_by)
+        report = selectors.report_attendance(user=alice, filters=f, group_by=group_by)
         want_rows, want_totals = ref_attendance(rows, f, group_by)
         key = {
             "person": lambda r: (r["person_id"], r["account_id"]),
@@ -124,8 +129,8 @@ def test_attendance_equals_the_hand_count(world, alice, group_by) -> None:
 
 def test_attendance_totals_match_the_summary(world, alice) -> None:
     for f in filters_for(world):
-        summary = s.report_summary(user=alice, filters=f)
-        totals = s.report_attendance(user=alice, filters=f)["totals"]
+        summary = selectors.report_summary(user=alice, filters=f)
+        totals = selectors.report_attendance(user=alice, filters=f)["totals"]
         assert totals["rate"] == summary["attendance_rate"]
 
 
@@ -134,7 +139,7 @@ def test_completion_equals_the_hand_count(world, alice) -> None:
     for f in filters_for(world):
         if f.schedule_id:
             continue  # the reference has no roster walk; covered by the API tests
-        got = s.report_completion(user=alice, filters=f)
+        got = selectors.report_completion(user=alice, filters=f)
         want = ref_completion(rows, f)
         assert {k: v for k, v in got["by_bucket"].items() if v} == want, f
         assert got["enrollments"] == sum(want.values())
@@ -146,19 +151,19 @@ def test_units_by_month_equals_the_hand_count(world, alice) -> None:
     rows = Rows()
     for f in filters_for(world):
         got = {(r["month"], r["benefit_id"]): (r["quantity"], r["disbursements"])
-               for r in s.report_units_by_month(user=alice, filters=f)}
+               for r in selectors.report_units_by_month(user=alice, filters=f)}
         assert got == ref_units_by_month(rows, f), f
 
 
 def test_repeat_participation_equals_the_hand_count(world, alice) -> None:
     rows = Rows()
     for f in filters_for(world):
-        report = s.report_repeat_participation(user=alice, filters=f, min_times=2)
+        report = selectors.report_repeat_participation(user=alice, filters=f, min_times=2)
         distribution, by_code = ref_repeat(rows, f)
         assert {r["times"]: r["people"] for r in report["distribution"]} == dict(distribution)
         assert report["people_served"] == sum(distribution.values())
-        assert report["people_served"] == s.report_summary(user=alice,
-                                                           filters=f)["people_served"]
+        assert report["people_served"] == selectors.report_summary(user=alice,
+                                                                   filters=f)["people_served"]
         assert report["repeat_people"] == sum(n for t, n in distribution.items() if t >= 2)
         assert {r["postal_code"]: (r["people_served"], r["repeat_people"])
                 for r in report["by_postal_code"]} == by_code
@@ -170,7 +175,7 @@ def test_consecutive_absences_equal_the_hand_count(world, alice) -> None:
         for minimum in (2, 3):
             got = {(r["person_id"], r["session__schedule_id"]): (r["absences"],
                                                                  r["last_absent_on"])
-                   for r in s.followups_absences(user=alice, filters=f, min_absences=minimum)}
+                   for r in followups_absences(user=alice, filters=f, min_absences=minimum)}
             assert got == ref_absence_streaks(rows, f, minimum), f
 
 
@@ -180,7 +185,7 @@ def test_not_served_equals_the_hand_count(world, alice) -> None:
         if f.schedule_id:
             continue
         for today in (BASE, BASE + dt.timedelta(days=40)):
-            got = {r["id"] for r in s.followups_not_served(user=alice, filters=f, today=today)}
+            got = {r["id"] for r in followups_not_served(user=alice, filters=f, today=today)}
             assert got == ref_not_served(rows, f, today), (f, today)
 
 
@@ -190,5 +195,5 @@ def test_unrecorded_sessions_equal_the_hand_count(world, alice) -> None:
     for f in filters_for(world):
         if f.schedule_id:
             continue
-        got = {r["id"] for r in s.followups_unrecorded_sessions(user=alice, filters=f, now=now)}
+        got = {r["id"] for r in followups_unrecorded_sessions(user=alice, filters=f, now=now)}
         assert got == ref_unrecorded_sessions(rows, f, now), f

@@ -25,9 +25,9 @@ from programdesk.participation.models import (
     ProgramEnrollment,
     ScheduleAssignment,
 )
-from programdesk.people.models import Person
-from programdesk.programs.models import UnitOfMeasure
-from programdesk.reports.selectors import ReportFilter
+from programdesk.people.models import Account, Person
+from programdesk.programs.models import Program, ProgramCohort, UnitOfMeasure
+from programdesk.reports.filtering import ReportFilter
 from programdesk.scheduling.models import BenefitSession
 from tests.factories import (
     AccountFactory,
@@ -62,6 +62,41 @@ class World:
     cohorts: list[Any] = field(default_factory=list)
 
 
+def _enroll(rng: random.Random, program: Program, people: list[Person],
+            households: list[Account], status_of: dict[tuple[str, str], StatusValue]
+            ) -> list[ProgramEnrollment]:
+    """Enrollments: each person at most one active; some with an older, inactive one too."""
+    enrollments: list[ProgramEnrollment] = []
+    for enrollee in people + households:
+        kind = "person" if isinstance(enrollee, Person) else "account"
+        codes = rng.sample(ENROLLMENT_CODES, k=rng.choice([1, 1, 2]))
+        has_active = False
+        for code in codes:
+            value = status_of[("enrollment", code)]
+            if value.bucket == "active":
+                if has_active:
+                    continue
+                has_active = True
+            began = day(rng)
+            enrollments.append(ProgramEnrollment.objects.create(
+                program=program, status=value, is_active=value.bucket == "active",
+                start_date=began if rng.random() < 0.6 else None,
+                application_date=began if rng.random() < 0.5 else None,
+                **{kind: enrollee}))
+    return enrollments
+
+
+def _cohort(rng: random.Random, program: Program, enrollments: list[ProgramEnrollment]
+            ) -> ProgramCohort:
+    cohort = CohortFactory(program=program)
+    for enrollment in rng.sample(enrollments, k=len(enrollments) // 3):
+        added = day(rng) - dt.timedelta(days=60)
+        removed = day(rng) if rng.random() < 0.3 else None
+        CohortMember.objects.create(cohort=cohort, enrollment=enrollment, added_on=added,
+                                    removed_on=max(removed, added) if removed else None)
+    return cohort
+
+
 def build_world(seed: int, *, people: int = 24, programs: int = 3) -> World:
     rng = random.Random(seed)
     world = World()
@@ -76,38 +111,15 @@ def build_world(seed: int, *, people: int = 24, programs: int = 3) -> World:
                     for _ in range(2)]
         world.benefits += benefits
 
-        # Enrollments: each person at most one active; some with an older, inactive one too.
-        enrollments: list[ProgramEnrollment] = []
-        for enrollee in rng.sample(folks, k=people * 2 // 3) + rng.sample(households, k=2):
-            kind = "person" if enrollee in folks else "account"
-            codes = rng.sample(ENROLLMENT_CODES, k=rng.choice([1, 1, 2]))
-            has_active = False
-            for code in codes:
-                value = status_of[("enrollment", code)]
-                if value.bucket == "active":
-                    if has_active:
-                        continue
-                    has_active = True
-                began = day(rng)
-                enrollments.append(ProgramEnrollment.objects.create(
-                    program=program, status=value, is_active=value.bucket == "active",
-                    start_date=began if rng.random() < 0.6 else None,
-                    application_date=began if rng.random() < 0.5 else None,
-                    **{kind: enrollee}))
+        enrollments = _enroll(rng, program, rng.sample(folks, k=people * 2 // 3),
+                              rng.sample(households, k=2), status_of)
         anonymous = ProgramEnrollment.objects.create(
             program=program, person=None, is_anonymous=True,
             status=status_of[("enrollment", "enrolled")], is_active=True)
 
         # Cohorts: members come and go.
         for _ in range(2):
-            cohort = CohortFactory(program=program)
-            world.cohorts.append(cohort)
-            for enrollment in rng.sample(enrollments, k=len(enrollments) // 3):
-                added = day(rng) - dt.timedelta(days=60)
-                removed = day(rng) if rng.random() < 0.3 else None
-                CohortMember.objects.create(cohort=cohort, enrollment=enrollment,
-                                            added_on=added,
-                                            removed_on=max(removed, added) if removed else None)
+            world.cohorts.append(_cohort(rng, program, enrollments))
 
         for benefit in benefits:
             assignments = [BenefitAssignment.objects.create(
@@ -131,7 +143,7 @@ def build_world(seed: int, *, people: int = 24, programs: int = 3) -> World:
                 seen: set[int] = set()
                 for a in roster:
                     # One disbursement per person per session keeps "consecutive" well defined.
-                    who = a.person_id or -a.account_id  # type: ignore[operator]
+                    who = a.person_id or -a.account_id
                     if rng.random() < 0.15 or who in seen:
                         continue
                     seen.add(who)
@@ -226,6 +238,61 @@ def ratio(a: int, b: int) -> float | None:
     return a / b if b else None
 
 
+def _held_in(rows: Rows, s: BenefitSession, f: ReportFilter, visible: set[int] | None) -> bool:
+    """The session was held (completed) and the filter covers it."""
+    if s.status != "completed":
+        return False
+    if visible is not None and s.benefit.program_id not in visible:
+        return False
+    if f.program_id and s.benefit.program_id != f.program_id:
+        return False
+    if f.benefit_id and s.benefit_id != f.benefit_id:
+        return False
+    if f.schedule_id and s.schedule_id != f.schedule_id:
+        return False
+    if f.date_from and s.local_date < f.date_from:
+        return False
+    if f.date_to and s.local_date > f.date_to:
+        return False
+    return not f.cohort_id or any(d.session_id == s.pk and rows.in_cohort(d, f.cohort_id)
+                                  for d in rows.disbursements)
+
+
+def _latest_household_sizes(rows: Rows, f: ReportFilter, visible: set[int] | None
+                            ) -> dict[int, tuple[dt.date, int, int]]:
+    """Each household served in range: (date, id, size) of its latest delivered row (by date,
+    then id), whose size counts."""
+    latest: dict[int, tuple[dt.date, int, int]] = {}
+    for d in rows.of(f, visible):
+        if rows.bucket[d.status_id] == "delivered" and d.household_id:
+            key = (d.disbursed_on, d.pk, d.household_size or 0)
+            latest[d.household_id] = max(latest.get(d.household_id, key), key)
+    return latest
+
+
+def _new_in_range(rows: Rows, f: ReportFilter, visible: set[int] | None
+                  ) -> tuple[set[int], set[int]]:
+    """People and households whose first delivered row ever (the other filters applying) is
+    in range."""
+    first_person: dict[int, dt.date] = {}
+    first_household: dict[int, dt.date] = {}
+    for d in rows.of(f, visible, dated=False):
+        if rows.bucket[d.status_id] != "delivered":
+            continue
+        if d.person_id:
+            first_person[d.person_id] = min(first_person.get(d.person_id, d.disbursed_on),
+                                            d.disbursed_on)
+        if d.household_id:
+            first_household[d.household_id] = min(
+                first_household.get(d.household_id, d.disbursed_on), d.disbursed_on)
+
+    def in_range(day: dt.date) -> bool:
+        return not ((f.date_from and day < f.date_from) or (f.date_to and day > f.date_to))
+
+    return ({p for p, first in first_person.items() if in_range(first)},
+            {h for h, first in first_household.items() if in_range(first)})
+
+
 def ref_summary(rows: Rows, f: ReportFilter, visible: set[int] | None = None) -> dict[str, Any]:
     people: set[int] = set()
     accounts: set[int] = set()
@@ -247,50 +314,9 @@ def ref_summary(rows: Rows, f: ReportFilter, visible: set[int] | None = None) ->
             attended += 1
         if d.session_id and bucket == "absent":
             absent += 1
-    held = 0
-    for s in rows.sessions.values():
-        if s.status != "completed":
-            continue
-        if visible is not None and s.benefit.program_id not in visible:
-            continue
-        if f.program_id and s.benefit.program_id != f.program_id:
-            continue
-        if f.benefit_id and s.benefit_id != f.benefit_id:
-            continue
-        if f.schedule_id and s.schedule_id != f.schedule_id:
-            continue
-        if f.date_from and s.local_date < f.date_from:
-            continue
-        if f.date_to and s.local_date > f.date_to:
-            continue
-        if f.cohort_id and not any(d.session_id == s.pk and rows.in_cohort(d, f.cohort_id)
-                                   for d in rows.disbursements):
-            continue
-        held += 1
-    # Households: the latest delivered row in range (date, then id) gives each one's size.
-    latest: dict[int, tuple[dt.date, int, int]] = {}
-    for d in rows.of(f, visible):
-        if rows.bucket[d.status_id] == "delivered" and d.household_id:
-            key = (d.disbursed_on, d.pk, d.household_size or 0)
-            latest[d.household_id] = max(latest.get(d.household_id, key), key)
-    new_people, new_households = set(), set()
-    first_person: dict[int, dt.date] = {}
-    first_household: dict[int, dt.date] = {}
-    for d in rows.of(f, visible, dated=False):
-        if rows.bucket[d.status_id] != "delivered":
-            continue
-        if d.person_id:
-            first_person[d.person_id] = min(first_person.get(d.person_id, d.disbursed_on),
-                                            d.disbursed_on)
-        if d.household_id:
-            first_household[d.household_id] = min(
-                first_household.get(d.household_id, d.disbursed_on), d.disbursed_on)
-
-    def in_range(day: dt.date) -> bool:
-        return not ((f.date_from and day < f.date_from) or (f.date_to and day > f.date_to))
-
-    new_people = {p for p, first in first_person.items() if in_range(first)}
-    new_households = {h for h, first in first_household.items() if in_range(first)}
+    held = sum(1 for s in rows.sessions.values() if _held_in(rows, s, f, visible))
+    latest = _latest_household_sizes(rows, f, visible)
+    new_people, new_households = _new_in_range(rows, f, visible)
     return {
         "people_served": len(people), "accounts_served": len(accounts),
         "households_served": len(latest),
@@ -316,6 +342,7 @@ def ref_attendance(rows: Rows, f: ReportFilter, group_by: str,
         if bucket not in {"delivered", "absent", "excused"}:
             continue
         totals[bucket] += 1
+        keys: list[Any]
         if group_by == "person":
             keys = [(d.person_id, d.account_id)]
         elif group_by == "session":
@@ -397,7 +424,7 @@ def ref_absence_streaks(rows: Rows, f: ReportFilter, minimum: int = 3,
     by_key: dict[tuple[int, int], list[BenefitDisbursement]] = defaultdict(list)
     for d in rows.disbursements:
         if d.session_id and d.person_id:
-            by_key[(d.person_id, rows.schedule_of(d))].append(d)  # type: ignore[arg-type]
+            by_key[(d.person_id, rows.schedule_of(d))].append(d)
     out = {}
     for key, ds in by_key.items():
         streak, last = 0, None

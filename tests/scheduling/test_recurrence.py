@@ -87,7 +87,8 @@ def rules(draw: Any) -> tuple[dict[str, Any], dt.datetime, du.rrule]:
         until = first.date() + dt.timedelta(days=draw(st.integers(0, 800)))
         data["until"] = until.isoformat()
         kwargs["until"] = dt.datetime.combine(until, dt.time.max)
-    freq = {"daily": du.DAILY, "weekly": du.WEEKLY, "monthly": du.MONTHLY, "yearly": du.YEARLY}
+    freq: dict[str, Any] = {"daily": du.DAILY, "weekly": du.WEEKLY, "monthly": du.MONTHLY,
+                            "yearly": du.YEARLY}
     return data, first, du.rrule(freq[frequency], **kwargs)
 
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
+from programdesk.programs.models import Benefit
 from programdesk.scheduling import selectors
+from programdesk.scheduling.models import BenefitSchedule
 from tests.factories import BenefitFactory, ProgramFactory, ScheduleFactory, UserFactory
 from tests.scheduling.conftest import disburse
 
@@ -12,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def two_programs(make_schedule, benefit):
+def two_programs(make_schedule: Any, benefit: Benefit
+                 ) -> tuple[BenefitSchedule, BenefitSchedule]:
     ours = make_schedule({"frequency": "daily", "count": 10},
                          start=dt.datetime(2030, 3, 4, 9)).schedule
     other_benefit = BenefitFactory(program=ProgramFactory(name="Elsewhere"))
@@ -57,9 +61,10 @@ def test_schedule_sessions_with_counts_is_one_query(two_programs,
     for code in ["enrolled", "enrolled", "completed", "absent", "excused", "cancelled"]:
         disburse(sessions[0], code)
     disburse(sessions[1], "completed")
+    counted: Any = selectors.schedule_sessions_with_counts(schedule=ours)  # annotated counts
     with django_assert_num_queries(1):
         rows = [(s.expected, s.delivered, s.absent, s.excused, s.cancelled, s.local_start.hour)
-                for s in selectors.schedule_sessions_with_counts(schedule=ours)]
+                for s in counted]
     assert rows[0] == (2, 1, 1, 1, 1, 9) and rows[1] == (0, 1, 0, 0, 0, 9)
     assert rows[2][:5] == (0, 0, 0, 0, 0)
     assert selectors.session_counts(session=sessions[0]) == {

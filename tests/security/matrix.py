@@ -269,6 +269,10 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "schedules/<int:pk>/participants/search"): Page(WRITE, query=lambda s: {"q": "Pat"}),
     ("GET", "sessions/<int:pk>/"): Page(READ),
     ("POST", "sessions/<int:pk>/"): Page(WRITE, ok=302),  # the attendance sheet saves
+    # the sheet's walk-in panel: without htmx a search is the sheet (redirect), an add goes back
+    ("GET", "sessions/<int:pk>/walk-in/"): Page(WRITE, ok=302, query=lambda s: {"q": "Pat"}),
+    ("POST", "sessions/<int:pk>/walk-in/"): Page(WRITE, ok=302, query=lambda s: {
+        "person_id": s.duplicate.pk}),
     ("GET", "kiosk/"): Page(CHECK_IN, scoped=False, kiosk_page=True),
     ("GET", "kiosk/<int:pk>/"): Page(CHECK_IN, kiosk_page=True),
     ("GET", "kiosk/<int:pk>/search"): Page(CHECK_IN, kiosk_page=True, query=lambda s: {"q": "Pat"}),
@@ -369,6 +373,10 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "imports/<int:pk>/"): Page(WRITE),
     ("GET", "imports/<int:pk>/progress/"): Page(WRITE, ok=204),  # not running
     ("GET", "imports/<int:pk>/errors.csv"): Page(WRITE),
+    # large exports: a job is its asker's ("other": someone else's job, 404)
+    ("GET", "exports/jobs/<int:pk>/"): Page(READ),
+    ("GET", "exports/jobs/<int:pk>/progress/"): Page(READ, ok=204),  # written already
+    ("GET", "exports/jobs/<int:pk>/download"): Page(READ),
 }
 for _name in ["summary", "attendance", "completion", "units-by-month", "repeat-participation",
               "repeat-by-postal-code", "follow-ups-absences", "follow-ups-not-served",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -146,7 +147,7 @@ def test_page_writes_are_audited() -> None:
     ]
     for client, url, data in writes:
         events = AuditEvent.objects.count()
-        response, problems = uncovered(lambda c=client, u=url, d=data: c.post(u, d))
+        response, problems = uncovered(partial(client.post, url, data))
         assert response.status_code in {200, 302}, (url, response.status_code)
         assert not problems, (url, problems)
         assert AuditEvent.objects.count() > events, f"{url} wrote nothing"

@@ -307,7 +307,7 @@ def test_purge_deletes_old_idempotency_records_abandoned_uploads_and_expired_tok
 
     call_command("purge")
 
-    assert "Purged 1 idempotency records, 1 import files, 1 expired API tokens." in (
+    assert "Purged 1 idempotency records, 1 import files, 1 expired API tokens, 0 export" in (
         capsys.readouterr().out)
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
     assert list(ApiToken.objects.values_list("name", flat=True)) == ["valid"]
@@ -315,8 +315,19 @@ def test_purge_deletes_old_idempotency_records_abandoned_uploads_and_expired_tok
     event = AuditEvent.objects.get(action="api_token.purge_expired")
     assert event.actor is None and event.after == {"deleted": 1}
     call_command("purge")
-    assert "Purged 0 idempotency records, 0 import files, 0 expired API tokens." in (
+    assert "Purged 0 idempotency records, 0 import files, 0 expired API tokens, 0 export" in (
         capsys.readouterr().out)
+
+
+def test_purge_enqueued_is_a_task_that_deletes_the_same(capsys: Any) -> None:
+    """``purge --enqueue`` (what ``serve`` runs hourly) queues the purge task; the test
+    settings run tasks inline, so it has run when the command returns."""
+    user = UserFactory(role="admin")
+    with time_machine.travel(timezone.now() - dt.timedelta(days=2), tick=False):
+        services.token_create(actor=None, user=user, name="expired", days=1)
+    call_command("purge", "--enqueue")
+    assert "Queued the purge (task " in capsys.readouterr().out
+    assert not ApiToken.objects.filter(name="expired").exists()
 
 
 def test_serve_supervisor_runs_the_purge_at_start_and_every_interval(tmp_path: Path) -> None:

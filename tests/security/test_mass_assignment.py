@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 import pytest
-from django.db.models import Q
+from django.db.models import Model, Q
 
 from programdesk.core.models import AuditEvent, FieldDefinition, User
 from programdesk.participation.models import (
@@ -34,14 +34,15 @@ FORGED_ID = 987_654_321
 WRITES = sorted((m, p) for (m, p) in API if m not in {"GET", "HEAD"})
 
 # Models a write could touch, with how a row belongs to a program.
-OWNED: list[tuple[type, str]] = [
+OWNED: list[tuple[type[Model], str]] = [
     (Program, "id"), (Benefit, "program_id"), (ProgramCohort, "program_id"),
     (ProgramEnrollment, "program_id"), (BenefitAssignment, "benefit__program_id"),
     (BenefitDisbursement, "program_id"), (BenefitSchedule, "benefit__program_id"),
     (BenefitSession, "benefit__program_id"), (EligibilityRule, "program_id"),
     (FieldDefinition, "program_id"), (Case, "programs"),
 ]
-ALL_MODELS = [m for m, _ in OWNED] + [Person, Account, PersonDocument, User, AuditEvent]
+ALL_MODELS: list[type[Model]] = [m for m, _ in OWNED] + [Person, Account, PersonDocument, User,
+                                                         AuditEvent]
 
 
 def _forged(world: World) -> dict[str, Any]:

@@ -195,6 +195,10 @@ def _page_url(route: str, side: Side, world: World, who: str) -> str:
         # another user's.
         owner = who if side is world.own and who in {"admin", "manager", "staff"} else "superadmin"
         return "/" + route.replace("<int:pk>", str(world.import_job(owner).pk))
+    if route.startswith("exports/jobs/<int:pk>"):
+        owner = (who if side is world.own and who in {"admin", "manager", "staff", "viewer"}
+                 else "superadmin")
+        return "/" + route.replace("<int:pk>", str(world.export_job(owner).pk))
     if route in matrix.PAGE_GLOBAL_OBJECTS:
         obj = getattr(world, matrix.PAGE_GLOBAL_OBJECTS[route])
         return "/" + route.replace("<int:pk>", str(obj.pk))
@@ -203,7 +207,7 @@ def _page_url(route: str, side: Side, world: World, who: str) -> str:
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
-        attr = PAGE_PARAMS.get(name) or PAGE_OBJECTS[owner]  # type: ignore[index]
+        attr = PAGE_PARAMS.get(name) or PAGE_OBJECTS[owner]
         return str(getattr(side, attr).pk)
 
     return "/" + re.sub(r"<int:(\w+)>", fill, route)
@@ -296,20 +300,7 @@ def test_admin_site_is_for_admins_who_see_every_program() -> None:
 
     world = build_world()
     failures = []
-    urls = []
-    for route in admin_routes():
-        if "(?P" in route or route in {"admin/login/", "admin/logout/"}:
-            continue
-        url = "/" + route
-        if route.startswith("admin/r/"):  # "view on site": a content type and an object
-            url = f"/admin/r/1/{world.own.program.pk}/"
-        elif "<path:object_id>" in url or "<id>" in url:
-            model = apps.get_model(*route.split("/")[1:3])
-            obj = model._default_manager.order_by("pk").first()
-            if obj is None:
-                continue
-            url = url.replace("<path:object_id>", str(obj.pk)).replace("<id>", str(obj.pk))
-        urls.append(url)
+    urls = _admin_urls(world)
     assert len(urls) > 50
     for who in PEOPLE:
         client = Client()
@@ -329,7 +320,8 @@ def test_admin_site_is_for_admins_who_see_every_program() -> None:
                 or url.startswith(("/admin/autocomplete/", "/admin/r/"))):
             continue
         try:
-            model = apps.get_model(*url.split("/")[2:4])
+            app_label, model_name = url.split("/")[2:4]
+            model = apps.get_model(app_label, model_name)
         except (LookupError, TypeError, ValueError):
             model = None
         expected = 403 if url.endswith("/add/") and model in read_only else 200
@@ -339,6 +331,28 @@ def test_admin_site_is_for_admins_who_see_every_program() -> None:
         if response.status_code != expected:
             failures.append(f"superadmin {url}: {response.status_code}, expected {expected}")
     assert not failures, "\n".join(failures)
+
+
+def _admin_urls(world: World) -> list[str]:
+    """Every admin URL, each object URL with the first object of its model."""
+    from django.apps import apps
+
+    urls = []
+    for route in admin_routes():
+        if "(?P" in route or route in {"admin/login/", "admin/logout/"}:
+            continue
+        url = "/" + route
+        if route.startswith("admin/r/"):  # "view on site": a content type and an object
+            url = f"/admin/r/1/{world.own.program.pk}/"
+        elif "<path:object_id>" in url or "<id>" in url:
+            app_label, model_name = route.split("/")[1:3]
+            model = apps.get_model(app_label, model_name)
+            obj = model._default_manager.order_by("pk").first()
+            if obj is None:
+                continue
+            url = url.replace("<path:object_id>", str(obj.pk)).replace("<id>", str(obj.pk))
+        urls.append(url)
+    return urls
 
 
 def _admin_request(world: World) -> Any:

@@ -71,6 +71,22 @@ class World:
         return job
 
 
+    def export_job(self, who: str) -> Any:
+        """A finished large export of the user: their own program's people."""
+        from programdesk.reports.export_jobs import export_job_create
+        from programdesk.reports.lists import ListFilter
+        from programdesk.reports.models import ExportJob
+        from programdesk.reports.selectors import ReportFilter
+
+        user = self.users[who]
+        job = ExportJob.objects.filter(user=user).first()
+        if job is None:
+            job = export_job_create(
+                actor=user, name="people", fmt="csv", filename="people",
+                filters=ListFilter(report=ReportFilter(program_id=self.own.program.pk)))
+        return job
+
+
 def _side(name: str) -> Side:
     today = localdate()
     program = f.ProgramFactory(name=f"Program {name}")

@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 import pytest
 from django.core.signals import got_request_exception
 from django.db import transaction
-from django.http import QueryDict
+from django.http import HttpResponse, QueryDict
 from django.test import Client
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -118,7 +118,15 @@ def _attendance(action: str) -> Seed:
 
 # Valid forms of the pages that take a POST, each variant a branch of the view.
 FORMS: dict[str, list[Seed]] = {
-    "sessions/<int:pk>/": [_attendance("save"), _attendance("complete"), _attendance("add")],
+    "sessions/<int:pk>/": [_attendance("save"), _attendance("complete"),
+                           _attendance("mark_all")],
+    "sessions/<int:pk>/walk-in/": [
+        lambda s, w: {"person_id": s.duplicate.pk},
+        lambda s, w: {"action": "new", "first_name": "Ana", "last_name": "Garcia",
+                      "postal_code": "02139"},
+        lambda s, w: {"action": "new_anyway", "first_name": "Ana", "last_name": "Garcia",
+                      "postal_code": "02139", "override_eligibility": "1",
+                      "override_reason": "ok"}],
     "schedules/<int:pk>/participants/": [
         lambda s, w: {"action": "remove", "assignment_ids": s.assignment.pk},
         lambda s, w: {"person_ids": s.duplicate.pk, "account_ids": s.account.pk,
@@ -212,6 +220,7 @@ QUERIES: dict[str, list[Seed]] = {
     "schedules/": [lambda s, w: {"program": s.program.pk}],
     "sessions/": [lambda s, w: {"program": s.program.pk, "week": _today()}],
     "sessions/<int:pk>/": [lambda s, w: {"q": "Pat"}],
+    "sessions/<int:pk>/walk-in/": [lambda s, w: {"q": "Pat"}],
     "schedules/<int:pk>/participants/": [lambda s, w: {"q": "Pat"}],
     "schedules/<int:pk>/participants/search": [lambda s, w: {"q": "Pat"}],
     "kiosk/": [lambda s, w: {"location": "Hall"}],
@@ -352,11 +361,12 @@ def test_path_ids_the_database_cannot_hold_are_not_found(client: Client, alice: 
 
     from programdesk.core.middleware import PageInputMiddleware
 
-    middleware = PageInputMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    middleware = PageInputMiddleware(lambda request: HttpResponse())
     request = RequestFactory().get(f"/anything/{HUGE}/")
     with pytest.raises(Http404):
         middleware.process_view(request, lambda r: None, (), {"pk": int(HUGE)})
-    assert middleware.process_view(request, lambda r: None, (), {"pk": 2**63 - 1}) is None
+    assert middleware.process_view(  # type: ignore[func-returns-value]
+        request, lambda r: None, (), {"pk": 2**63 - 1}) is None
     client.force_login(alice)
     assert client.get(f"/people/{HUGE}/").status_code == 404
     assert client.post(f"/settings/status-values/{HUGE}/", {"action": "delete"}
@@ -386,6 +396,8 @@ def _sample(route: str, name: str, side: Side, world: World, user: User) -> str:
         return matrix.PAGE_SLUGS[name]
     if route.startswith("imports/<int:pk>"):
         return str(_import_job(world, user).pk)
+    if route.startswith("exports/jobs/<int:pk>"):
+        return str(_export_job(user).pk)
     if route in matrix.PAGE_GLOBAL_OBJECTS:
         return str(getattr(world, matrix.PAGE_GLOBAL_OBJECTS[route]).pk)
     if name in matrix.PAGE_PARAMS:
@@ -404,6 +416,20 @@ def _import_job(world: World, user: User) -> Any:
                                 data=b"first_name,last_name\nAda,\n")
         import_job_check(actor=user, job=job, mapping=job.mapping)
     return job or ImportJob.objects.first() or world.import_job("admin")
+
+
+def _export_job(user: User) -> Any:
+    """The user's own large export (another's is not found, as any hidden object)."""
+    from programdesk.reports.export_jobs import export_job_create
+    from programdesk.reports.filtering import ReportFilter
+    from programdesk.reports.lists import ListFilter
+    from programdesk.reports.models import ExportJob
+
+    job = ExportJob.objects.filter(user=user).first()
+    if job is None and user.is_authenticated:
+        job = export_job_create(actor=user, name="people", fmt="csv", filename="people",
+                                filters=ListFilter(report=ReportFilter()))
+    return job or ExportJob.objects.first()
 
 
 PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -426,7 +452,8 @@ def test_every_page_route_has_path_id_samples() -> None:
     for route in page_routes():
         for kind, name in PARAM.findall(route):
             known = (name in matrix.PAGE_PARAMS or name in matrix.PAGE_SLUGS
-                     or route in matrix.PAGE_GLOBAL_OBJECTS or route.startswith("imports/")
+                     or route in matrix.PAGE_GLOBAL_OBJECTS
+                     or route.startswith(("imports/", "exports/jobs/"))
                      or any(route.startswith(p) for p in matrix.PAGE_OBJECTS))
             if not known or kind not in {"int", "slug"}:
                 missing.append(f"{route}: <{kind}:{name}>")
@@ -551,17 +578,26 @@ class Walker:
             # that takes no form: in case it reads one anyway.
             self.send_both(method, huge_path, {**forms[0], **dict.fromkeys(keys, HUGE)})
             return
-        # hostile path ids, and the other program's object
+        self.send_path_ids(route, method, level, user, forms[0])
+        if not keys:
+            return  # the view reads no parameter: nothing more to send
+        self.send_hostile_values(url, method, level, keys, forms)
+
+    def send_path_ids(self, route: str, method: str, level: str, user: Any,
+                      form: dict[str, Any]) -> None:
+        """Hostile path ids, and the other program's object."""
+        own, other = self.world.own, self.world.other
         for kind, name in PARAM.findall(route):
             if kind == "int":
                 values = PATH_VALUES if level == "full" and method == "GET" else [HUGE]
                 for value in values:
                     self.send_both(method, _url(route, own, self.world, user, (name, value)),
-                                   forms[0])
+                                   form)
         if PARAM.search(route):
-            self.send_both(method, _url(route, other, self.world, user), forms[0])
-        if not keys:
-            return  # the view reads no parameter: nothing more to send
+            self.send_both(method, _url(route, other, self.world, user), form)
+
+    def send_hostile_values(self, url: str, method: str, level: str, keys: set[str],
+                            forms: list[dict[str, Any]]) -> None:
         # hostile values everywhere at once: each value in the first form, the worst in the
         # others (each a branch of the view)
         for i, form in enumerate(forms if level == "full" else forms[:1]):

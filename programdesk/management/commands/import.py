@@ -11,16 +11,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from programdesk.core.errors import DomainError, ValidationError
 from programdesk.core.models import User
-from programdesk.imports import fields as f
+from programdesk.imports import fields
 from programdesk.imports.jobs import import_mapping_remember, import_mapping_remembered
 from programdesk.imports.parsers import MAX_BYTES, read_table
-from programdesk.imports.services import (
-    SUMMARY_LABELS,
-    ImportErrors,
-    ImportResult,
-    import_check,
-    import_commit,
-)
+from programdesk.imports.results import SUMMARY_LABELS, ImportErrors, ImportResult
+from programdesk.imports.services import import_check, import_commit
 
 
 class Command(BaseCommand):
@@ -29,7 +24,7 @@ class Command(BaseCommand):
             "written and every error is listed (row, column, message). See docs/imports.md.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=f.ImportKind.values)
+        parser.add_argument("kind", choices=fields.ImportKind.values)
         parser.add_argument("file")
         parser.add_argument("--dry-run", action="store_true",
                             help="Check every row and say what would happen; write nothing")
@@ -61,13 +56,13 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             table = read_table(data, path)
-            definitions = f.custom_definitions(kind)
-            mapping = f.guess_mapping(kind, table.headers, definitions=definitions,
-                                      remembered=import_mapping_remembered(user=user,
-                                                                           kind=kind))
-            mapping = f.mapping_parse(kind, table.headers, options["map"], mapping)
+            definitions = fields.custom_definitions(kind)
+            mapping = fields.guess_mapping(kind, table.headers, definitions=definitions,
+                                           remembered=import_mapping_remembered(user=user,
+                                                                                kind=kind))
+            mapping = fields.mapping_parse(kind, table.headers, options["map"], mapping)
             self._show_mapping(table.headers, mapping)
-            f.mapping_check(kind, table.headers, mapping, definitions)
+            fields.mapping_check(kind, table.headers, mapping, definitions)
             import_mapping_remember(actor=user, kind=kind, headers=table.headers,
                                     mapping=mapping)
             if options["dry_run"]:

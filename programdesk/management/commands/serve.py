@@ -29,15 +29,25 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-class Supervisor:
-    """gunicorn and N task workers (``db_worker``) as child processes: a task worker that
-    exits is started again; when gunicorn exits, or serve gets SIGTERM or SIGINT (Ctrl-C),
-    everything stops. The children run in their own process group, so Ctrl-C reaches only
-    serve, which stops them in order: gunicorn at once (graceful), task workers after their
-    current task (up to ``TASK_GRACE_SECONDS``).
+def _task_worker_start() -> None:  # pragma: no cover - runs in the child, before exec
+    """A task worker also yields the processor to the web workers: a long import is work
+    nobody waits on by the second, a page is (docs/performance.md, S8)."""
+    _die_with_parent()
+    with contextlib.suppress(OSError):
+        os.nice(settings.TASK_WORKER_NICE)
 
-    With ``purge`` and ``purge_every`` > 0 it also runs that command (``manage.py purge``) at
-    start and then every ``purge_every`` seconds, one at a time, as a child like the others."""
+
+class Supervisor:
+    """gunicorn and N task workers (``db_worker``, at a lower processor priority:
+    ``TASK_WORKER_NICE``) as child processes: a task worker that exits is started again;
+    when gunicorn exits, or serve gets SIGTERM or SIGINT (Ctrl-C), everything stops. The
+    children run in their own process group, so Ctrl-C reaches only serve, which stops them
+    in order: gunicorn at once (graceful), task workers after their current task (up to
+    ``TASK_GRACE_SECONDS``).
+
+    With ``purge`` and ``purge_every`` > 0 it also runs that command (``manage.py purge
+    --enqueue``, which queues the purge task for the task workers) at start and then every
+    ``purge_every`` seconds, one at a time, as a child like the others."""
 
     def __init__(self, *, web: list[str], task: list[str], tasks: int,
                  say: Callable[[str], None], purge: list[str] | None = None,
@@ -51,13 +61,15 @@ class Supervisor:
         self.started = 0
         self.stopping = False
 
-    def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(argv, process_group=0, preexec_fn=_die_with_parent)  # noqa: S603
+    def _spawn(self, argv: list[str], *,
+               start: Callable[[], None] = _die_with_parent) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, process_group=0, preexec_fn=start)  # noqa: S603
 
     def _spawn_task_worker(self, index: int) -> None:
         self.started += 1
         worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{self.started}"
-        self.tasks[index] = self._spawn([*self.task_argv, "--worker-id", worker_id])
+        self.tasks[index] = self._spawn([*self.task_argv, "--worker-id", worker_id],
+                                        start=_task_worker_start)
 
     def _purge_when_due(self) -> None:
         if not self.purge_argv or self.purge_every <= 0:
@@ -167,7 +179,9 @@ class Command(BaseCommand):
             self.stdout.write(message)
             sys.stdout.flush()
 
-        purge = [sys.executable, str(settings.BASE_DIR / "manage.py"), "purge"]
+        # The purge is a task: queued for the task workers (run at once when there are none).
+        purge = [sys.executable, str(settings.BASE_DIR / "manage.py"), "purge",
+                 *(["--enqueue"] if options["task_workers"] > 0 else [])]
         supervisor = Supervisor(web=web, task=task, tasks=max(0, options["task_workers"]),
                                 say=say, purge=purge,
                                 purge_every=settings.PURGE_INTERVAL_SECONDS)

@@ -25,12 +25,14 @@ from programdesk.participation.services.rosters import (
     session_add_participants,
 )
 from programdesk.participation.services.writers import (
+    EligibilityOverride,
     _today,
     disbursements_household_refresh,
 )
 from programdesk.people.models import Person
 from programdesk.people.selectors import people_visible
 from programdesk.scheduling.models import BenefitSession, SessionStatus
+from programdesk.scheduling.services import session_complete
 
 ENROLLMENT = StatusKind.ENROLLMENT
 DISBURSEMENT = StatusKind.DISBURSEMENT
@@ -44,6 +46,23 @@ class AttendanceMark:
     disbursement_id: int
     status: str  # a disbursement status code
     quantity: Decimal | None = None
+
+
+def _marks_errors(marks: Sequence[AttendanceMark], statuses: dict[str, tuple[int, bool]]
+                  ) -> dict[str, str]:
+    """Each mark's status known and not retired, its quantity not negative."""
+    errors: dict[str, str] = {}
+    for i, mark in enumerate(marks):
+        value = statuses.get(mark.status)
+        if value is None:
+            errors[f"records.{i}.status"] = (
+                f"Unknown status '{mark.status}'. Use one of: "
+                f"{', '.join(c for c, (_, active) in statuses.items() if active)}.")
+        elif not value[1]:
+            errors[f"records.{i}.status"] = f"The status '{mark.status}' is retired."
+        if mark.quantity is not None and mark.quantity < 0:
+            errors[f"records.{i}.quantity"] = "Must not be negative."
+    return errors
 
 
 @transaction.atomic
@@ -66,17 +85,7 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
                                                                         "bucket")
     statuses = {code: (pk, active) for pk, code, active, _ in values}
     delivered_ids = {pk for pk, _, _, bucket in values if bucket == "delivered"}
-    errors: dict[str, str] = {}
-    for i, mark in enumerate(marks):
-        value = statuses.get(mark.status)
-        if value is None:
-            errors[f"records.{i}.status"] = (
-                f"Unknown status '{mark.status}'. Use one of: "
-                f"{', '.join(c for c, (_, active) in statuses.items() if active)}.")
-        elif not value[1]:
-            errors[f"records.{i}.status"] = f"The status '{mark.status}' is retired."
-        if mark.quantity is not None and mark.quantity < 0:
-            errors[f"records.{i}.quantity"] = "Must not be negative."
+    errors = _marks_errors(marks, statuses)
     ids = [m.disbursement_id for m in marks]
     if len(set(ids)) != len(ids):
         errors["records"] = "Each disbursement may appear only once."
@@ -120,8 +129,7 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
                           keep_if_null={"quantity"})
     disbursements_household_refresh(disbursement_ids=becoming_delivered)
     if complete_session and status != SessionStatus.COMPLETED:
-        session.status = SessionStatus.COMPLETED
-        session.save(update_fields=["status", "updated_at"])
+        session_complete(session=session)
     late = local_date < _today()
     audit_record(actor=actor, action="attendance.record_late" if late else "attendance.record",
                  obj=session, object_ids=[r[-1] for r in rows], before=before,
@@ -164,15 +172,42 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
 
 @transaction.atomic
 def kiosk_register(*, actor: User | None, session: BenefitSession, first_name: str,
-                   last_name: str, postal_code: str = "", extra: dict[str, Any] | None = None
-                   ) -> Person:
+                   last_name: str, postal_code: str = "", extra: dict[str, Any] | None = None,
+                   new_person_confirmed: bool = False) -> Person:
     """Someone unknown registers at the kiosk with the few fields the program needs and is
-    checked in as a walk-in, in one step."""
+    checked in as a walk-in, in one step. When someone with that name (and no other postal
+    code) is registered already, nothing is written and a Conflict (`possible_duplicate`)
+    carries the likely matches — only what the kiosk may show — so the kiosk asks "is this
+    you?"; ``new_person_confirmed`` is the answer "no, I'm new"."""
+    from programdesk.participation.selectors import kiosk_likely_matches
     from programdesk.people.services import person_create
 
+    if not new_person_confirmed:
+        matches = kiosk_likely_matches(first_name=first_name, last_name=last_name,
+                                       postal_code=postal_code, user=actor)
+        if matches:
+            raise Conflict("Someone with this name is registered already.",
+                           type="possible_duplicate", matches=matches)
     person = person_create(actor=actor, first_name=first_name, last_name=last_name,
                            postal_code=postal_code, extra=extra)
     check_in(actor=actor, session=session, person_id=person.pk)
     return person
 
 
+@transaction.atomic
+def session_add_new_person(*, actor: User | None, session: BenefitSession, first_name: str,
+                           last_name: str, postal_code: str = "",
+                           override: EligibilityOverride | None = None) -> Person:
+    """Create a person with the few fields a front desk asks (the attendance sheet's quick add)
+    and add them to this session only, as a walk-in, not checked in: the sheet records their
+    attendance with the others. One transaction: when the session refuses them (cancelled, an
+    eligibility rule that blocks) the person is not created either, so trying again never
+    leaves a stray record. Looking for duplicates is the door's job
+    (``people.selectors.people_find_duplicates``), before it calls this."""
+    from programdesk.people.services import person_create
+
+    person = person_create(actor=actor, first_name=first_name, last_name=last_name,
+                           postal_code=postal_code)
+    session_add_participants(actor=actor, session=session, person_ids=[person.pk],
+                             override=override)
+    return person

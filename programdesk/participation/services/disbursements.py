@@ -29,21 +29,25 @@ from programdesk.participation.services.writers import (
     DISBURSEMENT_FIELDS,
     EligibilityOverride,
     Enrollee,
+    NewEnrollment,
     ParticipationResult,
     _check_eligibility,
     _require_active_benefit,
+    active_enrollment_status,
     assignments_ensure,
     enrollments_ensure,
+    enrollments_insert_many,
     participants_enroll,
 )
 from programdesk.people.models import Account, Case, Person
 from programdesk.people.selectors import household_snapshots
 from programdesk.programs.models import Benefit
+from programdesk.programs.quantities import QUANTITY_MAX as QUANTITY_MAX  # for services.*
+from programdesk.programs.quantities import check_quantity
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
 
 DISBURSEMENT = StatusKind.DISBURSEMENT
 MAX_LINES = 50
-QUANTITY_MAX = Decimal("9999999999.99")
 
 
 @dataclass
@@ -66,24 +70,6 @@ class DisbursementLine:
     quantity: Decimal
     status: str | None = None
     extra: dict[str, Any] | None = None
-
-
-def check_quantity(quantity: Decimal, field_name: str = "quantity") -> Decimal:
-    """Non-negative, at most 2 decimals, within the column."""
-    try:
-        quantity = Decimal(quantity)
-    except (ArithmeticError, ValueError, TypeError):
-        raise ValidationError.for_fields({field_name: "Must be a number."}) from None
-    if not quantity.is_finite():
-        raise ValidationError.for_fields({field_name: "Must be a number."})
-    if quantity < 0:
-        raise ValidationError.for_fields({field_name: "Must not be negative."})
-    # Size before decimals: quantize() raises InvalidOperation past 28 digits (1e30).
-    if quantity > QUANTITY_MAX:
-        raise ValidationError.for_fields({field_name: "Too large."})
-    if quantity != quantity.quantize(Decimal("0.01")):
-        raise ValidationError.for_fields({field_name: "At most 2 decimals."})
-    return quantity
 
 
 def _status(code: str | None, field_name: str) -> StatusValue:
@@ -155,15 +141,9 @@ class AdHocResult:
     warnings: list[dict[str, str]]
 
 
-@transaction.atomic
-def disbursements_create_ad_hoc(
-    *, actor: User | None, person: Person | None = None, account: Account | None = None,
-    case: Case | None = None, disbursed_on: dt.date, lines: Sequence[DisbursementLine],
-    override: EligibilityOverride | None = None,
-) -> AdHocResult:
-    """Several benefits for one client at once ("a bus pass, an hour of job coaching and 30
-    minutes of résumé review"). Missing enrollments and assignments are made on the spot;
-    disbursements whose enrollment was made on the spot are walk-ins."""
+def _ad_hoc_request_check(*, person: Person | None, account: Account | None, case: Case | None,
+                          lines: Sequence[DisbursementLine]) -> None:
+    """One client (a person or an account), the case theirs, one to MAX_LINES lines."""
     if (person is None) == (account is None):
         raise ValidationError.for_fields({"person_id": "Name exactly one of person or account."})
     if case is not None and (case.person_id, case.account_id) != (
@@ -173,6 +153,18 @@ def disbursements_create_ad_hoc(
         raise ValidationError.for_fields({"items": "Add at least one benefit."})
     if len(lines) > MAX_LINES:
         raise ValidationError.for_fields({"items": f"At most {MAX_LINES} lines at once."})
+
+
+@transaction.atomic
+def disbursements_create_ad_hoc(
+    *, actor: User | None, person: Person | None = None, account: Account | None = None,
+    case: Case | None = None, disbursed_on: dt.date, lines: Sequence[DisbursementLine],
+    override: EligibilityOverride | None = None,
+) -> AdHocResult:
+    """Several benefits for one client at once ("a bus pass, an hour of job coaching and 30
+    minutes of résumé review"). Missing enrollments and assignments are made on the spot;
+    disbursements whose enrollment was made on the spot are walk-ins."""
+    _ad_hoc_request_check(person=person, account=account, case=case, lines=lines)
     benefits = _visible_benefits(actor, [line.benefit_id for line in lines])
     errors: dict[str, str] = {}
     for i, line in enumerate(lines):
@@ -307,20 +299,14 @@ def disbursements_bulk_walk_in(
 def anonymous_enrollment_ensure(*, program_id: int, on: dt.date) -> int:
     """The program's anonymous enrollment, made on demand (one per program; no personal data).
     With no per-record limits in our database, one enrollment serves any volume."""
-    from programdesk.participation.services.writers import _active_enrollment_status
-
     existing = ProgramEnrollment.objects.filter(program_id=program_id, is_anonymous=True,
                                                 is_active=True)
     found = existing.values_list("id", flat=True).first()
     if found:
         return found
-    now = db_now()
-    insert_rows(ProgramEnrollment,
-                ["program", "person", "account", "is_anonymous", "status", "is_active",
-                 "application_date", "start_date", "end_date", "extra", "created_at",
-                 "updated_at"],
-                [(program_id, None, None, True, _active_enrollment_status().pk, True, None,
-                  db_date(on), None, db_json({}), now, now)], ignore_conflicts=True)
+    enrollments_insert_many(enrollments=[NewEnrollment(
+        program_id=program_id, person_id=None, account_id=None,
+        status=active_enrollment_status(), start_date=on, is_anonymous=True)])
     return existing.values_list("id", flat=True).get()
 
 

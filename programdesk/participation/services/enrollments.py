@@ -191,3 +191,115 @@ def cohort_remove_members(*, actor: User | None, cohort: ProgramCohort,
     audit_record(actor=actor, action="cohort.remove_members", obj=cohort,
                  object_ids=list(enrollment_ids), after={"enrollment_ids": list(enrollment_ids)})
     return removed
+
+
+# --- merging two people's enrollments -------------------------------------------------------
+
+# Which of two disbursements for the same session tells more: what happened beats what was
+# expected, and being there beats every kind of not being there.
+_BUCKET_RANK = {"delivered": 0, "absent": 1, "excused": 2, "cancelled": 3, "expected": 4}
+
+
+def _earliest(*days: dt.date | None) -> dt.date | None:
+    known = [d for d in days if d is not None]
+    return min(known) if known else None
+
+
+def enrollments_merge(*, actor: User | None, keep: ProgramEnrollment,
+                      gone: ProgramEnrollment) -> dict[str, Any]:
+    """Fold ``gone`` into ``keep`` — two active enrollments in one program of two records of
+    the same person, being merged (``person_merge`` calls this inside its transaction). Every
+    assignment, roster entry, disbursement and cohort membership ends up on ``keep``:
+
+    - an assignment of a benefit ``keep`` has too is folded into ``keep``'s: roster entries of
+      the same schedule become one (the earlier start, the later end), and where both hold a
+      disbursement for the same session the one saying more is kept (delivered, then absent,
+      excused, cancelled, expected) and the other deleted — its record is in the audit event;
+    - a cohort membership both hold currently stays one, from the earlier day;
+    - ``keep`` takes the earliest start and application dates; ``gone`` is deleted.
+
+    Returns what happened, for the person merge's audit event."""
+    from programdesk.participation.models import (
+        BenefitAssignment,
+        BenefitDisbursement,
+        ScheduleAssignment,
+    )
+
+    if keep.program_id != gone.program_id or keep.pk == gone.pk:
+        raise ValidationError("Only two enrollments in the same program can be merged.")
+    summary: dict[str, Any] = {"enrollment_id": gone.pk, "into": keep.pk,
+                               "assignments_moved": [], "assignments_folded": {},
+                               "disbursements_deleted": [], "roster_entries_folded": [],
+                               "cohort_memberships_deleted": []}
+    kept_by_benefit = dict(BenefitAssignment.objects.filter(enrollment=keep)
+                           .values_list("benefit_id", "id"))
+    for gone_assignment, benefit_id in (BenefitAssignment.objects.filter(enrollment=gone)
+                                        .values_list("id", "benefit_id")):
+        kept_assignment = kept_by_benefit.get(benefit_id)
+        if kept_assignment is None:
+            BenefitAssignment.objects.filter(pk=gone_assignment).update(enrollment=keep)
+            summary["assignments_moved"].append(gone_assignment)
+            continue
+        summary["assignments_folded"][str(gone_assignment)] = kept_assignment
+        entries = {schedule: (pk, start, end) for pk, schedule, start, end in
+                   ScheduleAssignment.objects.filter(assignment_id=kept_assignment)
+                   .values_list("id", "schedule_id", "start_date", "end_date")}
+        for pk, schedule, start, end in (ScheduleAssignment.objects
+                                         .filter(assignment_id=gone_assignment)
+                                         .values_list("id", "schedule_id", "start_date",
+                                                      "end_date")):
+            if schedule not in entries:
+                ScheduleAssignment.objects.filter(pk=pk).update(assignment_id=kept_assignment)
+                continue
+            kept_pk, kept_start, kept_end = entries[schedule]
+            ScheduleAssignment.objects.filter(pk=kept_pk).update(
+                start_date=min(start, kept_start),
+                end_date=None if end is None or kept_end is None else max(end, kept_end))
+            ScheduleAssignment.objects.filter(pk=pk).delete()
+            summary["roster_entries_folded"].append(pk)
+        kept_sessions = {session: (pk, bucket) for pk, session, bucket in
+                         BenefitDisbursement.objects.filter(assignment_id=kept_assignment,
+                                                            session__isnull=False)
+                         .values_list("id", "session_id", "status__bucket")}
+        doomed = []
+        for pk, session, bucket in (BenefitDisbursement.objects
+                                    .filter(assignment_id=gone_assignment, session__isnull=False)
+                                    .values_list("id", "session_id", "status__bucket")):
+            if session not in kept_sessions:
+                continue
+            kept_pk, kept_bucket = kept_sessions[session]
+            better = _BUCKET_RANK.get(bucket, 9) < _BUCKET_RANK.get(kept_bucket, 9)
+            doomed.append(kept_pk if better else pk)
+        if doomed:
+            summary["disbursements_deleted"].extend(
+                snapshot(d) for d in BenefitDisbursement.objects.filter(pk__in=doomed))
+            BenefitDisbursement.objects.filter(pk__in=doomed).delete()
+        BenefitDisbursement.objects.filter(assignment_id=gone_assignment).update(
+            assignment_id=kept_assignment, enrollment_id=keep.pk)
+        BenefitAssignment.objects.filter(pk=gone_assignment).delete()
+    BenefitDisbursement.objects.filter(enrollment=gone).update(enrollment=keep)
+
+    kept_cohorts = {cohort: (pk, added) for pk, cohort, added in CohortMember.objects.filter(
+        enrollment=keep, removed_on__isnull=True).values_list("id", "cohort_id", "added_on")}
+    for pk, cohort, added, removed in CohortMember.objects.filter(enrollment=gone).values_list(
+            "id", "cohort_id", "added_on", "removed_on"):
+        if removed is None and cohort in kept_cohorts:
+            kept_pk, kept_added = kept_cohorts[cohort]
+            CohortMember.objects.filter(pk=kept_pk).update(added_on=min(added, kept_added))
+            CohortMember.objects.filter(pk=pk).delete()
+            summary["cohort_memberships_deleted"].append(pk)
+        else:
+            CohortMember.objects.filter(pk=pk).update(enrollment=keep)
+
+    before = snapshot(keep)
+    keep.start_date = _earliest(keep.start_date, gone.start_date)
+    keep.application_date = _earliest(keep.application_date, gone.application_date)
+    keep.extra = {**(gone.extra or {}), **(keep.extra or {})}
+    keep.save(update_fields=["start_date", "application_date", "extra", "updated_at"])
+    record = snapshot(gone)
+    gone.delete()
+    changed_before, changed_after = changes(before, snapshot(keep))
+    audit_record(actor=actor, action="enrollment.merge", obj=keep,
+                 before={"merged": record, **changed_before},
+                 after={**summary, **changed_after})
+    return summary

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -28,13 +30,21 @@ from programdesk.participation.models import (
 )
 from programdesk.participation.services.writers import (
     EligibilityOverride,
+    OnIneligible,
     ParticipationResult,
+    _check_eligibility,
     _missing,
     _today,
     participants_enroll,
+    participants_resolve,
     session_disbursements_insert,
 )
-from programdesk.scheduling.models import BenefitSchedule, BenefitSession, SessionStatus
+from programdesk.scheduling.models import (
+    BenefitSchedule,
+    BenefitSession,
+    SessionStatus,
+    session_quantity,
+)
 
 ENROLLMENT = StatusKind.ENROLLMENT
 DISBURSEMENT = StatusKind.DISBURSEMENT
@@ -48,13 +58,19 @@ def schedule_add_participants(
     *, actor: User | None, schedule: BenefitSchedule, person_ids: Sequence[int] = (),
     account_ids: Sequence[int] = (), enrollment_ids: Sequence[int] = (),
     on: dt.date | None = None, override: EligibilityOverride | None = None,
+    on_ineligible: str = OnIneligible.REFUSE,
 ) -> ParticipationResult:
     """Put people, accounts or enrollments on a schedule's roster, with one expected
-    disbursement per session from ``on`` (today) onwards. Repeating it creates nothing."""
+    disbursement per session from ``on`` (today) onwards. Repeating it creates nothing.
+    ``on_ineligible="skip"`` adds the eligible ones and lists the others in
+    ``result.skipped``."""
     on = on or _today()
     done = participants_enroll(actor=actor, benefit_id=schedule.benefit_id, on=on,
                                person_ids=person_ids, account_ids=account_ids,
-                               enrollment_ids=enrollment_ids, override=override)
+                               enrollment_ids=enrollment_ids, override=override,
+                               on_ineligible=on_ineligible)
+    if not done.enrollments:
+        return done.result  # everyone was left out: nothing to write
     benefit, result, enrollments = done.benefit, done.result, done.enrollments
     assignments, created = done.assignments, done.created
     assignment_ids = list(assignments.values())
@@ -80,8 +96,8 @@ def schedule_add_participants(
 
     sessions = list(BenefitSession.objects.filter(schedule=schedule, local_date__gte=on)
                     .exclude(status=SessionStatus.CANCELLED).values_list("id", "local_date"))
-    quantity = (schedule.default_quantity if schedule.default_quantity is not None
-                else benefit.default_quantity)
+    quantity = session_quantity(schedule_quantity=schedule.default_quantity,
+                                benefit_quantity=benefit.default_quantity)
     participants = [(assignments[eid], eid, e) for eid, e in enrollments.items()]
     result.disbursements_created = session_disbursements_insert(
         benefit=benefit, sessions=sessions, participants=participants, quantity=quantity,
@@ -98,20 +114,80 @@ def schedule_add_participants(
     return result
 
 
+def _roster_now(schedule: BenefitSchedule, on: dt.date) -> Any:
+    return (ScheduleAssignment.objects.filter(schedule=schedule)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gte=on)))
+
+
+def _capacity_message(schedule: BenefitSchedule, total: int) -> str:
+    places = schedule.capacity or 0
+    return (f"'{schedule.name}' has {places} place{'' if places == 1 else 's'}; "
+            f"{total} {'person' if total == 1 else 'people'} would be on its roster "
+            f"({total - places} over).")
+
+
 def _check_capacity(*, schedule: BenefitSchedule, joining: int, on: dt.date,
                     result: ParticipationResult) -> None:
     if schedule.capacity is None or joining == 0:
         return
-    current = (ScheduleAssignment.objects.filter(schedule=schedule)
-               .filter(Q(end_date__isnull=True) | Q(end_date__gte=on)).count())
-    total = current + joining
+    total = _roster_now(schedule, on).count() + joining
     if total <= schedule.capacity:
         return
-    message = (f"'{schedule.name}' has {schedule.capacity} places; {total} people would be on "
-               "its roster.")
+    message = _capacity_message(schedule, total)
     if settings.PROGRAMDESK_CAPACITY_MODE == "block":
         raise Conflict(message, type="capacity_exceeded")
     result.warn("capacity_exceeded", message)
+
+
+@dataclass
+class AddPreview:
+    """What adding some participants to a schedule would do, read before writing: how many
+    would join the roster, whether that goes over its capacity, and who eligibility rules would
+    leave out (as ``ParticipationResult.skipped``)."""
+
+    capacity: int | None
+    on_roster: int  # roster entries open on the day
+    joining: int  # chosen participants not on the roster yet, not refused
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    capacity_blocks: bool = False  # PROGRAMDESK_CAPACITY_MODE=block
+
+    @property
+    def over(self) -> int:
+        if self.capacity is None:
+            return 0
+        return max(0, self.on_roster + self.joining - self.capacity)
+
+
+def schedule_add_preview(
+    *, actor: User | None, schedule: BenefitSchedule, person_ids: Sequence[int] = (),
+    account_ids: Sequence[int] = (), enrollment_ids: Sequence[int] = (),
+    on: dt.date | None = None,
+) -> AddPreview:
+    """Read what ``schedule_add_participants`` would do, writing nothing — so a page can warn
+    about capacity before the write. Unknown ids raise as the write would."""
+    from programdesk.programs.models import Benefit
+
+    on = on or _today()
+    benefit = Benefit.objects.select_related("program").get(pk=schedule.benefit_id)
+    enrollees = participants_resolve(program=benefit.program, person_ids=person_ids,
+                                     account_ids=account_ids, enrollment_ids=enrollment_ids,
+                                     user=actor)
+    probe = ParticipationResult()
+    _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees, on=on, override=None,
+                       result=probe, on_ineligible=OnIneligible.SKIP)
+    refused = {s["person_id"] for s in probe.skipped}
+    roster = _roster_now(schedule, on)
+    on_roster = roster.count()
+    present = set()
+    for pid, aid, eid in roster.filter(assignment__enrollment__is_active=True).values_list(
+            "assignment__person_id", "assignment__account_id", "assignment__enrollment_id"):
+        present.update({("p", pid), ("a", aid), ("e", eid)})
+    joining = sum(1 for e in enrollees
+                  if not (e.person_id and e.person_id in refused)
+                  and not ({e.key, ("e", e.enrollment_id)} & present))
+    return AddPreview(capacity=schedule.capacity, on_roster=on_roster, joining=joining,
+                      refused=probe.skipped,
+                      capacity_blocks=settings.PROGRAMDESK_CAPACITY_MODE == "block")
 
 
 @transaction.atomic
@@ -119,7 +195,7 @@ def session_add_participants(
     *, actor: User | None, session: BenefitSession, person_ids: Sequence[int] = (),
     account_ids: Sequence[int] = (), enrollment_ids: Sequence[int] = (),
     override: EligibilityOverride | None = None, status: StatusValue | None = None,
-    recipient_type: str | None = None,
+    recipient_type: str | None = None, on_ineligible: str = OnIneligible.REFUSE,
 ) -> ParticipationResult:
     """Add participants to one session only (the walk-in case): enrollment and assignment are
     reused or made, and one disbursement for this session. People whose enrollment is made on
@@ -128,12 +204,15 @@ def session_add_participants(
         raise Conflict("This session is cancelled; nobody can be added to it.")
     done = participants_enroll(actor=actor, benefit_id=session.benefit_id, on=session.local_date,
                                person_ids=person_ids, account_ids=account_ids,
-                               enrollment_ids=enrollment_ids, override=override)
+                               enrollment_ids=enrollment_ids, override=override,
+                               on_ineligible=on_ineligible)
+    if not done.enrollments:
+        return done.result  # everyone was left out: nothing to write
     benefit, result, enrollments = done.benefit, done.result, done.enrollments
     assignments, created = done.assignments, done.created
     schedule = BenefitSchedule.objects.get(pk=session.schedule_id)
-    quantity = (schedule.default_quantity if schedule.default_quantity is not None
-                else benefit.default_quantity)
+    quantity = session_quantity(schedule_quantity=schedule.default_quantity,
+                                benefit_quantity=benefit.default_quantity)
     status = status or status_default(DISBURSEMENT)
     if recipient_type is not None:
         groups = [(recipient_type, list(enrollments))]

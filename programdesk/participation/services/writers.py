@@ -6,24 +6,28 @@ Other areas (scheduling, imports) write participation's tables only through thes
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.utils import timezone
 
+from programdesk.core.audit import audit_record
 from programdesk.core.bulk import (
+    DbDates,
     db_date,
+    db_datetime,
     db_json,
     db_now,
     id_values,
     insert_rows,
+    insert_rows_batched,
     update_rows,
 )
 from programdesk.core.errors import Conflict, NotAllowed, ValidationError
-from programdesk.core.models import StatusKind, StatusValue, User
+from programdesk.core.models import Bucket, StatusKind, StatusValue, User
 from programdesk.core.roles import Cap
 from programdesk.core.selectors import status_default, status_first_in_bucket
 from programdesk.participation.models import (
@@ -31,16 +35,16 @@ from programdesk.participation.models import (
     BenefitDisbursement,
     ProgramEnrollment,
     RecipientType,
+    ScheduleAssignment,
 )
 from programdesk.people.models import Account, Person
 from programdesk.people.selectors import accounts_visible, household_snapshots, people_visible
 from programdesk.programs.eligibility import eligibility_check_many
 from programdesk.programs.models import Benefit, Program
+from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
 ENROLLMENT = StatusKind.ENROLLMENT
 DISBURSEMENT = StatusKind.DISBURSEMENT
-
-
 
 
 @dataclass
@@ -49,9 +53,24 @@ class ParticipationResult:
     assignments_created: int = 0
     disbursements_created: int = 0
     warnings: list[dict[str, str]] = field(default_factory=list)
+    # People left out because failed `block` rules and nobody overrode them (``skip`` mode):
+    # {"person_id", "name", "reasons"}, so a page can name them and offer the override.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append({"code": code, "message": message})
+
+
+class OnIneligible:
+    """What adding many people does with those failed `block` rules refuse (no override)."""
+
+    REFUSE = "refuse"  # the whole request is refused (409 eligibility_blocked); nothing written
+    SKIP = "skip"  # the others are added; those refused are listed in ``result.skipped``
+    CHOICES = (REFUSE, SKIP)
+
+
+# Who an Enrollee is, whatever enrollment named them: (person id, None) or (None, account id).
+EnrolleeKey = tuple[int | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -63,8 +82,9 @@ class Enrollee:
     enrollment_id: int | None = None
 
     @property
-    def key(self) -> tuple[str, int]:
-        return ("p", self.person_id) if self.person_id else ("a", self.account_id or 0)
+    def key(self) -> EnrolleeKey:
+        """(person id, None) or (None, account id): the same participant named twice."""
+        return (self.person_id, None) if self.person_id else (None, self.account_id)
 
 
 @dataclass(frozen=True)
@@ -129,21 +149,22 @@ def participants_resolve(*, program: Program, person_ids: Sequence[int] = (),
             "first (or turn on PROGRAMDESK_ALLOW_INACTIVE_ENROLLMENT).",
             errors=[{"field": "enrollment_ids", "message": f"Not active: {i}"} for i in inactive])
 
-    seen: dict[tuple[str, int], Enrollee] = {}
+    seen: dict[EnrolleeKey, Enrollee] = {}
     for i in dict.fromkeys(enrollment_ids):
         _, _, person_id, account_id, _, _ = enrollments[i]
         enrollee = Enrollee(person_id=person_id, account_id=account_id, enrollment_id=i)
         seen.setdefault(enrollee.key, enrollee)
     for pid in dict.fromkeys(person_ids):
-        seen.setdefault(("p", pid), Enrollee(person_id=pid, account_id=None))
+        seen.setdefault((pid, None), Enrollee(person_id=pid, account_id=None))
     for aid in dict.fromkeys(account_ids):
-        seen.setdefault(("a", aid), Enrollee(person_id=None, account_id=aid))
+        seen.setdefault((None, aid), Enrollee(person_id=None, account_id=aid))
     return list(seen.values())
 
 
-def _active_enrollment_status() -> StatusValue:
-    """New enrollments made by adding a participant are active: the default enrollment status
-    when it is in the active bucket, else the first active-bucket status."""
+def active_enrollment_status() -> StatusValue:
+    """The status of enrollments made because someone takes part (adding a participant, an
+    anonymous disbursement, an imported disbursement): the default enrollment status when it
+    is in the active bucket, else the first active-bucket status."""
     default = status_default(ENROLLMENT)
     if default.bucket == "active":
         return default
@@ -151,42 +172,38 @@ def _active_enrollment_status() -> StatusValue:
 
 
 def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: dt.date
-                       ) -> tuple[dict[tuple[str, int], int], set[int]]:
+                       ) -> tuple[dict[EnrolleeKey, int], set[int]]:
     """The active enrollment of each enrollee in ``program``, created where missing.
 
     Returns ({enrollee key: enrollment id}, ids created by this call).
     """
-    by_key: dict[tuple[str, int], int] = {e.key: e.enrollment_id for e in enrollees
-                                          if e.enrollment_id}
+    by_key: dict[EnrolleeKey, int] = {e.key: e.enrollment_id for e in enrollees
+                                      if e.enrollment_id}
     wanted_people = [e.person_id for e in enrollees if e.key not in by_key and e.person_id]
     wanted_accounts = [e.account_id for e in enrollees if e.key not in by_key and e.account_id]
 
-    def existing() -> dict[tuple[str, int], int]:
-        found: dict[tuple[str, int], int] = {}
+    def existing() -> dict[EnrolleeKey, int]:
+        found: dict[EnrolleeKey, int] = {}
         active = ProgramEnrollment.objects.filter(program=program, is_active=True)
         if wanted_people:
             for eid, pid in (active.filter(person_id__in=id_values(wanted_people))
                              .values_list("id", "person_id")):
-                found[("p", pid)] = eid
+                found[(pid, None)] = eid
         if wanted_accounts:
             for eid, aid in (active.filter(account_id__in=id_values(wanted_accounts))
                              .values_list("id", "account_id")):
-                found[("a", aid)] = eid
+                found[(None, aid)] = eid
         return found
 
     before = existing() if (wanted_people or wanted_accounts) else {}
     to_create = [e for e in enrollees if e.key not in by_key and e.key not in before]
     created: set[int] = set()
     if to_create:
-        status = _active_enrollment_status()
-        now, day = db_now(), db_date(on)
-        extra = db_json({})
-        rows = [(program.pk, e.person_id, e.account_id, False, status.pk, True, None, day, None,
-                 extra, now, now) for e in to_create]
-        insert_rows(ProgramEnrollment,
-                    ["program", "person", "account", "is_anonymous", "status", "is_active",
-                     "application_date", "start_date", "end_date", "extra", "created_at",
-                     "updated_at"], rows, ignore_conflicts=True)
+        status = active_enrollment_status()
+        enrollments_insert_many(enrollments=[
+            NewEnrollment(program_id=program.pk, person_id=e.person_id,
+                          account_id=e.account_id, status=status, start_date=on)
+            for e in to_create])
         after = existing()
         created = {eid for key, eid in after.items() if key not in before}
         before = after
@@ -196,12 +213,15 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
 
 def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
                        ) -> tuple[dict[int, int], int]:
-    """The assignment of ``benefit`` for each enrollment id, created where missing.
+    """The assignment of ``benefit`` for each enrollment id, created where missing (an
+    ``Enrollee`` with neither person nor account: the anonymous enrollment's assignment).
 
     Returns ({enrollment id: assignment id}, number created).
     """
     now = db_now()
-    rows = [(benefit.pk, eid, e.person_id, e.account_id, False, now, now)
+    # An enrollee with neither person nor account is the program's anonymous enrollment.
+    rows = [(benefit.pk, eid, e.person_id, e.account_id,
+             e.person_id is None and e.account_id is None, now, now)
             for eid, e in enrollments.items()]
     created = insert_rows(BenefitAssignment,
                           ["benefit", "enrollment", "person", "account", "is_anonymous",
@@ -214,6 +234,43 @@ def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
     return mapping, created
 
 
+@dataclass(frozen=True, slots=True)
+class NewEnrollment:
+    """An enrollment to insert: its program, who (a person, an account, or nobody with
+    ``is_anonymous``), status, dates and custom fields (already validated)."""
+
+    program_id: int
+    person_id: int | None
+    account_id: int | None
+    status: StatusValue
+    start_date: dt.date | None
+    application_date: dt.date | None = None
+    end_date: dt.date | None = None
+    extra: dict[str, Any] | None = None
+    is_anonymous: bool = False
+
+
+ENROLLMENT_FIELDS = ["program", "person", "account", "is_anonymous", "status", "is_active",
+                     "application_date", "start_date", "end_date", "extra", "created_at",
+                     "updated_at"]
+
+
+def enrollments_insert_many(*, enrollments: Iterable[NewEnrollment],
+                            now: dt.datetime | None = None,
+                            written: Callable[[int], None] | None = None) -> int:
+    """Insert enrollments, skipping each one a unique constraint refuses (an active enrollment
+    of the same program and person, account or anonymity made meanwhile); returns how many
+    were inserted. ``now`` stamps them (a caller finding its rows by ``created_at``);
+    ``written`` hears how many rows each batch wrote."""
+    now_db, empty, date = db_datetime(now or timezone.now()), db_json({}), DbDates()
+    rows = ((e.program_id, e.person_id, e.account_id, e.is_anonymous, e.status.pk,
+             e.status.bucket == "active", date[e.application_date], date[e.start_date],
+             date[e.end_date], db_json(e.extra) if e.extra else empty, now_db, now_db)
+            for e in enrollments)
+    return insert_rows_batched(ProgramEnrollment, ENROLLMENT_FIELDS, rows,
+                               ignore_conflicts=True, written=written)
+
+
 DISBURSEMENT_FIELDS = [
     "assignment", "session", "enrollment", "benefit", "program", "person", "account", "case",
     "recipient_type", "recipient_count", "quantity", "unit", "status", "disbursed_on", "extra",
@@ -224,14 +281,60 @@ DISBURSEMENT_FIELDS = [
 ]
 
 
+class NewDisbursement(NamedTuple):
+    """A disbursement to insert, its values in ``DISBURSEMENT_FIELDS`` order (the recipient
+    copied from its assignment; quantity checked by ``check_quantity``)."""
+
+    assignment_id: int
+    session_id: int | None
+    enrollment_id: int
+    benefit_id: int
+    program_id: int
+    person_id: int | None
+    account_id: int | None
+    case_id: int | None
+    recipient_type: str
+    recipient_count: int
+    quantity: Decimal
+    unit_id: int
+    status_id: int
+    disbursed_on: dt.date
+    extra: dict[str, Any]
+
+
+def disbursements_insert_many(*, disbursements: Iterable[NewDisbursement],
+                              now: dt.datetime | None = None,
+                              written: Callable[[int], None] | None = None) -> int:
+    """Insert disbursements, skipping each one a unique constraint refuses (a session's
+    disbursement of a participant that exists); returns how many were inserted. ``now`` and
+    ``written`` as for ``enrollments_insert_many``. Each row records its recipient's household
+    snapshot on its date (``household_snapshots``: three queries for all of them)."""
+    now_db, empty, date = db_datetime(now or timezone.now()), db_json({}), DbDates()
+    disbursements = list(disbursements)
+    households = household_snapshots(
+        person_ids=[d.person_id for d in disbursements if d.person_id],
+        account_ids=[d.account_id for d in disbursements if d.account_id],
+        days={d.disbursed_on for d in disbursements})
+    rows = ((*d[:13], date[d.disbursed_on], db_json(d.extra) if d.extra else empty, now_db,
+             now_db, *households.of(d.person_id, d.account_id, d.disbursed_on))
+            for d in disbursements)
+    return insert_rows_batched(BenefitDisbursement, DISBURSEMENT_FIELDS, rows,
+                               ignore_conflicts=True, written=written)
+
+
 def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[int, dt.date]],
                                  participants: Sequence[tuple[int, int, Enrollee]],
                                  quantity: Decimal, status: StatusValue,
-                                 recipient_type: str = RecipientType.ENROLLMENT) -> int:
-    """One disbursement per (participant, session), skipping pairs that exist.
+                                 recipient_type: str = RecipientType.ENROLLMENT,
+                                 on_roster: Mapping[int, tuple[dt.date, dt.date | None]]
+                                 | None = None) -> int:
+    """One disbursement per (participant, session), skipping pairs that exist. The one place
+    a session's disbursement row is built.
 
     ``sessions``: (session id, local date); ``participants``: (assignment id, enrollment id,
-    enrollee). Returns how many were created.
+    enrollee). ``on_roster`` (assignment id -> (start date, end date or None)) limits each
+    participant to the sessions of the days they are on the roster. Returns how many were
+    created.
     """
     now, extra = db_now(), db_json({})
     days = {day: db_date(day) for _, day in sessions}
@@ -241,16 +344,111 @@ def session_disbursements_insert(*, benefit: Benefit, sessions: Sequence[tuple[i
         person_ids=[e.person_id for _, _, e in participants if e.person_id],
         account_ids=[e.account_id for _, _, e in participants if e.account_id], days=days)
 
+    def on(assignment_id: int, day: dt.date) -> bool:
+        if on_roster is None:
+            return True
+        start, end = on_roster[assignment_id]
+        return start <= day and (end is None or day <= end)
+
     def rows() -> Iterable[tuple[Any, ...]]:
         for session_id, day in sessions:
             disbursed_on = days[day]
             for assignment_id, enrollment_id, e in participants:
-                yield (assignment_id, session_id, enrollment_id, benefit_id, program_id,
-                       e.person_id, e.account_id, None, recipient_type, 1, quantity, unit_id,
-                       status_id, disbursed_on, extra, now, now,
-                       *households.of(e.person_id, e.account_id, day))
+                if on(assignment_id, day):
+                    yield (assignment_id, session_id, enrollment_id, benefit_id, program_id,
+                           e.person_id, e.account_id, None, recipient_type, 1, quantity,
+                           unit_id, status_id, disbursed_on, extra, now, now,
+                           *households.of(e.person_id, e.account_id, day))
 
     return insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows(), ignore_conflicts=True)
+
+
+def _people_names(person_ids: Iterable[int]) -> dict[int, str]:
+    """"Last, First" for each id, as the pages list people; one query."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    return {pid: f"{last}, {first}" for pid, first, last in Person.objects.filter(
+        id__in=id_values(ids)).values_list("id", "first_name", "last_name")}
+
+
+# --- the sessions' side (scheduling's signals land here: participation/receivers.py) ---------
+
+
+def roster_disbursements_insert(*, actor: User | None, schedule: BenefitSchedule,
+                                sessions: Sequence[BenefitSession]) -> int:
+    """People on the schedule's roster are expected at sessions added later too: one
+    disbursement at the default status per (roster entry active that day, new session), as
+    adding a participant does for the sessions that exist. Set-based: a fixed number of
+    queries whatever the size. Returns how many were created."""
+    if not sessions:
+        return 0
+    entries = list(ScheduleAssignment.objects.filter(
+        schedule=schedule, assignment__enrollment__is_active=True).values_list(
+        "assignment_id", "assignment__enrollment_id", "assignment__person_id",
+        "assignment__account_id", "start_date", "end_date"))
+    if not entries:
+        return 0
+    created = session_disbursements_insert(
+        benefit=schedule.benefit, sessions=[(s.pk, s.local_date) for s in sessions],
+        participants=[(a, eid, Enrollee(person_id=pid, account_id=aid))
+                      for a, eid, pid, aid, _, _ in entries],
+        quantity=schedule.session_quantity, status=status_default(DISBURSEMENT),
+        on_roster={a: (start, end) for a, _, _, _, start, end in entries})
+    if created:
+        # The sessions are new: every disbursement on them was made just now.
+        ids = list(BenefitDisbursement.objects.filter(
+            session_id__in=[s.pk for s in sessions]).values_list("pk", flat=True))
+        audit_record(actor=actor, action="disbursement.create",
+                     object_type="participation.benefitdisbursement", object_ids=ids,
+                     after={"schedule_id": schedule.pk, "reason": "roster on new sessions"})
+    return created
+
+
+def session_disbursements_delete(*, actor: User | None, schedule: BenefitSchedule,
+                                 session_ids: Sequence[int]) -> int:
+    """Delete the still-expected disbursements of sessions about to be deleted. Recorded ones
+    (attendance, cancellations) stay, and their protecting foreign key then keeps the session.
+    Returns how many were deleted."""
+    if not session_ids:
+        return 0
+    expected = BenefitDisbursement.objects.filter(session_id__in=session_ids,
+                                                  status__bucket=Bucket.EXPECTED)
+    ids = list(expected.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    BenefitDisbursement.objects.filter(session_id__in=session_ids,
+                                       status__bucket=Bucket.EXPECTED).delete()
+    audit_record(actor=actor, action="disbursement.delete",
+                 object_type="participation.benefitdisbursement", object_ids=ids,
+                 before={"schedule_id": schedule.pk, "status_bucket": "expected"})
+    return len(ids)
+
+
+def session_disbursements_set_status(*, actor: User | None, session: BenefitSession,
+                                     bucket: str, to: StatusValue) -> int:
+    """Move the session's disbursements whose status is in ``bucket`` to ``to`` (cancelling a
+    session, or restoring it). Returns how many moved."""
+    ids = list(BenefitDisbursement.objects.filter(session=session, status__bucket=bucket)
+               .values_list("pk", flat=True))
+    if not ids:
+        return 0
+    BenefitDisbursement.objects.filter(pk__in=ids).update(status=to, updated_at=timezone.now())
+    audit_record(actor=actor, action="disbursement.update",
+                 object_type="participation.benefitdisbursement", object_ids=ids,
+                 after={"status": to.code, "session_id": session.pk})
+    return len(ids)
+
+
+def session_disbursements_redate(*, session: BenefitSession) -> int:
+    """A moved session's disbursements carry its new local date (``disbursed_on``); the
+    session's own audit event records the move — and the household snapshot of the new date."""
+    moved = BenefitDisbursement.objects.filter(session=session).update(
+        disbursed_on=session.local_date, updated_at=timezone.now())
+    if moved:
+        disbursements_household_refresh(disbursement_ids=list(
+            BenefitDisbursement.objects.filter(session=session).values_list("pk", flat=True)))
+    return moved
 
 
 def disbursements_household_refresh(*, disbursement_ids: Sequence[int]) -> None:
@@ -271,8 +469,11 @@ def disbursements_household_refresh(*, disbursement_ids: Sequence[int]) -> None:
 
 def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Sequence[Enrollee],
                        on: dt.date, override: EligibilityOverride | None,
-                       result: ParticipationResult) -> dict[str, Any] | None:
-    """Warn on failed `warn` rules; refuse failed `block` rules unless a manager overrides.
+                       result: ParticipationResult,
+                       on_ineligible: str = OnIneligible.REFUSE) -> dict[str, Any] | None:
+    """Warn on failed `warn` rules; failed `block` rules refuse the request unless a manager
+    overrides — or, with ``on_ineligible="skip"``, leave those people out: they are listed in
+    ``result.skipped`` (by name, with the reasons) and the caller drops them.
 
     Returns what to audit about an override, or None.
     """
@@ -283,18 +484,24 @@ def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Seque
     if not any(d.results for d in decisions.values()):
         return None  # no rules apply
     blocked = {pid: d for pid, d in decisions.items() if d.blocked}
+    names = _people_names(pid for pid, d in decisions.items() if d.failures)
     for pid, decision in decisions.items():
         for reason in decision.warnings:
-            result.warn("eligibility", f"Person {pid}: {reason}")
+            result.warn("eligibility", f"{names.get(pid, pid)}: {reason}")
     if not blocked:
         return None
     reasons = {pid: [r.reason for r in d.failures if r.mode == "block"]
                for pid, d in blocked.items()}
+    if override is None and on_ineligible == OnIneligible.SKIP:
+        result.skipped.extend(sorted(
+            ({"person_id": pid, "name": names.get(pid, str(pid)), "reasons": r}
+             for pid, r in reasons.items()), key=lambda s: (s["name"], s["person_id"])))
+        return None
     if override is None:
         raise Conflict(
-            f"{len(blocked)} of the people do not meet this benefit's eligibility rules. "
+            f"{_who_do(len(blocked))} not meet this benefit's eligibility rules. "
             "A manager may override with a reason.",
-            errors=[{"field": "person_ids", "message": f"Person {pid}: {'; '.join(r)}"}
+            errors=[{"field": "person_ids", "message": f"{names.get(pid, pid)}: {'; '.join(r)}"}
                     for pid, r in reasons.items()],
             type="eligibility_blocked",
         )
@@ -304,9 +511,14 @@ def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Seque
         raise ValidationError.for_fields(
             {"override_reason": "Say why the eligibility rules are overridden."})
     for pid, r in reasons.items():
-        result.warn("eligibility_overridden", f"Person {pid}: {'; '.join(r)}")
+        result.warn("eligibility_overridden", f"{names.get(pid, pid)}: {'; '.join(r)}")
     return {"reason": override.reason.strip(),
             "overridden": {str(pid): r for pid, r in reasons.items()}}
+
+
+def _who_do(n: int) -> str:
+    """"1 person does", "3 people do" — the subject of the refusal's sentence."""
+    return "1 person does" if n == 1 else f"{n} people do"
 
 
 def _require_active_benefit(benefit: Benefit) -> None:
@@ -341,9 +553,12 @@ class Enrolled:
 def participants_enroll(*, actor: User | None, benefit_id: int, on: dt.date,
                         person_ids: Sequence[int] = (), account_ids: Sequence[int] = (),
                         enrollment_ids: Sequence[int] = (),
-                        override: EligibilityOverride | None = None) -> Enrolled:
+                        override: EligibilityOverride | None = None,
+                        on_ineligible: str = OnIneligible.REFUSE) -> Enrolled:
     """Resolve the participants, apply eligibility, then reuse or create each one's active
-    enrollment in the benefit's program and their assignment of the benefit — set-based."""
+    enrollment in the benefit's program and their assignment of the benefit — set-based.
+    With ``on_ineligible="skip"`` people failed `block` rules refuse are left out (listed in
+    ``result.skipped``); when that leaves nobody, nothing is written."""
     benefit = Benefit.objects.select_related("program").get(pk=benefit_id)
     _require_active_benefit(benefit)
     result = ParticipationResult()
@@ -352,8 +567,17 @@ def participants_enroll(*, actor: User | None, benefit_id: int, on: dt.date,
                                      user=actor)
     if not enrollees:
         raise ValidationError.for_fields({"person_ids": "Name at least one participant."})
+    if on_ineligible not in OnIneligible.CHOICES:
+        raise ValidationError.for_fields({"on_ineligible": (
+            f"Choose one of: {', '.join(OnIneligible.CHOICES)}.")})
     override_audit = _check_eligibility(actor=actor, benefit=benefit, enrollees=enrollees, on=on,
-                                        override=override, result=result)
+                                        override=override, result=result,
+                                        on_ineligible=on_ineligible)
+    if result.skipped:
+        left_out = {s["person_id"] for s in result.skipped}
+        enrollees = [e for e in enrollees if e.person_id not in left_out]
+        if not enrollees:
+            return Enrolled(benefit, result, {}, set(), {}, None)
     by_key, created = enrollments_ensure(program=benefit.program, enrollees=enrollees, on=on)
     result.enrollments_created = len(created)
     enrollments = {by_key[e.key]: e for e in enrollees}

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from programdesk.core import display
 from programdesk.core.roles import Cap
 from programdesk.scheduling.models import BenefitSession, SessionStatus
 
@@ -25,14 +26,15 @@ def session_statuses() -> list[tuple[str, str]]:
 
 @register.filter
 def session_time(session: BenefitSession) -> str:
-    """"18:00–20:00 EST" in the session's own time zone (the end's date if it is another)."""
+    """"6:00–8:00 PM EST" in the session's own time zone (the end's day if it is another), in
+    the house format of core/display.py."""
     start, end = session.local_start, session.local_end
-    end_text = f"{end:%H:%M}" if end.date() == start.date() else f"{end.day} {end:%b} {end:%H:%M}"
-    return f"{start:%H:%M}–{end_text} {end.tzname()}"
+    if end.date() == start.date():
+        return f"{display.clock_span(start, end)} {end.tzname()}"
+    return f"{display.clock(start)}–{display.day(end)} {display.clock(end)} {end.tzname()}"
 
 
 @register.filter
 def session_when(session: BenefitSession) -> str:
-    """"Tue 5 Mar 2030, 18:00–20:00 EST" in the session's own time zone."""
-    start = session.local_start
-    return f"{start:%a} {start.day} {start:%b %Y}, {session_time(session)}"
+    """"Tue 5 Mar 2030, 6:00–8:00 PM EST" in the session's own time zone."""
+    return f"{display.day(session.local_start, weekday=True)}, {session_time(session)}"

@@ -19,11 +19,11 @@ from django.urls import path
 from django.utils import timezone
 
 from programdesk.core.custom_fields import field_definitions_for
-from programdesk.core.errors import DomainError, NotFound, ValidationError
+from programdesk.core.errors import DomainError, ValidationError
 from programdesk.core.models import IdempotencyRecord, StatusValue, User
 from programdesk.core.params import parse_id, parse_ids, parse_int, query_id
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import get_visible, visible
+from programdesk.core.scoping import visible, visible_or_404
 from programdesk.core.selectors import status_first_in_bucket
 from programdesk.participation import selectors, services
 from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
@@ -36,19 +36,13 @@ from programdesk.people.selectors import (
     person_get,
 )
 from programdesk.programs.models import Benefit, Program
+from programdesk.programs.selectors import benefits_visible, programs_visible
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web.permissions import page_user, role_required
 
 LIST_LIMIT = 200
 MAX_RECIPIENTS = 1_000_000  # as the API's bulk-disbursements
 MAX_OFFSET = 10**9  # the list's pager; beyond the rows there are, the page is empty
-
-
-def _get(qs: QuerySet[Any], pk: int, user: User, program_field: str = "program_id") -> Any:
-    try:
-        return get_visible(qs, pk=pk, user=user, program_field=program_field)
-    except NotFound:
-        raise Http404 from None
 
 
 def _claim_submission(request: HttpRequest) -> bool:
@@ -111,8 +105,37 @@ def _parse_date(raw: str) -> dt.date:
 
 
 def _benefits_for(user: User) -> list[Benefit]:
-    return list(visible(Benefit.objects.filter(is_active=True), user)
+    return list(benefits_visible(user).filter(is_active=True)
                 .select_related("program", "unit").order_by("program__name", "name"))
+
+
+def _posted_lines(request: HttpRequest) -> list[dict[str, Any]]:
+    """The lines of the log-benefits form as posted (``benefit_0``, ``quantity_0``...)."""
+    post = request.POST
+    indexes = sorted({parse_int(k.split("_")[1], default=-1, minimum=-1,
+                                maximum=services.MAX_LINES)
+                      for k in post if k.startswith("benefit_")} - {-1})
+    return [{"benefit": post.get(f"benefit_{i}", ""), "quantity": post.get(f"quantity_{i}", ""),
+             "unit": post.get(f"unit_{i}", ""), "status": post.get(f"status_{i}", ""),
+             "extra": {k.removeprefix(f"extra_{i}_"): post.get(k, "") for k in post
+                       if k.startswith(f"extra_{i}_") and post.get(k)}}
+            for i in indexes]
+
+
+def _disbursement_line(i: int, line: dict[str, Any]) -> services.DisbursementLine:
+    """A posted line for the service; a bad quantity or no benefit is line ``i``'s error."""
+    try:
+        quantity = _parse_quantity(line["quantity"] or "1", line["unit"])
+    except ValidationError:
+        raise ValidationError.for_fields(
+            {f"items.{i}.quantity": f"Line {i + 1}: '{line['quantity']}' is not a "
+                                    "number."}) from None
+    benefit_id = parse_id(line["benefit"])
+    if benefit_id is None:
+        raise ValidationError.for_fields(
+            {f"items.{i}.benefit_id": f"Line {i + 1}: choose a benefit."})
+    return services.DisbursementLine(benefit_id=benefit_id, quantity=quantity,
+                                     status=line["status"] or None, extra=line["extra"] or None)
 
 
 def log_benefits(request: HttpRequest, *, person: Person | None = None,
@@ -123,17 +146,7 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                              maximum=services.MAX_LINES)
     posted_lines: list[dict[str, Any]] = []
     if request.method == "POST":
-        indexes = sorted({parse_int(k.split("_")[1], default=-1, minimum=-1,
-                                    maximum=services.MAX_LINES)
-                          for k in request.POST if k.startswith("benefit_")} - {-1})
-        posted_lines = [{"benefit": request.POST.get(f"benefit_{i}", ""),
-                         "quantity": request.POST.get(f"quantity_{i}", ""),
-                         "unit": request.POST.get(f"unit_{i}", ""),
-                         "status": request.POST.get(f"status_{i}", ""),
-                         "extra": {k.removeprefix(f"extra_{i}_"): request.POST.get(k, "")
-                                   for k in request.POST
-                                   if k.startswith(f"extra_{i}_") and request.POST.get(k)}}
-                        for i in indexes]
+        posted_lines = _posted_lines(request)
         lines_wanted = max(len(posted_lines), 1)
         chosen = [line for line in posted_lines if line["benefit"]]
         if request.POST.get("action") == "refresh":
@@ -144,21 +157,7 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                 raise _Refresh
             if not chosen:
                 raise ValidationError.for_fields({"items": "Choose at least one benefit."})
-            lines = []
-            for i, line in enumerate(chosen):
-                try:
-                    quantity = _parse_quantity(line["quantity"] or "1", line["unit"])
-                except ValidationError:
-                    raise ValidationError.for_fields(
-                        {f"items.{i}.quantity": f"Line {i + 1}: '{line['quantity']}' is not a "
-                                                "number."}) from None
-                benefit_id = parse_id(line["benefit"])
-                if benefit_id is None:
-                    raise ValidationError.for_fields(
-                        {f"items.{i}.benefit_id": f"Line {i + 1}: choose a benefit."})
-                lines.append(services.DisbursementLine(
-                    benefit_id=benefit_id, quantity=quantity,
-                    status=line["status"] or None, extra=line["extra"] or None))
+            lines = [_disbursement_line(i, line) for i, line in enumerate(chosen)]
             # The token and the disbursements commit together: a failed save can be retried.
             with transaction.atomic():
                 if _claim_submission(request):
@@ -194,13 +193,6 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
         "submission": uuid.uuid4().hex})
 
 
-def _or_404(get: Any, request: HttpRequest, pk: int) -> Any:
-    try:
-        return get(page_user(request), pk)
-    except NotFound:
-        raise Http404 from None
-
-
 class _Refresh(Exception):
     """"Show the extra fields" was pressed: render again, save nothing."""
 
@@ -220,7 +212,7 @@ def log_benefits_line_fields(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     index = parse_int(request.GET.get("line"), default=0, minimum=0,
                       maximum=services.MAX_LINES)
-    benefit = visible(Benefit.objects.all(), user).filter(
+    benefit = benefits_visible(user).filter(
         pk=query_id(request.GET, f"benefit_{index}") or 0).first()
     return render(request, "web/disbursements/_line_fields.html",
                   {"line": {"index": index, "fields": _line_fields(benefit, {})}})
@@ -228,19 +220,19 @@ def log_benefits_line_fields(request: HttpRequest) -> HttpResponse:
 
 @role_required(Cap.LOG_DISBURSEMENTS)
 def log_benefits_person(request: HttpRequest, pk: int) -> HttpResponse:
-    person = _or_404(person_get, request, pk)
+    person = person_get(page_user(request), pk)
     return log_benefits(request, person=person, back=f"/people/{pk}/")
 
 
 @role_required(Cap.LOG_DISBURSEMENTS)
 def log_benefits_account(request: HttpRequest, pk: int) -> HttpResponse:
-    account = _or_404(account_get, request, pk)
+    account = account_get(page_user(request), pk)
     return log_benefits(request, account=account, back=f"/accounts/{pk}/")
 
 
 @role_required(Cap.LOG_DISBURSEMENTS)
 def log_benefits_case(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _or_404(case_get, request, pk)
+    case = case_get(page_user(request), pk)
     return log_benefits(request, person=case.person, account=case.account, case=case,
                         back=f"/cases/{pk}/")
 
@@ -279,7 +271,7 @@ def _enrollments(request: HttpRequest, program: Program, user: User
 
 @role_required(Cap.LOG_DISBURSEMENTS)
 def bulk_for_program(request: HttpRequest, pk: int) -> HttpResponse:
-    program = _get(Program.objects.all(), pk, page_user(request), "id")
+    program = visible_or_404(programs_visible(page_user(request)), pk)
     if benefit := query_id(request.GET, "benefit"):
         return redirect(f"/benefits/{benefit}/bulk/")
     return render(request, "web/disbursements/bulk_choose.html", {
@@ -304,7 +296,7 @@ def bulk_choose_benefit(request: HttpRequest) -> HttpResponse:
 @role_required(Cap.LOG_DISBURSEMENTS)
 def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    benefit = _get(Benefit.objects.select_related("program", "unit"), pk, user)
+    benefit = visible_or_404(benefits_visible(user).select_related("program", "unit"), pk)
     program = benefit.program
     params = request.POST if request.method == "POST" else request.GET
     mode = params.get("mode", "walk_in")
@@ -406,8 +398,8 @@ def disbursement_list(request: HttpRequest) -> HttpResponse:
         "rows": qs[offset:offset + LIST_LIMIT], "count": qs.count(), "offset": offset,
         "next": offset + LIST_LIMIT, "prev": max(offset - LIST_LIMIT, 0), "limit": LIST_LIMIT,
         "filters": g, "query": g.urlencode(),
-        "programs": visible(Program.objects.all(), user, "id"),
-        "benefits": visible(Benefit.objects.select_related("program"), user),
+        "programs": programs_visible(user),
+        "benefits": benefits_visible(user).select_related("program"),
         "statuses": _statuses(), "can_edit": user.can(Cap.MANAGE_PROGRAMS),
         "can_log": user.can(Cap.LOG_DISBURSEMENTS)})
 
@@ -426,8 +418,8 @@ class DisbursementForm(forms.Form):
 @role_required(Cap.READ_RECORDS)
 def disbursement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    row = _get(BenefitDisbursement.objects.select_related(
-        "benefit", "program", "person", "account", "status", "unit", "session", "case"), pk, user)
+    row = visible_or_404(visible(BenefitDisbursement.objects.select_related(
+        "benefit", "program", "person", "account", "status", "unit", "session", "case"), user), pk)
     form = DisbursementForm(request.POST or None,
                             initial={"status": row.status.code, "quantity": row.quantity})
     if request.method == "POST":

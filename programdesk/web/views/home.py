@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from programdesk.core.lockout import LoginForm
 from programdesk.core.roles import Cap
-from programdesk.reports import selectors as reports
+from programdesk.reports import filtering, followups, selectors
+from programdesk.reports.filtering import ReportFilter
 from programdesk.reports.tables import ReportOptions
 from programdesk.web.permissions import page_user, role_required
-from programdesk.web.views.reports import followup_lists
 
 DASHBOARD_FOLLOWUP_ROWS = 5
 
@@ -36,7 +36,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate(now)
     server_zone = timezone.get_current_timezone_name()
     sessions = [{**x, "zone_differs": str(x["start"].tzinfo) != server_zone}
-                for x in reports.sessions_today(user=user, now=now)]
+                for x in selectors.sessions_today(user=user, now=now)]
     context: dict[str, Any] = {
         "today": today,
         "sessions": sessions,
@@ -44,11 +44,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     if user.can(cap)],
     }
     if user.can(Cap.READ_RECORDS):
-        month = reports.month_to_date(today)
-        context.update(month=reports.report_summary(user=user, filters=month),
-                       month_from=month.date_from, options=ReportOptions(),
-                       **followup_lists(user, reports.ReportFilter(), ReportOptions(),
-                                        DASHBOARD_FOLLOWUP_ROWS))
+        month = filtering.month_to_date(today)
+        options = ReportOptions()
+        context.update(month=selectors.report_summary(user=user, filters=month),
+                       month_from=month.date_from, options=options,
+                       **followups.followups_overview(
+                           user=user, filters=ReportFilter(), min_absences=options.min_absences,
+                           days=options.days, limit=DASHBOARD_FOLLOWUP_ROWS))
     return render(request, "web/dashboard.html", context)
 
 

@@ -16,27 +16,26 @@ from django.views.decorators.http import require_GET
 from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
-from programdesk.imports import fields as f
-from programdesk.imports import jobs
+from programdesk.imports import fields, jobs, selectors
 from programdesk.imports.models import ImportJob, JobStatus
 from programdesk.imports.parsers import MAX_BYTES, MAX_ROWS
-from programdesk.imports.services import SUMMARY_LABELS
+from programdesk.imports.results import SUMMARY_LABELS
 from programdesk.reports.exports import escape_cell
 from programdesk.web.permissions import page_user, role_required
 
 ERRORS_SHOWN = 500
-SAMPLES = 3
 
 
 def _kinds(user: User) -> list[tuple[str, str]]:
-    return [(k.value, k.label) for k in f.ImportKind if user.can(f.KIND_CAP[k.value])]
+    return [(k.value, k.label) for k in fields.ImportKind if user.can(fields.KIND_CAP[k.value])]
 
 
 def _job(request: HttpRequest, pk: int) -> ImportJob:
     try:
-        return jobs.import_job_get(page_user(request), pk)
+        job = selectors.import_job_get(user=page_user(request), pk=pk)
     except NotFound:
         raise Http404 from None
+    return jobs.import_job_fail_if_worker_lost(job=job)
 
 
 def _show(request: HttpRequest, exc: DomainError) -> None:
@@ -49,7 +48,8 @@ def _show(request: HttpRequest, exc: DomainError) -> None:
 
 @role_required(Cap.WRITE_RECORDS)
 def import_start(request: HttpRequest) -> HttpResponse:
-    """Choose what the file holds and upload it."""
+    """Choose what the file holds and upload it. The request stores the file and queues
+    reading it; the job's page shows the reading, then the columns."""
     user = page_user(request)
     kinds = _kinds(user)
     kind = request.POST.get("kind") or request.GET.get("kind") or kinds[0][0]
@@ -74,24 +74,16 @@ def import_start(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect(f"/imports/{job.pk}/")
     return render(request, "web/imports/start.html", {
-        "kinds": kinds, "kind": kind, "error": error, "jobs": jobs.import_jobs_for(user),
+        "kinds": kinds, "kind": kind, "error": error, "jobs": selectors.import_jobs_for(user=user),
         "max_mb": MAX_BYTES // 2**20, "max_rows": MAX_ROWS,
-        "kind_fields": [(k, label, f.FIELDS[k]) for k, label in kinds]},
+        "kind_fields": [(k, label, fields.FIELDS[k]) for k, label in kinds]},
         status=400 if error else 200)
 
 
 def _columns(job: ImportJob, mapping: list[str]) -> list[dict[str, Any]]:
-    """Each column with a few sample values and its field, for the mapping form."""
-    samples: list[list[str]] = [[] for _ in job.headers]
-    try:
-        table = jobs.import_job_table(job)
-    except DomainError:
-        table = None
-    if table is not None:
-        for _, cells in table.rows[:SAMPLES]:
-            for i, cell in enumerate(cells[:len(samples)]):
-                if cell:
-                    samples[i].append(cell[:60])
+    """Each column with a few sample values (kept when the file was read) and its field, for
+    the mapping form."""
+    samples = list(job.samples) + [[] for _ in range(len(job.headers) - len(job.samples))]
     return [{"index": i, "header": header, "field": mapping[i] if i < len(mapping) else "",
              "samples": samples[i]} for i, header in enumerate(job.headers)]
 
@@ -118,12 +110,13 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(f"/imports/{job.pk}/")
         except DomainError as exc:
             _show(request, exc)
-    definitions = f.custom_definitions(job.kind)
+    definitions = fields.custom_definitions(job.kind)
     summary = [(SUMMARY_LABELS[k], job.summary[k]) for k in SUMMARY_LABELS if k in job.summary]
     return render(request, "web/imports/detail.html", {
         "job": job, "columns": _columns(job, mapping),
-        "choices": f.field_choices(job.kind, definitions),
-        "can_map": job.status in {JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED},
+        "choices": fields.field_choices(job.kind, definitions),
+        "can_map": bool(job.headers) and job.status in {JobStatus.UPLOADED, JobStatus.CHECKED,
+                                                        JobStatus.FAILED},
         "errors": jobs.import_job_errors(job, ERRORS_SHOWN) if job.error_count else [],
         "errors_shown": ERRORS_SHOWN, "summary": summary,
         "progress": _progress(job), "list_url": _list_url(job.kind)})
@@ -139,6 +132,7 @@ def _progress(job: ImportJob) -> dict[str, Any]:
     total, done = job.progress_total, job.progress_done
     phase = job.phase or "starting"
     labels = {"queued": "Waiting for a task worker", "starting": "Starting",
+              "reading": "Reading the file",
               "checking": "Checking rows",
               "matching people": "Matching people", "checked": "Writing records",
               "writing": "Writing records", "done": "Finishing"}
@@ -183,10 +177,10 @@ def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Cap.WRITE_RECORDS)
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:
     """An empty CSV with the column names a kind of import reads."""
-    if kind not in f.FIELDS:
+    if kind not in fields.FIELDS:
         raise Http404
     buffer = io.StringIO()
-    labels = [label for _, label in f.field_choices(kind, f.custom_definitions(kind))]
+    labels = [label for _, label in fields.field_choices(kind, fields.custom_definitions(kind))]
     csv.writer(buffer).writerow([escape_cell(label.removesuffix(" (custom field)"))
                                  for label in labels])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

@@ -3,8 +3,11 @@ and cohorts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -17,17 +20,19 @@ from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound,
 from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.params import parse_id, parse_ids, query_id
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import MAX_ID, get_visible, visible
+from programdesk.core.scoping import MAX_ID, visible, visible_or_404
 from programdesk.participation import selectors, services
 from programdesk.participation.models import ProgramEnrollment
 from programdesk.people.models import Account, Person
 from programdesk.people.selectors import (
     accounts_search,
     accounts_visible,
+    people_find_duplicates,
     people_search,
     people_visible,
 )
 from programdesk.programs.models import Program, ProgramCohort
+from programdesk.programs.selectors import cohorts_visible, programs_visible
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web import wording
 from programdesk.web.forms import add_service_errors
@@ -35,23 +40,14 @@ from programdesk.web.permissions import page_user, role_required
 from programdesk.web.views.scheduling import session_page_context
 
 
-def _object_or_404(qs: Any, pk: int, user: User, program_field: str) -> Any:
-    from django.http import Http404
-
-    try:
-        return get_visible(qs, pk=pk, user=user, program_field=program_field)
-    except NotFound:
-        raise Http404 from None
-
-
 def _schedule(request: HttpRequest, pk: int) -> BenefitSchedule:
-    return _object_or_404(BenefitSchedule.objects.select_related("benefit__program"), pk,
-                          page_user(request), "benefit__program_id")
+    return visible_or_404(visible(BenefitSchedule.objects.select_related("benefit__program"),
+                                  page_user(request), "benefit__program_id"), pk)
 
 
 def _session(request: HttpRequest, pk: int) -> BenefitSession:
-    return _object_or_404(BenefitSession.objects.select_related("benefit__program", "schedule"),
-                          pk, page_user(request), "benefit__program_id")
+    return visible_or_404(visible(BenefitSession.objects.select_related(
+        "benefit__program", "schedule"), page_user(request), "benefit__program_id"), pk)
 
 
 def _ids(request: HttpRequest, name: str) -> list[int]:
@@ -59,9 +55,13 @@ def _ids(request: HttpRequest, name: str) -> list[int]:
 
 
 def _show_result(request: HttpRequest, result: services.ParticipationResult, what: str) -> None:
-    messages.success(request, (
-        f"{what}: {result.enrollments_created} new enrollments, {result.assignments_created} "
-        f"new assignments, {result.disbursements_created} new disbursements."))
+    if result.enrollments_created or result.assignments_created or result.disbursements_created:
+        messages.success(request, (
+            f"{what}: {wording.count(result.enrollments_created, 'new enrollment')}, "
+            f"{wording.count(result.assignments_created, 'new assignment')}, "
+            f"{wording.count(result.disbursements_created, 'new disbursement')}."))
+    elif not result.skipped:
+        messages.info(request, f"{what}: nothing new — they were all added already.")
     for warning in result.warnings:
         messages.warning(request, warning["message"])
 
@@ -75,23 +75,49 @@ def _show_domain_error(request: HttpRequest, exc: DomainError) -> None:
 # --- add participants to a schedule ---------------------------------------------------------
 
 
-def _candidates(user: User, query: str, limit: int = 25) -> dict[str, Any]:
+def _candidates(user: User, query: str, limit: int = 25, *, person_ids: Sequence[int] = (),
+                account_ids: Sequence[int] = ()) -> dict[str, Any]:
+    """Search results, with the people and accounts already chosen listed first and ticked —
+    so a new search never throws a selection away."""
     people = Person.objects.none()
     accounts = Account.objects.none()
     query = query.strip()
+    chosen_people = list(people_visible(user).filter(pk__in=person_ids[:MAX_CHOSEN])
+                         .order_by("last_name", "first_name")) if person_ids else []
+    chosen_accounts = list(accounts_visible(user).filter(pk__in=account_ids[:MAX_CHOSEN])
+                           .order_by("name")) if account_ids else []
     if len(query) >= 2:
-        people = people_search(people_visible(user), query)
-        accounts = accounts_search(accounts_visible(user), query)
+        people = (people_search(people_visible(user), query)
+                  .exclude(pk__in=[p.pk for p in chosen_people]))
+        accounts = (accounts_search(accounts_visible(user), query)
+                    .exclude(pk__in=[a.pk for a in chosen_accounts]))
     return {"people": people.order_by("last_name", "first_name")[:limit],
-            "accounts": accounts.order_by("name")[:10], "query": query}
+            "accounts": accounts.order_by("name")[:10], "query": query,
+            "chosen_people": chosen_people, "chosen_accounts": chosen_accounts}
+
+
+MAX_CHOSEN = 500  # how many ticked people a search carries along
+
+
+def _override_from(request: HttpRequest, user: User) -> services.EligibilityOverride | None:
+    if request.POST.get("override_eligibility") and user.can(Cap.MANAGE_PROGRAMS):
+        return services.EligibilityOverride(reason=request.POST.get("override_reason", ""))
+    return None
 
 
 @role_required(Cap.WRITE_RECORDS)
 def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add people to a schedule: the eligible ones are added, those eligibility rules refuse
+    are listed by name (with the reasons and a manager's override) and stay ticked; going over
+    the capacity is asked about before anything is written."""
     schedule = _schedule(request, pk)
     program = schedule.benefit.program
     user = page_user(request)
-    blocked: Conflict | None = None
+    refused: list[dict[str, Any]] = []
+    capacity_check: services.AddPreview | None = None
+    keep_people: list[int] = []
+    keep_accounts: list[int] = []
+    keep_enrollments: list[int] = []
     if request.method == "POST":
         if request.POST.get("action") == "remove":
             chosen = _ids(request, "assignment_ids")
@@ -106,23 +132,30 @@ def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
                     "is kept."))
             except DomainError as exc:
                 _show_domain_error(request, exc)
-            return redirect(request.path)
-        override = None
-        if request.POST.get("override_eligibility") and user.can(Cap.MANAGE_PROGRAMS):
-            override = services.EligibilityOverride(
-                reason=request.POST.get("override_reason", ""))
+            return redirect(request.get_full_path())
+        keep_people, keep_accounts = _ids(request, "person_ids"), _ids(request, "account_ids")
+        keep_enrollments = _ids(request, "enrollment_ids")
         try:
-            result = services.schedule_add_participants(
-                actor=user, schedule=schedule, person_ids=_ids(request, "person_ids"),
-                account_ids=_ids(request, "account_ids"),
-                enrollment_ids=_ids(request, "enrollment_ids"), override=override)
-            _show_result(request, result, "Added")
-            return redirect(request.path)
-        except Conflict as exc:
-            if exc.extra.get("type") == "eligibility_blocked":
-                blocked = exc
-            else:
-                _show_domain_error(request, exc)
+            if not (keep_people or keep_accounts or keep_enrollments):
+                raise ValidationError("Tick at least one person to add.")
+            if schedule.capacity is not None and not request.POST.get("capacity_ok"):
+                preview = services.schedule_add_preview(
+                    actor=user, schedule=schedule, person_ids=keep_people,
+                    account_ids=keep_accounts, enrollment_ids=keep_enrollments)
+                if preview.over:
+                    capacity_check = preview
+            if capacity_check is None:
+                result = services.schedule_add_participants(
+                    actor=user, schedule=schedule, override=_override_from(request, user),
+                    on_ineligible=services.OnIneligible.SKIP, person_ids=keep_people,
+                    account_ids=keep_accounts, enrollment_ids=keep_enrollments)
+                _show_result(request, result, f"Added to {schedule.name}")
+                if not result.skipped:
+                    return redirect(request.get_full_path())
+                # The refused stay ticked (and nobody else), named with the reasons.
+                refused = result.skipped
+                keep_people = [r["person_id"] for r in refused]
+                keep_accounts, keep_enrollments = [], []
         except DomainError as exc:
             _show_domain_error(request, exc)
     roster = selectors.schedule_roster(schedule=schedule, include_ended=False)
@@ -132,21 +165,56 @@ def schedule_participants(request: HttpRequest, pk: int) -> HttpResponse:
                    if e.pk not in on_roster]
     return render(request, "web/participation/schedule_participants.html", {
         "schedule": schedule, "program": program, "roster": roster,
-        "enrollments": enrollments, "blocked": blocked,
-        "selected_people": _ids(request, "person_ids") if blocked else [],
+        "enrollments": enrollments, "refused": refused, "capacity_check": capacity_check,
+        "chosen_enrollments": set(keep_enrollments),
         "can_override": user.can(Cap.MANAGE_PROGRAMS),
-        **_candidates(user, request.GET.get("q", "")),
+        "override_reason": request.POST.get("override_reason", ""),
+        **_candidates(user, request.GET.get("q", ""), person_ids=keep_people,
+                      account_ids=keep_accounts),
     })
 
 
 @role_required(Cap.WRITE_RECORDS)
 def schedule_participant_search(request: HttpRequest, pk: int) -> HttpResponse:
     _schedule(request, pk)  # 404 unless the user may see the schedule
-    return render(request, "web/participation/_candidates.html",
-                  _candidates(page_user(request), request.GET.get("q", "")))
+    return render(request, "web/participation/_candidates.html", _candidates(
+        page_user(request), request.GET.get("q", ""),
+        person_ids=parse_ids(request.GET.getlist("person_ids")),
+        account_ids=parse_ids(request.GET.getlist("account_ids"))))
 
 
 # --- the attendance sheet -------------------------------------------------------------------
+
+# What the sheet's buttons say: the words a front desk uses, one per bucket. The values posted
+# stay the status codes; a second active status in the same bucket shows its own label.
+BUCKET_WORDS = {"expected": "Not recorded", "delivered": "Present", "absent": "Absent",
+                "excused": "Excused", "cancelled": "Cancelled"}
+COUNTED = ("delivered", "absent", "excused", "expected", "cancelled")
+
+
+@dataclass(frozen=True)
+class SheetStatus:
+    code: str
+    bucket: str
+    word: str
+
+
+@dataclass(frozen=True)
+class SheetLine:
+    """One person on the sheet: the saved row, and what the sheet shows checked (a mark posted
+    but not saved — a form error, a walk-in just added — is shown, never dropped)."""
+
+    row: selectors.SheetRow
+    mark: str
+    quantity: str
+
+    @property
+    def saved_quantity(self) -> str:
+        return _quantity_text(self.row.quantity)
+
+    @property
+    def unsaved(self) -> bool:
+        return self.mark != self.row.status or self.quantity != self.saved_quantity
 
 
 def _statuses() -> list[StatusValue]:
@@ -154,49 +222,134 @@ def _statuses() -> list[StatusValue]:
                 .order_by("order", "id"))
 
 
-def attendance_context(session: BenefitSession) -> dict[str, Any]:
+def _sheet_statuses() -> list[SheetStatus]:
+    seen: set[str] = set()
+    statuses = []
+    for s in _statuses():
+        word = s.label if s.bucket in seen else BUCKET_WORDS.get(s.bucket, s.label)
+        seen.add(s.bucket)
+        statuses.append(SheetStatus(s.code, s.bucket, word))
+    return statuses
+
+
+def _first_code(bucket: str) -> str | None:
+    return next((s.code for s in _sheet_statuses() if s.bucket == bucket), None)
+
+
+def _quantity_text(quantity: Decimal) -> str:
+    """"1", "1.5", "0.25": what the quantity field shows and a save compares against."""
+    text = f"{quantity:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _lines(sheet: list[selectors.SheetRow], posted: dict[int, tuple[str, str]] | None = None,
+           present: set[int] | None = None) -> list[SheetLine]:
+    """The sheet as shown: ``posted`` marks (disbursement id → status code, quantity text) win
+    over saved ones; ``present`` rows show the first delivered status (a walk-in just added)."""
+    posted, present = posted or {}, present or set()
+    delivered = _first_code("delivered") if present else None
+    lines = []
+    for row in sheet:
+        mark, quantity = posted.get(row.disbursement_id,
+                                    (row.status, _quantity_text(row.quantity)))
+        if row.disbursement_id in present and delivered and row.bucket == "expected":
+            mark = delivered
+        lines.append(SheetLine(row, mark, quantity))
+    return lines
+
+
+def _counts(lines: list[SheetLine], statuses: list[SheetStatus]) -> dict[str, Any]:
+    """The sheet's counters as shown (its JavaScript keeps them up to date while marking)."""
+    bucket_of = {s.code: s.bucket for s in statuses}
+    counts: dict[str, Any] = dict.fromkeys(COUNTED, 0)
+    for line in lines:
+        bucket = bucket_of.get(line.mark, line.row.bucket)
+        counts[bucket] = counts.get(bucket, 0) + 1
+    counted = counts["delivered"] + counts["absent"]
+    counts["rate"] = round(100 * counts["delivered"] / counted) if counted else None
+    return counts
+
+
+def attendance_context(session: BenefitSession, *, lines: list[SheetLine] | None = None
+                       ) -> dict[str, Any]:
     """What the attendance sheet needs; the session page renders it below its header."""
+    statuses = _sheet_statuses()
+    if lines is None:
+        lines = _lines(selectors.session_sheet(session=session))
+    return {"lines": lines, "statuses": statuses, "sheet_counts": _counts(lines, statuses),
+            "unsaved": sum(line.unsaved for line in lines),
+            "is_past": session.local_date < timezone.localdate(),
+            "is_cancelled": session.status == "cancelled"}
+
+
+def _posted_marks(request: HttpRequest) -> dict[int, tuple[str, str]]:
+    """The marks on a posted sheet, as typed: shown again when the sheet is not saved."""
+    posted = {}
+    for key in request.POST:
+        if key.startswith("status_") and (pk := parse_id(key.removeprefix("status_"))):
+            posted[pk] = (request.POST.get(key, "")[:40],
+                          request.POST.get(f"quantity_{pk}", "").strip()[:40])
+    return posted
+
+
+def _sheet_page(request: HttpRequest, session: BenefitSession, *,
+                posted: dict[int, tuple[str, str]] | None = None,
+                walk_in: dict[str, Any] | None = None) -> HttpResponse:
+    user = page_user(request)
+    can_edit = user.can(Cap.WRITE_RECORDS)
     sheet = selectors.session_sheet(session=session)
-    return {"sheet": sheet, "statuses": _statuses(), "tally": selectors.session_tally(
-        session=session), "is_past": session.local_date < timezone.localdate()}
+    if walk_in is None:
+        walk_in = _walk_in_search(user, session, request.GET.get("q", ""), sheet=sheet)
+    return render(request, "web/participation/session_attendance.html", {
+        **session_page_context(user=user, session=session),
+        **attendance_context(session, lines=_lines(sheet, posted)),
+        "can_edit": can_edit and session.status != "cancelled", "walk_in": walk_in,
+    })
 
 
 @role_required(Cap.READ_SETUP)
 def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+    """The attendance sheet. A POST saves the whole sheet in one ``attendance_record``; when it
+    cannot (a bad quantity, a status retired meanwhile) the sheet comes back with every mark as
+    it was posted and the reason, so nothing is lost. Without JavaScript, "Mark all present"
+    posts too: the sheet comes back with the not yet recorded marked present, unsaved."""
     session = _session(request, pk)
     user = page_user(request)
-    if request.method == "POST":
-        if not user.can(Cap.WRITE_RECORDS):
-            raise_forbidden()
-        marks, errors = _marks_from_post(request)
-        if request.POST.get("action") == "add":
-            try:
-                result = services.session_add_participants(
-                    actor=user, session=session, person_ids=_ids(request, "person_ids"))
-                _show_result(request, result, "Added to this session")
-            except DomainError as exc:
-                _show_domain_error(request, exc)
-            return redirect(request.path)
-        if errors:
-            for error in errors:
-                messages.error(request, error)
+    if request.method != "POST":
+        return _sheet_page(request, session)
+    if not user.can(Cap.WRITE_RECORDS):
+        raise_forbidden()
+    action = request.POST.get("action")
+    posted = _posted_marks(request)
+    if action == "mark_all":
+        statuses = _sheet_statuses()
+        delivered = next((s.code for s in statuses if s.bucket == "delivered"), "")
+        expected = {s.code for s in statuses if s.bucket == "expected"}
+        posted = {pk: (delivered if code in expected else code, quantity)
+                  for pk, (code, quantity) in posted.items()}
+        return _sheet_page(request, session, posted=posted)
+    marks, errors = _marks_from_post(request)
+    if not errors:
+        try:
+            changed = services.attendance_record(actor=user, session=session, marks=marks,
+                                                 complete_session=action == "complete")
+        except DomainError as exc:
+            errors = _error_lines(exc)
         else:
-            try:
-                changed = services.attendance_record(
-                    actor=user, session=session, marks=marks,
-                    complete_session=request.POST.get("action") == "complete")
-                messages.success(request, f"Attendance saved ({changed} changed)."
-                                 + (" Session completed." if request.POST.get("action")
-                                    == "complete" else ""))
-                return redirect(request.path)
-            except ValidationError as exc:
-                _show_domain_error(request, exc)
-            except DomainError as exc:
-                _show_domain_error(request, exc)
-    return render(request, "web/participation/session_attendance.html", {
-        **session_page_context(user=user, session=session),
-        "can_edit": user.can(Cap.WRITE_RECORDS), **attendance_context(session),
-        **_candidates(user, request.GET.get("q", ""))})
+            messages.success(request, f"Attendance saved ({changed} changed)."
+                             + (" Session completed." if action == "complete" else ""))
+            return redirect(request.path)
+    for error in errors:
+        messages.error(request, error)
+    messages.warning(request, "Attendance not saved yet: your marks are kept below. Correct "
+                              "them and save again.")
+    return _sheet_page(request, session, posted=posted)
+
+
+def _error_lines(exc: DomainError) -> list[str]:
+    """A service's refusal as sentences; a sheet's field paths (records.3.status) mean nothing
+    to the person at the desk."""
+    return [error["message"] for error in exc.errors] or [exc.detail]
 
 
 def raise_forbidden() -> None:
@@ -226,6 +379,141 @@ def _marks_from_post(request: HttpRequest) -> tuple[list[services.AttendanceMark
                 continue
         marks.append(services.AttendanceMark(disbursement_id, value, quantity))
     return marks, errors
+
+
+# --- walk-ins: found or added from the sheet, without leaving it ------------------------------
+
+
+class WalkInForm(forms.Form):
+    """Someone new to us: the few fields a front desk asks."""
+
+    first_name = forms.CharField(max_length=100, label="First name")
+    last_name = forms.CharField(max_length=100, label="Last name")
+    postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
+
+
+def _name_parts(query: str) -> dict[str, str]:
+    """What a search for someone not found prefills: "Haddad, Samir" and "Samir Haddad" give
+    first and last name; one word is taken as the last name."""
+    query = " ".join(query.split())[:100]
+    if "," in query:
+        last, first = (part.strip() for part in query.split(",", 1))
+        return {"first_name": first, "last_name": last}
+    first, _, last = query.partition(" ")
+    return {"first_name": first, "last_name": last} if last else {"last_name": first}
+
+
+def _walk_in_search(user: User, session: BenefitSession, query: str, *,
+                    sheet: list[selectors.SheetRow] | None = None) -> dict[str, Any]:
+    """The walk-in panel after a search: up to 10 people (those already on the sheet say so),
+    and the new-person form prefilled from what was typed."""
+    query = query.strip()[:200]
+    people: list[Person] = []
+    if len(query) >= 2:
+        people = list(people_search(people_visible(user), query)
+                      .order_by("last_name", "first_name", "id")[:10])
+    if sheet is None:
+        sheet = selectors.session_sheet(session=session)
+    on_sheet = {row.person_id for row in sheet}
+    return {"query": query, "people": [(p, p.pk in on_sheet) for p in people],
+            "form": WalkInForm(initial=_name_parts(query), auto_id="walk-in-%s"),
+            "searched": len(query) >= 2}
+
+
+def _walk_in_person(request: HttpRequest, session: BenefitSession, user: User,
+                    panel: dict[str, Any], override: services.EligibilityOverride | None
+                    ) -> Person | None:
+    """Create-and-add someone new (``new``: after looking for duplicates; ``new_anyway``), or
+    add the person ``person_id``; None when the panel has something to say instead. Services'
+    refusals propagate (``_walk_in_add`` shows them)."""
+    action, form = request.POST.get("action"), panel["form"]
+    if action in ("new", "new_anyway"):
+        if not form.is_valid():
+            return None
+        values = form.cleaned_data
+        if action == "new" and (duplicates := people_find_duplicates(
+                first_name=values["first_name"], last_name=values["last_name"], user=user)):
+            panel["duplicates"] = duplicates
+            return None
+        return services.session_add_new_person(actor=user, session=session, override=override,
+                                               **values)
+    person = people_visible(user).filter(
+        pk=parse_id(request.POST.get("person_id", "")) or 0).first()
+    if person is None:
+        panel["error"] = "Choose a person in the list."
+        return None
+    panel["person"] = person
+    if any(r.person_id == person.pk for r in selectors.session_sheet(session=session)):
+        panel["error"] = f"{person.full_name} is already on this sheet."
+        return None
+    services.session_add_participants(actor=user, session=session, person_ids=[person.pk],
+                                      override=override)
+    return person
+
+
+def _walk_in_add(request: HttpRequest, session: BenefitSession, user: User
+                 ) -> tuple[dict[str, Any], int | None]:
+    """Do what the walk-in panel posted — ``action=new`` (check for duplicates, then create and
+    add), ``new_anyway`` (create and add), else add the person ``person_id`` — and return the
+    panel's context and the disbursement now on the sheet (None when nothing was added). One
+    person: an eligibility rule that blocks them refuses (with the reasons; a manager may
+    override), as the session's service does by default."""
+    new = request.POST.get("action") in ("new", "new_anyway")
+    form = WalkInForm(request.POST if new else None, auto_id="walk-in-%s")
+    panel: dict[str, Any] = {"query": "", "people": [], "searched": False, "form": form}
+    try:
+        person = _walk_in_person(request, session, user, panel, _override_from(request, user))
+    except ValidationError as exc:
+        if new:
+            add_service_errors(form, exc)
+        else:
+            panel["error"] = " ".join(_error_lines(exc))
+        return panel, None
+    except Conflict as exc:
+        panel.update(error=exc.detail, reasons=[e["message"] for e in exc.errors])
+        if exc.extra.get("type") == "eligibility_blocked":
+            panel.update(blocked=True, can_override=user.can(Cap.MANAGE_PROGRAMS))
+        return panel, None
+    except DomainError as exc:
+        panel["error"] = " ".join(_error_lines(exc))
+        return panel, None
+    if person is None:
+        return panel, None
+    row = next(r for r in selectors.session_sheet(session=session) if r.person_id == person.pk)
+    panel.update(added=person, form=WalkInForm(auto_id="walk-in-%s"))
+    return panel, row.disbursement_id
+
+
+@role_required(Cap.WRITE_RECORDS)
+def session_walk_in(request: HttpRequest, pk: int) -> HttpResponse:
+    """The walk-in panel of the attendance sheet. With htmx (``HX-Request``) it answers the
+    panel's results only, and a person added comes with their sheet row, appended to the sheet
+    in the page (out of band): the marks not yet saved are never touched. Without JavaScript a
+    search is the sheet page itself (``?q=``) and an add goes back to the sheet."""
+    session = _session(request, pk)
+    user = page_user(request)
+    htmx = request.headers.get("HX-Request") == "true"
+    if request.method != "POST":
+        panel = _walk_in_search(user, session, request.GET.get("q", ""))
+        if not htmx:
+            return redirect(f"/sessions/{session.pk}/?{urlencode({'q': panel['query']})}"
+                            "#walk-in")
+        return render(request, "web/participation/_walk_in_results.html",
+                      {"session": session, "walk_in": panel})
+    panel, added = _walk_in_add(request, session, user)
+    if not htmx:
+        if added is not None:
+            messages.success(request, f"{panel['added'].full_name} is on this session's sheet.")
+            return redirect(f"/sessions/{session.pk}/")
+        return _sheet_page(request, session, walk_in=panel)
+    context: dict[str, Any] = {"session": session, "walk_in": panel}
+    if added is not None:
+        sheet = selectors.session_sheet(session=session)
+        # A walk-in came: shown present, not saved (the sheet's Save records it, with the rest).
+        context.update(attendance_context(session, lines=[
+            line for line in _lines(sheet, present={added}) if line.row.disbursement_id == added]),
+            can_edit=True, new_row=True)
+    return render(request, "web/participation/_walk_in_results.html", context)
 
 
 # --- the kiosk ------------------------------------------------------------------------------
@@ -268,12 +556,14 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
     registering = request.POST.get("action") == "register"
     register = RegisterForm(request.POST if registering else None)
+    likely: list[dict[str, Any]] = []
     if request.method == "POST":
         try:
             if registering:
                 if register.is_valid():
-                    person = services.kiosk_register(actor=user, session=session,
-                                                     **register.cleaned_data)
+                    person = services.kiosk_register(
+                        actor=user, session=session, **register.cleaned_data,
+                        new_person_confirmed=request.POST.get("confirm_new") == "1")
                     messages.success(request, f"Welcome, {person.first_name}! You are "
                                               "registered and checked in.")
                     return redirect(request.path)
@@ -297,12 +587,17 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, "We could not check you in. Please search again or "
                                         "ask a staff member.")
                 return redirect(request.path)
-        except (Conflict, NotAllowed, NotFound) as exc:
+        except Conflict as exc:
+            if exc.extra.get("type") != "possible_duplicate":
+                messages.error(request, f"{exc.detail} Please ask a staff member.")
+                return redirect(request.path)
+            likely = exc.extra["matches"]  # ask "is this you?" before making anyone new
+        except (NotAllowed, NotFound) as exc:
             messages.error(request, f"{exc.detail} Please ask a staff member.")
             return redirect(request.path)
     query = request.GET.get("q", "").strip()
     return render(request, "web/participation/kiosk_session.html", {
-        "session": session, "register": register, "query": query,
+        "session": session, "register": register, "query": query, "likely": likely,
         "results": (selectors.kiosk_search(session=session, query=query, user=user)
                     if query else []),
         "show_register": request.POST.get("action") == "register"})
@@ -321,7 +616,7 @@ def kiosk_search(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _program(request: HttpRequest, pk: int) -> Program:
-    return _object_or_404(Program.objects.all(), pk, page_user(request), "id")
+    return visible_or_404(programs_visible(page_user(request)), pk)
 
 
 @role_required(Cap.READ_RECORDS)
@@ -373,9 +668,8 @@ class EnrollmentForm(forms.Form):
 @role_required(Cap.READ_RECORDS)
 def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    enrollment = _object_or_404(
-        ProgramEnrollment.objects.select_related("program", "person", "account", "status"),
-        pk, user, "program_id")
+    enrollment = visible_or_404(selectors.enrollments_visible(user).select_related(
+        "program", "person", "account", "status"), pk)
     initial = {"status": enrollment.status.code, "application_date": enrollment.application_date,
                "start_date": enrollment.start_date, "end_date": enrollment.end_date}
     form = EnrollmentForm(request.POST or None, initial=initial)
@@ -402,8 +696,7 @@ def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Cap.READ_RECORDS)
 def cohort_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    cohort = _object_or_404(ProgramCohort.objects.select_related("program"), pk, user,
-                            "program_id")
+    cohort = visible_or_404(cohorts_visible(user).select_related("program"), pk)
     if request.method == "POST":
         if not user.can(Cap.WRITE_RECORDS):
             raise_forbidden()
@@ -439,6 +732,7 @@ urlpatterns = [
          name="schedule_participant_search"),
     # The session page is the attendance sheet under the scheduling header.
     path("sessions/<int:pk>/", session_attendance, name="session_detail"),
+    path("sessions/<int:pk>/walk-in/", session_walk_in, name="session_walk_in"),
     path("kiosk/", kiosk, name="kiosk"),
     path("kiosk/<int:pk>/", kiosk_session, name="kiosk_session"),
     path("kiosk/<int:pk>/search", kiosk_search, name="kiosk_search"),

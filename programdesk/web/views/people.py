@@ -15,11 +15,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from programdesk.core import custom_fields
-from programdesk.core.errors import Conflict, NotFound, ValidationError
+from programdesk.core.errors import Conflict, ValidationError
 from programdesk.core.models import FieldTarget
 from programdesk.core.params import parse_id, query_id
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import visible
 from programdesk.people import selectors, services
 from programdesk.people.forms import (
     AccountForm,
@@ -31,7 +30,7 @@ from programdesk.people.forms import (
 )
 from programdesk.people.models import AccountKind, Case, PersonDocument, Relationship
 from programdesk.programs.eligibility import eligibility_check
-from programdesk.programs.models import Benefit, Program
+from programdesk.programs.selectors import benefits_visible, programs_visible
 from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
 
@@ -47,15 +46,6 @@ def _query(request: HttpRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode() + "&" if params else ""
-
-
-def _get(fn: Any, request: HttpRequest, pk: int) -> Any:
-    from django.http import Http404
-
-    try:
-        return fn(page_user(request), pk)
-    except NotFound:
-        raise Http404 from None
 
 
 # --- People ------------------------------------------------------------------------------------
@@ -109,7 +99,7 @@ def person_new(request: HttpRequest) -> HttpResponse:
 @role_required(Cap.READ_RECORDS)
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    person = _get(selectors.person_get, request, pk)
+    person = selectors.person_get(page_user(request), pk)
     context: dict[str, Any] = {
         "person": person,
         "records": selectors.person_records(person, user),
@@ -131,7 +121,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _eligibility_context(request: HttpRequest, person: Any) -> dict[str, Any]:
     """The person page's "Check eligibility" box: a program or benefit and a date."""
     user = page_user(request)
-    programs = list(visible(Program.objects.all(), user, "id").order_by("name")
+    programs = list(programs_visible(user).order_by("name")
                     .prefetch_related("benefits"))
     choice = request.GET.get("check", "")
     on_text = request.GET.get("on", "")
@@ -148,8 +138,7 @@ def _eligibility_context(request: HttpRequest, person: Any) -> dict[str, Any]:
                 target = program.name
                 decision = eligibility_check(person=person, program=program, on=on)
         else:
-            benefit = visible(Benefit.objects.select_related("program"), user).filter(
-                pk=pk).first()
+            benefit = benefits_visible(user).select_related("program").filter(pk=pk).first()
             if benefit is not None:
                 target = f"{benefit.name} ({benefit.program.name})"
                 decision = eligibility_check(person=person, benefit=benefit, on=on)
@@ -163,7 +152,7 @@ def _eligibility_context(request: HttpRequest, person: Any) -> dict[str, Any]:
 @role_required(Cap.WRITE_RECORDS)
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    person = _get(selectors.person_get, request, pk)
+    person = selectors.person_get(page_user(request), pk)
     if request.method == "POST":
         form = PersonForm(request.POST, user=user, person=person)
         if form.is_valid():
@@ -189,7 +178,7 @@ def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
     """Merge another person into this one: pick from the possible duplicates (or give an id),
     compare the two side by side, confirm."""
     user = page_user(request)
-    person = _get(selectors.person_get, request, pk)
+    person = selectors.person_get(page_user(request), pk)
     other_id = request.POST.get("duplicate") or request.GET.get("duplicate", "")
     other = None
     if other_id:
@@ -209,7 +198,14 @@ def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
     candidates = selectors.people_find_duplicates(
         first_name=person.first_name, last_name=person.last_name, birth_date=person.birth_date,
         email=person.email, phone=person.phone, exclude_id=person.pk, user=user)
-    context: dict[str, Any] = {"person": person, "other": other, "candidates": candidates}
+    # The person picker: anyone visible by name, phone, email, postal code or birth date, shown
+    # with what tells namesakes apart (birth date, postal code, household, record number).
+    find = request.GET.get("find", "").strip()[:200]
+    found = (list(selectors.people_search(selectors.people_visible(user), find)
+                  .exclude(pk=person.pk).select_related("account")
+                  .order_by("last_name", "first_name", "id")[:25]) if find else [])
+    context: dict[str, Any] = {"person": person, "other": other, "candidates": candidates,
+                               "find": find, "found": found}
     if other is not None:
         context["mine"] = selectors.person_records(person, user)
         context["theirs"] = selectors.person_records(other, user)
@@ -220,7 +216,7 @@ def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Cap.WRITE_RECORDS)
 def person_document_add(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    person = _get(selectors.person_get, request, pk)
+    person = selectors.person_get(page_user(request), pk)
     form = DocumentForm(request.POST)
     if form.is_valid():
         try:
@@ -239,7 +235,7 @@ def person_document_add(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Cap.WRITE_RECORDS)
 def person_document_delete(request: HttpRequest, pk: int, doc: int) -> HttpResponse:
     user = page_user(request)
-    person = _get(selectors.person_get, request, pk)
+    person = selectors.person_get(page_user(request), pk)
     document = PersonDocument.objects.filter(person=person, pk=doc).first()
     if document is not None:
         services.person_document_delete(actor=user, document=document)
@@ -302,13 +298,13 @@ def account_new(request: HttpRequest) -> HttpResponse:
 
 @role_required(Cap.WRITE_RECORDS)
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _account_form_page(request, _get(selectors.account_get, request, pk))
+    return _account_form_page(request, selectors.account_get(page_user(request), pk))
 
 
 @role_required(Cap.READ_RECORDS)
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    account = _get(selectors.account_get, request, pk)
+    account = selectors.account_get(page_user(request), pk)
     member_q = request.GET.get("member_q", "")[:200]
     candidates = []
     if member_q and user.can(Cap.WRITE_RECORDS):
@@ -339,7 +335,7 @@ def account_members(request: HttpRequest, pk: int) -> HttpResponse:
     (``remove``), or adding someone who lives in another household, goes to a page that asks
     for the date and a confirmation first. An organisation's members are undated."""
     user = page_user(request)
-    account = _get(selectors.account_get, request, pk)
+    account = selectors.account_get(page_user(request), pk)
     person = selectors.people_visible(user).filter(
         pk=query_id(request.POST, "person") or 0).first()
     if person is None:
@@ -390,7 +386,7 @@ def _member_person(request: HttpRequest) -> Any:
 def account_member_end(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm, then end someone's membership of the household on the date given."""
     user = page_user(request)
-    account = _get(selectors.account_get, request, pk)
+    account = selectors.account_get(page_user(request), pk)
     person = _member_person(request)
     membership = selectors.person_memberships(person).filter(account=account,
                                                              end_date__isnull=True).first()
@@ -421,7 +417,7 @@ def account_member_end(request: HttpRequest, pk: int) -> HttpResponse:
 def account_member_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm, then move someone from their household into this one from the date given."""
     user = page_user(request)
-    account = _get(selectors.account_get, request, pk)
+    account = selectors.account_get(page_user(request), pk)
     if account.kind != AccountKind.HOUSEHOLD:
         from django.http import Http404
 
@@ -479,9 +475,9 @@ def _case_form_page(request: HttpRequest, case: Case | None = None) -> HttpRespo
     if case is None:
         person_id, account_id = query_id(request.GET, "person"), query_id(request.GET, "account")
         if person_id:
-            client = _get(selectors.person_get, request, person_id)
+            client = selectors.person_get(page_user(request), person_id)
         elif account_id:
-            client = _get(selectors.account_get, request, account_id)
+            client = selectors.account_get(page_user(request), account_id)
         else:
             messages.info(request, "Open a case from a person's or an account's page.")
             return redirect("/people/")
@@ -525,13 +521,13 @@ def case_new(request: HttpRequest) -> HttpResponse:
 
 @role_required(Cap.WRITE_RECORDS)
 def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _case_form_page(request, _get(selectors.case_get, request, pk))
+    return _case_form_page(request, selectors.case_get(page_user(request), pk))
 
 
 @role_required(Cap.READ_RECORDS)
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    case = _get(selectors.case_get, request, pk)
+    case = selectors.case_get(page_user(request), pk)
     return render(request, "web/people/case.html", {
         "case": case, "programs": list(case.programs.all()),
         "disbursements": selectors.case_disbursements(case, user),

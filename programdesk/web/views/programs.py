@@ -5,50 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, F, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 
-from programdesk.core.errors import NotFound, ValidationError
-from programdesk.core.models import FieldDefinition
+from programdesk.core.errors import ValidationError
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import get_visible, visible
-from programdesk.programs import services
-from programdesk.programs.eligibility import rule_summary
+from programdesk.core.scoping import visible_or_404
+from programdesk.programs import selectors, services
 from programdesk.programs.forms import BenefitForm, CohortForm, ProgramForm
-from programdesk.programs.models import (
-    Benefit,
-    EligibilityRule,
-    Program,
-    ProgramCohort,
-    ProgramStatus,
-)
+from programdesk.programs.models import Benefit, Program, ProgramCohort, ProgramStatus
 from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
 
 
-def _visible_or_404(qs: Any, request: HttpRequest, pk: int, field: str = "program_id") -> Any:
-    try:
-        return get_visible(qs, pk=pk, user=page_user(request), program_field=field)
-    except NotFound:
-        raise Http404 from None
-
-
-def _rules(qs: Any) -> list[dict[str, Any]]:
-    return [{"rule": r, "summary": rule_summary(r)} for r in qs]
+def _program(request: HttpRequest, pk: int) -> Program:
+    return visible_or_404(selectors.programs_visible(page_user(request)), pk)
 
 
 @role_required(Cap.READ_SETUP)
 def programs_list(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     status = request.GET.get("status", "")
-    qs = visible(Program.objects.all(), user, "id").annotate(
-        benefit_count=Count("benefits", distinct=True)).order_by("name")
-    if status:
-        qs = qs.filter(status=status)
     return render(request, "web/programs/list.html", {
-        "programs": qs, "status": status, "statuses": ProgramStatus.choices,
+        "programs": selectors.programs_with_benefit_counts(user=user, status=status),
+        "status": status, "statuses": ProgramStatus.choices,
         "can_manage": user.can(Cap.MANAGE_PROGRAMS)})
 
 
@@ -83,21 +64,16 @@ def program_new(request: HttpRequest) -> HttpResponse:
 
 @role_required(Cap.MANAGE_PROGRAMS)
 def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _program_form_page(request, _visible_or_404(Program.objects.all(), request, pk, "id"))
+    return _program_form_page(request, _program(request, pk))
 
 
 @role_required(Cap.READ_SETUP)
 def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    program = _visible_or_404(Program.objects.all(), request, pk, "id")
-    cohorts = program.cohorts.annotate(
-        member_count=Count("members", filter=Q(members__removed_on__isnull=True)))
+    program = _program(request, pk)
+    listed = selectors.program_page(program=program)
     return render(request, "web/programs/program.html", {
-        "program": program,
-        "benefits": program.benefits.select_related("unit", "benefit_type").order_by("name"),
-        "cohorts": cohorts.order_by("name"),
-        "rules": _rules(program.eligibility_rules.order_by("id")),
-        "fields": FieldDefinition.objects.filter(program=program).order_by("target", "order"),
+        "program": program, **listed, "rules": selectors.rules_with_summaries(listed["rules"]),
         "can_manage": user.can(Cap.MANAGE_PROGRAMS), "can_write": user.can(Cap.WRITE_RECORDS),
         "can_configure": user.can(Cap.CONFIGURE), "can_read_records": user.can(Cap.READ_RECORDS),
         "can_log": user.can(Cap.LOG_DISBURSEMENTS),
@@ -141,12 +117,13 @@ def _benefit_form_page(request: HttpRequest, program: Program,
 
 @role_required(Cap.MANAGE_PROGRAMS)
 def benefit_new(request: HttpRequest, pk: int) -> HttpResponse:
-    return _benefit_form_page(request, _visible_or_404(Program.objects.all(), request, pk, "id"))
+    return _benefit_form_page(request, _program(request, pk))
 
 
 @role_required(Cap.MANAGE_PROGRAMS)
 def benefit_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    benefit = _visible_or_404(Benefit.objects.select_related("program"), request, pk)
+    benefit = visible_or_404(
+        selectors.benefits_visible(page_user(request)).select_related("program"), pk)
     return _benefit_form_page(request, benefit.program, benefit)
 
 
@@ -155,17 +132,13 @@ def benefit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     from programdesk.scheduling.models import BenefitSchedule
 
     user = page_user(request)
-    benefit = _visible_or_404(
-        Benefit.objects.select_related("program", "unit", "benefit_type"), request, pk)
-    rules = EligibilityRule.objects.filter(
-        Q(benefit=benefit) | Q(program_id=benefit.program_id)).order_by(
-        F("benefit_id").asc(nulls_first=True), "id")
-    fields = FieldDefinition.objects.filter(
-        Q(benefit=benefit) | Q(program_id=benefit.program_id)).order_by("target", "order")
+    benefit = visible_or_404(selectors.benefits_visible(user).select_related(
+        "program", "unit", "benefit_type"), pk)
+    listed = selectors.benefit_page(benefit=benefit)
     return render(request, "web/programs/benefit.html", {
         "benefit": benefit,
         "schedules": BenefitSchedule.objects.filter(benefit=benefit).order_by("first_date", "id"),
-        "rules": _rules(rules), "fields": fields,
+        "rules": selectors.rules_with_summaries(listed["rules"]), "fields": listed["fields"],
         "can_manage": user.can(Cap.MANAGE_PROGRAMS), "can_configure": user.can(Cap.CONFIGURE),
         "can_log": user.can(Cap.LOG_DISBURSEMENTS)})
 
@@ -199,12 +172,13 @@ def _cohort_form_page(request: HttpRequest, program: Program,
 
 @role_required(Cap.WRITE_RECORDS)
 def cohort_new(request: HttpRequest, pk: int) -> HttpResponse:
-    return _cohort_form_page(request, _visible_or_404(Program.objects.all(), request, pk, "id"))
+    return _cohort_form_page(request, _program(request, pk))
 
 
 @role_required(Cap.WRITE_RECORDS)
 def cohort_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    cohort = _visible_or_404(ProgramCohort.objects.select_related("program"), request, pk)
+    cohort = visible_or_404(
+        selectors.cohorts_visible(page_user(request)).select_related("program"), pk)
     return _cohort_form_page(request, cohort.program, cohort)
 
 

@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from programdesk.core.db_router import replica_reads
-from programdesk.core.errors import NotFound, ValidationError
+from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
-from programdesk.core.params import parse_id
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible
-from programdesk.programs.models import Benefit, Program, ProgramCohort
-from programdesk.reports import selectors as s
+from programdesk.programs.selectors import benefits_visible, cohorts_visible, programs_visible
+from programdesk.reports import filtering, followups, selectors
 from programdesk.reports.charts import Series, bar_chart
-from programdesk.reports.exports import FORMATS, Format, export_response
-from programdesk.reports.selectors import ReportFilter
+from programdesk.reports.exports import FORMATS, Format
+from programdesk.reports.filtering import ReportFilter
 from programdesk.reports.tables import REPORT_TABLES, ReportOptions
 from programdesk.scheduling.models import BenefitSchedule
+from programdesk.web.downloads import download, filters_from_query
 from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
 
@@ -56,10 +55,10 @@ class ReportFilterForm(forms.Form):
                  group_by: bool = False, min_times: bool = False,
                  followups: bool = False) -> None:
         super().__init__(data)
-        programs = visible(Program.objects.all(), user, "id").values_list("id", "name")
-        benefits = (visible(Benefit.objects.all(), user)
+        programs = programs_visible(user).values_list("id", "name")
+        benefits = (benefits_visible(user)
                     .order_by("program__name", "name").values_list("id", "program__name", "name"))
-        cohorts = (visible(ProgramCohort.objects.all(), user)
+        cohorts = (cohorts_visible(user)
                    .order_by("program__name", "name").values_list("id", "program__name", "name"))
         self.fields["program_id"] = forms.TypedChoiceField(
             label="Program", required=False, coerce=int, empty_value=None,
@@ -101,7 +100,7 @@ class ReportFilterForm(forms.Form):
             return None
         data = self.cleaned_data
         try:
-            return s.report_filter(
+            return filtering.report_filter(
                 user=user, program_id=data.get("program_id"), benefit_id=data.get("benefit_id"),
                 cohort_id=data.get("cohort_id"), schedule_id=data.get("schedule_id"),
                 date_from=data.get("from"), date_to=data.get("to"))
@@ -132,7 +131,7 @@ def _page(request: HttpRequest, template: str, form: ReportFilterForm,
 
 # --- summary ---------------------------------------------------------------------------------
 
-def units_by_month_charts(rows: list[s.UnitsMonthRow]) -> list[dict[str, Any]]:
+def units_by_month_charts(rows: list[selectors.UnitsMonthRow]) -> list[dict[str, Any]]:
     """One stacked bar chart per unit (meals and hours don't add up): months across, one
     colour per benefit."""
     months = sorted({r["month"] for r in rows})
@@ -157,8 +156,8 @@ def summary_page(request: HttpRequest) -> HttpResponse:
     filters = form.report_filter(user)
     context: dict[str, Any] = {}
     if filters is not None:
-        context["summary"] = s.report_summary(user=user, filters=filters)
-        rows = s.report_units_by_month(user=user, filters=filters)
+        context["summary"] = selectors.report_summary(user=user, filters=filters)
+        rows = selectors.report_units_by_month(user=user, filters=filters)
         context["units_rows"] = rows
         context["charts"] = units_by_month_charts(rows)
     return _page(request, "web/reports/summary.html", form, context,
@@ -167,7 +166,7 @@ def summary_page(request: HttpRequest) -> HttpResponse:
 
 # --- attendance ------------------------------------------------------------------------------
 
-def attendance_chart(report: s.Attendance, limit: int = 40) -> SafeString:
+def attendance_chart(report: selectors.Attendance, limit: int = 40) -> SafeString:
     rows = report["rows"][:limit]
     return bar_chart(
         title=f"Attendance per {report['group_by']}"
@@ -187,8 +186,8 @@ def attendance_page(request: HttpRequest) -> HttpResponse:
     filters = form.report_filter(user)
     context: dict[str, Any] = {}
     if filters is not None:
-        report = s.report_attendance(user=user, filters=filters,
-                                     group_by=form.options().group_by)
+        report = selectors.report_attendance(user=user, filters=filters,
+                                             group_by=form.options().group_by)
         context.update(report=report, chart=attendance_chart(report))
     return _page(request, "web/reports/attendance.html", form, context,
                  [("Attendance", "attendance")])
@@ -204,7 +203,7 @@ def completion_page(request: HttpRequest) -> HttpResponse:
     filters = form.report_filter(user)
     context: dict[str, Any] = {}
     if filters is not None:
-        report = s.report_completion(user=user, filters=filters)
+        report = selectors.report_completion(user=user, filters=filters)
         buckets = list(report["by_bucket"].items())
         context.update(report=report, chart=bar_chart(
             title="Enrollments by status bucket", categories=[b for b, _ in buckets],
@@ -224,8 +223,8 @@ def repeat_page(request: HttpRequest) -> HttpResponse:
     filters = form.report_filter(user)
     context: dict[str, Any] = {}
     if filters is not None:
-        report = s.report_repeat_participation(user=user, filters=filters,
-                                               min_times=form.options().min_times)
+        report = selectors.report_repeat_participation(user=user, filters=filters,
+                                                       min_times=form.options().min_times)
         dist = report["distribution"]
         context.update(report=report, chart=bar_chart(
             title="People by number of days served", categories=[str(d["times"]) for d in dist],
@@ -247,91 +246,13 @@ def followups_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"limit": FOLLOWUP_PAGE_ROWS}
     if filters is not None:
         options = form.options()
-        context.update(options=options, **followup_lists(user, filters, options,
-                                                          FOLLOWUP_PAGE_ROWS))
+        context.update(options=options, **followups.followups_overview(
+            user=user, filters=filters, min_absences=options.min_absences, days=options.days,
+            limit=FOLLOWUP_PAGE_ROWS))
     return _page(request, "web/reports/followups.html", form, context,
                  [("Consecutive absences", "follow-ups-absences"),
                   ("Not served lately", "follow-ups-not-served"),
                   ("Sessions without attendance", "follow-ups-unrecorded-sessions")])
-
-
-def followup_lists(user: User, filters: ReportFilter, options: ReportOptions,
-                   limit: int) -> dict[str, Any]:
-    """The three follow-up lists, each its first ``limit`` rows and its length (six queries)."""
-    absences = s.followups_absences(user=user, filters=filters,
-                                    min_absences=options.min_absences)
-    not_served = s.followups_not_served(user=user, filters=filters, days=options.days)
-    unrecorded = s.followups_unrecorded_sessions(user=user, filters=filters)
-    return {
-        "absences": list(absences[:limit]), "absences_count": absences.count(),
-        "not_served": [{**v, "name": s.display_name(v["person__first_name"],
-                                                    v["person__last_name"], v["account__name"])}
-                       for v in not_served[:limit]],
-        "not_served_count": not_served.count(),
-        "unrecorded": list(unrecorded[:limit]), "unrecorded_count": unrecorded.count(),
-    }
-
-
-# --- downloads -------------------------------------------------------------------------------
-
-def filters_from_query(query: QueryDict, user: User, *, extra: dict[str, Any] | None = None,
-                       ) -> tuple[ReportFilter, dict[str, Any]]:
-    """Filters from a download's query string, checked like the API's: an object the user
-    can't see is a 404, other bad values a 400 naming the parameter."""
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for name in ("program_id", "benefit_id", "cohort_id", "schedule_id"):
-        raw = query.get(name) or None
-        if raw is not None:
-            values[name] = parse_id(raw)
-            if values[name] is None:
-                errors[name] = "Not an id."
-    for name in ("from", "to"):
-        raw = query.get(name) or None
-        if raw is not None:
-            try:
-                values[name] = dt.date.fromisoformat(raw)
-            except ValueError:
-                errors[name] = "Not a date (YYYY-MM-DD)."
-    options: dict[str, Any] = {}
-    for name, default in (extra or {}).items():
-        raw = query.get(name) or None
-        if raw is None:
-            options[name] = default
-        elif isinstance(default, int):
-            try:
-                options[name] = int(raw)
-                if not 1 <= options[name] <= 3660:
-                    raise ValueError
-            except ValueError:
-                errors[name] = "Not a number between 1 and 3660."
-        else:
-            options[name] = raw
-    if errors:
-        raise ValidationError.for_fields(errors)
-    filters = s.report_filter(user=user, program_id=values.get("program_id"),
-                              benefit_id=values.get("benefit_id"),
-                              cohort_id=values.get("cohort_id"),
-                              schedule_id=values.get("schedule_id"),
-                              date_from=values.get("from"), date_to=values.get("to"))
-    return filters, options
-
-
-def download(request: HttpRequest, fmt: Format,
-             build: Callable[[User, QueryDict], tuple[str, list[str], Any]]) -> HttpResponseBase:
-    """Run ``build`` (→ file name, header, rows) and send the file; bad filters answer 400 with
-    the reason, filters naming what the user can't see 404."""
-    user = page_user(request)
-    # Reports and lists are read from the replica, when there is one (core/db_router.py).
-    with replica_reads():
-        try:
-            filename, header, rows = build(user, request.GET)
-        except NotFound:
-            raise Http404("No such record, or not visible to you.") from None
-        except ValidationError as exc:
-            return HttpResponse(f"Bad filter: {exc.detail}\n", status=400,
-                                content_type="text/plain; charset=utf-8")
-        return export_response(fmt, filename=filename, header=header, rows=rows)
 
 
 def _report_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:

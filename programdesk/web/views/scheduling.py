@@ -5,26 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone as djtz
 from django.views.decorators.http import require_POST
 
-from programdesk.core.errors import Conflict, NotAllowed, NotFound, ValidationError
+from programdesk.core.errors import Conflict, NotAllowed, ValidationError
 from programdesk.core.models import User
 from programdesk.core.params import query_id
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import get_visible, visible
-from programdesk.programs.models import Benefit, Program
+from programdesk.core.scoping import visible_or_404
+from programdesk.programs.selectors import benefits_visible, programs_visible
 from programdesk.scheduling import ics, recurrence, selectors, services
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web import wording
@@ -32,17 +32,8 @@ from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
 
 WEEKDAY_CHOICES = list(zip(recurrence.WEEKDAYS, recurrence.WEEKDAY_NAMES, strict=True))
-T = TypeVar("T")
 ORDINAL_CHOICES = [(str(n), recurrence.ORDINAL_NAMES[n].capitalize())
                    for n in recurrence.ORDINALS]
-
-
-def _get(fn: Callable[..., T], **kwargs: Any) -> T:
-    """``fn(**kwargs)``, with "not found or not visible" as the 404 page."""
-    try:
-        return fn(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.detail) from None
 
 
 # --- the rule form (wizard and "change recurrence") --------------------------------------------
@@ -162,7 +153,7 @@ class ScheduleForm(RuleForm):
     timezone = forms.CharField(label="Time zone", max_length=64,
                                widget=forms.TextInput(attrs={"list": "zones",
                                                              "autocomplete": "off"}),
-                               help_text="The zone the times are in (IANA name).")
+                               help_text="Where the sessions happen, such as America/New_York.")
     location = forms.CharField(label="Location", max_length=200, required=False)
     capacity = forms.IntegerField(label="Capacity", required=False, min_value=1,
                                   help_text="Leave empty for no limit.")
@@ -212,8 +203,8 @@ def _rows(sessions: list[BenefitSession], dropped: set[dt.date]) -> list[dict[st
 def schedule_new(request: HttpRequest, benefit_id: int) -> HttpResponse:
     """New schedule: 1 details, 2 recurrence, 3 preview (untick dates to drop), 4 save."""
     user = page_user(request)
-    benefit = _get(get_visible, qs=Benefit.objects.select_related("program", "unit"),
-                   pk=benefit_id, user=user)
+    benefit = visible_or_404(benefits_visible(user).select_related("program", "unit"),
+                             benefit_id)
     context: dict[str, Any] = {"benefit": benefit, "zones": recurrence.zone_choices()}
     if not benefit.is_active:
         context["inactive"] = True
@@ -268,7 +259,7 @@ def schedule_new(request: HttpRequest, benefit_id: int) -> HttpResponse:
 @role_required(Cap.READ_SETUP)
 def schedule_list(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
-    programs = visible(Program.objects.order_by("name"), user, "id")
+    programs = programs_visible(user).order_by("name")
     program_id = query_id(request.GET, "program")
     schedules = selectors.schedules_visible(user=user, program_id=program_id)
     return render(request, "web/scheduling/schedule_list.html", {
@@ -293,7 +284,7 @@ def _schedule_context(request: HttpRequest, schedule: BenefitSchedule) -> dict[s
 @role_required(Cap.READ_SETUP)
 def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    schedule = _get(selectors.schedule_get, user=user, pk=pk)
+    schedule = selectors.schedule_get(user=user, pk=pk)
     return render(request, "web/scheduling/schedule_detail.html",
                   _schedule_context(request, schedule))
 
@@ -302,7 +293,7 @@ def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Cap.MANAGE_PROGRAMS)
 def schedule_sessions_add(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    schedule = _get(selectors.schedule_get, user=user, pk=pk)
+    schedule = selectors.schedule_get(user=user, pk=pk)
     count = query_id(request.POST, "count")
     try:
         result = services.schedule_sessions_add(actor=user, schedule=schedule, count=count or 0)
@@ -325,7 +316,7 @@ def schedule_sessions_delete_future(request: HttpRequest, pk: int) -> HttpRespon
     remove and asks to confirm; the confirmation POSTs (``confirm``) and deletes. A POST without
     ``confirm`` only shows the confirmation."""
     user = page_user(request)
-    schedule = _get(selectors.schedule_get, user=user, pk=pk)
+    schedule = selectors.schedule_get(user=user, pk=pk)
     params = request.POST if request.method == "POST" else request.GET
     try:
         after = dt.date.fromisoformat(params.get("after", ""))
@@ -368,7 +359,7 @@ def schedule_sessions_delete_future(request: HttpRequest, pk: int) -> HttpRespon
 def schedule_recurrence(request: HttpRequest, pk: int) -> HttpResponse:
     """Change the rule: preview what is created, deleted and kept, then save."""
     user = page_user(request)
-    schedule = _get(selectors.schedule_get, user=user, pk=pk)
+    schedule = selectors.schedule_get(user=user, pk=pk)
     context = _schedule_context(request, schedule)
     if request.method != "POST":
         form = RuleForm(initial=RuleForm.initial_from(schedule))
@@ -412,15 +403,14 @@ def schedule_recurrence(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Cap.READ_SETUP)
 def schedule_calendar(request: HttpRequest, pk: int) -> HttpResponse:
     """The schedule's feed: redirect to its signed API URL."""
-    schedule = _get(selectors.schedule_get, user=page_user(request), pk=pk)
+    schedule = selectors.schedule_get(user=page_user(request), pk=pk)
     return HttpResponseRedirect(ics.schedule_feed_path(schedule.pk))
 
 
 @role_required(Cap.READ_SETUP)
 def program_calendar(request: HttpRequest, pk: int) -> HttpResponse:
     """The program's feed: redirect to its signed API URL."""
-    program = _get(get_visible, qs=Program.objects.all(), pk=pk, user=page_user(request),
-                   program_field="id")
+    program = visible_or_404(programs_visible(page_user(request)), pk)
     return HttpResponseRedirect(ics.program_feed_path(program.pk))
 
 
@@ -439,7 +429,7 @@ def session_page_context(*, user: User, session: BenefitSession) -> dict[str, An
 def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Status and location (staff and up); date and time (manager)."""
     user = page_user(request)
-    session = _get(selectors.session_get, user=user, pk=pk)
+    session = selectors.session_get(user=user, pk=pk)
     kwargs: dict[str, Any] = {}
     if request.POST.get("status") == "cancelled" and session.status != "cancelled":
         # Cancelling is a manager's, and never one click: it has its own confirmation.
@@ -482,7 +472,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Cancel a session in two steps: GET says what cancelling changes, the POST does it."""
     user = page_user(request)
-    session = _get(selectors.session_get, user=user, pk=pk)
+    session = selectors.session_get(user=user, pk=pk)
     if session.status == "cancelled":
         messages.info(request, "This session is already cancelled.")
         return redirect("session_detail", pk=pk)
@@ -507,7 +497,7 @@ def session_restore(request: HttpRequest, pk: int) -> HttpResponse:
     """Undo a cancellation: the session is scheduled again and the participants it had marked
     cancelled are expected again."""
     user = page_user(request)
-    session = _get(selectors.session_get, user=user, pk=pk)
+    session = selectors.session_get(user=user, pk=pk)
     if session.status != "cancelled":
         messages.info(request, "This session is not cancelled.")
         return redirect("session_detail", pk=pk)
@@ -528,7 +518,7 @@ def sessions_week(request: HttpRequest) -> HttpResponse:
         day = djtz.localdate()
     monday = day - dt.timedelta(days=day.weekday())
     sunday = monday + dt.timedelta(days=6)
-    programs = visible(Program.objects.order_by("name"), user, "id")
+    programs = programs_visible(user).order_by("name")
     program_id = query_id(request.GET, "program")
     sessions = selectors.with_counts(selectors.sessions_between(
         user=user, start=monday, end=sunday, program_id=program_id)).order_by("start", "id")

@@ -8,19 +8,20 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
 from programdesk.core import custom_fields
+from programdesk.core import selectors as core_selectors
 from programdesk.core import services as core_services
 from programdesk.core.errors import Conflict, ValidationError
-from programdesk.core.models import FieldDefinition, StatusKind, StatusValue
+from programdesk.core.models import StatusKind
 from programdesk.core.params import parse_id, parse_int
 from programdesk.core.roles import Cap
-from programdesk.core.scoping import visible_config
-from programdesk.programs import services
+from programdesk.core.scoping import visible_or_404
+from programdesk.programs import selectors, services
 from programdesk.programs.eligibility import rule_summary
 from programdesk.programs.forms import (
     RULE_PARAM_FIELDS,
@@ -31,29 +32,13 @@ from programdesk.programs.forms import (
     UnitForm,
     parse_scope,
 )
-from programdesk.programs.models import (
-    Benefit,
-    BenefitType,
-    EligibilityRule,
-    IncomeGuideline,
-    Program,
-    UnitOfMeasure,
-)
 from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
 
 
 @role_required(Cap.CONFIGURE)
 def settings_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/settings/index.html", {
-        "counts": {
-            "status_values": StatusValue.objects.count(),
-            "custom_fields": FieldDefinition.objects.filter(is_active=True).count(),
-            "rules": EligibilityRule.objects.filter(is_active=True).count(),
-            "guidelines": IncomeGuideline.objects.count(),
-            "units": UnitOfMeasure.objects.count(),
-            "benefit_types": BenefitType.objects.count(),
-        }})
+    return render(request, "web/settings/index.html", {"counts": selectors.settings_counts()})
 
 
 # --- Status values -----------------------------------------------------------------------------
@@ -72,8 +57,7 @@ def status_values(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Added “{value.label}”.")
                 return redirect("/settings/status-values/")
-    kinds = [(label, list(StatusValue.objects.filter(kind=kind).order_by("order", "id")))
-             for kind, label in StatusKind.choices]
+    kinds = [(label, core_selectors.status_values(kind)) for kind, label in StatusKind.choices]
     return render(request, "web/settings/status_values.html", {"kinds": kinds, "form": form})
 
 
@@ -97,9 +81,7 @@ class StatusValueRowForm(forms.Form):
 def status_value_change(request: HttpRequest, pk: int) -> HttpResponse:
     """One row's buttons: save (label, order, active), make default, delete."""
     user = page_user(request)
-    value = StatusValue.objects.filter(pk=pk).first()
-    if value is None:
-        raise Http404
+    value = core_selectors.status_get(pk=pk)
     action = request.POST.get("action", "save")
     try:
         if action == "default":
@@ -126,9 +108,8 @@ def status_value_change(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Cap.CONFIGURE)
 def custom_fields_list(request: HttpRequest) -> HttpResponse:
-    definitions = visible_config(FieldDefinition.objects.select_related(
-        "program", "benefit"), page_user(request)).order_by(
-        "target", "-is_active", "order", "id")
+    definitions = selectors.field_definitions_visible(page_user(request)).select_related(
+        "program", "benefit").order_by("target", "-is_active", "order", "id")
     return render(request, "web/settings/custom_fields.html", {"definitions": definitions})
 
 
@@ -168,9 +149,7 @@ def _field_errors(form: FieldDefinitionForm, exc: ValidationError) -> None:
 @role_required(Cap.CONFIGURE)
 def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    definition = visible_config(FieldDefinition.objects.filter(pk=pk), user).first()
-    if definition is None:
-        raise Http404
+    definition = visible_or_404(selectors.field_definitions_visible(user), pk)
     scope = (f"b:{definition.benefit_id}" if definition.benefit_id
              else f"p:{definition.program_id}" if definition.program_id else "")
     initial = {"target": definition.target, "key": definition.key, "label": definition.label,
@@ -205,11 +184,9 @@ def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Cap.CONFIGURE)
 def rules_list(request: HttpRequest) -> HttpResponse:
-    rules = visible_config(EligibilityRule.objects.select_related(
-        "program", "benefit__program"), page_user(request)).order_by(
-        "program__name", "benefit__program__name", "benefit__name", "id")
-    return render(request, "web/settings/rules.html", {
-        "rules": [{"rule": r, "summary": rule_summary(r)} for r in rules]})
+    rules = selectors.rules_for_settings(user=page_user(request))
+    return render(request, "web/settings/rules.html",
+                  {"rules": selectors.rules_with_summaries(rules)})
 
 
 def _rule_errors(form: RuleForm, exc: ValidationError) -> None:
@@ -230,8 +207,10 @@ def rule_new(request: HttpRequest) -> HttpResponse:
                 rule = services.eligibility_rule_create(
                     actor=user, criterion=form.cleaned_data["criterion"], params=form.params(),
                     mode=form.cleaned_data["mode"],
-                    program=Program.objects.filter(pk=program_id).first() if program_id else None,
-                    benefit=Benefit.objects.filter(pk=benefit_id).first() if benefit_id else None)
+                    program=selectors.programs_visible(user).filter(pk=program_id).first()
+                    if program_id else None,
+                    benefit=selectors.benefits_visible(user).filter(pk=benefit_id).first()
+                    if benefit_id else None)
             except ValidationError as exc:
                 _rule_errors(form, exc)
             else:
@@ -246,9 +225,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
 @role_required(Cap.CONFIGURE)
 def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = page_user(request)
-    rule = visible_config(EligibilityRule.objects.filter(pk=pk), user).first()
-    if rule is None:
-        raise Http404
+    rule = visible_or_404(selectors.rules_visible(user), pk)
     initial = {"scope": f"b:{rule.benefit_id}" if rule.benefit_id else f"p:{rule.program_id}",
                "criterion": rule.criterion, "mode": rule.mode, "is_active": rule.is_active,
                **RuleForm.initial_for(rule.params or {})}
@@ -272,9 +249,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(Cap.CONFIGURE)
 def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = visible_config(EligibilityRule.objects.filter(pk=pk), page_user(request)).first()
-    if rule is None:
-        raise Http404
+    rule = visible_or_404(selectors.rules_visible(page_user(request)), pk)
     services.eligibility_rule_delete(actor=page_user(request), rule=rule)
     messages.success(request, "Rule deleted.")
     return redirect("/settings/eligibility-rules/")
@@ -316,7 +291,7 @@ def income_guidelines(request: HttpRequest) -> HttpResponse:
             return redirect("/settings/income-guidelines/")
     else:
         table = [(str(g.household_size), f"{g.annual_income:.2f}")
-                 for g in IncomeGuideline.objects.order_by("household_size")]
+                 for g in selectors.income_guidelines()]
     table = [row for row in table if row[0] or row[1]] + [("", "")] * BLANK_ROWS
     return render(request, "web/settings/income_guidelines.html",
                   {"table": list(enumerate(table)), "rows": len(table), "errors": errors})
@@ -339,7 +314,7 @@ def units(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Unit added.")
                 return redirect("/settings/units/")
     return render(request, "web/settings/units.html",
-                  {"units": UnitOfMeasure.objects.order_by("name"), "form": form})
+                  {"units": selectors.units(), "form": form})
 
 
 @role_required(Cap.CONFIGURE)
@@ -359,7 +334,7 @@ def benefit_types(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Benefit type added.")
                 return redirect("/settings/benefit-types/")
     return render(request, "web/settings/benefit_types.html", {
-        "types": BenefitType.objects.select_related("unit").order_by("name"), "form": form})
+        "types": selectors.benefit_types(), "form": form})
 
 
 urlpatterns = [
