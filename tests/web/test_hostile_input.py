@@ -380,6 +380,9 @@ def _sample(route: str, name: str, side: Side, world: World, user: User) -> str:
         return matrix.PAGE_SLUGS[name]
     if route.startswith("imports/<int:pk>"):
         return str(_import_job(world, user).pk)
+    if route.startswith("exports/jobs/<int:pk>"):
+        owner = next((who for who, u in world.users.items() if u == user), "admin")
+        return str(world.export_job(owner if user.can(Cap.READ_RECORDS) else "admin").pk)
     if route in matrix.PAGE_GLOBAL_OBJECTS:
         return str(getattr(world, matrix.PAGE_GLOBAL_OBJECTS[route]).pk)
     if name in matrix.PAGE_PARAMS:
@@ -420,7 +423,8 @@ def test_every_page_route_has_path_id_samples() -> None:
     for route in page_routes():
         for kind, name in PARAM.findall(route):
             known = (name in matrix.PAGE_PARAMS or name in matrix.PAGE_SLUGS
-                     or route in matrix.PAGE_GLOBAL_OBJECTS or route.startswith("imports/")
+                     or route in matrix.PAGE_GLOBAL_OBJECTS
+                     or route.startswith(("imports/", "exports/jobs/"))
                      or any(route.startswith(p) for p in matrix.PAGE_OBJECTS))
             if not known or kind not in {"int", "slug"}:
                 missing.append(f"{route}: <{kind}:{name}>")
