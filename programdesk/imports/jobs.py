@@ -261,9 +261,9 @@ def import_job_check(*, actor: User, job: ImportJob, mapping: Sequence[str]) -> 
     """Check a job with this mapping (the dry run; writes no records): the mapping is checked
     and remembered now, the rows by a task, which keeps the summary and every error with the
     job."""
+    _readable_check(job)
     if job.status not in {JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED}:
         raise Conflict("This file is being checked or imported, or was imported already.")
-    _readable_check(job)
     mapping = list(mapping)
     f.mapping_check(job.kind, job.headers, mapping, f.custom_definitions(job.kind))
     import_mapping_remember(actor=actor, kind=job.kind, headers=job.headers, mapping=mapping)
