@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -138,6 +139,12 @@ def test_a_large_file_without_background_is_refused_saying_to_send_background(
     assert "background=true" in body["detail"]
     padded = b"Given,Family\nAna,Diaz\n" + b" " * (1024 * 1024)
     assert_problem(post(client, charlie, "people", padded, dry_run="true"), 413, "file")
+    # an XLSX over 256 kB, refused before it is read
+    from tests.imports.test_parsers import xlsx
+
+    workbook = xlsx([["Given", "Family"], *([os.urandom(16).hex(), "Lee"] for _ in range(20_000))])
+    assert len(workbook) > 256 * 1024
+    assert_problem(post(client, charlie, "people", workbook, dry_run="true"), 413, "file")
     # the same file in the background is read, checked and answered through its job
     response = post(client, charlie, "people", big, dry_run="true", mapping=MAPPING,
                     background="true")
