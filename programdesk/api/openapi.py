@@ -44,7 +44,7 @@ PROBLEM_DESCRIPTIONS = {
     409: "The change conflicts with existing data, or the Idempotency-Key was used with "
          "another request or is still in progress.",
     413: "The body is larger than the server takes (an import: a file over 20 MB, or over 1 MB "
-         "or 10,000 rows without `background=true`).",
+         "— an XLSX: 256 kB — or 10,000 rows without `background=true`).",
     414: "The URL is longer than the server takes (its web server answers, in its own words).",
     422: "Invalid input: `errors` names each field and what is wrong with it.",
 }

@@ -24,7 +24,7 @@ from django.utils import timezone
 from programdesk.core.audit import audit_record
 from programdesk.core.errors import Conflict, DomainError, ValidationError
 from programdesk.core.models import User
-from programdesk.imports import fields as f
+from programdesk.imports import fields
 from programdesk.imports.models import ImportJob, ImportMapping, JobStatus
 from programdesk.imports.parsers import Table, read_table, upload_check
 from programdesk.imports.progress import JobProgress, imports_dir
@@ -61,7 +61,8 @@ def import_mapping_remember(*, actor: User | None, kind: str, headers: Sequence[
                             mapping: Sequence[str]) -> None:
     """Remember the field chosen for each column name (merged with earlier choices for
     columns this file does not have), for this user and kind."""
-    chosen = {f.norm(h): field for h, field in zip(headers, mapping, strict=True) if f.norm(h)}
+    chosen = {fields.norm(h): field for h, field in zip(headers, mapping, strict=True)
+              if fields.norm(h)}
     row = ImportMapping.objects.select_for_update().filter(user=actor, kind=kind).first()
     current = dict(row.columns) if row else {}
     merged = {k: v for k, v in current.items() if k not in chosen}
@@ -261,11 +262,11 @@ def import_job_check(*, actor: User, job: ImportJob, mapping: Sequence[str]) -> 
     """Check a job with this mapping (the dry run; writes no records): the mapping is checked
     and remembered now, the rows by a task, which keeps the summary and every error with the
     job."""
+    _readable_check(job)
     if job.status not in {JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED}:
         raise Conflict("This file is being checked or imported, or was imported already.")
-    _readable_check(job)
     mapping = list(mapping)
-    f.mapping_check(job.kind, job.headers, mapping, f.custom_definitions(job.kind))
+    fields.mapping_check(job.kind, job.headers, mapping, fields.custom_definitions(job.kind))
     import_mapping_remember(actor=actor, kind=job.kind, headers=job.headers, mapping=mapping)
     return _enqueue(job, action="check", status=JobStatus.CHECKING, mapping=mapping,
                     allowed={JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED})
@@ -354,13 +355,13 @@ def _read(job: ImportJob, *, chosen: Sequence[tuple[str, str]] | None) -> Table 
     JobProgress(job.pk)("reading", 0, 0)
     try:
         table = import_job_table(job)
-        definitions = f.custom_definitions(job.kind)
-        mapping = f.guess_mapping(
+        definitions = fields.custom_definitions(job.kind)
+        mapping = fields.guess_mapping(
             job.kind, table.headers, definitions=definitions,
             remembered=import_mapping_remembered(user=job.user, kind=job.kind))
         if chosen is not None:
-            mapping = f.mapping_apply(table.headers, chosen, mapping)
-            f.mapping_check(job.kind, table.headers, mapping, definitions)
+            mapping = fields.mapping_apply(table.headers, chosen, mapping)
+            fields.mapping_check(job.kind, table.headers, mapping, definitions)
             import_mapping_remember(actor=job.user, kind=job.kind, headers=table.headers,
                                     mapping=mapping)
     except ValidationError as exc:

@@ -71,22 +71,33 @@ def filters_from_query(query: QueryDict, user: User, *, extra: dict[str, Any] | 
     return filters, options
 
 
+def headers_from_query(query: QueryDict) -> Headers | None:
+    """A download's column names: human (the default, for people) or machine keys
+    (``?headers=machine``, for integrations: docs/reports.md); None when neither."""
+    headers = query.get("headers") or "human"
+    return cast(Headers, headers) if headers in HEADERS else None
+
+
+def bad_filter(reason: str) -> HttpResponse:
+    """A download's answer to a bad query string: 400, the reason in plain text."""
+    return HttpResponse(f"Bad filter: {reason}\n", status=400,
+                        content_type="text/plain; charset=utf-8")
+
+
 def download(request: HttpRequest, fmt: Format,
              build: Callable[[User, QueryDict], tuple[str, list[str], Any]]) -> HttpResponseBase:
     """Run ``build`` (→ file name, header, rows) and send the file; bad filters answer 400 with
     the reason, filters naming what the user can't see 404. Columns have human names;
     ``?headers=machine`` gives the machine keys, for integrations (docs/reports.md)."""
     user = page_user(request)
-    headers = request.GET.get("headers") or "human"
-    if headers not in HEADERS:
-        return HttpResponse("Bad filter: headers is human or machine.\n", status=400,
-                            content_type="text/plain; charset=utf-8")
+    headers = headers_from_query(request.GET)
+    if headers is None:
+        return bad_filter("headers is human or machine.")
     # Reports and lists are read from the replica, when there is one (core/db_router.py).
     with replica_reads():
         try:
             filename, header, rows = build(user, request.GET)
         except ValidationError as exc:
-            return HttpResponse(f"Bad filter: {exc.detail}\n", status=400,
-                                content_type="text/plain; charset=utf-8")
+            return bad_filter(exc.detail)
         return export_response(fmt, filename=filename, header=header, rows=rows,
-                               headers=cast(Headers, headers))
+                               headers=headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -141,6 +142,13 @@ def test_a_large_file_without_background_is_refused_saying_to_send_background(
     assert "background=true" in body["detail"]
     padded = b"Given,Family\nAna,Diaz\n" + b" " * (1024 * 1024)
     assert_problem(post(client, charlie, "people", padded, dry_run="true"), 413, "file")
+    # an XLSX over 256 kB, refused before it is read
+    from tests.imports.test_parsers import xlsx
+
+    big_rows: list[list[object]] = [[os.urandom(16).hex(), "Lee"] for _ in range(20_000)]
+    workbook = xlsx([["Given", "Family"], *big_rows])
+    assert len(workbook) > 256 * 1024
+    assert_problem(post(client, charlie, "people", workbook, dry_run="true"), 413, "file")
     # the same file in the background is read, checked and answered through its job
     response = post(client, charlie, "people", big, dry_run="true", mapping=MAPPING,
                     background="true")

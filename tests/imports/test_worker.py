@@ -149,9 +149,12 @@ def test_two_workers_never_run_one_job_twice(workers: Workers) -> None:
                                              data=people_csv(20, prefix=f"J{n}x"),
                                              then="commit"))
     one, two = workers.start("one"), workers.start("two")
-    wait_for(lambda: all(job_status(j.pk) == JobStatus.DONE for j in queued), what="8 imports")
-    assert Person.objects.count() == 8 * 20  # each file imported once
     results = DBTaskResult.objects.filter(id__in=[j.task_id for j in queued])
+    # A job is done when its task's function returns; the worker records the task's own
+    # result just after, so wait for both.
+    wait_for(lambda: all(job_status(j.pk) == JobStatus.DONE for j in queued)
+             and not results.exclude(status="SUCCESSFUL").exists(), what="8 imports")
+    assert Person.objects.count() == 8 * 20  # each file imported once
     assert sorted(r.status for r in results) == ["SUCCESSFUL"] * 8
     # each task claimed by one worker, once; and each job started once
     assert all(len(r.worker_ids) == 1 for r in results), [r.worker_ids for r in results]

@@ -34,16 +34,14 @@ from programdesk.core.roles import Cap
 from programdesk.reports import export_jobs
 from programdesk.reports.exports import (
     FORMATS,
-    HEADERS,
     XLSX_CONTENT_TYPE,
     Format,
-    Headers,
     export_response,
 )
 from programdesk.reports.lists import LISTS, ListFilter
 from programdesk.reports.models import ExportJob
 from programdesk.scheduling.models import SessionStatus
-from programdesk.web.downloads import filters_from_query
+from programdesk.web.downloads import bad_filter, filters_from_query, headers_from_query
 from programdesk.web.permissions import page_user, role_required
 
 BUCKETS = {"enrollments": ENROLLMENT_BUCKETS, "people": ENROLLMENT_BUCKETS,
@@ -109,11 +107,9 @@ def _list_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:
         what the user can't see 404."""
         user = page_user(request)
         filename = f"{name}-{timezone.localdate().isoformat()}"
-        # Human column names for people; ?headers=machine for integrations (docs/reports.md).
-        headers = request.GET.get("headers") or "human"
-        if headers not in HEADERS:
-            return HttpResponse("Bad filter: headers is human or machine.\n", status=400,
-                                content_type="text/plain; charset=utf-8")
+        headers = headers_from_query(request.GET)
+        if headers is None:
+            return bad_filter("headers is human or machine.")
         # Lists are read from the replica, when there is one (core/db_router.py).
         with replica_reads():
             try:
@@ -121,16 +117,15 @@ def _list_download(name: str, fmt: Format) -> Callable[..., HttpResponseBase]:
             except NotFound:
                 raise Http404("No such record, or not visible to you.") from None
             except ValidationError as exc:
-                return HttpResponse(f"Bad filter: {exc.detail}\n", status=400,
-                                    content_type="text/plain; charset=utf-8")
+                return bad_filter(exc.detail)
             header, rows = LISTS[name](user=user, filters=filters)
             if not export_jobs.export_task_needed(rows):
                 return cast(HttpResponse, export_response(fmt, filename=filename,
                                                           header=header, rows=rows,
-                                                          headers=cast(Headers, headers)))
+                                                          headers=headers))
         job = export_jobs.export_job_create(actor=user, name=name, fmt=fmt, filters=filters,
                                             filename=filename,
-                                            headers=cast(Headers, headers))
+                                            headers=headers)
         return redirect(f"/exports/jobs/{job.pk}/")
 
     return view
