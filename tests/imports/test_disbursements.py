@@ -219,3 +219,16 @@ def test_a_row_lists_all_its_errors(bob, program) -> None:
                                     "x,Nothing,someday,attended,1.234\n", bob)
     assert sorted(c for _, c, _ in errors(result)) == [
         "Benefit", "Date", "Person id", "Quantity", "Status"]
+
+
+def test_imported_disbursements_record_the_household_as_on_their_date(bob, program) -> None:
+    """Through participation's disbursements_insert_many: Ana's household then, its size then
+    (Ben joined after the first date)."""
+    f.BenefitFactory(program=program, name="Groceries", unit=f.unit("item"))
+    harris = f.AccountFactory(name="Harris", declared_size=1)
+    ana = f.MembershipFactory(account=harris, start_date=dt.date(2026, 1, 1)).person
+    f.MembershipFactory(account=harris, start_date=dt.date(2026, 3, 5))
+    commit("disbursements", f"Person id,Benefit,Date\n{ana.pk},Groceries,2026-03-04\n"
+                            f"{ana.pk},Groceries,2026-03-06\n", bob)
+    assert list(BenefitDisbursement.objects.order_by("disbursed_on").values_list(
+        "household_id", "household_size")) == [(harris.pk, 2), (harris.pk, 3)]

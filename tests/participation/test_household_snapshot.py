@@ -16,6 +16,7 @@ from programdesk.participation.models import BenefitDisbursement
 from programdesk.participation.services import AttendanceMark, DisbursementLine
 from programdesk.people import services as people_services
 from programdesk.people.models import Account, HouseholdMembership, Person
+from programdesk.scheduling import services as scheduling_services
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +128,27 @@ def test_the_migration_fills_existing_rows_from_todays_memberships(harris) -> No
     module.snapshots_from_memberships(apps, None)
     assert snapshot(pk__in=[member.pk, household.pk, loner.pk]) == [
         (account.pk, 4), (account.pk, 4), (None, None)]
+
+
+def test_a_schedules_new_sessions_record_the_rosters_households(bob, harris) -> None:
+    """Scheduling adds sessions; its signal reaches participation's roster_disbursements_insert,
+    which writes through session_disbursements_insert and its snapshot."""
+    account, ana, _ = harris
+    schedule = f.schedule_with_sessions(sessions=1)
+    services.schedule_add_participants(actor=bob, schedule=schedule, person_ids=[ana.pk])
+    scheduling_services.schedule_sessions_add(actor=bob, schedule=schedule, count=2)
+    assert snapshot(person=ana) == [(account.pk, 4)] * 3
+
+
+def test_a_moved_session_takes_the_snapshot_of_its_new_date(bob, harris) -> None:
+    account, ana, _ = harris
+    cy = f.PersonFactory()
+    people_services.household_member_add(actor=bob, account=account, person=cy,
+                                         start_date=TODAY - dt.timedelta(days=3))
+    schedule = f.schedule_with_sessions(sessions=1)
+    services.schedule_add_participants(actor=bob, schedule=schedule, person_ids=[ana.pk])
+    assert snapshot(person=ana) == [(account.pk, 5)]
+    session = schedule.sessions.get()
+    scheduling_services.session_update(actor=bob, session=session,
+                                       start=session.start - dt.timedelta(days=7))
+    assert snapshot(person=ana) == [(account.pk, 4)]  # Cy had not joined yet
