@@ -77,6 +77,18 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
         return max(cursor.rowcount, 0)
 
 
+def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
+    """INSERT one row of database-ready ``values`` ({field name: value}) into ``model``'s table
+    and return its id: one statement, no model instance."""
+    columns = ", ".join(_column(model, f) for f in values)
+    placeholders = ", ".join(["%s"] * len(values))
+    table = connection.ops.quote_name(model._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING id"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(values.values()))
+        return int(cursor.fetchone()[0])
+
+
 def update_rows(model: type[models.Model], set_fields: Sequence[str],
                 rows: Iterable[Sequence[Any]], *, where: str = "id",
                 keep_if_null: Collection[str] = ()) -> int:

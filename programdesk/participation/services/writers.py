@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record
 from programdesk.core.bulk import (
     db_date,
+    db_datetime,
     db_json,
     db_now,
     id_values,
@@ -169,39 +171,34 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
     """
     by_key: dict[tuple[str, int], int] = {e.key: e.enrollment_id for e in enrollees
                                           if e.enrollment_id}
-    wanted_people = [e.person_id for e in enrollees if e.key not in by_key and e.person_id]
-    wanted_accounts = [e.account_id for e in enrollees if e.key not in by_key and e.account_id]
-
-    def existing() -> dict[tuple[str, int], int]:
-        found: dict[tuple[str, int], int] = {}
-        active = ProgramEnrollment.objects.filter(program=program, is_active=True)
-        if wanted_people:
-            for eid, pid in (active.filter(person_id__in=id_values(wanted_people))
-                             .values_list("id", "person_id")):
-                found[("p", pid)] = eid
-        if wanted_accounts:
-            for eid, aid in (active.filter(account_id__in=id_values(wanted_accounts))
-                             .values_list("id", "account_id")):
-                found[("a", aid)] = eid
-        return found
-
-    before = existing() if (wanted_people or wanted_accounts) else {}
-    to_create = [e for e in enrollees if e.key not in by_key and e.key not in before]
+    wanted = [e for e in enrollees if e.key not in by_key]
     created: set[int] = set()
-    if to_create:
-        status = _active_enrollment_status()
-        now, day = db_now(), db_date(on)
-        extra = db_json({})
-        rows = [(program.pk, e.person_id, e.account_id, False, status.pk, True, None, day, None,
-                 extra, now, now) for e in to_create]
-        insert_rows(ProgramEnrollment,
-                    ["program", "person", "account", "is_anonymous", "status", "is_active",
-                     "application_date", "start_date", "end_date", "extra", "created_at",
-                     "updated_at"], rows, ignore_conflicts=True)
-        after = existing()
-        created = {eid for key, eid in after.items() if key not in before}
-        before = after
-    by_key.update(before)
+    if not wanted:
+        return by_key, created
+    # Insert every one still without an enrollment here, then read them all back once: the
+    # unique constraints skip whoever has an active enrollment already, and this call's rows
+    # are those stamped with its ``now`` (one read of the enrollments, not one before and one
+    # after the insert).
+    status = _active_enrollment_status()
+    stamp = timezone.now()
+    now, day, extra = db_datetime(stamp), db_date(on), db_json({})
+    insert_rows(ProgramEnrollment,
+                ["program", "person", "account", "is_anonymous", "status", "is_active",
+                 "application_date", "start_date", "end_date", "extra", "created_at",
+                 "updated_at"],
+                ((program.pk, e.person_id, e.account_id, False, status.pk, True, None, day, None,
+                  extra, now, now) for e in wanted), ignore_conflicts=True)
+    active = ProgramEnrollment.objects.filter(program=program, is_active=True)
+    is_new = ExpressionWrapper(Q(created_at=stamp), output_field=BooleanField())
+    for kind, column in [("p", "person_id"), ("a", "account_id")]:
+        ids = [e.key[1] for e in wanted if e.key[0] == kind]
+        if not ids:
+            continue
+        for eid, key, new in (active.filter(**{f"{column}__in": id_values(ids)})
+                              .values_list("id", column, is_new)):
+            by_key[(kind, key)] = eid
+            if new:
+                created.add(eid)
     return by_key, created
 
 
