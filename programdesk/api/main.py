@@ -19,6 +19,7 @@ from ninja.openapi.schema import OpenAPISchema
 from programdesk.api import (
     disbursements,
     imports,
+    me,
     participation,
     people,
     programs,
@@ -60,6 +61,7 @@ api = ProgramDeskAPI(
 )
 
 for prefix, module in [
+    ("", me),
     ("", reference),
     ("", people),
     ("", programs),

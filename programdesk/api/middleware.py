@@ -89,11 +89,11 @@ class ApiProblemMiddleware:
 
 
 def _request_user(request: HttpRequest) -> User | None:
-    from programdesk.api.auth import user_for_token
+    from programdesk.api.auth import request_token_user
 
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
-        return user_for_token(header[7:].strip())
+        return request_token_user(request, header[7:].strip())
     user = getattr(request, "user", None)
     return user if isinstance(user, User) and user.is_active else None
 

@@ -114,6 +114,18 @@ def ids_inserted(model: type[models.Model], *, after_id: int, created_at: dt.dat
                 .order_by("id").values_list("id", flat=True))
 
 
+def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
+    """INSERT one row of database-ready ``values`` ({field name: value}) into ``model``'s table
+    and return its id: one statement, no model instance."""
+    columns = ", ".join(_column(model, f) for f in values)
+    placeholders = ", ".join(["%s"] * len(values))
+    table = connection.ops.quote_name(model._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING id"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(values.values()))
+        return int(cursor.fetchone()[0])
+
+
 def update_rows(model: type[models.Model], set_fields: Sequence[str],
                 rows: Iterable[Sequence[Any]], *, where: str = "id",
                 keep_if_null: Collection[str] = ()) -> int:

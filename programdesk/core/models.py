@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
@@ -58,6 +59,11 @@ class User(AbstractUser):
             cached = ids or None
             self._visible_program_ids = cached
         return cached  # type: ignore[return-value]
+
+    def visible_programs_known(self, ids: Iterable[int]) -> None:
+        """Set what ``visible_program_ids`` answers, read along with the user (the API's token
+        check): empty means every program, as in the database."""
+        self._visible_program_ids = frozenset(ids) or None
 
 
 def token_digest(raw: str) -> str:

@@ -159,3 +159,17 @@ def test_idempotency_keys_are_per_user(api, api_as) -> None:
     response = other.post("units", {"code": "bin", "name": "Bin"},
                           headers={"Idempotency-Key": "k3"})
     assert response.status_code == 201
+
+
+def test_me_says_who_the_token_is_their_role_capabilities_and_programs(api_as, kim) -> None:
+    from programdesk.programs.models import Program
+    from tests import factories as f
+
+    body = api_as(kim).get("me").json()
+    assert body == {"id": kim.pk, "username": "kim", "role": "kiosk",
+                    "capabilities": ["check_in"], "program_ids": None}
+    programs: list[Program] = [f.ProgramFactory(), f.ProgramFactory()]
+    kim.programs.set(programs)
+    body = api_as(kim).get("me").json()
+    assert body["program_ids"] == sorted(p.pk for p in programs)
+    assert_problem(api_as(None).get("me"), 401)

@@ -267,3 +267,25 @@ def test_concurrent_adds_of_the_same_person_write_one_set(charlie) -> None:
     assert not errors, errors
     assert ProgramEnrollment.objects.filter(person=person).count() == 1
     assert BenefitDisbursement.objects.filter(person=person).count() == 5
+
+
+def test_a_check_in_on_the_roster_is_seven_statements_with_authentication(
+        api_as, kim, charlie, schedule) -> None:
+    """The kiosk's hot path (S7 in docs/performance.md): the token with its program scope, the
+    session, then in one transaction the row with the delivered status, its UPDATE and the
+    audit event. Any statement more is a regression to look at."""
+    from django.test.utils import CaptureQueriesContext
+
+    from programdesk.core.models import AuditEvent
+
+    person = f.PersonFactory()
+    today = schedule.sessions.get(local_date=timezone.localdate())
+    services.session_add_participants(actor=charlie, session=today, person_ids=[person.pk])
+    client = api_as(kim)
+    client.get("me")  # the token's last_used_at is written (at most once a minute) here
+    with CaptureQueriesContext(connection) as statements:
+        response = client.post(f"sessions/{today.pk}/check-in", {"person_id": person.pk})
+    assert response.status_code == 200 and response.json()["status"] == "completed"
+    # SAVEPOINT and RELEASE stand for BEGIN and COMMIT inside the test's transaction.
+    assert len(statements.captured_queries) == 7, [q["sql"] for q in statements]
+    assert AuditEvent.objects.filter(action="session.check_in").count() == 1

@@ -45,6 +45,16 @@ def test_saving_a_sheet_sets_every_status_and_quantity(charlie, sheet) -> None:
     assert selectors.session_tally(session=session).rate == 0.5
 
 
+def test_the_audit_event_lists_changed_quantities_as_stored(charlie, sheet) -> None:
+    session, rows = sheet
+    services.attendance_record(actor=charlie, session=session, marks=[
+        Mark(rows[0].pk, "completed", Decimal("1.5")), Mark(rows[1].pk, "completed")])
+    event = AuditEvent.objects.get(action="attendance.record")
+    assert event.before["quantity"] == {str(rows[0].pk): "1.00"}
+    assert event.after["quantity"] == {str(rows[0].pk): "1.5"}
+    assert event.before["status"] == {"enrolled": [rows[0].pk, rows[1].pk]}
+
+
 def test_saving_the_same_sheet_again_changes_nothing(charlie, sheet) -> None:
     session, rows = sheet
     marks = [Mark(r.pk, "completed") for r in rows]
@@ -86,8 +96,12 @@ def test_a_200_person_sheet_takes_a_constant_number_of_queries(
                                        person_ids=[p.pk for p in people])
     session = schedule.sessions.get()
     rows = list(BenefitDisbursement.objects.filter(session=session))
-    # 9, and up to 4 for the household snapshot of the rows becoming delivered.
-    with django_assert_max_num_queries(13):
+    # The session (locked) with its rows, the statuses, the UPDATE of the changed rows, the
+    # session's completion, the audit event — and SAVEPOINT and RELEASE, which stand for BEGIN
+    # and COMMIT inside the test's transaction; and 4 for the household snapshot of the rows
+    # becoming delivered (their rows, then people.selectors.household_snapshots' 3; nobody
+    # moved, so nothing is rewritten).
+    with django_assert_max_num_queries(11):
         services.attendance_record(actor=charlie, session=session, complete_session=True,
                                    marks=[Mark(r.pk, "completed" if i % 3 else "absent")
                                           for i, r in enumerate(rows)])

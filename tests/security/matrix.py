@@ -88,6 +88,8 @@ def _enrollments_csv(side: Side) -> dict[str, Any]:
 
 V = "/api/v1"
 API: dict[tuple[str, str], Api] = {
+    # who am I
+    ("GET", f"{V}/me"): Api(EVERYONE, scope=None),
     # reference data
     ("GET", f"{V}/status-values"): Api(READ, scope=None),
     ("GET", f"{V}/units"): Api(READ, scope=None),

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from programdesk.core.audit import audit_record
 from programdesk.core.bulk import (
+    db_date,
+    db_datetime,
     db_now,
     update_rows,
 )
-from programdesk.core.errors import Conflict, ValidationError
+from programdesk.core.errors import Conflict, NotFound, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.selectors import status_first_in_bucket
 from programdesk.participation.models import (
@@ -31,11 +34,14 @@ from programdesk.participation.services.writers import (
 )
 from programdesk.people.models import Person
 from programdesk.people.selectors import people_visible
+from programdesk.programs.models import UnitOfMeasure
 from programdesk.scheduling.models import BenefitSession, SessionStatus
 from programdesk.scheduling.services import session_complete
 
 ENROLLMENT = StatusKind.ENROLLMENT
 DISBURSEMENT = StatusKind.DISBURSEMENT
+# A quantity as the ORM reads it (quantity_field: 2 decimal places), for the audit event.
+QUANTITY_STEP = Decimal("0.01")
 
 
 # --- attendance and check-in ----------------------------------------------------------------
@@ -48,9 +54,43 @@ class AttendanceMark:
     quantity: Decimal | None = None
 
 
-def _marks_errors(marks: Sequence[AttendanceMark], statuses: dict[str, tuple[int, bool]]
-                  ) -> dict[str, str]:
-    """Each mark's status known and not retired, its quantity not negative."""
+def _sheet_read(*, session_id: int, with_quantity: bool
+                ) -> tuple[str, bool, dict[int, tuple[int, Decimal | None]]] | None:
+    """The session's status, whether its day is past (late entry), and its rows
+    ({disbursement id: (status id, quantity or None)}) — one statement, which also locks the
+    session row until the sheet is saved (PostgreSQL; SQLite's write transaction already holds
+    the database). None when there is no such session. Quantities are read only when a mark
+    changes some: most sheets only set statuses."""
+    lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
+    quantity = ", d.quantity" if with_quantity else ""
+    sql = ("SELECT s.status, s.local_date < %s, d.id, d.status_id" + quantity  # noqa: S608
+           + " FROM scheduling_benefitsession s LEFT JOIN participation_benefitdisbursement d"
+             " ON d.session_id = s.id WHERE s.id = %s" + lock)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [db_date(_today()), session_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    current = {row[2]: (row[3], Decimal(str(row[4])).quantize(QUANTITY_STEP) if with_quantity
+                        and row[4] is not None else None) for row in rows if row[2] is not None}
+    return rows[0][0], bool(rows[0][1]), current
+
+
+def _disbursement_statuses() -> tuple[dict[str, tuple[int, bool]], set[int]]:
+    """{code: (id, is_active)} of the disbursement statuses, and the ids of the delivered
+    bucket's: one small read."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT code, id, is_active, bucket FROM core_statusvalue "
+                       "WHERE kind = %s", [DISBURSEMENT.value])
+        found = cursor.fetchall()
+    return ({code: (pk, bool(active)) for code, pk, active, _ in found},
+            {pk for _, pk, _, bucket in found if bucket == "delivered"})
+
+
+def _marks_check(*, marks: Sequence[AttendanceMark], statuses: dict[str, tuple[int, bool]],
+                 on_sheet: Mapping[int, Any]) -> None:
+    """Every mark names an active status, a quantity not below zero and a row of this sheet,
+    each row once; else a ValidationError naming each bad mark."""
     errors: dict[str, str] = {}
     for i, mark in enumerate(marks):
         value = statuses.get(mark.status)
@@ -62,7 +102,14 @@ def _marks_errors(marks: Sequence[AttendanceMark], statuses: dict[str, tuple[int
             errors[f"records.{i}.status"] = f"The status '{mark.status}' is retired."
         if mark.quantity is not None and mark.quantity < 0:
             errors[f"records.{i}.quantity"] = "Must not be negative."
-    return errors
+        if mark.disbursement_id not in on_sheet:
+            errors[f"records.{i}.disbursement_id"] = (
+                f"Disbursement {mark.disbursement_id} is not on this session.")
+    ids = [m.disbursement_id for m in marks]
+    if len(set(ids)) != len(ids):
+        errors["records"] = "Each disbursement may appear only once."
+    if errors:
+        raise ValidationError.for_fields(errors)
 
 
 @transaction.atomic
@@ -73,35 +120,18 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
 
     Late entry (a past session) is allowed and recorded as such in the audit log.
     """
-    # Plain values, not model instances: a sheet is saved many times an hour, and for a
-    # 200-row sheet building instances costs as much as the write itself.
-    status, local_date = (BenefitSession.objects.select_for_update().filter(pk=session.pk)
-                          .values_list("status", "local_date").get())
+    # Plain values in two reads, not model instances or ORM queries: a sheet is saved many
+    # times an hour, and for a 200-row sheet building them cost more than the write itself.
+    with_quantity = any(m.quantity is not None for m in marks)
+    found = _sheet_read(session_id=session.pk, with_quantity=with_quantity)
+    if found is None:
+        raise NotFound()
+    status, late, current = found
     # Completing a cancelled session would restore it, which is a manager's (session_update).
     if status == SessionStatus.CANCELLED and (marks or complete_session):
         raise Conflict("This session is cancelled; its attendance cannot be recorded.")
-    # code -> (id, is_active)
-    values = StatusValue.objects.filter(kind=DISBURSEMENT).values_list("pk", "code", "is_active",
-                                                                        "bucket")
-    statuses = {code: (pk, active) for pk, code, active, _ in values}
-    delivered_ids = {pk for pk, _, _, bucket in values if bucket == "delivered"}
-    errors = _marks_errors(marks, statuses)
-    ids = [m.disbursement_id for m in marks]
-    if len(set(ids)) != len(ids):
-        errors["records"] = "Each disbursement may appear only once."
-    # The whole sheet in one read (cheaper than an IN list of every id on it); quantities only
-    # when some are being changed (most sheets only set statuses).
-    with_quantity = any(m.quantity is not None for m in marks)
-    sheet = BenefitDisbursement.objects.filter(session=session)
-    current: dict[int, tuple[int, Decimal | None]] = (
-        {i: (s, q) for i, s, q in sheet.values_list("id", "status_id", "quantity")}
-        if with_quantity else {i: (s, None) for i, s in sheet.values_list("id", "status_id")})
-    for i, mark in enumerate(marks):
-        if mark.disbursement_id not in current:
-            errors[f"records.{i}.disbursement_id"] = (
-                f"Disbursement {mark.disbursement_id} is not on this session.")
-    if errors:
-        raise ValidationError.for_fields(errors)
+    statuses, delivered_ids = _disbursement_statuses()
+    _marks_check(marks=marks, statuses=statuses, on_sheet=current)
 
     codes = {pk: code for code, (pk, _) in statuses.items()}
     now = db_now()
@@ -127,26 +157,58 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     # COALESCE keeps the quantity of rows whose mark gave none.
     changed = update_rows(BenefitDisbursement, ["status", "quantity", "updated_at"], rows,
                           keep_if_null={"quantity"})
+    # Rows written weeks ahead count the household as it is on the session's day.
     disbursements_household_refresh(disbursement_ids=becoming_delivered)
     if complete_session and status != SessionStatus.COMPLETED:
         session_complete(session=session)
-    late = local_date < _today()
     audit_record(actor=actor, action="attendance.record_late" if late else "attendance.record",
                  obj=session, object_ids=[r[-1] for r in rows], before=before,
                  after={**after, "complete_session": complete_session})
     return changed
 
 
+# A check-in's row, read (and locked) in one statement with what the answer shows — its unit —
+# and with the delivered default it becomes (`completed`: the first active status of the
+# delivered bucket). Plain SQL: this is the kiosk's hot path, and building the same query with
+# the ORM cost more than running it.
+_CHECK_IN_ROW = """
+SELECT d.*, current.code AS current_code, current.bucket AS current_bucket,
+       u.code AS unit_code, u.name AS unit_name,
+       v.id AS delivered_id, v.code AS delivered_code, v.label AS delivered_label,
+       v.is_default AS delivered_is_default, v."order" AS delivered_order
+FROM participation_benefitdisbursement d
+JOIN core_statusvalue current ON current.id = d.status_id
+JOIN programs_unitofmeasure u ON u.id = d.unit_id
+LEFT JOIN (SELECT id, code, label, is_default, "order" FROM core_statusvalue
+           WHERE kind = %s AND bucket = 'delivered' AND is_active
+           ORDER BY "order", id LIMIT 1) v ON 1 = 1
+WHERE d.session_id = %s AND d.person_id = %s
+ORDER BY d.id LIMIT 1"""
+
+
+def _check_in_row(*, session_id: int, person_id: int) -> BenefitDisbursement | None:
+    lock = " FOR UPDATE OF d" if connection.features.has_select_for_update_of else ""
+    found = list(BenefitDisbursement.objects.raw(
+        _CHECK_IN_ROW + lock, [DISBURSEMENT.value, session_id, person_id]))
+    if not found:
+        return None
+    row: Any = found[0]
+    row.unit = UnitOfMeasure(id=row.unit_id, code=row.unit_code, name=row.unit_name)
+    return found[0]
+
+
 @transaction.atomic
 def check_in(*, actor: User | None, session: BenefitSession, person_id: int
              ) -> BenefitDisbursement:
     """A person checks in to a session: their disbursement becomes the delivered default
-    (`completed`); someone not on it is added as a walk-in, completed. Twice is once."""
-    delivered = status_first_in_bucket(DISBURSEMENT, "delivered")
+    (`completed`); someone not on it is added as a walk-in, completed. Twice is once.
+
+    On the roster — nearly every check-in — it is three statements: the row (locked, with the
+    delivered default read alongside), the UPDATE of its status, the audit event."""
     on_session = BenefitDisbursement.objects.filter(session=session, person_id=person_id)
-    existing = (on_session.select_for_update().select_related("status", "unit")
-                .order_by().first())
+    existing = _check_in_row(session_id=session.pk, person_id=person_id)
     if existing is None:
+        delivered = status_first_in_bucket(DISBURSEMENT, "delivered")
         # Someone the user may not see is "unknown", exactly like an id nobody has (the
         # enrollment below would refuse them too, but naming another field).
         people = people_visible(actor) if actor is not None else Person.objects.all()
@@ -158,13 +220,26 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
         audit_record(actor=actor, action="session.check_in", obj=disbursement,
                      after={"status": delivered.code, "walk_in": True})
         return disbursement
-    if existing.status_id != delivered.pk:
-        before, before_bucket = existing.status.code, existing.status.bucket
-        existing.status = delivered
-        existing.save(update_fields=["status", "updated_at"])
-        if existing.status.bucket != before_bucket:
-            disbursements_household_refresh(disbursement_ids=[existing.pk])
-            existing.refresh_from_db(fields=["household", "household_size"])
+    read: Any = existing  # with the raw query's extra columns
+    if read.delivered_id is None:
+        status_first_in_bucket(DISBURSEMENT, "delivered")  # says none is configured (409)
+    delivered = StatusValue(id=read.delivered_id, kind=DISBURSEMENT, code=read.delivered_code,
+                            label=read.delivered_label, bucket="delivered",
+                            is_default=bool(read.delivered_is_default), is_active=True,
+                            order=read.delivered_order)
+    before = read.current_code
+    changes = existing.status_id != delivered.pk
+    existing.status = delivered
+    if changes:
+        existing.updated_at = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE participation_benefitdisbursement SET status_id = %s, "
+                           "updated_at = %s WHERE id = %s",
+                           [delivered.pk, db_datetime(existing.updated_at), existing.pk])
+        if read.current_bucket != "delivered":
+            # Written weeks ahead: the household as it is on the session's day.
+            existing.household_id, existing.household_size = disbursements_household_refresh(
+                disbursement_ids=[existing.pk]).get(existing.pk, (None, None))
         audit_record(actor=actor, action="session.check_in", obj=existing,
                      before={"status": before}, after={"status": delivered.code})
     return existing

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record, changes, snapshot
-from programdesk.core.bulk import db_date, db_datetime, db_json, db_now, id_values, insert_rows
+from programdesk.core.bulk import db_date, db_datetime, db_json, db_now, insert_rows
 from programdesk.core.errors import Conflict, NotFound, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.selectors import status_first_in_bucket
@@ -100,13 +100,12 @@ def _schedule_warning(benefit: Benefit, result: BulkResult | ParticipationResult
             "get this disbursement. Leave out people who are on its sessions."))
 
 
-def _select_new_ids(benefit: Benefit, created_at: Any, enrollment_ids: Sequence[int]
-                    ) -> list[int]:
-    """The ids of the rows this call inserted: same benefit, no session, this call's exact
-    timestamp, these enrollments — one query (per 30,000 enrollments)."""
+def _select_new_ids(benefit: Benefit, disbursed_on: dt.date, created_at: Any) -> list[int]:
+    """The ids of the rows this call inserted: same benefit and day (an index), no session,
+    this call's exact timestamp — one query, with no list of the call's enrollments to send."""
     return sorted(BenefitDisbursement.objects.filter(
-        enrollment_id__in=id_values(enrollment_ids), benefit=benefit,
-        session__isnull=True, created_at=created_at).values_list("id", flat=True))
+        benefit=benefit, disbursed_on=disbursed_on, session__isnull=True,
+        created_at=created_at).values_list("id", flat=True))
 
 
 def _insert_ad_hoc(*, benefit: Benefit, participants: Sequence[tuple[int, int, Enrollee]],
@@ -129,7 +128,7 @@ def _insert_ad_hoc(*, benefit: Benefit, participants: Sequence[tuple[int, int, E
              *households.of(e.person_id, e.account_id, disbursed_on))
             for assignment_id, enrollment_id, e in participants)
     created = insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows)
-    return created, _select_new_ids(benefit, now, [p[1] for p in participants])
+    return created, _select_new_ids(benefit, disbursed_on, now)
 
 
 # --- ad hoc ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record
@@ -179,35 +180,31 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
     """
     by_key: dict[EnrolleeKey, int] = {e.key: e.enrollment_id for e in enrollees
                                       if e.enrollment_id}
-    wanted_people = [e.person_id for e in enrollees if e.key not in by_key and e.person_id]
-    wanted_accounts = [e.account_id for e in enrollees if e.key not in by_key and e.account_id]
-
-    def existing() -> dict[EnrolleeKey, int]:
-        found: dict[EnrolleeKey, int] = {}
-        active = ProgramEnrollment.objects.filter(program=program, is_active=True)
-        if wanted_people:
-            for eid, pid in (active.filter(person_id__in=id_values(wanted_people))
-                             .values_list("id", "person_id")):
-                found[(pid, None)] = eid
-        if wanted_accounts:
-            for eid, aid in (active.filter(account_id__in=id_values(wanted_accounts))
-                             .values_list("id", "account_id")):
-                found[(None, aid)] = eid
-        return found
-
-    before = existing() if (wanted_people or wanted_accounts) else {}
-    to_create = [e for e in enrollees if e.key not in by_key and e.key not in before]
+    wanted = [e for e in enrollees if e.key not in by_key]
     created: set[int] = set()
-    if to_create:
-        status = active_enrollment_status()
-        enrollments_insert_many(enrollments=[
-            NewEnrollment(program_id=program.pk, person_id=e.person_id,
-                          account_id=e.account_id, status=status, start_date=on)
-            for e in to_create])
-        after = existing()
-        created = {eid for key, eid in after.items() if key not in before}
-        before = after
-    by_key.update(before)
+    if not wanted:
+        return by_key, created
+    # Insert every one still without an enrollment here, then read them all back once: the
+    # unique constraints skip whoever has an active enrollment already, and this call's rows
+    # are those stamped with its ``now`` (one read of the enrollments, not one before and one
+    # after the insert).
+    status = active_enrollment_status()
+    stamp = timezone.now()
+    enrollments_insert_many(now=stamp, enrollments=[
+        NewEnrollment(program_id=program.pk, person_id=e.person_id, account_id=e.account_id,
+                      status=status, start_date=on)
+        for e in wanted])
+    active = ProgramEnrollment.objects.filter(program=program, is_active=True)
+    is_new = ExpressionWrapper(Q(created_at=stamp), output_field=BooleanField())
+    for column, ids in [("person_id", [e.person_id for e in wanted if e.person_id]),
+                        ("account_id", [e.account_id for e in wanted if e.account_id])]:
+        if not ids:
+            continue
+        for eid, key, new in (active.filter(**{f"{column}__in": id_values(ids)})
+                              .values_list("id", column, is_new)):
+            by_key[(key, None) if column == "person_id" else (None, key)] = eid
+            if new:
+                created.add(eid)
     return by_key, created
 
 
@@ -451,20 +448,27 @@ def session_disbursements_redate(*, session: BenefitSession) -> int:
     return moved
 
 
-def disbursements_household_refresh(*, disbursement_ids: Sequence[int]) -> None:
+def disbursements_household_refresh(*, disbursement_ids: Sequence[int]
+                                    ) -> dict[int, tuple[int | None, int | None]]:
     """Take the household snapshot again for expected rows becoming delivered: a session's
     rows are written weeks ahead, and whoever moved meanwhile must count where they lived on
-    the day. Dated memberships give the same answer on any later call. Constant queries."""
+    the day. Dated memberships give the same answer on any later call. Only rows whose
+    snapshot differs are written. Constant queries; returns {id: (household id, size)}."""
     if not disbursement_ids:
-        return
+        return {}
     rows = list(BenefitDisbursement.objects.filter(id__in=id_values(disbursement_ids))
-                .values_list("id", "person_id", "account_id", "disbursed_on"))
+                .values_list("id", "person_id", "account_id", "disbursed_on", "household_id",
+                             "household_size"))
     households = household_snapshots(person_ids=[r[1] for r in rows if r[1]],
                                      account_ids=[r[2] for r in rows if r[2]],
                                      days={r[3] for r in rows})
-    update_rows(BenefitDisbursement, ["household", "household_size"],
-                [(*households.of(person_id, account_id, day), pk)
-                 for pk, person_id, account_id, day in rows])
+    snapshots = {pk: households.of(person_id, account_id, day)
+                 for pk, person_id, account_id, day, _, _ in rows}
+    changed = [(*snapshots[pk], pk) for pk, _, _, _, household, size in rows
+               if snapshots[pk] != (household, size)]
+    if changed:
+        update_rows(BenefitDisbursement, ["household", "household_size"], changed)
+    return snapshots
 
 
 def _check_eligibility(*, actor: User | None, benefit: Benefit, enrollees: Sequence[Enrollee],
