@@ -30,6 +30,7 @@ from programdesk.participation.services.rosters import (
 from programdesk.participation.services.writers import (
     EligibilityOverride,
     _today,
+    disbursement_household_refresh,
     disbursements_household_refresh,
 )
 from programdesk.people.models import Person
@@ -238,8 +239,7 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
                            [delivered.pk, db_datetime(existing.updated_at), existing.pk])
         if read.current_bucket != "delivered":
             # Written weeks ahead: the household as it is on the session's day.
-            existing.household_id, existing.household_size = disbursements_household_refresh(
-                disbursement_ids=[existing.pk]).get(existing.pk, (None, None))
+            disbursement_household_refresh(existing)
         audit_record(actor=actor, action="session.check_in", obj=existing,
                      before={"status": before}, after={"status": delivered.code})
     return existing

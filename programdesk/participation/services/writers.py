@@ -456,9 +456,23 @@ def disbursements_household_refresh(*, disbursement_ids: Sequence[int]
     snapshot differs are written. Constant queries; returns {id: (household id, size)}."""
     if not disbursement_ids:
         return {}
-    rows = list(BenefitDisbursement.objects.filter(id__in=id_values(disbursement_ids))
-                .values_list("id", "person_id", "account_id", "disbursed_on", "household_id",
-                             "household_size"))
+    return _household_refresh(list(
+        BenefitDisbursement.objects.filter(id__in=id_values(disbursement_ids))
+        .values_list("id", "person_id", "account_id", "disbursed_on", "household_id",
+                     "household_size")))
+
+
+def disbursement_household_refresh(disbursement: BenefitDisbursement) -> None:
+    """``disbursements_household_refresh`` for one row already read (a check-in's): its
+    snapshot taken again as on its date, written only when it differs."""
+    d = disbursement
+    d.household_id, d.household_size = _household_refresh([(
+        d.pk, d.person_id, d.account_id, d.disbursed_on, d.household_id,
+        d.household_size)])[d.pk]
+
+
+def _household_refresh(rows: list[tuple[Any, ...]]) -> dict[int, tuple[int | None, int | None]]:
+    """(id, person id, account id, disbursed_on, household id, size) each."""
     households = household_snapshots(person_ids=[r[1] for r in rows if r[1]],
                                      account_ids=[r[2] for r in rows if r[2]],
                                      days={r[3] for r in rows})
