@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
@@ -313,7 +313,7 @@ class AccountIn(Schema):
     email: Email = ""
     phone: str = Field("", max_length=40)
     postal_code: str = Field("", max_length=20)
-    declared_size: int | None = Field(
+    declared_size: StrictInt | None = Field(
         None, ge=0, le=50, description="A household's people who live there but are not "
                                        "registered; its size is its current members plus these")
     annual_income: Amount | None = Field(None, description="The household's yearly income "
@@ -326,7 +326,7 @@ class AccountPatch(Schema):
     email: Email | None = None
     phone: str | None = Field(None, max_length=40)
     postal_code: str | None = Field(None, max_length=20)
-    declared_size: int | None = Field(None, ge=0, le=50)
+    declared_size: StrictInt | None = Field(None, ge=0, le=50)
     annual_income: Amount | None = None
 
 
