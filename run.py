@@ -104,7 +104,7 @@ def cmd_test(args: list[str]) -> None:
     # (after it, the kiosk's live search hangs; after them, their flushed reference data is
     # missing). Selecting tests (-k, paths) runs them in the one process, as given.
     fuzz = "tests/security/test_fuzz.py"
-    if any(not a.startswith("-") for a in args) or "-k" in args:
+    if any(a.startswith(("tests", "-k")) for a in args):
         results["sqlite"] = _pytest("SQLite", env, args)
     else:
         results["sqlite"] = _pytest("SQLite", env, [*args, f"--ignore={fuzz}"])
