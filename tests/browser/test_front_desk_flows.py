@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -195,3 +197,21 @@ def test_merging_two_people_enrolled_in_one_program_keeps_one_enrollment(
     assert enrollment.person_id == first.pk
     assert BenefitDisbursement.objects.filter(enrollment=enrollment).count() == 2
     assert BenefitDisbursement.objects.get(session=today).status.bucket == "delivered"
+
+
+def test_kiosk_searches_what_was_typed_before_the_page_was_ready(
+        page, login, kim, charlie) -> None:
+    schedule = f.schedule_with_sessions(sessions=1, name="Drop-in tutoring")
+    rosa = f.PersonFactory(first_name="Rosa", last_name="Delgado")
+    services.schedule_add_participants(actor=charlie, schedule=schedule, person_ids=[rosa.pk])
+    login(kim)
+
+    def slow_htmx(route: Any) -> None:
+        time.sleep(1.5)  # a slow tablet: the name is typed before the live search listens
+        route.continue_()
+
+    page.route("**/htmx-*.js", slow_htmx)
+    page.get_by_role("link", name="Drop-in tutoring").click()
+    page.get_by_label("Type your name").fill("rosa")
+    page.get_by_role("button", name="I'm Rosa D.").click()
+    expect(page.get_by_text("Welcome, Rosa!")).to_be_visible()

@@ -19,3 +19,11 @@
                               { once: true, capture: true });
   }
 })();
+
+// Someone quick (or a slow tablet) may type before htmx is ready: the live search listens
+// only from then on, so what was typed meanwhile is searched as soon as it is.
+document.addEventListener("DOMContentLoaded", () => {
+  const box = document.getElementById("kiosk-q");
+  if (!box || !window.htmx || box.value.trim().length < 2) return;
+  window.htmx.trigger(box.form, "submit");
+});
