@@ -223,6 +223,39 @@ def check_in(request: HttpRequest, session_id: int, payload: CheckInIn) -> Benef
     return services.check_in(actor=user, session=session, person_id=payload.person_id)
 
 
+class CardCheckInIn(Schema):
+    code: str = Field(min_length=2, max_length=100,
+                      description="The card's code, as scanned or typed (`7KQ3-XM2D-9RTB`)")
+    person_id: Id | None = Field(None, description=(
+        "A household card only: which of the household's members is checking in (one of the "
+        "`choices` of an earlier answer)"))
+
+
+class CardCheckInOut(Schema):
+    checked_in: bool = Field(description="false: a household card with several members on "
+                                         "the list; ask again with one of `choices`")
+    disbursement: DisbursementOut | None
+    choices: list[KioskPersonOut]
+
+
+@router.post("/sessions/{session_id}/check-in/card", response=CardCheckInOut)
+def check_in_card(request: HttpRequest, session_id: int,
+                  payload: CardCheckInIn) -> dict[str, Any]:
+    """Check in by a check-in card's code (docs/front-desk.md, Cards). A person's card checks
+    that person in, as `POST /sessions/{id}/check-in` does (a walk-in when not on the list).
+    A household's card checks in the household's own row when the session has one; else the
+    member `person_id`, else the only member on the list or enrolled in the program; with
+    several, nothing is written and the answer's `choices` (first name and last initial)
+    say whom to ask for. A code nobody has — or a card of someone outside the user's
+    programs — is a 422 on `code`; a revoked code (a lost card, replaced) is a 409 of type
+    `card_revoked`; a household with no one on the list or enrolled, a 409 `card_no_member`."""
+    user, session = _kiosk_session(request, session_id)
+    done = services.check_in_card(actor=user, session=session, code=payload.code,
+                                  person_id=payload.person_id)
+    return {"checked_in": done.disbursement is not None, "disbursement": done.disbursement,
+            "choices": list(done.choices)}
+
+
 # --- enrollments ----------------------------------------------------------------------------
 
 

@@ -122,6 +122,9 @@ class SheetRow:
     bucket: str
     quantity: Decimal
     recipient_type: str
+    # The card codes that name this row, space-separated: the person's and their household's,
+    # or the household's (a scan on the sheet finds the row; web/scan.js).
+    cards: str = ""
 
 
 def session_sheet(*, session: BenefitSession) -> list[SheetRow]:
@@ -129,9 +132,12 @@ def session_sheet(*, session: BenefitSession) -> list[SheetRow]:
     rows = (BenefitDisbursement.objects.filter(session=session)
             .values_list("id", "assignment_id", "enrollment_id", "person_id", "account_id",
                          "person__first_name", "person__last_name", "account__name",
-                         "status__code", "status__bucket", "quantity", "recipient_type"))
-    sheet = [SheetRow(d, a, e, p, acc, _display(first, last, acc_name), code, bucket, q, rt)
-             for d, a, e, p, acc, first, last, acc_name, code, bucket, q, rt in rows]
+                         "status__code", "status__bucket", "quantity", "recipient_type",
+                         "person__card_code", "person__account__card_code",
+                         "account__card_code"))
+    sheet = [SheetRow(d, a, e, p, acc, _display(first, last, acc_name), code, bucket, q, rt,
+                      " ".join(c.upper() for c in cards if c))
+             for d, a, e, p, acc, first, last, acc_name, code, bucket, q, rt, *cards in rows]
     return sorted(sheet, key=lambda r: r.name.lower())
 
 
@@ -217,6 +223,62 @@ def cohort_members(*, cohort: ProgramCohort) -> list[dict[str, Any]]:
                               getattr(m.enrollment.account, "name", None)),
              "tally": tallies.get(m.enrollment_id, Tally())} for m in members]
     return sorted(rows, key=lambda r: str(r["name"]).lower())
+
+
+# --- the paper roster -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    """One line of a session's paper roster."""
+
+    disbursement_id: int
+    person_id: int | None
+    account_id: int | None
+    first_name: str
+    last_name: str
+    name: str  # the person's full name, or the household's
+    card_code: str  # the person's card, else their household's; "" when neither has one
+    status: str  # the row's status code now
+    bucket: str
+
+
+def session_roster(*, session: BenefitSession) -> list[RosterLine]:
+    """The session's named rows (anonymous counts are not ticked by name) with their card
+    codes, by last name then first name: what a printed roster lists. One query."""
+    rows = (BenefitDisbursement.objects.filter(session=session)
+            .exclude(person__isnull=True, account__isnull=True)
+            .values_list("id", "person_id", "account_id", "person__first_name",
+                         "person__last_name", "account__name", "person__card_code",
+                         "person__account__card_code", "account__card_code", "status__code",
+                         "status__bucket"))
+    lines = [RosterLine(pk, person, account, first or "", last or "",
+                        _display(first, last, account_name),
+                        own_card or household_card or account_card or "", code, bucket)
+             for (pk, person, account, first, last, account_name, own_card, household_card,
+                  account_card, code, bucket) in rows]
+    return sorted(lines, key=lambda r: ((r.last_name or r.name).lower(), r.first_name.lower(),
+                                        r.disbursement_id))
+
+
+# The roster file's columns: the disbursements import's own field names, so the import maps
+# them by itself (card_code is not one of them: it is there for the eye and is ignored).
+ROSTER_COLUMNS = ("person_id", "account_id", "first_name", "last_name", "card_code",
+                  "benefit", "schedule", "session_date", "status")
+
+
+def session_roster_file(*, session: BenefitSession
+                        ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """The roster as a file the disbursements import reads back (docs/front-desk.md): one row
+    per person (or household) with the benefit and schedule ids and the session's date, and
+    the status the row has now. Writing ``x`` (or a status: ``completed``, ``absent``...) in
+    Status and importing the file marks the session's rows; rows left as they were change
+    nothing, and names added at the bottom are recorded as attendance too."""
+    rows = [(line.person_id, line.account_id if line.person_id is None else None,
+             line.first_name, line.last_name, line.card_code, session.benefit_id,
+             session.schedule_id, session.local_date, line.status)
+            for line in session_roster(session=session)]
+    return ROSTER_COLUMNS, rows
 
 
 # --- the kiosk ------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ class Account(TimeStampedModel):
     # children"): its size is its current members plus these.
     declared_size = models.PositiveSmallIntegerField(null=True, blank=True)
     annual_income = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # The household's check-in card (people.services.card_issue): random, re-issued when lost.
+    card_code = models.CharField(max_length=32, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -111,6 +113,30 @@ class Person(TimeStampedModel):
     def kiosk_name(self) -> str:
         """What the check-in kiosk may show: first name and last initial."""
         return f"{self.first_name} {self.last_name[:1]}."
+
+
+class RevokedCardCode(TimeStampedModel):
+    """A card code taken back (a lost card, re-issued): remembered so that a scan of the old
+    card says "this card was replaced" rather than "unknown", and never issued again. Whose it
+    was, so staff can tell who to ask; ``created_at`` is when it was revoked."""
+
+    code = models.CharField(max_length=32, unique=True)
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="revoked_card_codes")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="revoked_card_codes")
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(person__isnull=False, account__isnull=True)
+                           | Q(person__isnull=True, account__isnull=False)),
+                name="people_revokedcardcode_one_holder"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
 
 
 class Relationship(models.TextChoices):

@@ -35,6 +35,7 @@ from programdesk.people.models import (
     HouseholdMembership,
     Person,
     Relationship,
+    RevokedCardCode,
 )
 
 # --- Visibility --------------------------------------------------------------------------------
@@ -578,3 +579,48 @@ def household_serving(*, person_id: int | None = None, account_id: int | None = 
     name = Account.objects.values_list("name", flat=True).get(pk=household_id)
     label = name if name.lower().endswith("household") else f"{name} household"
     return Serving(account_id=household_id, label=label, size=size)
+
+
+# --- check-in cards ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardFound:
+    """What a scanned card code is: a person's card, a household's, or a revoked code (whose
+    holder is named for staff; a kiosk says only that the card was replaced)."""
+
+    person: Person | None = None
+    account: Account | None = None
+    revoked: bool = False
+
+
+def card_code_clean(text: str) -> str:
+    """A scanned or typed code as stored: no surrounding spaces, capitals (the codes made by
+    ``card_issue`` are; older ones set by hand are compared without regard to case)."""
+    return "".join(text.split()).upper()[:32]
+
+
+def card_find(*, user: User | None, code: str) -> CardFound | None:
+    """The card with this code among what ``user`` may see (None: every record), or None.
+    A card of someone outside the user's programs is "unknown", exactly like a code nobody
+    has. Three small indexed reads at most."""
+    code = card_code_clean(code)
+    if len(code) < 2:
+        return None
+    people = people_visible(user) if user is not None else Person.objects.all()
+    person = people.filter(card_code__iexact=code).select_related("account").first()
+    if person is not None:
+        return CardFound(person=person)
+    accounts = accounts_visible(user) if user is not None else Account.objects.all()
+    account = accounts.filter(card_code__iexact=code).first()
+    if account is not None:
+        return CardFound(account=account)
+    revoked = RevokedCardCode.objects.filter(code__iexact=code).select_related(
+        "person", "account").first()
+    if revoked is None:
+        return None
+    if revoked.person_id is not None and not people.filter(pk=revoked.person_id).exists():
+        return None
+    if revoked.account_id is not None and not accounts.filter(pk=revoked.account_id).exists():
+        return None
+    return CardFound(person=revoked.person, account=revoked.account, revoked=True)

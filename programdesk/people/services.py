@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -43,6 +44,7 @@ from programdesk.people.models import (
     Person,
     PersonDocument,
     Relationship,
+    RevokedCardCode,
 )
 
 MAX_HOUSEHOLD_SIZE = 50
@@ -872,3 +874,82 @@ def case_update(*, actor: User | None, case: Case, **fields: Any) -> Case:
     before, after = changes(before, after)
     audit_record(actor=actor, action="case.update", obj=obj, before=before, after=after)
     return obj
+
+
+# --- check-in cards ---------------------------------------------------------------------------
+
+# Crockford's base 32: no I, L, O or U, so a code read aloud or typed from the card is not
+# mistaken (1/I/L, 0/O). 12 characters are 60 random bits: guessing a live code is hopeless.
+CARD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CARD_CODE_LENGTH = 12
+
+
+def card_code_new() -> str:
+    """A fresh random card code, grouped for reading: ``7KQ3-XM2D-9RTB``."""
+    raw = "".join(secrets.choice(CARD_ALPHABET) for _ in range(CARD_CODE_LENGTH))
+    return "-".join(raw[i:i + 4] for i in range(0, CARD_CODE_LENGTH, 4))
+
+
+def _card_code_free(code: str) -> bool:
+    return not (Person.objects.filter(card_code__iexact=code).exists()
+                or Account.objects.filter(card_code__iexact=code).exists()
+                or RevokedCardCode.objects.filter(code__iexact=code).exists())
+
+
+def _card_holder(*, person: Person | None, account: Account | None) -> Person | Account:
+    if (person is None) == (account is None):
+        raise TypeError("A card is a person's or a household's: give exactly one.")
+    holder: Person | Account = person if person is not None else account  # type: ignore[assignment]
+    # Locked, so two staff re-issuing the same card at once make one code, not two.
+    return type(holder).objects.select_for_update().get(pk=holder.pk)
+
+
+def _card_code_revoke(holder: Person | Account) -> str | None:
+    """Remember the holder's current code as revoked; the code it had, or None."""
+    old = holder.card_code
+    if old:
+        RevokedCardCode.objects.create(
+            code=old, person=holder if isinstance(holder, Person) else None,
+            account=holder if isinstance(holder, Account) else None)
+    return old
+
+
+@transaction.atomic
+def card_issue(*, actor: User | None, person: Person | None = None,
+               account: Account | None = None) -> str:
+    """Give a person or a household (exactly one) a new random card code and return it. A
+    holder who has one gets a new one and the old one is revoked: a lost card stops working
+    the moment its replacement is printed. Codes are unique across people, households and
+    revoked codes alike."""
+    holder = _card_holder(person=person, account=account)
+    for _ in range(5):
+        code = card_code_new()
+        if _card_code_free(code):
+            break
+    else:  # 60 random bits: only a broken random source gets here
+        raise Conflict("Could not make a card code that is not taken; try again.")
+    old = _card_code_revoke(holder)
+    holder.card_code = code
+    holder.save(update_fields=["card_code", "updated_at"])
+    kind = "person" if isinstance(holder, Person) else "account"
+    audit_record(actor=actor, action=f"{kind}.card_issue", obj=holder,
+                 before={"card_code": old}, after={"card_code": code})
+    return code
+
+
+@transaction.atomic
+def card_revoke(*, actor: User | None, person: Person | None = None,
+                account: Account | None = None) -> str:
+    """Take a person's or a household's card away (lost, not replaced yet): the code is
+    revoked, and a scan of it is refused as a replaced card. Returns the revoked code; a
+    Conflict when the holder has no card."""
+    holder = _card_holder(person=person, account=account)
+    old = _card_code_revoke(holder)
+    if old is None:
+        raise Conflict("There is no card to revoke.")
+    holder.card_code = None
+    holder.save(update_fields=["card_code", "updated_at"])
+    kind = "person" if isinstance(holder, Person) else "account"
+    audit_record(actor=actor, action=f"{kind}.card_revoke", obj=holder,
+                 before={"card_code": old}, after={"card_code": None})
+    return old

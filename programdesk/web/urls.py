@@ -1,6 +1,7 @@
 """Pages. Each area's view module lists its own urlpatterns; this file only collects them."""
 
 from programdesk.web.views import (
+    cards,
     disbursements,
     exports,
     home,
@@ -20,6 +21,7 @@ urlpatterns = [
     *scheduling.urlpatterns,
     *disbursements.urlpatterns,
     *people.urlpatterns,
+    *cards.urlpatterns,
     *programs.urlpatterns,
     *settings.urlpatterns,
     *reports.urlpatterns,

@@ -201,6 +201,8 @@ API: dict[tuple[str, str], Api] = {
                                                                  query=lambda s: {"q": "Pat"}),
     ("POST", f"{V}/sessions/{{session_id}}/check-in"): Api(CHECK_IN, body=lambda s, w: {
         "person_id": s.person.pk}),
+    ("POST", f"{V}/sessions/{{session_id}}/check-in/card"): Api(CHECK_IN, body=lambda s, w: {
+        "code": s.person.card_code}),
     ("GET", f"{V}/enrollments"): Api(READ, scope=None),
     ("POST", f"{V}/enrollments"): Api(WRITE, scope="body", ok=201, body=lambda s, w: {
         "program_id": s.program.pk, "is_anonymous": True}),
@@ -275,6 +277,10 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "sessions/<int:pk>/walk-in/"): Page(WRITE, ok=302, query=lambda s: {"q": "Pat"}),
     ("POST", "sessions/<int:pk>/walk-in/"): Page(WRITE, ok=302, query=lambda s: {
         "person_id": s.duplicate.pk}),
+    # the paper roster: printable, and the files the attendance import reads back
+    ("GET", "sessions/<int:pk>/roster/"): Page(READ),
+    ("GET", "sessions/<int:pk>/roster.csv"): Page(READ),
+    ("GET", "sessions/<int:pk>/roster.xlsx"): Page(READ),
     ("GET", "kiosk/"): Page(CHECK_IN, scoped=False, kiosk_page=True),
     ("GET", "kiosk/<int:pk>/"): Page(CHECK_IN, kiosk_page=True),
     ("GET", "kiosk/<int:pk>/search"): Page(CHECK_IN, kiosk_page=True, query=lambda s: {"q": "Pat"}),
@@ -318,6 +324,9 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "people/new/"): Page(WRITE, scoped=False),
     ("GET", "people/<int:pk>/"): Page(READ),
     ("GET", "people/<int:pk>/edit/"): Page(WRITE),
+    # check-in cards: a replace or revoke is confirmed first (GET ?confirm=), done by the POST
+    ("GET", "people/<int:pk>/card/"): Page(WRITE),
+    ("POST", "people/<int:pk>/card/"): Page(WRITE, ok=302, query=lambda s: {"action": "issue"}),
     ("GET", "people/<int:pk>/merge/"): Page(WRITE),
     ("POST", "people/<int:pk>/documents/"): Page(WRITE, ok=302),
     ("POST", "people/<int:pk>/documents/<int:doc>/delete/"): Page(WRITE, ok=302),
@@ -325,6 +334,8 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "accounts/new/"): Page(WRITE, scoped=False),
     ("GET", "accounts/<int:pk>/"): Page(READ),
     ("GET", "accounts/<int:pk>/edit/"): Page(WRITE),
+    ("GET", "accounts/<int:pk>/card/"): Page(WRITE),
+    ("POST", "accounts/<int:pk>/card/"): Page(WRITE, ok=302, query=lambda s: {"action": "issue"}),
     ("POST", "accounts/<int:pk>/members/"): Page(WRITE, ok=302),
     ("GET", "accounts/<int:pk>/members/end/"): Page(WRITE, query=_person),
     ("POST", "accounts/<int:pk>/members/end/"): Page(WRITE, ok=302, query=lambda s: {

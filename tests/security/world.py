@@ -95,7 +95,8 @@ def _side(name: str) -> Side:
     session = f.SessionFactory(schedule=schedule, local_date=today)
     f.SessionFactory(schedule=schedule, local_date=today + dt.timedelta(days=7))
     person = f.PersonFactory(first_name=f"Pat{name}", last_name=f"Lee{name}",
-                             annual_income=12000, household_size=2)
+                             annual_income=12000, household_size=2,
+                             card_code=f"CARD-{name.upper()}")
     duplicate = f.PersonFactory(first_name=f"Pat{name}", last_name=f"Lee{name}x")
     account = f.AccountFactory(name=f"Household {name}")
     f.MembershipFactory(person=person, account=account, relationship="head")

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record
@@ -22,6 +23,7 @@ from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.selectors import status_first_in_bucket
 from programdesk.participation.models import (
     BenefitDisbursement,
+    ProgramEnrollment,
     RecipientType,
 )
 from programdesk.participation.services.rosters import (
@@ -33,8 +35,8 @@ from programdesk.participation.services.writers import (
     disbursement_household_refresh,
     disbursements_household_refresh,
 )
-from programdesk.people.models import Person
-from programdesk.people.selectors import people_visible
+from programdesk.people.models import Account, Person
+from programdesk.people.selectors import card_find, people_visible
 from programdesk.programs.models import UnitOfMeasure
 from programdesk.scheduling.models import BenefitSession, SessionStatus
 from programdesk.scheduling.services import session_complete
@@ -243,6 +245,86 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
         audit_record(actor=actor, action="session.check_in", obj=existing,
                      before={"status": before}, after={"status": delivered.code})
     return existing
+
+
+@dataclass(frozen=True)
+class CardCheckIn:
+    """What a scanned card did: checked someone in (``disbursement``), or — a household's card
+    with several members who may be checking in — nothing yet, and ``choices`` to pick from
+    (person id and what a kiosk may show: first name and last initial)."""
+
+    disbursement: BenefitDisbursement | None = None
+    choices: tuple[dict[str, Any], ...] = ()
+
+
+def _household_candidates(*, actor: User | None, session: BenefitSession, account: Account
+                          ) -> list[Person]:
+    """The household's current members (those ``actor`` may see) who are on the session's
+    sheet or actively enrolled in its program: who a household card may be checking in."""
+    members = (people_visible(actor) if actor is not None else Person.objects.all()).filter(
+        account_id=account.pk)
+    on_sheet = BenefitDisbursement.objects.filter(session=session, person_id__isnull=False,
+                                                  person__in=members).values("person_id")
+    enrolled = ProgramEnrollment.objects.filter(
+        program_id=session.benefit.program_id, is_active=True, person_id__isnull=False,
+        person__in=members).values("person_id")
+    return list(members.filter(Q(pk__in=on_sheet) | Q(pk__in=enrolled))
+                .order_by("first_name", "last_name", "id"))
+
+
+def _household_row_check_in(*, actor: User | None, session: BenefitSession,
+                            account: Account) -> BenefitDisbursement | None:
+    """The session's row for the household itself (an account enrollment), checked in — the
+    delivered default, as a person's check-in — or None when it has none."""
+    row = BenefitDisbursement.objects.filter(session=session, account=account,
+                                             person__isnull=True).first()
+    if row is None:
+        return None
+    delivered = status_first_in_bucket(DISBURSEMENT, "delivered")
+    attendance_record(actor=actor, session=session,
+                      marks=[AttendanceMark(disbursement_id=row.pk, status=delivered.code)])
+    return BenefitDisbursement.objects.select_related("status", "unit", "person").get(pk=row.pk)
+
+
+@transaction.atomic
+def check_in_card(*, actor: User | None, session: BenefitSession, code: str,
+                  person_id: int | None = None) -> CardCheckIn:
+    """Check in whoever a scanned card names. A person's card checks that person in
+    (``check_in``: a walk-in when not on the sheet). A household's card checks in the
+    household's own row when the session has one; else the member ``person_id`` when given
+    (one of the household's members on the sheet or enrolled in the program), else the only
+    such member, else nothing yet: the answer's ``choices`` say whom to pick from. A code
+    nobody (visible) has is a ValidationError on ``code``; a revoked code a Conflict
+    (``card_revoked``): the card was replaced and the old one no longer works."""
+    found = card_find(user=actor, code=code)
+    if found is None:
+        raise ValidationError.for_fields({"code": "No card has this code."})
+    if found.revoked:
+        raise Conflict("This card was replaced and no longer works. Please ask a staff member "
+                       "for the new card.", type="card_revoked")
+    if found.person is not None:
+        return CardCheckIn(disbursement=check_in(actor=actor, session=session,
+                                                 person_id=found.person.pk))
+    account = found.account
+    assert account is not None  # card_find names a person or an account
+    row = _household_row_check_in(actor=actor, session=session, account=account)
+    if row is not None:
+        return CardCheckIn(disbursement=row)
+    candidates = _household_candidates(actor=actor, session=session, account=account)
+    if person_id is not None:
+        if person_id not in {p.pk for p in candidates}:
+            raise ValidationError.for_fields({"person_id": (
+                "This person is not a member of the card's household on this session's list.")})
+        return CardCheckIn(disbursement=check_in(actor=actor, session=session,
+                                                 person_id=person_id))
+    if not candidates:
+        raise Conflict("No one in this household is on this session's list or enrolled in its "
+                       "program. Please ask a staff member.", type="card_no_member")
+    if len(candidates) == 1:
+        return CardCheckIn(disbursement=check_in(actor=actor, session=session,
+                                                 person_id=candidates[0].pk))
+    return CardCheckIn(choices=tuple({"person_id": p.pk, "display_name": p.kiosk_name}
+                                     for p in candidates))
 
 
 @transaction.atomic

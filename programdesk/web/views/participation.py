@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
@@ -550,14 +551,55 @@ class CheckInForm(forms.Form):
     person_id = forms.IntegerField(min_value=1, max_value=MAX_ID)
 
 
+def _welcome(request: HttpRequest, disbursement: Any) -> None:
+    name = disbursement.person.first_name if disbursement.person else ""
+    # The size only, never the household's name or members: a kiosk shows nothing about
+    # anyone else.
+    size = disbursement.household_size
+    household = f" for your household of {size}" if size and size > 1 else ""
+    messages.success(request, f"Welcome, {name}! You are checked in{household}.")
+
+
+def _kiosk_card(request: HttpRequest, session: BenefitSession, user: User
+                ) -> HttpResponse | tuple[str, list[dict[str, Any]]]:
+    """A scanned (or typed) card code posted by the kiosk (``action=card``; web/scan.js):
+    checked in and back to the empty kiosk, or — a household's card with several members on
+    the list — (the code, the members to choose from) for the page to ask "who is checking
+    in?"."""
+    code = request.POST.get("code", "")[:100]
+    person_id = parse_id(request.POST.get("person_id", "")) if request.POST.get(
+        "person_id") else None
+    try:
+        done = services.check_in_card(actor=user, session=session, code=code,
+                                      person_id=person_id)
+    except ValidationError:
+        messages.error(request, gettext("We don't know this card. Please type your name, or "
+                                        "ask a staff member."))
+        return redirect(request.path)
+    except (Conflict, NotAllowed, NotFound) as exc:
+        messages.error(request, exc.detail if exc.extra.get("type") == "card_revoked" else
+                       f"{exc.detail} {gettext('Please ask a staff member.')}")
+        return redirect(request.path)
+    if done.disbursement is None:
+        return code, list(done.choices)
+    _welcome(request, done.disbursement)
+    return redirect(request.path)
+
+
 @role_required(Cap.CHECK_IN)
 def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
     session = _kiosk_session(request, pk)
     user = page_user(request)
+    card: tuple[str, list[dict[str, Any]]] | None = None
+    if request.POST.get("action") == "card":
+        answer = _kiosk_card(request, session, user)
+        if isinstance(answer, HttpResponse):
+            return answer
+        card = answer
     registering = request.POST.get("action") == "register"
     register = RegisterForm(request.POST if registering else None)
     likely: list[dict[str, Any]] = []
-    if request.method == "POST":
+    if request.method == "POST" and card is None:
         try:
             if registering:
                 if register.is_valid():
@@ -571,14 +613,8 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
                 check_in = CheckInForm(request.POST)
                 if not check_in.is_valid():
                     raise ValidationError("Choose your name in the list.")
-                disbursement = services.check_in(
-                    actor=user, session=session, person_id=check_in.cleaned_data["person_id"])
-                name = disbursement.person.first_name if disbursement.person else ""
-                # The size only, never the household's name or members: a kiosk shows
-                # nothing about anyone else.
-                size = disbursement.household_size
-                household = f" for your household of {size}" if size and size > 1 else ""
-                messages.success(request, f"Welcome, {name}! You are checked in{household}.")
+                _welcome(request, services.check_in(
+                    actor=user, session=session, person_id=check_in.cleaned_data["person_id"]))
                 return redirect(request.path)
         except ValidationError as exc:
             if registering:
@@ -600,7 +636,8 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
         "session": session, "register": register, "query": query, "likely": likely,
         "results": (selectors.kiosk_search(session=session, query=query, user=user)
                     if query else []),
-        "show_register": request.POST.get("action") == "register"})
+        "show_register": request.POST.get("action") == "register",
+        "card_code": card[0] if card else "", "card_choices": card[1] if card else []})
 
 
 @role_required(Cap.CHECK_IN)
