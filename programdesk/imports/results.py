@@ -65,4 +65,5 @@ SUMMARY_LABELS = {
     "enrollments_matched": "enrollments that exist already (reused)",
     "disbursements_new": "new disbursements",
     "disbursements_duplicate": "disbursements that exist already (skipped)",
+    "disbursements_marked": "session disbursements still expected, now recorded",
 }

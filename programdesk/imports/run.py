@@ -117,6 +117,9 @@ class ImportRun:
     new_accounts_by_key: dict[str, NewAccount] = field(default_factory=dict)
     enrollments: list[dict[str, Any]] = field(default_factory=list)
     disbursements: list[dict[str, Any]] = field(default_factory=list)
+    # (disbursement id, status id): session rows still expected that the file records (a
+    # ticked paper roster)
+    marks: list[tuple[int, int]] = field(default_factory=list)
 
     @classmethod
     def start(cls, *, actor: User | None, kind: str, table: Table, mapping: Sequence[str],

@@ -34,6 +34,7 @@ from programdesk.participation.services import (
     assignments_ensure,
     disbursements_insert_many,
     enrollments_insert_many,
+    session_disbursements_mark,
 )
 from programdesk.people.models import Account, Person
 from programdesk.people.services import accounts_insert_many, people_insert_many
@@ -56,6 +57,7 @@ def import_write(run: ImportRun, *, filename: str,
     writer.people()
     writer.enrollments()
     writer.disbursements()
+    writer.marks()
     if before_commit is not None:
         before_commit(run.result)
     run.progress("done", writer.total, writer.total)
@@ -71,7 +73,7 @@ class _Writer:
         self.now = timezone.now()
         self.written = 0
         self.total = (len(run.new_accounts) + len(run.new_people) + len(run.enrollments)
-                      + len(run.disbursements))
+                      + len(run.disbursements) + len(run.marks))
 
     def step(self, count: int) -> None:
         self.written += count
@@ -169,6 +171,19 @@ class _Writer:
             summary["disbursements_duplicate"] = summary.get("disbursements_duplicate",
                                                              0) + skipped
         self.audit(BenefitDisbursement, "import.disbursements", ids)
+
+    def marks(self) -> None:
+        """Session rows still expected that the file records (a ticked paper roster)."""
+        if not self.run.marks:
+            return
+        ids = session_disbursements_mark(marks=self.run.marks)
+        if len(ids) < len(self.run.marks):  # recorded meanwhile: left as they were
+            summary = self.run.result.summary
+            summary["disbursements_marked"] = len(ids)
+            summary["disbursements_duplicate"] = (summary.get("disbursements_duplicate", 0)
+                                                  + len(self.run.marks) - len(ids))
+        self.step(len(self.run.marks))
+        self.audit(BenefitDisbursement, "import.disbursements_marked", ids)
 
     def _active_enrollments(self, planned: list[dict[str, Any]]) -> dict[EnrollmentKey, int]:
         """The active enrollment of each (program, recipient) the rows need (the import made

@@ -139,8 +139,7 @@ def _amounts_read(run: ImportRun, index: int, values: dict[str, str], row: dict[
         except ValidationError as exc:
             run.errors_from(index, exc)
     try:
-        row["status"] = named.statuses.read(values["status"]) if values.get("status") \
-            else named.delivered
+        row["status"] = _status_read(values.get("status", ""), named)
     except UnreadableValue as exc:
         run.error(index, "status", str(exc))
     row["recipient_count"] = 1
@@ -151,6 +150,18 @@ def _amounts_read(run: ImportRun, index: int, values: dict[str, str], row: dict[
                 raise UnreadableValue("At least 1.")
         except UnreadableValue as exc:
             run.error(index, "recipient_count", str(exc))
+
+
+# A tick typed from a paper roster: the delivered default (unless a status is named so).
+TICKS = {"x", "✓", "✔", "yes", "y"}
+
+
+def _status_read(text: str, named: _Named) -> StatusValue:
+    """A status code or label; empty or a tick (``x``): the delivered default."""
+    word = text.strip().lower()
+    if not word or (word in TICKS and word not in named.statuses.by_word):
+        return named.delivered
+    return named.statuses.read(text)
 
 
 def _target(run: ImportRun, index: int, values: dict[str, str], named: _Named
@@ -250,6 +261,8 @@ def _new_disbursements_plan(run: ImportRun, planned: list[dict[str, Any]]) -> No
         if row.get("session"):
             key = (row["recipient"], row["session"])
             duplicate = key in on_session or key in seen_session
+            if key in on_session and key not in seen_session:
+                _mark_plan(run, row, on_session[key])
             seen_session.add(key)
         else:
             day_key = (row["recipient"], row["benefit"], row["disbursed_on"])
@@ -259,22 +272,36 @@ def _new_disbursements_plan(run: ImportRun, planned: list[dict[str, Any]]) -> No
             duplicates += 1
         else:
             run.disbursements.append(row)
-    run.result.summary["disbursements_duplicate"] = duplicates
+    run.result.summary["disbursements_duplicate"] = duplicates - len(run.marks)
     run.result.summary["disbursements_new"] = len(run.disbursements)
+    if run.marks:
+        run.result.summary["disbursements_marked"] = len(run.marks)
+
+
+def _mark_plan(run: ImportRun, row: dict[str, Any], existing: tuple[int, int, str]) -> None:
+    """A row for a session disbursement that exists: still expected (the roster printed
+    before the session), it is marked with the row's status — a ticked paper roster imported
+    back (docs/front-desk.md); recorded already, it is skipped as a duplicate."""
+    pk, status_id, bucket = existing
+    if bucket == "expected" and row["status"].pk != status_id:
+        run.marks.append((pk, row["status"].pk))
 
 
 def _existing_disbursements(planned: list[dict[str, Any]]
-                            ) -> tuple[set[tuple[Recipient, int]], Counter[Any]]:
-    """({(recipient, session)} of the rows' sessions, Counter of (recipient, benefit, date)
-    of ad hoc disbursements of the rows' benefits and dates)."""
-    on_session: set[tuple[Recipient, int]] = set()
+                            ) -> tuple[dict[tuple[Recipient, int], tuple[int, int, str]],
+                                       Counter[Any]]:
+    """({(recipient, session): (id, status id, status bucket)} of the rows' sessions, Counter
+    of (recipient, benefit, date) of ad hoc disbursements of the rows' benefits and dates)."""
+    on_session: dict[tuple[Recipient, int], tuple[int, int, str]] = {}
     ad_hoc: Counter[tuple[Recipient, int, dt.date]] = Counter()
     sessions = sorted({r["session"] for r in planned if r.get("session")})
     for chunk in chunked(sessions):
-        for session, person, account, program in (
+        for session, person, account, program, pk, status, bucket in (
                 BenefitDisbursement.objects.filter(session_id__in=chunk)
-                .values_list("session_id", "person_id", "account_id", "program_id")):
-            on_session.add((recipient_of_row(person, account, program), session))
+                .values_list("session_id", "person_id", "account_id", "program_id", "id",
+                             "status_id", "status__bucket")):
+            on_session[(recipient_of_row(person, account, program), session)] = (
+                pk, status, bucket)
     plain = [r for r in planned if not r.get("session")]
     if plain:
         days = [r["disbursed_on"] for r in plain]

@@ -448,6 +448,27 @@ def session_disbursements_redate(*, session: BenefitSession) -> int:
     return moved
 
 
+def session_disbursements_mark(*, marks: Sequence[tuple[int, int]]) -> list[int]:
+    """Mark session disbursements still expected with a recorded status — ``marks`` are
+    (disbursement id, status id), as a ticked paper roster's import gives them. A row recorded
+    meanwhile (no longer in the expected bucket) is left as it is: the import never overwrites
+    attendance taken. Rows becoming delivered take their household snapshot of the day. A
+    constant number of statements; returns the ids marked (the caller audits them)."""
+    if not marks:
+        return []
+    wanted = dict(marks)
+    still_expected = set(BenefitDisbursement.objects.filter(
+        id__in=id_values(list(wanted)), session__isnull=False, status__bucket="expected")
+        .values_list("id", flat=True))
+    rows = [(status, db_now(), pk) for pk, status in marks if pk in still_expected]
+    update_rows(BenefitDisbursement, ["status", "updated_at"], rows)
+    delivered = set(StatusValue.objects.filter(
+        id__in={status for _, status in marks}, bucket="delivered").values_list("id", flat=True))
+    disbursements_household_refresh(disbursement_ids=[
+        pk for status, _, pk in rows if status in delivered])
+    return [pk for _, _, pk in rows]
+
+
 def disbursements_household_refresh(*, disbursement_ids: Sequence[int]
                                     ) -> dict[int, tuple[int | None, int | None]]:
     """Take the household snapshot again for expected rows becoming delivered: a session's
