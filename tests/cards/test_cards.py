@@ -258,3 +258,12 @@ def test_kiosk_household_scan_asks_who(charlie, kim, session) -> None:
     assert page.status_code == 200 and "Who is checking in?" in text
     assert "I&#x27;m Ana S." in text or "I'm Ana S." in text
     assert "Silva-Okafor" not in text  # a kiosk never shows the household's name
+
+
+def test_the_qr_code_is_an_inline_svg_the_stylesheet_sizes() -> None:
+    from programdesk.web.qr import qr_svg
+
+    svg = qr_svg("7KQ3-XM2D-9RTB", title="Card <7KQ3>")
+    assert svg.startswith("<svg viewBox=") and 'class="qr"' in svg
+    assert "width=" not in svg.split(">", 1)[0]  # no fixed size: it would be clipped
+    assert "<title>Card &lt;7KQ3&gt;</title>" in svg
