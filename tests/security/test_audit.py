@@ -45,6 +45,9 @@ PARENT_ACTIONS: dict[str, set[str]] = {
     "participation_cohortmember": {"cohort.add_members", "cohort.remove_members"},
     "people_case_programs": {"case.create", "case.update", "admin.add", "admin.change"},
     "people_person": {"person.merge"},
+    # a re-issued or revoked card's old code, remembered (people.services.card_issue)
+    "people_revokedcardcode": {"person.card_issue", "person.card_revoke",
+                               "account.card_issue", "account.card_revoke"},
     "people_case": {"person.merge"},
     "people_persondocument": {"person.merge"},
     "scheduling_benefitschedule": {"session.create"},
@@ -142,6 +145,13 @@ def test_page_writes_are_audited() -> None:
                                                         "verified_on": "2026-01-02"}),
         (_page(world, "kiosk"), f"/kiosk/{own.session.pk}/",
          {"action": "register", "first_name": "Kiosk", "last_name": "Walker"}),
+        # check-in cards: made, replaced (confirmed), revoked; a kiosk scan checks in
+        (staff, f"/people/{own.duplicate.pk}/card/", {"action": "issue"}),
+        (staff, f"/people/{own.duplicate.pk}/card/", {"action": "replace", "confirm": "1"}),
+        (staff, f"/people/{own.duplicate.pk}/card/", {"action": "revoke", "confirm": "1"}),
+        (staff, f"/accounts/{own.account.pk}/card/", {"action": "issue"}),
+        (_page(world, "kiosk"), f"/kiosk/{own.session.pk}/",
+         {"action": "card", "code": own.person.card_code}),
         (admin, f"/settings/status-values/{world.status_value.pk}/", {"label": "Excused!"}),
         (admin, "/settings/units/", {"code": "tray", "name": "Tray"}),
     ]
