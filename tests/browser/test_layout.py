@@ -73,6 +73,8 @@ def main_pages(world: World) -> list[tuple[str, str, str]]:
         ("session-sheet", "staff", f"/sessions/{own.session.pk}/"),
         ("check-in", "staff", "/kiosk/"),
         ("kiosk", "kiosk", f"/kiosk/{own.session.pk}/"),
+        ("card", "staff", f"/people/{own.person.pk}/card/"),
+        ("paper-roster", "staff", f"/sessions/{own.session.pk}/roster/"),
         ("disbursements", "staff", "/disbursements/"),
         ("log-benefits", "staff", f"/people/{own.person.pk}/log-benefits/"),
         ("bulk-disbursement", "staff", "/disbursements/bulk/"),
