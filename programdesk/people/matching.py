@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import NamedTuple
 
 _SOUNDEX_CODES = {
     **dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"), **dict.fromkeys("dt", "3"),
@@ -70,6 +71,28 @@ def email_key(email: str) -> str:
 def postal_key(postal_code: str) -> str:
     """Upper case without spaces: "sw1a 1aa" -> "SW1A1AA"."""
     return re.sub(r"\s+", "", postal_code or "").upper()
+
+
+class PersonKeys(NamedTuple):
+    """Everything matching needs of one person's names and contacts, computed once: a tuple,
+    so it hashes (rows of one file are compared by it) and 100,000 of them stay small.
+
+    The import computes them once per row and hands them on: to duplicate matching
+    (``selectors.people_match_keys``), to telling rows of one file apart, and to the writer,
+    whose ``*_key`` columns are these same values."""
+
+    first: str  # fold(first name)
+    last: str  # fold(last name)
+    first_sound: str  # sound_key(first name): the first_name_key column
+    last_sound: str  # sound_key(last name): the last_name_key column
+    email: str  # email_key(email)
+    phone: str  # phone_key(phone): the phone_key column
+
+
+def person_keys(first_name: str, last_name: str, email: str, phone: str) -> PersonKeys:
+    """The matching keys of one person (values as ``person_values_clean`` leaves them)."""
+    return PersonKeys(fold(first_name), fold(last_name), sound_key(first_name),
+                      sound_key(last_name), email_key(email), phone_key(phone))
 
 
 def edit_distance(a: str, b: str, limit: int = 3) -> int:
