@@ -310,7 +310,7 @@ def _table(rows: Iterator[tuple[int, list[Any]]], fmt: str, *, suspect: bool = F
         if len(raw) > MAX_COLUMNS and any(cell_text(c) for c in raw[MAX_COLUMNS:]):
             raise file_error(f"Row {number} has more than {MAX_COLUMNS} columns; at most "
                              f"{MAX_COLUMNS} can be imported.")
-        cells = ([c.strip() for c in raw[:MAX_COLUMNS]] if fmt == "csv"
+        cells = (list(map(str.strip, raw[:MAX_COLUMNS])) if fmt == "csv"
                  else [cell_text(c) for c in raw[:MAX_COLUMNS]])
         if not any(cells):
             continue

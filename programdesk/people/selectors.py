@@ -322,11 +322,11 @@ def people_match_keys(rows: list[tuple[matching.PersonKeys, dt.date | None]], *,
                       among: QuerySet[Person]) -> list[int | None]:
     """``people_match_rows`` for rows whose keys are computed already (``matching.person_keys``,
     with the birth date): an import computes them once per row and writes them too."""
+    candidates = _MatchCandidates.fetch(rows, among=among)
+    if candidates is None or candidates.empty():  # a first import: nobody to compare with
+        return [None] * len(rows)
     probes = [_Probe.of_keys(keys, birth_date) for keys, birth_date in rows]
     name_keys = [(keys.last_sound, keys.first_sound) for keys, _ in rows]
-    candidates = _MatchCandidates.fetch(probes, name_keys, among=among)
-    if candidates is None or candidates.empty():
-        return [None] * len(rows)
     best = candidates.best
     return [best(probe, keys) for probe, keys in zip(probes, name_keys, strict=True)]
 
@@ -345,13 +345,14 @@ class _MatchCandidates:
     by_birth: dict[tuple[dt.date, str], list[tuple[Any, ...]]]
 
     @classmethod
-    def fetch(cls, probes: list[_Probe], name_keys: list[tuple[str, str]], *,
+    def fetch(cls, rows: list[tuple[matching.PersonKeys, dt.date | None]], *,
               among: QuerySet[Person]) -> _MatchCandidates | None:
-        """One query; None when no row has anything to match on."""
-        emails = sorted({p.email for p in probes if p.email})
-        phones = sorted({p.phone for p in probes if p.phone})
-        dates = sorted({p.birth_date.isoformat() for p in probes if p.birth_date})
-        last_keys = sorted({last for last, _ in name_keys} - {""})
+        """One query; None when no row has anything to match on. (The rows' keys as the
+        probes have them: a phone of fewer than 7 digits matches nothing.)"""
+        emails = sorted({k.email for k, _ in rows} - {""})
+        phones = sorted({k.phone for k, _ in rows if len(k.phone) >= 7})
+        dates = sorted({d.isoformat() for _, d in rows if d})
+        last_keys = sorted({k.last_sound for k, _ in rows} - {""})
         if not (emails or phones or (dates and last_keys)):
             return None
         cond = Q(pk__in=[])

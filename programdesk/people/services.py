@@ -212,7 +212,9 @@ class PersonRules:
 
     today: dt.date
     extra: ExtraRules
-    limits: tuple[tuple[str, int], ...]  # (field, max length) of Person's string columns
+    # (field, max length) of the person fields with a column length (PERSON_FIELDS: the
+    # only fields a person's values may have)
+    limits: tuple[tuple[str, int], ...]
 
     @classmethod
     def compile(cls, *, definitions: list[FieldDefinition] | None = None,
@@ -222,7 +224,8 @@ class PersonRules:
             definitions = field_definitions_for(target=FieldTarget.PERSON, any_scope=True)
         return cls(today=today or _today(),
                    extra=ExtraRules.compile(definitions, any_scope=True),
-                   limits=tuple(_max_lengths(Person).items()))
+                   limits=tuple((name, limit) for name, limit in _max_lengths(Person).items()
+                                if name in PERSON_FIELDS))
 
     def check(self, values: dict[str, Any], *, partial: bool = False) -> dict[str, str]:
         """Normalize ``values`` in place; every problem as {field: message} (empty: valid).
@@ -279,24 +282,23 @@ def _clean_person(values: dict[str, Any], *, partial: bool,
 def _names_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
     for key in ("first_name", "last_name"):
         if key in values:
-            values[key] = " ".join((values[key] or "").split())
-            if not values[key]:
+            values[key] = name = " ".join((values[key] or "").split())
+            if not name:
                 errors[key] = f"A {key.replace('_', ' ')} is required."
-            elif problem := name_problem(values[key]):
+            elif problem := name_problem(name):
                 errors[key] = f"The {key.replace('_', ' ')} {problem}"
 
 
 def _contacts_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
     """Email (compared as ``matching.email_key``), phone, postal code and card code."""
-    for key in ("email", "phone", "postal_code"):
-        if key in values:
-            values[key] = (values[key] or "").strip()
     if "email" in values:
-        values["email"] = matching.email_key(values["email"])
-        if message := _email_error(values["email"]):
+        values["email"] = email = matching.email_key(values["email"])  # stripped, lower case
+        if message := _email_error(email):
             errors["email"] = message
+    if "phone" in values:
+        values["phone"] = (values["phone"] or "").strip()
     if "postal_code" in values:
-        values["postal_code"] = values["postal_code"].upper()
+        values["postal_code"] = (values["postal_code"] or "").strip().upper()
     if "card_code" in values:
         values["card_code"] = (values["card_code"] or "").strip() or None
 
