@@ -22,6 +22,7 @@ from programdesk.core.models import FieldDefinition, User
 from programdesk.imports import fields
 from programdesk.imports.parsers import Table
 from programdesk.imports.results import ImportResult, RowError
+from programdesk.people.matching import PersonKeys
 from programdesk.people.models import Account, AccountKind, Person
 from programdesk.people.selectors import accounts_visible, people_visible
 
@@ -63,6 +64,7 @@ class NewPerson:
 
     values: dict[str, Any]
     first_row: int
+    keys: PersonKeys  # its matching keys, computed once: matched by them, written with them
     account: ExistingAccount | NewAccount | None = None
     person_id: int | None = None
     account_id: ClassVar[None] = None
@@ -201,6 +203,8 @@ class ImportRun:
     def extra_values(self, values: dict[str, str], *, skip_empty: bool = False
                      ) -> dict[str, str]:
         """The row's custom-field cells by field key."""
+        if not self.extra_fields:
+            return {}
         cut = len(fields.EXTRA)
         return {k[cut:]: values[k] for k in self.extra_fields
                 if not skip_empty or values[k]}

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from programdesk.core.bulk import gc_paused
 from programdesk.core.errors import NotAllowed, ValidationError
 from programdesk.core.models import User
 from programdesk.imports import fields
@@ -47,9 +48,10 @@ def import_check(*, actor: User | None, kind: str, table: Table, mapping: Sequen
                  progress: Progress | None = None) -> ImportResult:
     """The dry run: every row checked, every error listed, nothing written."""
     import_allowed_check(actor=actor, kind=kind)
-    run = ImportRun.start(actor=actor, kind=kind, table=table, mapping=mapping,
-                          progress=progress)
-    plan(run)
+    with gc_paused():  # the rows make no garbage cycles: core/bulk.py
+        run = ImportRun.start(actor=actor, kind=kind, table=table, mapping=mapping,
+                              progress=progress)
+        plan(run)
     return run.result
 
 
@@ -67,14 +69,15 @@ def import_commit(*, actor: User | None, kind: str, table: Table, mapping: Seque
     ``before_commit`` runs inside the transaction after the writes (the page marks its job
     done there, so the job and the records commit together)."""
     import_allowed_check(actor=actor, kind=kind)
-    run = ImportRun.start(actor=actor, kind=kind, table=table, mapping=mapping,
-                          progress=progress)
-    run.result.dry_run = False
-    plan(run)
-    if run.result.errors:
-        raise ImportErrors(run.result)
-    run.result.committed = True
-    import_write(run, filename=filename, before_commit=before_commit)
+    with gc_paused():  # the rows make no garbage cycles: core/bulk.py
+        run = ImportRun.start(actor=actor, kind=kind, table=table, mapping=mapping,
+                              progress=progress)
+        run.result.dry_run = False
+        plan(run)
+        if run.result.errors:
+            raise ImportErrors(run.result)
+        run.result.committed = True
+        import_write(run, filename=filename, before_commit=before_commit)
     return run.result
 
 

@@ -116,7 +116,7 @@ class _Writer:
         # starts their memberships).
         ids = self.all_written(people_insert_many(actor=self.run.actor, people=[
             (p.values, p.account.account_id if p.account is not None else None)
-            for p in people], written=self.step), len(people))
+            for p in people], written=self.step, keys=[p.keys for p in people]), len(people))
         for person, pk in zip(people, ids, strict=True):
             person.person_id = pk
         self.audit(Person, "import.people", ids)

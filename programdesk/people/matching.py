@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import NamedTuple
 
 _SOUNDEX_CODES = {
     **dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"), **dict.fromkeys("dt", "3"),
@@ -19,13 +20,18 @@ _SOUNDEX_CODES = {
 _NOT_ASCII_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
-@functools.lru_cache(maxsize=65536)  # names repeat: imports fold the same ones again and again
 def fold(text: str) -> str:
     """Lower case, accents removed, letters and digits only: "José-María " -> "josemaria"."""
     text = text or ""
     if text.isascii():
         # The same result, several times faster: imports fold every name of 100,000 rows.
-        return _NOT_ASCII_ALNUM.sub("", text.lower())
+        lower = text.lower()
+        return lower if lower.isalnum() else _NOT_ASCII_ALNUM.sub("", lower)
+    return _fold_unicode(text)
+
+
+@functools.lru_cache(maxsize=65536)  # names repeat: imports fold the same ones again and again
+def _fold_unicode(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return "".join(ch for ch in plain.casefold() if ch.isalnum())
@@ -57,9 +63,16 @@ def sound_key(name: str) -> str:
 _NOT_DIGITS = re.compile(r"\D")
 
 
+# The usual punctuation of phone numbers, taken out before the regular expression is needed
+_PHONE_PUNCTUATION = str.maketrans("", "", " -.()+/")
+
+
 def phone_key(phone: str) -> str:
     """Digits only, at most the last 10 (so "+1 (617) 555-0100" equals "617.555.0100")."""
-    digits = _NOT_DIGITS.sub("", phone or "")
+    phone = phone or ""
+    digits = phone.translate(_PHONE_PUNCTUATION)
+    if not (digits.isascii() and digits.isdigit()):  # letters, other marks, other digits
+        digits = _NOT_DIGITS.sub("", phone)
     return digits[-10:]
 
 
@@ -70,6 +83,34 @@ def email_key(email: str) -> str:
 def postal_key(postal_code: str) -> str:
     """Upper case without spaces: "sw1a 1aa" -> "SW1A1AA"."""
     return re.sub(r"\s+", "", postal_code or "").upper()
+
+
+class PersonKeys(NamedTuple):
+    """Everything matching needs of one person's names and contacts, computed once: a tuple,
+    so it hashes (rows of one file are compared by it) and 100,000 of them stay small.
+
+    The import computes them once per row and hands them on: to duplicate matching
+    (``selectors.people_match_keys``), to telling rows of one file apart, and to the writer,
+    whose ``*_key`` columns are these same values."""
+
+    first: str  # fold(first name)
+    last: str  # fold(last name)
+    first_sound: str  # sound_key(first name): the first_name_key column
+    last_sound: str  # sound_key(last name): the last_name_key column
+    email: str  # email_key(email)
+    phone: str  # phone_key(phone): the phone_key column
+
+
+def person_keys(first_name: str, last_name: str, email: str, phone: str) -> PersonKeys:
+    """The matching keys of one person (values as ``person_values_clean`` leaves them)."""
+    # tuple.__new__: the same tuple without the NamedTuple constructor's extra call (an
+    # import makes 100,000 of these)
+    return _new_tuple(PersonKeys, (fold(first_name), fold(last_name), sound_key(first_name),
+                                   sound_key(last_name), email_key(email),
+                                   phone_key(phone)))
+
+
+_new_tuple = tuple.__new__
 
 
 def edit_distance(a: str, b: str, limit: int = 3) -> int:

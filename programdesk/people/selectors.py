@@ -201,17 +201,26 @@ class _Probe(NamedTuple):  # a tuple: imports make 100,000 of them
     @classmethod
     def of(cls, *, first_name: str, last_name: str, birth_date: Any = None, email: str = "",
            phone: str = "") -> _Probe:
-        if isinstance(birth_date, str):
+        return cls.of_keys(matching.person_keys(first_name or "", last_name or "", email or "",
+                                                phone or ""), cls.birth_date_of(birth_date))
+
+    @classmethod
+    def of_keys(cls, keys: matching.PersonKeys, birth_date: dt.date | None) -> _Probe:
+        return cls(first=keys.first, last=keys.last, birth_date=birth_date, email=keys.email,
+                   phone=keys.phone if len(keys.phone) >= 7 else "")
+
+    @staticmethod
+    def birth_date_of(value: Any) -> dt.date | None:
+        """A date, or None for anything else (an ISO string is read; a date and time is no
+        birth date)."""
+        if isinstance(value, str):
             try:
-                birth_date = dt.date.fromisoformat(birth_date.strip()) if birth_date else None
+                value = dt.date.fromisoformat(value.strip()) if value else None
             except ValueError:
-                birth_date = None
-        if isinstance(birth_date, dt.datetime) or not isinstance(birth_date, dt.date):
-            birth_date = None
-        phone_digits = matching.phone_key(phone or "")
-        return cls(first=matching.fold(first_name or ""), last=matching.fold(last_name or ""),
-                   birth_date=birth_date, email=matching.email_key(email or ""),
-                   phone=phone_digits if len(phone_digits) >= 7 else "")
+                value = None
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            return None
+        return value
 
 
 def _match(probe: _Probe, *, first: str, last: str, birth_date: dt.date | None, email: str,
@@ -303,16 +312,24 @@ def people_match_rows(rows: list[dict[str, Any]], *, among: QuerySet[Person]
     date, last-name Soundex) with any row — the keys travel as one JSON parameter each — and
     the rows are matched against in-memory buckets. No query per row: the visibility
     condition is part of that one query."""
-    probes = [_Probe.of(first_name=str(r.get("first_name") or ""),
-                        last_name=str(r.get("last_name") or ""),
-                        birth_date=r.get("birth_date"), email=str(r.get("email") or ""),
-                        phone=str(r.get("phone") or "")) for r in rows]
-    name_keys = [(matching.sound_key(str(r.get("last_name") or "")),
-                  matching.sound_key(str(r.get("first_name") or ""))) for r in rows]
-    candidates = _MatchCandidates.fetch(probes, name_keys, among=among)
-    if candidates is None:
+    keys = [(matching.person_keys(str(r.get("first_name") or ""),
+                                  str(r.get("last_name") or ""), str(r.get("email") or ""),
+                                  str(r.get("phone") or "")),
+             _Probe.birth_date_of(r.get("birth_date"))) for r in rows]
+    return people_match_keys(keys, among=among)
+
+
+def people_match_keys(rows: list[tuple[matching.PersonKeys, dt.date | None]], *,
+                      among: QuerySet[Person]) -> list[int | None]:
+    """``people_match_rows`` for rows whose keys are computed already (``matching.person_keys``,
+    with the birth date): an import computes them once per row and writes them too."""
+    candidates = _MatchCandidates.fetch(rows, among=among)
+    if candidates is None or candidates.empty():  # a first import: nobody to compare with
         return [None] * len(rows)
-    return [candidates.best(probe, keys) for probe, keys in zip(probes, name_keys, strict=True)]
+    probes = [_Probe.of_keys(keys, birth_date) for keys, birth_date in rows]
+    name_keys = [(keys.last_sound, keys.first_sound) for keys, _ in rows]
+    best = candidates.best
+    return [best(probe, keys) for probe, keys in zip(probes, name_keys, strict=True)]
 
 
 @dataclass
@@ -329,13 +346,14 @@ class _MatchCandidates:
     by_birth: dict[tuple[dt.date, str], list[tuple[Any, ...]]]
 
     @classmethod
-    def fetch(cls, probes: list[_Probe], name_keys: list[tuple[str, str]], *,
+    def fetch(cls, rows: list[tuple[matching.PersonKeys, dt.date | None]], *,
               among: QuerySet[Person]) -> _MatchCandidates | None:
-        """One query; None when no row has anything to match on."""
-        emails = sorted({p.email for p in probes if p.email})
-        phones = sorted({p.phone for p in probes if p.phone})
-        dates = sorted({p.birth_date.isoformat() for p in probes if p.birth_date})
-        last_keys = sorted({last for last, _ in name_keys} - {""})
+        """One query; None when no row has anything to match on. (The rows' keys as the
+        probes have them: a phone of fewer than 7 digits matches nothing.)"""
+        emails = sorted({k.email for k, _ in rows} - {""})
+        phones = sorted({k.phone for k, _ in rows if len(k.phone) >= 7})
+        dates = sorted({d.isoformat() for _, d in rows if d})
+        last_keys = sorted({k.last_sound for k, _ in rows} - {""})
         if not (emails or phones or (dates and last_keys)):
             return None
         cond = Q(pk__in=[])
@@ -358,6 +376,9 @@ class _MatchCandidates:
             if row[3]:
                 found.by_birth[(row[3], last_key)].append(row)
         return found
+
+    def empty(self) -> bool:
+        return not (self.by_email or self.by_phone or self.by_birth)
 
     def best(self, probe: _Probe, name_keys: tuple[str, str]) -> int | None:
         """The id of the best match of one row (between equals, the oldest), or None."""

@@ -7,6 +7,7 @@ import functools
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -29,7 +30,7 @@ from programdesk.core.bulk import (
     insert_rows_batched,
     last_id,
 )
-from programdesk.core.custom_fields import extra_merge, extra_validate
+from programdesk.core.custom_fields import ExtraRules, extra_merge, field_definitions_for
 from programdesk.core.errors import Conflict, NotFound, ValidationError
 from programdesk.core.models import FieldDefinition, FieldTarget, User
 from programdesk.core.text import name_problem
@@ -203,24 +204,74 @@ PERSON_FIELDS = {"first_name", "last_name", "birth_date", "email", "phone", "pos
                  "account", "household_size", "annual_income", "card_code", "extra"}
 
 
+@dataclass(frozen=True, slots=True)
+class PersonRules:
+    """The rules of a person's fields, compiled once: custom field definitions
+    (``ExtraRules``), the column lengths, today's date. ``check`` is THE person validation —
+    ``person_create``, ``person_update``, ``people_create_many`` and the imports all go
+    through it (``_clean_person``, ``person_values_clean``); an import compiles the rules
+    once and checks its 100,000 rows with them, and a valid row raises nothing."""
+
+    today: dt.date
+    extra: ExtraRules
+    # (field, max length) of the person fields with a column length (PERSON_FIELDS: the
+    # only fields a person's values may have)
+    limits: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def compile(cls, *, definitions: list[FieldDefinition] | None = None,
+                today: dt.date | None = None) -> PersonRules:
+        """``definitions``: the person field definitions (one query when not given)."""
+        if definitions is None:
+            definitions = field_definitions_for(target=FieldTarget.PERSON, any_scope=True)
+        return cls(today=today or _today(),
+                   extra=ExtraRules.compile(definitions, any_scope=True),
+                   limits=tuple((name, limit) for name, limit in _max_lengths(Person).items()
+                                if name in PERSON_FIELDS))
+
+    def check(self, values: dict[str, Any], *, partial: bool = False) -> dict[str, str]:
+        """Normalize ``values`` in place; every problem as {field: message} (empty: valid).
+        ``partial`` (an update): only the fields given; required custom fields may be absent.
+        """
+        errors: dict[str, str] = {}
+        _names_clean(values, errors)
+        _contacts_clean(values, errors)
+        # The optional rules only when their field is given.
+        if values.get("birth_date") is not None:
+            _birth_date_check(values, errors, today=self.today)
+        if values.get("household_size") is not None:
+            _household_size_check(values, errors)
+        if values.get("annual_income") is not None:
+            _income_clean(values, errors)
+        if "extra" in values or not partial:
+            # On create, the required custom fields must be given even when extra is not.
+            extra, problems = self.extra.check(values.get("extra", {}), partial=partial)
+            if problems:
+                errors.update(problems)
+            else:
+                values["extra"] = extra
+        if self._too_long(values):
+            errors = {**_length_errors(Person, values), **errors}  # extra is no string
+        return errors
+
+    def _too_long(self, values: dict[str, Any]) -> bool:
+        for name, limit in self.limits:
+            value = values.get(name)
+            if isinstance(value, str) and len(value) > limit:
+                return True
+        return False
+
+
 def _clean_person(values: dict[str, Any], *, partial: bool,
                   definitions: list[FieldDefinition] | None = None,
                   today: dt.date | None = None) -> dict[str, Any]:
-    """Validate and normalize person fields; every problem is reported at once.
-    ``definitions`` (the person field definitions) and ``today`` save a query and a clock
-    read per call when thousands of rows are checked (imports)."""
-    errors: dict[str, str] = {}
-    _names_clean(values, errors)
-    _contacts_clean(values, errors)
-    # The optional rules only when their field is given: imports check 100,000 rows a time.
-    if values.get("birth_date") is not None:
-        _birth_date_check(values, errors, today=today)
-    if values.get("household_size") is not None:
-        _household_size_check(values, errors)
-    if values.get("annual_income") is not None:
-        _income_clean(values, errors)
-    _person_extra_clean(values, errors, partial=partial, definitions=definitions)
-    errors = {**_length_errors(Person, values), **errors}  # "extra" is no string: skipped
+    """Validate and normalize person fields (``PersonRules``); every problem is reported at
+    once. ``definitions`` (the person field definitions) and ``today`` save a query and a
+    clock read."""
+    if definitions is None and partial and "extra" not in values:
+        definitions = []  # custom fields untouched: no query for their definitions
+    errors = PersonRules.compile(definitions=definitions, today=today).check(
+        values, partial=partial)
     if errors:
         raise ValidationError.for_fields(errors)
     return values
@@ -233,24 +284,23 @@ def _clean_person(values: dict[str, Any], *, partial: bool,
 def _names_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
     for key in ("first_name", "last_name"):
         if key in values:
-            values[key] = " ".join((values[key] or "").split())
-            if not values[key]:
+            values[key] = name = " ".join((values[key] or "").split())
+            if not name:
                 errors[key] = f"A {key.replace('_', ' ')} is required."
-            elif problem := name_problem(values[key]):
+            elif problem := name_problem(name):
                 errors[key] = f"The {key.replace('_', ' ')} {problem}"
 
 
 def _contacts_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
     """Email (compared as ``matching.email_key``), phone, postal code and card code."""
-    for key in ("email", "phone", "postal_code"):
-        if key in values:
-            values[key] = (values[key] or "").strip()
     if "email" in values:
-        values["email"] = matching.email_key(values["email"])
-        if message := _email_error(values["email"]):
+        values["email"] = email = matching.email_key(values["email"])  # stripped, lower case
+        if message := _email_error(email):
             errors["email"] = message
+    if "phone" in values:
+        values["phone"] = (values["phone"] or "").strip()
     if "postal_code" in values:
-        values["postal_code"] = values["postal_code"].upper()
+        values["postal_code"] = (values["postal_code"] or "").strip().upper()
     if "card_code" in values:
         values["card_code"] = (values["card_code"] or "").strip() or None
 
@@ -286,26 +336,13 @@ def _income_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
         values["annual_income"] = income
 
 
-def _person_extra_clean(values: dict[str, Any], errors: dict[str, str], *, partial: bool,
-                        definitions: list[FieldDefinition] | None) -> None:
-    """Custom fields; on create, the required ones must be given even when ``extra`` is not."""
-    if "extra" not in values and partial:
-        return
-    try:
-        values["extra"] = extra_validate(target=FieldTarget.PERSON,
-                                         values=values.get("extra", {}), partial=partial,
-                                         any_scope=True, definitions=definitions)
-    except ValidationError as exc:
-        errors.update({e["field"]: e["message"] for e in exc.errors})
-
-
 def person_values_clean(values: dict[str, Any], *,
                         definitions: list[FieldDefinition] | None = None,
                         today: dt.date | None = None) -> dict[str, Any]:
     """A new person's fields validated and normalized exactly as ``person_create`` does,
     without writing (imports check every row before writing any). Raises ValidationError.
     Pass ``definitions`` (``field_definitions_for(target="person", any_scope=True)``) and
-    ``today`` once for many rows."""
+    ``today`` once for many rows — or compile ``PersonRules`` once and ``check`` each row."""
     return _clean_person(dict(values), partial=False, definitions=definitions, today=today)
 
 
@@ -449,29 +486,33 @@ def accounts_insert_many(*, accounts: Sequence[Mapping[str, Any]]) -> list[int]:
 
 def people_insert_many(*, actor: User | None,
                        people: Sequence[tuple[Mapping[str, Any], int | None]],
-                       written: Callable[[int], None] | None = None) -> list[int]:
+                       written: Callable[[int], None] | None = None,
+                       keys: Sequence[matching.PersonKeys] | None = None) -> list[int]:
     """Insert people: (values from ``person_values_clean``, account id or None) each, with
-    their matching keys; returns their ids in order. ``written`` hears how many rows each
-    batch wrote (an import's progress). Those given a household become its current members
-    from today (``household_memberships_start_many``, which audits them as ``actor``'s: the
-    caller's audit event names the people only)."""
+    their matching keys (``keys``, one per person, when the caller computed them already:
+    ``matching.person_keys`` of the same values); returns their ids in order. ``written``
+    hears how many rows each batch wrote (an import's progress). Those given a household
+    become its current members from today (``household_memberships_start_many``, which audits
+    them as ``actor``'s: the caller's audit event names the people only)."""
     if not people:
         return []
+    if keys is None:
+        keys = [matching.person_keys(v["first_name"], v["last_name"], v["email"], v["phone"])
+                for v, _ in people]
     now = timezone.now()
     now_db, empty, date = db_datetime(now), db_json({}), DbDates()
-    sound_key, phone_key = matching.sound_key, matching.phone_key  # sound_key is cached
 
     def rows() -> Iterable[tuple[Any, ...]]:
-        for v, account_id in people:
+        for (v, account_id), k in zip(people, keys, strict=True):
             extra = v.get("extra")
             yield (v["first_name"], v["last_name"], date[v.get("birth_date")], v["email"],
                    v["phone"], v["postal_code"], account_id, v.get("household_size"),
                    v.get("annual_income"), v.get("card_code"),
-                   db_json(extra) if extra else empty, sound_key(v["first_name"]),
-                   sound_key(v["last_name"]), phone_key(v["phone"]), now_db, now_db)
+                   db_json(extra) if extra else empty, k.first_sound, k.last_sound, k.phone,
+                   now_db, now_db)
 
     before = last_id(Person)
-    insert_rows_batched(Person, PERSON_INSERT_COLUMNS, rows(), written=written)
+    insert_rows_batched(Person, PERSON_INSERT_COLUMNS, rows(), written=written, copy=True)
     ids = ids_inserted(Person, after_id=before, created_at=now)
     if len(ids) == len(people):  # else the caller refuses the whole batch
         household_memberships_start_many(

@@ -1,8 +1,8 @@
 """Planning a people import, and finding the people other imports' rows name.
 
 A row's person is an id given, an existing person matched by the duplicate rules
-(``people.selectors.people_match_rows``), a person of an earlier row, or a new person — checked
-by the rules of ``people.services.person_create`` (``person_values_clean``)."""
+(``people.selectors.people_match_keys``), a person of an earlier row, or a new person — checked
+by the rules of ``people.services.person_create`` (``PersonRules``, compiled once per import)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from programdesk.core.bulk import JsonValues
-from programdesk.core.errors import ValidationError
 from programdesk.core.models import FieldDefinition
 from programdesk.imports.planning.accounts import accounts_by_id, accounts_by_name, new_account
 from programdesk.imports.run import (
@@ -31,10 +30,11 @@ from programdesk.imports.values import (
 )
 from programdesk.people import matching
 from programdesk.people.models import Person
-from programdesk.people.selectors import people_match_rows
-from programdesk.people.services import person_values_clean
+from programdesk.people.selectors import people_match_keys
+from programdesk.people.services import PersonRules
 
 Rows = list[tuple[int, dict[str, str]]]  # (row index, {field: text})
+Checked = tuple[int, dict[str, Any], matching.PersonKeys]  # (row index, values, their keys)
 
 
 def plan_people(run: ImportRun) -> None:
@@ -69,10 +69,15 @@ def people_resolve(run: ImportRun, rows: Rows, *, definitions: list[FieldDefinit
 
 
 def _people_checked(run: ImportRun, rows: Rows, *, definitions: list[FieldDefinition],
-                    full: bool) -> tuple[dict[int, list[int]], list[tuple[int, dict[str, Any]]]]:
-    """({person id given: row indexes}, [(row index, checked person values)])."""
+                    full: bool) -> tuple[dict[int, list[int]], list[Checked]]:
+    """({person id given: row indexes}, [(row index, checked person values, their keys)]).
+    The person rules are compiled once (``PersonRules``) and check each row without raising;
+    the matching keys are computed once per row, for matching, telling rows apart and
+    writing."""
     by_id: dict[int, list[int]] = defaultdict(list)
-    cleaned: list[tuple[int, dict[str, Any]]] = []
+    cleaned: list[Checked] = []
+    check = PersonRules.compile(definitions=definitions, today=run.today).check
+    keys_of, bad = matching.person_keys, run.bad
     for n, (index, values) in enumerate(rows, 1):
         run.progress_every("checking", n)
         if values.get("person_id"):
@@ -83,13 +88,13 @@ def _people_checked(run: ImportRun, rows: Rows, *, definitions: list[FieldDefini
                 by_id[pk].append(index)
             continue
         person = _person_values(run, index, values, full=full)
-        try:
-            person = person_values_clean(person, definitions=definitions, today=run.today)
-        except ValidationError as exc:
-            run.errors_from(index, exc)
-            continue
-        if index not in run.bad:
-            cleaned.append((index, person))
+        errors = check(person)
+        if errors:
+            for name, message in errors.items():
+                run.error(index, name, message)
+        elif index not in bad:
+            cleaned.append((index, person, keys_of(person["first_name"], person["last_name"],
+                                                   person["email"], person["phone"])))
     return by_id, cleaned
 
 
@@ -137,23 +142,24 @@ def _people_by_id(run: ImportRun, by_id: dict[int, list[int]]) -> None:
                 run.error(index, "person_id", f"No person with id {pk}.")
 
 
-def _people_matched_or_new(run: ImportRun, cleaned: list[tuple[int, dict[str, Any]]], *,
+def _people_matched_or_new(run: ImportRun, cleaned: list[Checked], *,
                            required: list[FieldDefinition]) -> None:
     """Each checked row's person: an existing one matched, an earlier row's, or a new one
     (refused when people need custom fields these rows cannot give)."""
     run.progress("matching people", 0, len(run.rows))
-    matches = people_match_rows([p for _, p in cleaned], among=run.people_scope())
-    by_name = _match_by_name_only(run, [p for (_, p), m in zip(cleaned, matches, strict=True)
+    matches = people_match_keys([(keys, p.get("birth_date")) for _, p, keys in cleaned],
+                                among=run.people_scope())
+    by_name = _match_by_name_only(run, [p for (_, p, _), m in zip(cleaned, matches, strict=True)
                                         if m is None])
     new_by_identity: dict[tuple[Any, ...], NewPerson] = {}
     recipient_of = run.recipient_of
-    for (index, person), match in zip(cleaned, matches, strict=True):
+    for (index, person, keys), match in zip(cleaned, matches, strict=True):
         if match is None and by_name:
             match = by_name.get(id(person))
         if match is not None:
             recipient_of[index] = ExistingPerson(match)
             continue
-        identity = _identity(person)
+        identity = _identity(person, keys)
         if identity in new_by_identity:
             recipient_of[index] = new_by_identity[identity]
             continue
@@ -162,18 +168,17 @@ def _people_matched_or_new(run: ImportRun, cleaned: list[tuple[int, dict[str, An
             run.error(index, "", f"This person is new and people need {labels}: import "
                                  "them first (people import), then this file.")
             continue
-        new = NewPerson(values=person, first_row=index)
+        new = NewPerson(values=person, first_row=index, keys=keys)
         new_by_identity[identity] = recipient_of[index] = new
         run.new_people.append(new)
 
 
-def _identity(person: dict[str, Any]) -> tuple[Any, ...]:
+def _identity(person: dict[str, Any], keys: matching.PersonKeys) -> tuple[Any, ...]:
     """Rows of one file are the same new person when their names fold to the same letters
     and they have the same birth date — or, without one, the same email and phone."""
-    first, last = matching.fold(person["first_name"]), matching.fold(person["last_name"])
     if person.get("birth_date"):
-        return (first, last, person["birth_date"])
-    return (first, last, None, person["email"], matching.phone_key(person["phone"]))
+        return (keys.first, keys.last, person["birth_date"])
+    return (keys.first, keys.last, None, person["email"], keys.phone)
 
 
 def _match_by_name_only(run: ImportRun, people: list[dict[str, Any]]) -> dict[int, int]:
