@@ -476,27 +476,34 @@ def people_insert_many(*, actor: User | None,
         household_memberships_start_many(
             actor=actor, start_date=timezone.localdate(now),
             members=[(pk, account_id) for pk, (_, account_id) in zip(ids, people, strict=True)
-                     if account_id is not None])
+                     if account_id is not None],
+            start_dates={pk: v["household_start_date"]
+                         for pk, (v, _) in zip(ids, people, strict=True)
+                         if v.get("household_start_date")})
     return ids
 
 
 def household_memberships_start_many(*, actor: User | None,
                                      members: Sequence[tuple[int, int]],
-                                     start_date: dt.date) -> int:
+                                     start_date: dt.date,
+                                     start_dates: Mapping[int, dt.date] | None = None) -> int:
     """Current memberships (``other``) from ``start_date`` for people just given an account
     in bulk (``people_insert_many``: ``people_create_many``, the people import): each (person
     id, account id) whose account is a household. Someone who has a current household already
     is skipped (the partial unique index, ON CONFLICT DO NOTHING). Runs inside the caller's
-    transaction; set-based; audited as one event. Returns how many started."""
+    transaction; set-based; audited as one event. ``start_dates`` gives some people's own
+    start ({person id: date}: the people import's household start date). Returns how many
+    started."""
     account_ids = {a for _, a in members}
     if not account_ids:
         return 0
     households = set(Account.objects.filter(pk__in=id_values(account_ids),
                                             kind=AccountKind.HOUSEHOLD)
                      .values_list("pk", flat=True))
-    now, day = db_now(), db_date(start_date)
-    rows = [(p, a, Relationship.OTHER, day, None, now, now) for p, a in members
-            if a in households]
+    now, day, dates = db_now(), db_date(start_date), DbDates()
+    own = start_dates or {}
+    rows = [(p, a, Relationship.OTHER.value, dates[own[p]] if p in own else day, None, now, now)
+            for p, a in members if a in households]
     if not rows:
         return 0
     before = last_id(HouseholdMembership)

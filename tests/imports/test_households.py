@@ -147,3 +147,20 @@ def test_staff_import_only_what_they_may_see() -> None:
     named = check("households", "Household,First name,Last name\nSecret household,Nora,New\n",
                   staff)
     assert named.errors == [] and named.summary["households_new"] == 1
+
+
+def test_people_import_takes_the_household_start_date(charlie, harris) -> None:
+    text = """First name,Last name,Household,Household start date
+Ana,Harris,Harris household,2024-03-01
+Ben,Harris,Harris household,
+Cleo,Alone,,2024-03-01
+Dan,Later,Harris household,2999-01-01
+"""
+    assert errors(check("people", text, charlie)) == [
+        (4, "Household start date", "Name the household (account) the person joined."),
+        (5, "Household start date", "A membership cannot start in the future."),
+    ]
+    commit("people", "\n".join(text.splitlines()[:3]) + "\n", charlie)
+    today = timezone.localdate()
+    assert _members(harris) == [("Ana", "other", dt.date(2024, 3, 1), None),
+                                ("Ben", "other", today, None)]
