@@ -21,6 +21,7 @@ from programdesk.participation.models import (
     ScheduleAssignment,
 )
 from programdesk.people.models import Person
+from programdesk.people.selectors import household_label
 from programdesk.programs.models import ProgramCohort
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
@@ -122,6 +123,9 @@ class SheetRow:
     bucket: str
     quantity: Decimal
     recipient_type: str
+    # The household served, as recorded on the row (its snapshot of the session's date).
+    household: str = ""
+    household_size: int | None = None
 
 
 def session_sheet(*, session: BenefitSession) -> list[SheetRow]:
@@ -129,9 +133,12 @@ def session_sheet(*, session: BenefitSession) -> list[SheetRow]:
     rows = (BenefitDisbursement.objects.filter(session=session)
             .values_list("id", "assignment_id", "enrollment_id", "person_id", "account_id",
                          "person__first_name", "person__last_name", "account__name",
-                         "status__code", "status__bucket", "quantity", "recipient_type"))
-    sheet = [SheetRow(d, a, e, p, acc, _display(first, last, acc_name), code, bucket, q, rt)
-             for d, a, e, p, acc, first, last, acc_name, code, bucket, q, rt in rows]
+                         "status__code", "status__bucket", "quantity", "recipient_type",
+                         "household__name", "household_size"))
+    sheet = [SheetRow(d, a, e, p, acc, _display(first, last, acc_name), code, bucket, q, rt,
+                      household_label(home) if home else "", size)
+             for d, a, e, p, acc, first, last, acc_name, code, bucket, q, rt, home, size
+             in rows]
     return sorted(sheet, key=lambda r: r.name.lower())
 
 

@@ -596,5 +596,9 @@ def household_serving(*, person_id: int | None = None, account_id: int | None = 
     if household_id is None or size is None:
         return None
     name = Account.objects.values_list("name", flat=True).get(pk=household_id)
-    label = name if name.lower().endswith("household") else f"{name} household"
-    return Serving(account_id=household_id, label=label, size=size)
+    return Serving(account_id=household_id, label=household_label(name), size=size)
+
+
+def household_label(name: str) -> str:
+    """"Harris" → "Harris household"; "Harris household" stays as it is."""
+    return name if name.lower().endswith("household") else f"{name} household"
