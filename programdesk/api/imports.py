@@ -81,11 +81,14 @@ def _job_out(job: ImportJob) -> dict:
 
 @router.post("/imports/{kind}", response={200: ImportOut, 202: ImportJobOut})
 def import_file(request: HttpRequest,
-                kind: Literal["people", "accounts", "enrollments", "disbursements"],
+                kind: Literal["people", "accounts", "enrollments", "disbursements",
+                              "households"],
                 file: File[UploadedFile], dry_run: Form[bool] = False,
                 mapping: Form[str] = "", background: Form[bool] = False) -> Status:
-    """Import people, accounts, enrollments or disbursements (past attendance too) from a CSV
-    or XLSX file (multipart field `file`, at most 20 MB and 200,000 rows).
+    """Import people, accounts, enrollments, disbursements (past attendance too) or household
+    members (`households`: household, person, relationship, start and end dates, declared
+    size, income) from a CSV or XLSX file (multipart field `file`, at most 20 MB and 200,000
+    rows).
 
     Every row is checked first. With `dry_run=true` nothing is written and the answer lists
     every error (`row` as a spreadsheet numbers it, `column` as named in the file) and the
@@ -96,8 +99,8 @@ def import_file(request: HttpRequest,
 
     `mapping` (optional) is a JSON object of column name to field, e.g.
     `{"Zip": "postal_code", "Notes": ""}`; other columns are matched by their names (and the
-    mapping this user chose last time). Staff may import people, accounts and enrollments;
-    disbursements need a manager.
+    mapping this user chose last time). Staff may import people, accounts, enrollments and
+    household members; disbursements need a manager.
 
     Without `background=true` the answer comes when done, for files of at most 1 MB (an
     XLSX: 256 kB) and 10,000 rows; a larger file is refused (413, on `file`) and must be sent

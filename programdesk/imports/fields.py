@@ -24,6 +24,7 @@ class ImportKind(models.TextChoices):
     ACCOUNTS = "accounts", "Accounts"
     ENROLLMENTS = "enrollments", "Enrollments"
     DISBURSEMENTS = "disbursements", "Disbursements and attendance"
+    HOUSEHOLDS = "households", "Household members"
 
 
 # Who may import what (docs/api.md, Roles): disbursements are a manager's, the rest staff's.
@@ -32,6 +33,7 @@ KIND_CAP: dict[str, Cap] = {
     ImportKind.ACCOUNTS: Cap.WRITE_RECORDS,
     ImportKind.ENROLLMENTS: Cap.WRITE_RECORDS,
     ImportKind.DISBURSEMENTS: Cap.MANAGE_PROGRAMS,
+    ImportKind.HOUSEHOLDS: Cap.WRITE_RECORDS,
 }
 
 EXTRA = "extra."
@@ -64,6 +66,8 @@ PERSON_ONLY = [
     _f("household_size", "Household size", "family size", "household members"),
     _f("annual_income", "Annual income", "income", "household income", "yearly income"),
     _f("card_code", "Card code", "card", "card number", "barcode", "member card"),
+    _f("household_start_date", "Household start date", "member since", "household since",
+       "moved in", help="When the person joined the household named (default: today)"),
 ]
 ACCOUNT_LINK = [
     _f("account", "Account (name)", "household", "household name", "account name",
@@ -123,6 +127,26 @@ FIELDS: dict[str, list[Field]] = {
     ],
 }
 
+FIELDS[ImportKind.HOUSEHOLDS] = [
+    _f("account_id", "Household id", "account id", help="The id of an existing household"),
+    _f("account", "Household (name)", "household", "household name", "account",
+       "account name", "family", help="An existing household's name; a new household is "
+       "made for a name not found"),
+    _f("person_id", "Person id", "contact id", "client id", help="The id of an existing "
+       "person; or give their name and birth date, email or phone (empty: the row only "
+       "gives the household's declared size or income)"),
+    *PERSON,
+    _f("relationship", "Relationship", "relationship to head", "relation", "role",
+       help="head, spouse or partner, child, other relative or other (default: other)"),
+    _f("start_date", "Start date", "member since", "moved in", "joined",
+       help="The first day in the household (default: today)"),
+    _f("end_date", "End date", "moved out", "left", "until",
+       help="The last day in the household (empty: a current member)"),
+    _f("declared_size", "Declared size", "members not registered", "other members",
+       "unregistered members", help="People who live there but are not registered here"),
+    _f("annual_income", "Annual income", "income", "household income", "yearly income"),
+]
+
 CUSTOM_TARGET: dict[str, str] = {
     ImportKind.PEOPLE: FieldTarget.PERSON,
     ImportKind.ENROLLMENTS: FieldTarget.ENROLLMENT,
@@ -135,6 +159,7 @@ REQUIRED: dict[str, list[tuple[str, ...]]] = {
     ImportKind.ACCOUNTS: [("name",)],
     ImportKind.ENROLLMENTS: [("program",), ("person_id", "last_name", "account", "account_id")],
     ImportKind.DISBURSEMENTS: [("benefit", "schedule"), ("session_date", "disbursed_on")],
+    ImportKind.HOUSEHOLDS: [("account", "account_id")],
 }
 
 

@@ -66,4 +66,9 @@ SUMMARY_LABELS = {
     "disbursements_new": "new disbursements",
     "disbursements_duplicate": "disbursements that exist already (skipped)",
     "disbursements_marked": "session disbursements still expected, now recorded",
+    "memberships_new": "new household memberships",
+    "memberships_matched": "household memberships that exist already (skipped)",
+    "memberships_repeated": "rows repeating an earlier row's membership",
+    "households_new": "new households",
+    "households_facts": "households given a declared size or income",
 }

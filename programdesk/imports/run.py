@@ -122,6 +122,12 @@ class ImportRun:
     # (disbursement id, status id): session rows still expected that the file records (a
     # ticked paper roster)
     marks: list[tuple[int, int]] = field(default_factory=list)
+    # households import: memberships ({recipient, household, relationship, start_date,
+    # end_date}) and each household's facts ({declared_size?, annual_income?})
+    memberships: list[dict[str, Any]] = field(default_factory=list)
+    household_facts: dict[ExistingAccount | NewAccount, dict[str, Any]] = field(
+        default_factory=dict)
+    person_names: dict[int, str] = field(default_factory=dict)  # for messages
 
     @classmethod
     def start(cls, *, actor: User | None, kind: str, table: Table, mapping: Sequence[str],

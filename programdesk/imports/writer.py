@@ -1,4 +1,5 @@
-"""Writing a checked import: accounts, people, enrollments, disbursements, in one transaction,
+"""Writing a checked import: accounts, people, household memberships and facts, enrollments,
+disbursements, in one transaction,
 through the public bulk writers of the areas that own those tables
 (``people.services.accounts_insert_many`` / ``people_insert_many``,
 ``participation.services.enrollments_insert_many`` / ``assignments_ensure`` /
@@ -37,7 +38,12 @@ from programdesk.participation.services import (
     session_disbursements_mark,
 )
 from programdesk.people.models import Account, Person
-from programdesk.people.services import accounts_insert_many, people_insert_many
+from programdesk.people.services import (
+    accounts_insert_many,
+    household_memberships_insert_many,
+    households_facts_fill_many,
+    people_insert_many,
+)
 from programdesk.programs.models import Benefit
 
 AUDIT_IDS_PER_EVENT = 10_000
@@ -55,6 +61,8 @@ def import_write(run: ImportRun, *, filename: str,
     run.progress("writing", 0, writer.total)
     writer.accounts()
     writer.people()
+    writer.memberships()
+    writer.household_facts()
     writer.enrollments()
     writer.disbursements()
     writer.marks()
@@ -73,7 +81,7 @@ class _Writer:
         self.now = timezone.now()
         self.written = 0
         self.total = (len(run.new_accounts) + len(run.new_people) + len(run.enrollments)
-                      + len(run.disbursements) + len(run.marks))
+                      + len(run.disbursements) + len(run.marks) + len(run.memberships))
 
     def step(self, count: int) -> None:
         self.written += count
@@ -120,6 +128,26 @@ class _Writer:
         for person, pk in zip(people, ids, strict=True):
             person.person_id = pk
         self.audit(Person, "import.people", ids)
+
+    def memberships(self) -> None:
+        """A households import's memberships (people and households new to the import were
+        written just before, so each knows its id)."""
+        planned = self.run.memberships
+        if not planned:
+            return
+        ids = household_memberships_insert_many(actor=self.run.actor, memberships=[
+            {"person_id": m["recipient"].person_id, "account_id": m["household"].account_id,
+             "relationship": m["relationship"], "start_date": m["start_date"],
+             "end_date": m["end_date"]} for m in planned])
+        self.all_written(ids, len(planned))
+        self.step(len(planned))
+
+    def household_facts(self) -> None:
+        facts = self.run.household_facts
+        if facts:
+            households_facts_fill_many(actor=self.run.actor, facts={
+                h.account_id: values for h, values in facts.items()
+                if h.account_id is not None})
 
     def enrollments(self) -> None:
         """Enrollments of an enrollment import (their own status, dates and custom fields),

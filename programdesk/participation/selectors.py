@@ -21,6 +21,7 @@ from programdesk.participation.models import (
     ScheduleAssignment,
 )
 from programdesk.people.models import Person
+from programdesk.people.selectors import household_label
 from programdesk.programs.models import ProgramCohort
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
@@ -125,6 +126,9 @@ class SheetRow:
     # The card codes that name this row, space-separated: the person's and their household's,
     # or the household's (a scan on the sheet finds the row; web/scan.js).
     cards: str = ""
+    # The household served, as recorded on the row (its snapshot of the session's date).
+    household: str = ""
+    household_size: int | None = None
 
 
 def session_sheet(*, session: BenefitSession) -> list[SheetRow]:
@@ -134,10 +138,12 @@ def session_sheet(*, session: BenefitSession) -> list[SheetRow]:
                          "person__first_name", "person__last_name", "account__name",
                          "status__code", "status__bucket", "quantity", "recipient_type",
                          "person__card_code", "person__account__card_code",
-                         "account__card_code"))
+                         "account__card_code", "household__name", "household_size"))
     sheet = [SheetRow(d, a, e, p, acc, _display(first, last, acc_name), code, bucket, q, rt,
-                      " ".join(c.upper() for c in cards if c))
-             for d, a, e, p, acc, first, last, acc_name, code, bucket, q, rt, *cards in rows]
+                      " ".join(c.upper() for c in (c1, c2, c3) if c),
+                      household_label(home) if home else "", size)
+             for d, a, e, p, acc, first, last, acc_name, code, bucket, q, rt, c1, c2, c3, home,
+             size in rows]
     return sorted(sheet, key=lambda r: r.name.lower())
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from django.db.models import Case as CaseWhen
 from django.db.models import (
     CharField,
     Count,
@@ -20,8 +21,9 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
-from django.db.models.functions import Concat
+from django.db.models.functions import Coalesce, Concat
 
 from programdesk.core.bulk import JsonValues, id_values
 from programdesk.core.models import User
@@ -576,6 +578,24 @@ def household_snapshots(*, person_ids: Iterable[int] = (), account_ids: Iterable
                               household_spans=dict(household_spans), declared=declared)
 
 
+def current_household_columns(account: str = "account") -> dict[str, Any]:
+    """Annotations for a query of rows pointing at an account (``account``: the path to
+    it): ``current_household_id`` (the account when it is a household) and
+    ``current_household_size`` (its current members plus those declared; None outside a
+    household). A subquery per row, no join that multiplies rows: for exports."""
+    is_household = Q(**{f"{account}__kind": AccountKind.HOUSEHOLD})
+    members = (HouseholdMembership.objects
+               .filter(account_id=OuterRef(f"{account}_id"), end_date__isnull=True)
+               .order_by().values("account_id").annotate(n=Count("id")).values("n"))
+    return {
+        "current_household_id": CaseWhen(When(is_household, then=F(f"{account}_id")),
+                                     default=None),
+        "current_household_size": CaseWhen(When(is_household, then=(
+            Coalesce(Subquery(members), 0) + Coalesce(F(f"{account}__declared_size"), 0))),
+            default=None),
+    }
+
+
 @dataclass(frozen=True)
 class Serving:
     """Whom staff serve when they serve this person: "the Harris household, 5 people"."""
@@ -598,8 +618,12 @@ def household_serving(*, person_id: int | None = None, account_id: int | None = 
     if household_id is None or size is None:
         return None
     name = Account.objects.values_list("name", flat=True).get(pk=household_id)
-    label = name if name.lower().endswith("household") else f"{name} household"
-    return Serving(account_id=household_id, label=label, size=size)
+    return Serving(account_id=household_id, label=household_label(name), size=size)
+
+
+def household_label(name: str) -> str:
+    """"Harris" → "Harris household"; "Harris household" stays as it is."""
+    return name if name.lower().endswith("household") else f"{name} household"
 
 
 # --- check-in cards ---------------------------------------------------------------------------

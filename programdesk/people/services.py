@@ -29,6 +29,7 @@ from programdesk.core.bulk import (
     insert_rows,
     insert_rows_batched,
     last_id,
+    update_rows,
 )
 from programdesk.core.custom_fields import ExtraRules, extra_merge, field_definitions_for
 from programdesk.core.errors import Conflict, NotFound, ValidationError
@@ -518,27 +519,34 @@ def people_insert_many(*, actor: User | None,
         household_memberships_start_many(
             actor=actor, start_date=timezone.localdate(now),
             members=[(pk, account_id) for pk, (_, account_id) in zip(ids, people, strict=True)
-                     if account_id is not None])
+                     if account_id is not None],
+            start_dates={pk: v["household_start_date"]
+                         for pk, (v, _) in zip(ids, people, strict=True)
+                         if v.get("household_start_date")})
     return ids
 
 
 def household_memberships_start_many(*, actor: User | None,
                                      members: Sequence[tuple[int, int]],
-                                     start_date: dt.date) -> int:
+                                     start_date: dt.date,
+                                     start_dates: Mapping[int, dt.date] | None = None) -> int:
     """Current memberships (``other``) from ``start_date`` for people just given an account
     in bulk (``people_insert_many``: ``people_create_many``, the people import): each (person
     id, account id) whose account is a household. Someone who has a current household already
     is skipped (the partial unique index, ON CONFLICT DO NOTHING). Runs inside the caller's
-    transaction; set-based; audited as one event. Returns how many started."""
+    transaction; set-based; audited as one event. ``start_dates`` gives some people's own
+    start ({person id: date}: the people import's household start date). Returns how many
+    started."""
     account_ids = {a for _, a in members}
     if not account_ids:
         return 0
     households = set(Account.objects.filter(pk__in=id_values(account_ids),
                                             kind=AccountKind.HOUSEHOLD)
                      .values_list("pk", flat=True))
-    now, day = db_now(), db_date(start_date)
-    rows = [(p, a, Relationship.OTHER, day, None, now, now) for p, a in members
-            if a in households]
+    now, day, dates = db_now(), db_date(start_date), DbDates()
+    own = start_dates or {}
+    rows = [(p, a, Relationship.OTHER.value, dates[own[p]] if p in own else day, None, now, now)
+            for p, a in members if a in households]
     if not rows:
         return 0
     before = last_id(HouseholdMembership)
@@ -550,6 +558,65 @@ def household_memberships_start_many(*, actor: User | None,
                  object_type="people.householdmembership", object_ids=ids,
                  after={"count": created, "start_date": start_date.isoformat()})
     return created
+
+
+MEMBERSHIP_INSERT_COLUMNS = ["person", "account", "relationship", "start_date", "end_date",
+                             "created_at", "updated_at"]
+
+
+def household_memberships_insert_many(*, actor: User | None,
+                                      memberships: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert dated memberships checked by the caller (the households import): each
+    ``{person_id, account_id, relationship, start_date, end_date}`` of a household. The
+    current ones (no end date) make the household the person's ``account`` (set-based, one
+    statement). The one-current-household and one-current-head indexes still hold: a rival
+    membership recorded meanwhile → Conflict, nothing written (the caller's transaction rolls
+    back). Returns the new ids in order; audited as one event (and one for the people moved)."""
+    if not memberships:
+        return []
+    now = db_now()
+    date = DbDates()
+    before = last_id(HouseholdMembership)
+    try:
+        with transaction.atomic():
+            insert_rows_batched(HouseholdMembership, MEMBERSHIP_INSERT_COLUMNS, (
+                (m["person_id"], m["account_id"], m["relationship"], date[m["start_date"]],
+                 date[m.get("end_date")], now, now) for m in memberships))
+    except IntegrityError:
+        raise Conflict("Household memberships changed while the file was being imported (a "
+                       "current household or head recorded at the same moment?). Nothing was "
+                       "imported; check the file again.") from None
+    ids = list(HouseholdMembership.objects.filter(pk__gt=before).order_by("pk")
+               .values_list("pk", flat=True))
+    audit_record(actor=actor, action="household_membership.create_many",
+                 object_type="people.householdmembership", object_ids=ids,
+                 after={"count": len(ids)})
+    current = {m["person_id"]: m["account_id"] for m in memberships if m.get("end_date") is None}
+    if current:
+        update_rows(Person, ["account", "updated_at"],
+                    ((account, now, person) for person, account in current.items()))
+        audit_record(actor=actor, action="person.update_many", object_type="people.person",
+                     object_ids=sorted(current), after={"account": "current household"})
+    return ids
+
+
+def households_facts_fill_many(*, actor: User | None,
+                               facts: Mapping[int, Mapping[str, Any]]) -> int:
+    """Set households' declared size and yearly income (values checked by
+    ``account_values_clean``): ``{account id: {declared_size?, annual_income?}}``; a fact not
+    given is kept. One statement; audited as one event with each account's new values.
+    Disbursements already recorded keep their household snapshot. Returns how many."""
+    if not facts:
+        return 0
+    now = db_now()
+    updated = update_rows(Account, ["declared_size", "annual_income", "updated_at"], (
+        (f.get("declared_size"), f.get("annual_income"), now, pk) for pk, f in facts.items()),
+        keep_if_null={"declared_size", "annual_income"})
+    audit_record(actor=actor, action="account.update_many", object_type="people.account",
+                 object_ids=sorted(facts),
+                 after={str(pk): {k: str(v) for k, v in f.items() if v is not None}
+                        for pk, f in facts.items()})
+    return updated
 
 
 # --- Households --------------------------------------------------------------------------------

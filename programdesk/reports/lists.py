@@ -29,7 +29,11 @@ from programdesk.participation.models import (
     ProgramEnrollment,
 )
 from programdesk.participation.selectors import disbursements_list, enrollments_list
-from programdesk.people.selectors import people_search, people_visible
+from programdesk.people.selectors import (
+    current_household_columns,
+    people_search,
+    people_visible,
+)
 from programdesk.programs.selectors import field_definitions_visible
 from programdesk.reports.exports import CHUNK_SIZE
 from programdesk.reports.filtering import (
@@ -148,8 +152,11 @@ def export_people(*, user: User, filters: ListFilter) -> Table:
     if user.can(Cap.SEE_ELIGIBILITY):
         columns += ["household_size", "annual_income"]
         header += ["household_size", "annual_income"]
-    columns += ["created_at"]
-    header += ["created_at"]
+    # The household the person lives in now and its size now (a disbursement carries the
+    # size as it was on its date).
+    qs = qs.annotate(**current_household_columns())
+    columns += ["current_household_id", "current_household_size", "created_at"]
+    header += ["current_household_id", "current_household_size", "created_at"]
     return _with_custom_fields(user, "person", qs.order_by("last_name", "first_name", "id"),
                                columns, header)
 
@@ -206,11 +213,12 @@ def export_disbursements(*, user: User, filters: ListFilter) -> Table:
                "benefit__name", "session_id", "assignment_id", "enrollment_id", "person_id",
                "person__first_name", "person__last_name", "account_id", "account__name",
                "case_id", "recipient_type", "recipient_count", "quantity", "unit__code",
-               "status__code", "status__bucket"]
+               "status__code", "status__bucket", "household_id", "household_size"]
     header = ["id", "disbursed_on", "program_id", "program", "benefit_id", "benefit",
               "session_id", "assignment_id", "enrollment_id", "person_id", "first_name",
               "last_name", "account_id", "account", "case_id", "recipient_type",
-              "recipient_count", "quantity", "unit", "status", "bucket"]
+              "recipient_count", "quantity", "unit", "status", "bucket", "household_id",
+              "household_size"]
     return _with_custom_fields(user, "disbursement", qs, columns, header)
 
 

@@ -51,6 +51,12 @@ def test_moving_a_person_between_households_on_the_household_page(page, login, c
                 .values_list("account_id", "end_date")) == [
         (harris.pk, today - dt.timedelta(days=1)), (lee.pk, None)]
 
+    # On a phone the page (members, the add form) never scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/accounts/{harris.pk}/?member_q=Lee")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"/accounts/{harris.pk}/")
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.goto(f"/accounts/{harris.pk}/?member_q=Lee")
@@ -69,3 +75,23 @@ def test_moving_a_person_between_households_on_the_household_page(page, login, c
     ana.refresh_from_db()
     assert ana.account_id is None
 
+
+
+def test_the_walk_in_panel_says_which_household_is_served(page, login, charlie) -> None:
+    harris = f.AccountFactory(name="Harris household", declared_size=3)
+    f.MembershipFactory(account=harris, relationship="head", person__first_name="Ana",
+                        person__last_name="Harris")
+    session = f.SessionFactory(local_date=localdate())
+    login(charlie, f"/sessions/{session.pk}/")
+    page.get_by_label("Find a person").fill("Harris")
+    page.get_by_role("button", name="Add Ana Harris").click(timeout=30_000)
+    served = page.locator("[data-serving]")
+    served.wait_for(timeout=30_000)
+    assert served.inner_text() == "Serving the Harris household, 4 people."
+    assert "Harris household, 4 people" in page.locator("#sheet-rows").inner_text()
+    for width, height in ((390, 844), (768, 1024), (1366, 900)):
+        page.set_viewport_size({"width": width, "height": height})
+        if SHOTS:
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=f"{SHOTS}/walk-in-household-{width}.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -52,3 +52,31 @@ def test_import_a_csv_with_a_bad_row_fix_it_and_see_the_people(page, login, char
     for name in ("Diaz, Ana", "Okafor, Ben", "Wei, Chen"):
         expect(page.get_by_role("link", name=name)).to_be_visible()
     assert Person.objects.count() == 3
+
+
+def test_import_household_members_through_the_page(page, login, charlie, settings,
+                                                   tmp_path) -> None:
+    from programdesk.people.models import Account, HouseholdMembership
+
+    settings.VAR_DIR = tmp_path
+    login(charlie, "/imports/")
+    data = (b"Household,First Name,Last Name,Relationship,Start date,Declared size\n"
+            b"Harris household,Ana,Harris,head,2024-01-01,2\n"
+            b"Harris household,Ben,Harris,child,2024-01-01,\n")
+    page.goto("/imports/")
+    page.get_by_label("The file holds").select_option("households")
+    page.get_by_label("File (CSV or XLSX)").set_input_files(
+        {"name": "households.csv", "mimeType": "text/csv", "buffer": data})
+    page.get_by_role("button", name="Upload and match columns").click()
+    expect(page.get_by_role("heading", name="households.csv")).to_be_visible()
+    expect(page.get_by_label("Relationship", exact=True)).to_have_value("relationship")
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.locator("#result")).to_contain_text("2 new household memberships")
+    expect(page.locator("#result")).to_contain_text("1 new households")
+    page.get_by_role("button", name="Import 2 rows").click()
+    expect(page.get_by_role("heading", name="Imported")).to_be_visible()
+    harris = Account.objects.get(name="Harris household")
+    assert harris.declared_size == 2
+    assert sorted(HouseholdMembership.objects.filter(account=harris)
+                  .values_list("person__first_name", "relationship")) == [
+        ("Ana", "head"), ("Ben", "child")]

@@ -154,3 +154,12 @@ def test_a_large_file_without_background_is_refused_saying_to_send_background(
                     background="true")
     job = get(client, charlie, response.json()["url"]).json()
     assert job["status"] == "checked" and job["summary"]["people_new"] == 10_001
+
+
+def test_households_through_the_api(client, charlie, dana) -> None:
+    data = b"Household,First name,Last name,Relationship\nHarris,Ana,Harris,head\n"
+    dry = post(client, charlie, "households", data, dry_run="true").json()
+    assert dry["errors"] == [] and dry["summary"]["memberships_new"] == 1
+    done = post(client, charlie, "households", data).json()
+    assert done["summary"]["memberships_new"] == 1 and not done["dry_run"]
+    assert post(client, dana, "households", data).status_code == 403

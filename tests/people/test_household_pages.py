@@ -117,3 +117,22 @@ def test_the_person_page_lists_their_households_over_time(as_charlie, harris) ->
     body = as_charlie.get(f"/people/{gus.pk}/").content.decode()
     listed = body[body.index('id="person-households"'):]
     assert "Harris" in listed and "other" in listed and "to now" not in listed.split("</ul>")[0]
+
+
+def test_the_walk_in_panel_and_the_sheet_say_which_household_is_served(as_charlie, harris
+                                                                       ) -> None:
+    _, ana, _ = harris
+    session = f.SessionFactory(local_date=TODAY)
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    found = as_charlie.get(f"/sessions/{session.pk}/walk-in/", {"q": ana.last_name}, **htmx)
+    assert "household: Harris" in found.content.decode()
+    added = as_charlie.post(f"/sessions/{session.pk}/walk-in/", {"person_id": ana.pk}, **htmx)
+    body = added.content.decode()
+    assert "Serving the Harris household, 3 people." in body
+    # the sheet row (out of band, and on the page) carries the household of the row
+    assert "Harris household, 3 people" in body.split("sheet-rows", 1)[1]
+    page = as_charlie.get(f"/sessions/{session.pk}/").content.decode()
+    assert 'data-household>Harris household, 3 people</span>' in page
+    alone = f.PersonFactory(first_name="Solo", last_name="Walker")
+    solo = as_charlie.post(f"/sessions/{session.pk}/walk-in/", {"person_id": alone.pk}, **htmx)
+    assert "Serving" not in solo.content.decode()

@@ -1,5 +1,6 @@
 """Planning: every row of a file checked, and what the writer is to write decided — one module
-per kind of import (``people``, ``accounts``, ``enrollments``, ``disbursements``), with the
+per kind of import (``people``, ``accounts``, ``enrollments``, ``disbursements``,
+``households``), with the
 parts they share (``recipients``: who a row is about; ``named``: programs and benefits by name;
 ``sessions``: the session an attendance row names)."""
 
@@ -9,6 +10,7 @@ from programdesk.imports.fields import ImportKind
 from programdesk.imports.planning.accounts import plan_accounts
 from programdesk.imports.planning.disbursements import plan_disbursements
 from programdesk.imports.planning.enrollments import plan_enrollments
+from programdesk.imports.planning.households import plan_households
 from programdesk.imports.planning.people import plan_people
 from programdesk.imports.run import ImportRun
 
@@ -17,6 +19,7 @@ PLANNERS = {
     ImportKind.ACCOUNTS: plan_accounts,
     ImportKind.ENROLLMENTS: plan_enrollments,
     ImportKind.DISBURSEMENTS: plan_disbursements,
+    ImportKind.HOUSEHOLDS: plan_households,
 }
 
 

@@ -39,7 +39,23 @@ Checked = tuple[int, dict[str, Any], matching.PersonKeys]  # (row index, values,
 
 def plan_people(run: ImportRun) -> None:
     people_resolve(run, run.each_row(), definitions=run.definitions, with_extra=True)
+    _household_start_check(run)
     people_summary(run)
+
+
+def _household_start_check(run: ImportRun) -> None:
+    """A new person's ``household_start_date``: when they joined the household named (their
+    membership starts then, not today); not in the future, and only with a household."""
+    for person in run.new_people:
+        start = person.values.get("household_start_date")
+        if start is None:
+            continue
+        if person.account is None:
+            run.error(person.first_row, "household_start_date",
+                      "Name the household (account) the person joined.")
+        elif start > run.today:
+            run.error(person.first_row, "household_start_date",
+                      "A membership cannot start in the future.")
 
 
 def people_summary(run: ImportRun) -> None:
@@ -115,6 +131,8 @@ def _person_values(run: ImportRun, index: int, values: dict[str, str], *, full: 
             _read_into(run, index, person, "annual_income", read_decimal, values)
         if get("card_code"):
             person["card_code"] = values["card_code"]
+        if get("household_start_date"):
+            _read_into(run, index, person, "household_start_date", read_date, values)
         person["extra"] = run.extra_values(values, skip_empty=True)
     return person
 

@@ -259,6 +259,27 @@ def _build(admin: User, rng: random.Random, n_people: int) -> None:
                     DisbursementLine(coach.pk, Decimal(1)),
                     DisbursementLine(resume.pk, Decimal("0.5"))])
 
+    _food_pantry(admin, rng, people, today, btype["Supplies"])
+
+
+def _food_pantry(admin: User, rng: random.Random, people: list[Person], today: dt.date,
+                 supplies: BenefitType) -> None:
+    """10. A food pantry open on Saturdays these last four months: a few hundred
+    food boxes to people of every age, most of them in households (one member collects for
+    the household), so the funders' counts (households served, sizes, age bands, TEFAP) show
+    real numbers. One bulk walk-in a pantry day."""
+    pantry = program_create(actor=admin, name="Food Pantry",
+                            summary="Groceries for households in need, every Saturday.")
+    box = benefit_create(actor=admin, program=pantry, name="Food box", benefit_type=supplies)
+    regulars = rng.sample(people, min(len(people), 150))
+    day = today - dt.timedelta(days=120)
+    while day < today:
+        if day.weekday() == 5:  # Saturday
+            came = rng.sample(regulars, min(len(regulars), rng.randint(16, 30)))
+            disbursements_bulk_walk_in(actor=admin, benefit=box, quantity=Decimal(1),
+                                       disbursed_on=day, person_ids=[p.pk for p in came])
+        day += dt.timedelta(days=1)
+
 
 CASE_SUBJECTS = ["Back to work", "Housing search", "Benefits application", "Training plan"]
 FLOODED = ["02124", "02126"]
@@ -270,22 +291,30 @@ def _people(admin: User, rng: random.Random, n_people: int, today: dt.date) -> l
     members not registered here), in them since before the term, so every visit counts its
     household. One person moved house three weeks ago."""
     households: list[Account] = []
-    for _ in range(n_people // 6):
+    registered = [rng.choice([1, 1, 2, 2, 3, 4, 5]) for _ in range(n_people // 6)]
+    for n, members in enumerate(registered):
         last = rng.choice(LAST_NAMES)
+        # The first ten households are of sizes 1 to 10 (members not registered here make up
+        # the rest), so the funders' household-size counts have every size.
+        declared = (max(0, n + 1 - members) or None) if n < 10 else rng.choice(
+            [None, None, None, 1, 2, 3])
         households.append(account_create(
             actor=admin, name=f"{last} household", postal_code=rng.choice(POSTAL_CODES),
-            declared_size=rng.choice([None, None, None, 1, 2, 3]),
+            declared_size=declared,
             annual_income=(Decimal(rng.randrange(9000, 80000, 500)) if rng.random() < 0.7
                            else None)))
-    places = [h for h in households for _ in range(rng.choice([1, 1, 2, 2, 3, 4, 5]))]
+    places = [h for h, members in zip(households, registered, strict=True)
+              for _ in range(members)]
     since = today - dt.timedelta(days=400)
     people = []
     for i in range(n_people):
         household = places[i] if i < len(places) else None
         first = rng.choice(FIRST_NAMES)
         last = household.name.split()[0] if household else rng.choice(LAST_NAMES)
-        age = [rng.randint(8, 13), rng.randint(14, 24), rng.randint(25, 59),
-               rng.randint(60, 88)][i % 4]
+        # Children of every age (some under six, in households), youth, adults, seniors.
+        child = rng.randint(0, 7) if household is not None and i % 12 == 0 else rng.randint(
+            8, 13)
+        age = [child, rng.randint(14, 24), rng.randint(25, 59), rng.randint(60, 88)][i % 4]
         person = person_create(
             actor=admin, first_name=first, last_name=last,
             birth_date=today - dt.timedelta(days=age * 365 + rng.randint(0, 364)),
@@ -314,12 +343,13 @@ def _people(admin: User, rng: random.Random, n_people: int, today: dt.date) -> l
 
 
 def _by_age(people: list[Person], today: dt.date) -> dict[str, list[Person]]:
-    groups: dict[str, list[Person]] = {"child": [], "youth": [], "adult": [], "senior": []}
+    groups: dict[str, list[Person]] = {"young": [], "child": [], "youth": [], "adult": [],
+                                       "senior": []}
     for person in people:
         assert person.birth_date is not None
         age = (today - person.birth_date).days // 365
-        key = ("child" if age < 14 else "youth" if age < 25 else "adult" if age < 60
-               else "senior")
+        key = ("young" if age < 8 else "child" if age < 14 else "youth" if age < 25
+               else "adult" if age < 60 else "senior")
         groups[key].append(person)
     return groups
 

@@ -28,6 +28,7 @@ from programdesk.people.models import Account, Person
 from programdesk.people.selectors import (
     accounts_search,
     accounts_visible,
+    household_serving,
     people_find_duplicates,
     people_search,
     people_visible,
@@ -411,7 +412,7 @@ def _walk_in_search(user: User, session: BenefitSession, query: str, *,
     query = query.strip()[:200]
     people: list[Person] = []
     if len(query) >= 2:
-        people = list(people_search(people_visible(user), query)
+        people = list(people_search(people_visible(user), query).select_related("account")
                       .order_by("last_name", "first_name", "id")[:10])
     if sheet is None:
         sheet = selectors.session_sheet(session=session)
@@ -481,7 +482,10 @@ def _walk_in_add(request: HttpRequest, session: BenefitSession, user: User
     if person is None:
         return panel, None
     row = next(r for r in selectors.session_sheet(session=session) if r.person_id == person.pk)
-    panel.update(added=person, form=WalkInForm(auto_id="walk-in-%s"))
+    # Whom the front desk serves: "Serving the Harris household, 5 people" (the household
+    # and size the row recorded for the session's date).
+    panel.update(added=person, form=WalkInForm(auto_id="walk-in-%s"),
+                 serving=household_serving(person_id=person.pk, on=session.local_date))
     return panel, row.disbursement_id
 
 
