@@ -172,6 +172,7 @@ def summary_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {}
     if filters is not None:
         context["summary"] = selectors.report_summary(user=user, filters=filters)
+        context["rows_link"] = _rows_link(filters)
         rows = selectors.report_units_by_month(user=user, filters=filters)
         context["units_rows"] = rows
         context["charts"] = units_by_month_charts(rows)
