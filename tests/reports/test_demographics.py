@@ -300,3 +300,28 @@ def test_the_report_downloads(client, dana, world, name) -> None:
     assert len(rows) >= 2  # the header and at least one row
     xlsx = client.get(f"/reports/{name}.xlsx", query)
     assert xlsx.status_code == 200
+
+
+def test_members_enrolled_elsewhere_count_but_are_listed_without_a_name(alice, world) -> None:
+    """Zoe (4) lived with the Harrises in March, got coats from another program only and has
+    moved away since: the pantry's manager counts her among the Harrises' children on the 5th
+    but does not see who she is (she is no longer in a household of the pantry's people)."""
+    zoe = PersonFactory(first_name="Zoe", last_name="Hidden", birth_date=years_before(on(1), 4))
+    people_services.household_member_add(actor=alice, account=world["harris"], person=zoe,
+                                         relationship="child",
+                                         start_date=FEB - dt.timedelta(days=40))
+    coats = BenefitFactory(name="Coats")
+    services.disbursements_bulk_walk_in(actor=alice, benefit=coats, quantity=Decimal(1),
+                                        disbursed_on=on(27), person_ids=[zoe.pk])
+    people_services.household_member_move(actor=alice, person=zoe, on=on(28),
+                                          account=AccountFactory(name="Away"))
+    limited = UserFactory(username="pantry", role="manager")
+    limited.programs.add(world["benefit"].program)
+    march = {"date_from": M, "date_to": M_END, "program_id": world["benefit"].program_id}
+    report = report_demographics(user=limited, filters=report_filter(user=limited, **march))
+    assert report["tefap"]["children_0_17"] == 3  # Ben twice, Zoe in Harris on the 5th
+    assert report["people"] == 5  # Zoe was not served by the pantry
+    rows = _rows(limited, "children_0_17", **march)
+    assert sorted((r[1], r[4] or "") for r in rows) == [("Harris", ""), ("Harris", "Ben"),
+                                                        ("Lee", "Ben")]
+    assert all(r[3] is None for r in rows if not r[4])  # no id either
