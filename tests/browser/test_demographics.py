@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.reports.test_demographics import M, M_END, world  # noqa: F401 - the fixture
+from tests.reports.test_demographics import M_END, M, world  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
