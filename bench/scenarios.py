@@ -806,3 +806,144 @@ def s8_load_during_import(*, scale: float, repeat: int) -> Result:
 
 
 SCENARIOS["S8"] = s8_load_during_import
+
+
+# --- S9: demographics over a million disbursements -------------------------------------------
+
+# Sizes up to 9 (8 members and a declared one): every size served has its row.
+S9_GUIDELINE = {size: Decimal(15650 + 5500 * (size - 1)) for size in range(1, 10)}
+
+
+def _households_for_s9() -> None:
+    """S5's people and disbursements in households (setup, plain SQL): nine in ten people in
+    households of 1 to 8 (declared members in one of three), birth dates over 90 years, a
+    yearly income on four households in five, the guideline table, and every disbursement's
+    household snapshot — as the services would have recorded it."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    now, day, _ = _values(timezone.now(), timezone.localdate() - dt.timedelta(days=800))
+    people = [row[0] for row in _sql("SELECT id FROM people_person ORDER BY id")]
+    with transaction.atomic():
+        _many("INSERT INTO programs_incomeguideline (household_size, annual_income) "
+              "VALUES (%s, %s)", list(S9_GUIDELINE.items()))
+        birth = timezone.localdate() - dt.timedelta(days=1)
+        from django.db import connection
+
+        ops = connection.ops
+        _many("UPDATE people_person SET birth_date = %s WHERE id = %s",
+              ((ops.adapt_datefield_value(birth - dt.timedelta(days=(p * 7919) % 33000)), p)
+               for p in people))
+        groups: list[list[int]] = []
+        i = 0
+        while i < len(people):
+            size = 1 + len(groups) % 8
+            if len(groups) % 10 == 9:  # one in ten people in no household
+                i += 1
+                groups.append([])
+                continue
+            groups.append(people[i:i + size])
+            i += size
+        households = [g for g in groups if g]
+        _many("INSERT INTO people_account (name, kind, email, phone, postal_code, "
+              "declared_size, annual_income, created_at, updated_at) VALUES "
+              "(%s, 'household', '', '', '', %s, %s, %s, %s)",
+              ((f"Household {n}", 1 if n % 3 == 0 else None,
+                None if n % 5 == 0 else Decimal(8000 + (n * 3571) % 90000), now, now)
+               for n in range(len(households))))
+        accounts = [row[0] for row in _sql("SELECT id FROM people_account ORDER BY id")]
+        _many("INSERT INTO people_householdmembership (person_id, account_id, relationship, "
+              "start_date, end_date, created_at, updated_at) VALUES (%s, %s, %s, %s, NULL, %s, "
+              "%s)", ((p, account, "head" if k == 0 else "other", day, now, now)
+                      for account, members in zip(accounts, households, strict=True)
+                      for k, p in enumerate(members)))
+        _many("UPDATE people_person SET account_id = %s WHERE id = %s",
+              ((account, p) for account, members in zip(accounts, households, strict=True)
+               for p in members))
+        _sql("UPDATE participation_benefitdisbursement SET household_id = "
+             "(SELECT p.account_id FROM people_person p WHERE p.id = person_id)")
+        _sql("UPDATE participation_benefitdisbursement SET household_size = "
+             "(SELECT COUNT(*) + COALESCE(MAX(a.declared_size), 0) FROM "
+             "people_householdmembership m JOIN people_account a ON a.id = m.account_id "
+             "WHERE m.account_id = participation_benefitdisbursement.household_id) "
+             "WHERE household_id IS NOT NULL")
+    _sql("ANALYZE")
+
+
+def _s9_age(on: str, birth: str) -> str:
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        years = (f"(CAST(strftime('%Y%m%d', {on}) AS INTEGER) - "
+                 f"CAST(strftime('%Y%m%d', {birth}) AS INTEGER)) / 10000")
+    else:
+        years = (f"(CAST(to_char({on}, 'YYYYMMDD') AS INTEGER) - "
+                 f"CAST(to_char({birth}, 'YYYYMMDD') AS INTEGER)) / 10000")
+    return f"CASE WHEN {birth} IS NULL OR {birth} > {on} THEN NULL ELSE {years} END"
+
+
+def _s9_baseline() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The same counts written by hand: people by age and household, households by size and
+    income band with the TEFAP sums — two statements, as the report's."""
+    people = _sql(
+        f"SELECT {_s9_age('p.first_on', 'pe.birth_date')}, p.no_household, COUNT(*) FROM ("
+        "SELECT d.person_id, MIN(d.disbursed_on) AS first_on, CASE WHEN COUNT(d.household_id) "
+        "= 0 THEN 1 ELSE 0 END AS no_household FROM participation_benefitdisbursement d JOIN "
+        "core_statusvalue s ON s.id = d.status_id WHERE s.bucket = 'delivered' AND d.person_id "
+        "IS NOT NULL GROUP BY d.person_id) p JOIN people_person pe ON pe.id = p.person_id "
+        "GROUP BY 1, 2")
+    bands = " ".join(f"WHEN a.annual_income * 100 <= g.annual_income * {limit} THEN '{band}'"
+                     for band, limit in [("0-50", 50), ("51-75", 75), ("76-100", 100),
+                                         ("101-125", 125), ("126-150", 150), ("151-175", 175),
+                                         ("176-200", 200), ("201-250", 250)])
+    age = _s9_age("h.disbursed_on", "pe.birth_date")
+    households = _sql(
+        "WITH h AS (SELECT x.id, x.household_id, x.household_size, x.disbursed_on FROM ("
+        "SELECT d.id, d.household_id, d.household_size, d.disbursed_on, ROW_NUMBER() OVER ("
+        "PARTITION BY d.household_id ORDER BY d.disbursed_on DESC, d.id DESC) AS rn FROM "
+        "participation_benefitdisbursement d JOIN core_statusvalue s ON s.id = d.status_id "
+        "WHERE s.bucket = 'delivered' AND d.household_id IS NOT NULL) x WHERE x.rn = 1), "
+        f"ages AS (SELECT h.id, SUM(CASE WHEN {age} BETWEEN 0 AND 17 THEN 1 ELSE 0 END) AS c, "
+        f"SUM(CASE WHEN {age} BETWEEN 18 AND 59 THEN 1 ELSE 0 END) AS ad, "
+        f"SUM(CASE WHEN {age} >= 60 THEN 1 ELSE 0 END) AS se FROM h "
+        "JOIN people_householdmembership m ON m.account_id = h.household_id AND m.start_date "
+        "<= h.disbursed_on AND (m.end_date IS NULL OR m.end_date >= h.disbursed_on) "
+        "JOIN people_person pe ON pe.id = m.person_id GROUP BY h.id) "
+        "SELECT h.household_size, CASE WHEN a.annual_income IS NULL OR g.annual_income IS NULL "
+        f"THEN 'unknown' {bands} ELSE '251+' END, COUNT(*), "
+        "SUM(CASE WHEN COALESCE(ages.c, 0) > 0 THEN 1 ELSE 0 END), SUM(ages.c), SUM(ages.ad), "
+        "SUM(ages.se) FROM h JOIN people_account a ON a.id = h.household_id LEFT JOIN "
+        "programs_incomeguideline g ON g.household_size = h.household_size LEFT JOIN ages ON "
+        "ages.id = h.id GROUP BY 1, 2")
+    return people, households
+
+
+def s9_demographics(*, scale: float, repeat: int) -> Result:
+    from programdesk.reports.demographics import report_demographics
+    from programdesk.reports.filtering import report_filter
+
+    n = int(1_000_000 * scale)
+    _many_disbursements(n)
+    _households_for_s9()
+    admin = _admin()
+    rows = _sql("SELECT COUNT(*) FROM participation_benefitdisbursement")[0][0]
+
+    def service() -> Any:
+        return report_demographics(user=admin, filters=report_filter(user=admin))
+
+    report = service()
+    people, households = _s9_baseline()
+    # Both must say the same, or the comparison means nothing.
+    assert report["people"] == sum(r[2] for r in people), (report["people"], people)
+    assert report["households"] == sum(r[2] for r in households)
+    assert report["tefap"]["persons"] == sum(r[0] * r[2] for r in households)
+    assert report["tefap"]["children_0_17"] == sum(r[4] or 0 for r in households)
+    unknown = next(b["count"] for b in report["income_bands"] if b["band"] == "unknown")
+    assert unknown == sum(r[2] for r in households if r[1] == "unknown")
+    seconds = _best(repeat, service, lambda: None)
+    baseline_seconds = _best(repeat, _s9_baseline, lambda: None)
+    return {"rows": rows, "seconds": seconds, "baseline_seconds": baseline_seconds,
+            "people": report["people"], "households": report["households"]}
+
+
+SCENARIOS["S9"] = s9_demographics

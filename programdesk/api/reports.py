@@ -17,7 +17,7 @@ from programdesk.core.db_router import replica_reads
 from programdesk.core.errors import ValidationError
 from programdesk.core.models import User
 from programdesk.core.roles import Cap
-from programdesk.reports import filtering, followups, selectors
+from programdesk.reports import demographics, filtering, followups, selectors
 from programdesk.reports.exports import FORMATS, XLSX_CONTENT_TYPE, Format, export_response
 from programdesk.reports.filtering import ReportFilter
 from programdesk.reports.tables import REPORT_TABLES, ReportOptions
@@ -55,6 +55,8 @@ class ExportQuery(AttendanceQuery):
     min_times: int = Field(2, ge=1, le=1000)
     min_absences: int = Field(3, ge=1, le=1000)
     days: int = Field(14, ge=1, le=3660)
+    year: int = Field(0, ge=0, le=2200, description="new-vs-returning: the year of the "
+                                                    "quarters (0 or none: this year)")
 
 
 class FollowupQuery(PageParams, ReportQuery):
@@ -118,6 +120,65 @@ def summary(request: HttpRequest, q: Query[ReportQuery]) -> Any:
     user = require(request, Cap.READ_RECORDS)
     with replica_reads():  # reports read from the replica, if any
         return selectors.report_summary(user=user, filters=_filters(user, q))
+
+
+# --- demographics ----------------------------------------------------------------------------
+
+class BandCountOut(Schema):
+    band: str
+    count: int
+
+
+class SizeCountOut(Schema):
+    size: str = Field(description="`1`…`7`, `8+`")
+    count: int
+
+
+class TefapOut(Schema):
+    households: int = Field(description="Households served (as `households`)")
+    households_with_children: int = Field(
+        description="Households with a registered member aged 0-17 on the household's latest "
+                    "delivery in range")
+    households_without_children: int
+    persons: int = Field(description="Their sizes on their latest delivery in range, summed "
+                                     "(declared members included)")
+    children_0_17: int = Field(description="Registered members aged 0-17 on that day")
+    adults_18_59: int
+    seniors_60_plus: int
+    people_not_in_a_household: int = Field(
+        description="People served in range whose deliveries recorded no household: in none "
+                    "of the TEFAP counts above")
+
+
+class DemographicsOut(Schema):
+    people: int = Field(description="People served (as the summary's `people_served`)")
+    households: int = Field(description="Households served (as `households_served`)")
+    age_bands: list[BandCountOut] = Field(
+        description="People by whole-years age on their first delivery in range: `0-5`, "
+                    "`6-13`, `14-17`, `18-24`, `25-44`, `45-54`, `55-59`, `60-64`, `65-74`, "
+                    "`75+`, `unknown` (no birth date)")
+    household_sizes: list[SizeCountOut] = Field(
+        description="Households by the size recorded on their latest delivery in range")
+    income_bands: list[BandCountOut] = Field(
+        description="Households by annual income as a percentage of the income guideline for "
+                    "that size: `0-50`, `51-75`, `76-100`, `101-125`, `126-150`, `151-175`, "
+                    "`176-200`, `201-250`, `251+` (upper bounds inclusive), `unknown` (no "
+                    "income, or no guideline for the size)")
+    tefap: TefapOut
+
+
+@router.get("/demographics", response=DemographicsOut)
+def demographics_report(request: HttpRequest, q: Query[ReportQuery]) -> Any:
+    """Who was served, with the summary's filters: people by age band, households by size and
+    by income as a share of the income guideline, and the TEFAP block. Only delivered
+    disbursements dated in range count. A household's size is the one recorded on its latest
+    delivery in range, its members are those on that day; its income is the household's
+    current `annual_income` and the guideline is the income guideline table as it is now (the
+    table has no year). Three queries whatever the number of rows. The rows behind each
+    number: `/reports/rows/?measure=…&band=…` on the site (docs/reports.md)."""
+    user = require(request, Cap.READ_RECORDS)
+    with replica_reads():  # reports read from the replica, if any
+        return demographics.report_demographics(user=user, filters=_filters(user, q))
 
 
 # --- attendance ------------------------------------------------------------------------------
@@ -340,7 +401,7 @@ def _export_view(name: str, fmt: Format) -> Any:
         with replica_reads():  # reports read from the replica, if any
             filters = _filters(user, q)
             options = ReportOptions(group_by=q.group_by, min_times=q.min_times,
-                                    min_absences=q.min_absences, days=q.days)
+                                    min_absences=q.min_absences, days=q.days, year=q.year)
             header, rows = REPORT_TABLES[name](user, filters, options)
             return export_response(fmt, filename=f"report-{name}", header=header, rows=rows,
                                    title=name)

@@ -102,7 +102,11 @@ def _money(amount: Decimal) -> str:
     return f"${amount:,.2f}"
 
 
-def _guideline_for(size: int, table: dict[int, Decimal]) -> Decimal | None:
+def guideline_for(size: int, table: dict[int, Decimal]) -> Decimal | None:
+    """The yearly guideline for a household of ``size`` (``table``: size → amount): beyond the
+    table's largest size it grows by the step between its two largest sizes; None for a gap
+    inside the table, a size below it, or a table of fewer than two rows that lacks the size.
+    Eligibility and the demographics report (reports/demographics.py) both use it."""
     if size in table:
         return table[size]
     if not table or size < max(table) or len(table) < 2:
@@ -165,7 +169,7 @@ def _decide_income(params: dict[str, Any], facts: _Facts, on: dt.date,
         return False, "No household income recorded; the income rule needs one."
     if facts.household_size is None:
         return False, "No household size recorded; the income rule needs one."
-    guideline = _guideline_for(facts.household_size, guidelines)
+    guideline = guideline_for(facts.household_size, guidelines)
     if guideline is None:
         return False, (f"No income guideline is configured for a household of "
                        f"{facts.household_size}.")

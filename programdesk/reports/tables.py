@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from programdesk.core.models import User
-from programdesk.reports import followups, selectors
+from programdesk.reports import demographics, followups, selectors
 from programdesk.reports.exports import CHUNK_SIZE
 from programdesk.reports.filtering import ReportFilter
 from programdesk.reports.selectors import GroupBy
@@ -22,6 +24,7 @@ class ReportOptions:
     min_times: int = 2
     min_absences: int = 3
     days: int = 14
+    year: int = 0  # new vs returning: the year of the quarters (0: this year)
 
 
 def _filter_rows(filters: ReportFilter) -> list[tuple[str, Any]]:
@@ -131,6 +134,54 @@ def unrecorded_sessions_table(user: User, filters: ReportFilter,
             (tuple(v[c] for c in columns) for v in qs.iterator(chunk_size=CHUNK_SIZE)))
 
 
+def demographics_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
+    r = demographics.report_demographics(user=user, filters=filters)
+    rows: list[Sequence[Any]] = [("people", "", r["people"]), ("households", "", r["households"])]
+    rows += [("age_band", b["band"], b["count"]) for b in r["age_bands"]]
+    rows += [("household_size", s["size"], s["count"]) for s in r["household_sizes"]]
+    rows += [("income_band", b["band"], b["count"]) for b in r["income_bands"]]
+    rows += [("tefap", key, value) for key, value in r["tefap"].items()]
+    rows += [(name, value, "") for name, value in _filter_rows(filters)]
+    return ["measure", "band", "count"], iter(rows)
+
+
+TEFAP_COLUMNS = ["month", "households", "households_with_children",
+                 "households_without_children", "seniors_60_plus", "adults_18_59",
+                 "children_0_17", "persons"]
+
+
+def tefap_monthly_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
+    rows = demographics.report_tefap_monthly(user=user, filters=filters)
+    return TEFAP_COLUMNS, iter([[r[c] for c in TEFAP_COLUMNS]  # type: ignore[literal-required]
+                                for r in rows])
+
+
+def csbg_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
+    """CSBG's characteristics: unduplicated individuals by age, households by size and by
+    income as a share of the poverty guideline."""
+    r = demographics.report_demographics(user=user, filters=filters)
+    rows: list[Sequence[Any]] = [("total", "", r["people"], r["households"])]
+    rows += [("age", b["band"], b["count"], None) for b in r["age_bands"]]
+    rows += [("household_size", s["size"], None, s["count"]) for s in r["household_sizes"]]
+    rows += [("income_percent_of_guideline", b["band"], None, b["count"])
+             for b in r["income_bands"]]
+    rows += [(name, value, None, None) for name, value in _filter_rows(filters)]
+    return ["characteristic", "band", "individuals", "households"], iter(rows)
+
+
+NEW_COLUMNS = ["period", "date_from", "date_to", "people_served", "new_people",
+               "returning_people", "households_served", "new_households",
+               "returning_households"]
+
+
+def new_vs_returning_table(user: User, filters: ReportFilter, options: ReportOptions) -> Table:
+    today = timezone.localdate()
+    rows = demographics.report_new_vs_returning(user=user, filters=filters,
+                                                year=options.year or today.year, today=today)
+    return NEW_COLUMNS, iter([[r[c] for c in NEW_COLUMNS]  # type: ignore[literal-required]
+                              for r in rows])
+
+
 REPORT_TABLES: dict[str, Callable[[User, ReportFilter, ReportOptions], Table]] = {
     "summary": summary_table,
     "attendance": attendance_table,
@@ -141,4 +192,8 @@ REPORT_TABLES: dict[str, Callable[[User, ReportFilter, ReportOptions], Table]] =
     "follow-ups-absences": absences_table,
     "follow-ups-not-served": not_served_table,
     "follow-ups-unrecorded-sessions": unrecorded_sessions_table,
+    "demographics": demographics_table,
+    "tefap-monthly": tefap_monthly_table,
+    "csbg": csbg_table,
+    "new-vs-returning": new_vs_returning_table,
 }

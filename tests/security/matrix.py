@@ -233,11 +233,13 @@ API: dict[tuple[str, str], Api] = {
 
 # Reports: read access, program-scoped through their query (another program's id → 404).
 for _name in ["summary", "attendance", "completion", "units-by-month", "repeat-participation",
-              "follow-ups/absences", "follow-ups/not-served", "follow-ups/unrecorded-sessions"]:
+              "follow-ups/absences", "follow-ups/not-served", "follow-ups/unrecorded-sessions",
+              "demographics"]:
     API[("GET", f"{V}/reports/{_name}")] = Api(READ, scope="query", query=_program)
 for _name in ["summary", "attendance", "completion", "units-by-month", "repeat-participation",
               "repeat-by-postal-code", "follow-ups-absences", "follow-ups-not-served",
-              "follow-ups-unrecorded-sessions"]:
+              "follow-ups-unrecorded-sessions", "demographics", "tefap-monthly", "csbg",
+              "new-vs-returning"]:
     for _fmt in ["csv", "xlsx"]:
         API[("GET", f"{V}/reports/{_name}.{_fmt}")] = Api(READ, scope="query", query=_program)
 
@@ -379,6 +381,14 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "reports/completion/"): Page(READ, query=_program, other=200),
     ("GET", "reports/repeat/"): Page(READ, query=_program, other=200),
     ("GET", "reports/follow-ups/"): Page(READ, query=_program, other=200),
+    ("GET", "reports/demographics/"): Page(READ, query=_program, other=200),
+    ("GET", "reports/tefap/"): Page(READ, query=_program, other=200),
+    ("GET", "reports/csbg/"): Page(READ, query=_program, other=200),
+    ("GET", "reports/new-vs-returning/"): Page(READ, query=_program, other=200),
+    # the rows behind a number: the filters as the downloads check them (another program 404)
+    ("GET", "reports/rows/"): Page(READ, query=lambda s: {**_program(s), "measure": "people"}),
+    ("GET", "reports/rows.csv"): Page(READ, query=lambda s: {**_program(s), "measure": "people"}),
+    ("GET", "reports/rows.xlsx"): Page(READ, query=lambda s: {**_program(s), "measure": "people"}),
     # imports: a job is its uploader's ("other": someone else's job, 404)
     ("GET", "imports/"): Page(WRITE, scoped=False),
     ("POST", "imports/"): Page(WRITE, scoped=False, ok=400),  # no file: the form's error
@@ -393,7 +403,8 @@ PAGES: dict[tuple[str, str], Page] = {
 }
 for _name in ["summary", "attendance", "completion", "units-by-month", "repeat-participation",
               "repeat-by-postal-code", "follow-ups-absences", "follow-ups-not-served",
-              "follow-ups-unrecorded-sessions"]:
+              "follow-ups-unrecorded-sessions", "demographics", "tefap-monthly", "csbg",
+              "new-vs-returning"]:
     for _fmt in ["csv", "xlsx"]:
         PAGES[("GET", f"reports/{_name}.{_fmt}")] = Page(READ, query=_program)
 for _name in ["people", "enrollments", "disbursements", "sessions"]:
