@@ -111,8 +111,10 @@ class Benefit(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(limit_max__isnull=True, limit_per__isnull=True,
                             limit_days__isnull=True, limit_scope__isnull=True)
-                | (Q(limit_max__gte=1, limit_scope__in=list(LIMIT_SCOPES))
-                   & (Q(limit_per="days", limit_days__gte=1)
+                # isnull=False spelled out: a CHECK whose test is NULL passes.
+                | (Q(limit_max__isnull=False, limit_max__gte=1, limit_scope__isnull=False,
+                     limit_scope__in=list(LIMIT_SCOPES), limit_per__isnull=False)
+                   & (Q(limit_per="days", limit_days__isnull=False, limit_days__gte=1)
                       | Q(limit_per__in=[p for p in LIMIT_PERIODS if p != "days"],
                           limit_days__isnull=True))),
                 name="programs_benefit_limit_consistent",

@@ -208,7 +208,8 @@ def _sheet_limits(*, actor: User | None, limit: ServiceLimit, marks: Sequence[At
     candidates = [LimitCandidate(benefit_id=benefit_id, person_id=person_id,
                                  account_id=account_id, household_id=snapshots[pk][0],
                                  on=day, field=f"records.{position[pk]}.status")
-                  for pk, benefit_id, person_id, account_id, day in rows]
+                  for pk, benefit_id, person_id, account_id, day in rows.order_by()]
+    candidates.sort(key=lambda c: c.field)  # the sheet's order: the later marks are refused
     hits = limits_check(limits={candidates[0].benefit_id: limit}, candidates=candidates,
                         exclude_ids=becoming_delivered)
     return limits_enforce(actor=actor, hits=hits, override_reason=override_reason)
