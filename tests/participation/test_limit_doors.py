@@ -250,3 +250,33 @@ def test_a_limited_200_person_sheet_adds_a_fixed_few_statements(charlie: Any,
     # plus whose rows they are (1) and the count (1) — and the locks on PostgreSQL.
     assert len(captured.captured_queries) == 10 + 2 + lock, [
         q["sql"][:80] for q in captured.captured_queries]
+
+
+# --- imports of past disbursements ----------------------------------------------------------------
+
+def test_an_import_reports_rows_past_the_limit_by_row_number(bob: Any, harris: Any) -> None:
+    from programdesk.imports.results import ImportErrors
+    from tests.imports.util import check, commit, errors
+
+    _, ana, ben = harris
+    f.BenefitFactory(name="Emergency kit", limit_max=1, limit_per="month",
+                     limit_scope="household")
+    services.disbursements_create_ad_hoc(
+        actor=bob, person=ana, disbursed_on=dt.date(2026, 3, 3),
+        lines=[services.DisbursementLine(benefit_id=Benefit.objects.get().pk,
+                                         quantity=Decimal(1))])
+    text = ("Person id,Benefit,Date\n"
+            f"{ben.pk},Emergency kit,2026-03-20\n"  # row 2: Ana was served on the 3rd
+            f"{ben.pk},Emergency kit,2026-04-02\n"  # row 3: a new month
+            f"{ana.pk},Emergency kit,2026-04-30\n")  # row 4: row 3 served the household
+    found = errors(check("disbursements", text, bob))
+    assert [(row, column) for row, column, _ in found] == [(2, ""), (4, "")]
+    assert "already served this month on 2026-03-03" in found[0][2]
+    assert "on 2026-04-02 at (this same request)" in found[1][2]
+    with pytest.raises(ImportErrors):
+        commit("disbursements", text, bob)
+    assert BenefitDisbursement.objects.count() == 1
+    # The rows within the limit import.
+    commit("disbursements", "Person id,Benefit,Date\n"
+                            f"{ben.pk},Emergency kit,2026-04-02\n", bob)
+    assert BenefitDisbursement.objects.count() == 2

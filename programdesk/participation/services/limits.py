@@ -130,18 +130,20 @@ class LimitOutcome:
 
 
 def limits_check(*, limits: Mapping[int, ServiceLimit], candidates: Sequence[LimitCandidate],
-                 exclude_ids: Sequence[int] = ()) -> list[LimitHit]:
+                 exclude_ids: Sequence[int] = (), lock: bool = True) -> list[LimitHit]:
     """The candidates past their benefit's limit (``limits``: benefit id → limit; benefits
     without one are not counted). Counted in date order, the call's own earlier candidates
     included: two members of one household in one bulk under "1 per household" are one hit.
     Locks first (see the module's docstring). Constant statements whatever the number.
     ``exclude_ids``: rows the write already marked delivered (a sheet, a check-in), which are
-    the candidates themselves, not earlier deliveries."""
+    the candidates themselves, not earlier deliveries. ``lock=False``: a dry run's check,
+    outside any write transaction (an import's; its write checks again, locking)."""
     counted = [(c, limits[c.benefit_id], key) for c in candidates
                if c.benefit_id in limits and (key := c.key(limits[c.benefit_id])) is not None]
     if not counted:
         return []
-    _lock(key for _, _, key in counted)
+    if lock:
+        _lock(key for _, _, key in counted)
     served = _served(counted, exclude_ids)
     hits: list[LimitHit] = []
     added: dict[tuple[int, LimitKey], list[dt.date]] = defaultdict(list)
