@@ -220,9 +220,9 @@ def test_a_correction_into_delivered_is_held_to_the_limit(api_as: Any, bob: Any,
 
 def test_a_limited_check_in_adds_a_fixed_few_statements(charlie: Any, harris: Any,
                                                         session: Any) -> None:
-    """Against the 6 of an unlimited check-in's service (test_api pins 8 with the token and
-    the session): the household snapshot's reads (3), the lock (PostgreSQL only) and the
-    count (1)."""
+    """The same roster check-in on a benefit without a limit and on one with: the limit adds
+    the count (1) and, on PostgreSQL, the household's lock (1) — nothing else (the limit is
+    read in the statement that reads the row; the household snapshot is taken either way)."""
     _, ana, _ = harris
     services.session_add_participants(actor=charlie, session=session, person_ids=[ana.pk])
     unlimited = f.SessionFactory(schedule=f.ScheduleFactory(first_date=TODAY), local_date=TODAY)
