@@ -52,7 +52,9 @@ def list_disbursements(request: HttpRequest, filters: Query[DisbursementFilter])
 class Override(Schema):
     override_eligibility: Bool = Field(
         False, description="Go on despite failed `block` eligibility rules (audited)")
-    override_reason: str = Field("", max_length=1000)
+    override_reason: str = Field("", max_length=1000, description=(
+        "The reason for an eligibility override; non-empty, it also takes a delivery past the "
+        "benefit's service limit (managers and admins only; audited)"))
 
 
 def _override(payload: Override) -> services.EligibilityOverride | None:
@@ -87,7 +89,9 @@ class AdHocOut(Schema):
 def create_ad_hoc(request: HttpRequest, payload: AdHocIn) -> Status[Any]:
     """Several benefits for one client at once, optionally linked to their case. Missing
     enrollments and assignments are created (walk-in when the enrollment is new). Staff and
-    up; an eligibility override needs a manager."""
+    up; an eligibility override needs a manager. A delivered line past its benefit's service
+    limit answers 409 naming when and where the client was last served; a manager's
+    `override_reason` goes past it (a reason from staff: 403)."""
     user = require(request, Cap.LOG_DISBURSEMENTS)
     result = services.disbursements_create_ad_hoc(
         actor=user,
@@ -96,6 +100,7 @@ def create_ad_hoc(request: HttpRequest, payload: AdHocIn) -> Status[Any]:
                                         "account_id"),
         case=get_for_field(cases_visible(user), payload.case_id, "case_id"),
         disbursed_on=payload.disbursed_on, override=_override(payload),
+        override_reason=payload.override_reason,
         lines=[services.DisbursementLine(benefit_id=i.benefit_id, quantity=i.quantity,
                                          status=i.status, extra=i.extra)
                for i in payload.items])
@@ -119,16 +124,19 @@ class DisbursementPatch(Schema):
     status: str | None = Field(None, max_length=40)
     quantity: Quantity | None = None
     extra: dict[str, Any] | None = None
+    override_reason: str = Field("", max_length=1000, description=(
+        "Goes past the benefit's service limit when the status becomes delivered (audited)"))
 
 
 @router.patch("/disbursements/{disbursement_id}", response=DisbursementOut)
 def update_disbursement(request: HttpRequest, disbursement_id: int,
                         payload: DisbursementPatch) -> BenefitDisbursement:
-    """Correct a disbursement's status, quantity or extra fields (audited)."""
+    """Correct a disbursement's status, quantity or extra fields (audited). A status becoming
+    delivered is held to the benefit's service limit (409) unless `override_reason` is given."""
     disbursement = _disbursement(request, disbursement_id, Cap.MANAGE_PROGRAMS)
     services.disbursement_update(actor=request.auth, disbursement=disbursement,  # type: ignore[attr-defined]
                                  status=payload.status, quantity=payload.quantity,
-                                 extra=payload.extra)
+                                 extra=payload.extra, override_reason=payload.override_reason)
     return BenefitDisbursement.objects.select_related("status", "unit").get(pk=disbursement.pk)
 
 
@@ -147,8 +155,15 @@ class BulkBase(Schema):
     extra: dict[str, Any] | None = None
 
 
+OverLimitIn = Literal["refuse", "skip"]
+OVER_LIMIT: Any = Field("refuse", description=(
+    "Recipients past the benefit's service limit: `refuse` (409, nothing written) or `skip` "
+    "(the rest are written; the answer lists `skipped`)"))
+
+
 class BulkWalkIn(BulkBase, Override):
     mode: Literal["walk_in"]
+    over_limit: OverLimitIn = OVER_LIMIT
     person_ids: list[Id] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
     account_ids: list[Id] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
     add_to_upcoming_session: Bool = False
@@ -161,16 +176,24 @@ class BulkAnonymous(BulkBase):
 
 class BulkEnrollment(BulkBase, Override):
     mode: Literal["enrollment"]
+    over_limit: OverLimitIn = OVER_LIMIT
     enrollment_ids: list[Id] = Field(min_length=1, max_length=MAX_RECIPIENTS)
 
 
 BulkIn = Annotated[BulkWalkIn | BulkAnonymous | BulkEnrollment, Field(discriminator="mode")]
 
 
+class SkippedOut(Schema):
+    person_id: int | None
+    account_id: int | None
+    last_served_on: str = Field(description="The day of their last delivery in the window")
+
+
 class BulkOut(Schema):
     disbursements_created: int
     enrollments_created: int
     warnings: list[Warning]
+    skipped: list[SkippedOut] = Field(description="Left out by `over_limit: skip`")
 
 
 @router.post("/benefits/{benefit_id}/bulk-disbursements", response={201: BulkOut})
@@ -179,7 +202,8 @@ def bulk_disbursements(request: HttpRequest, benefit_id: int, payload: BulkIn) -
     missing is created), `anonymous` (one disbursement for `number_of_recipients` people on the
     program's anonymous enrollment) or `enrollment` (picked enrollments). All or nothing. A
     benefit with a schedule adds the warning `benefit_has_schedule`. Staff and up; an
-    eligibility override needs a manager."""
+    eligibility override needs a manager. The benefit's service limit: `over_limit` refuses
+    (409) or skips those past it; a manager's `override_reason` lets them through."""
     user = require(request, Cap.LOG_DISBURSEMENTS)
     benefit = visible_or_404(benefits_visible(user), benefit_id)
     common: dict[str, Any] = {"actor": user, "benefit": benefit, "quantity": payload.quantity,
@@ -189,11 +213,13 @@ def bulk_disbursements(request: HttpRequest, benefit_id: int, payload: BulkIn) -
         result = services.disbursements_bulk_walk_in(
             **common, person_ids=payload.person_ids, account_ids=payload.account_ids,
             add_to_upcoming_session=payload.add_to_upcoming_session,
-            override=_override(payload))
+            override=_override(payload), override_reason=payload.override_reason,
+            over_limit=payload.over_limit)
     elif isinstance(payload, BulkAnonymous):
         result = services.disbursements_bulk_anonymous(
             **common, number_of_recipients=payload.number_of_recipients)
     else:
         result = services.disbursements_bulk_enrollment(
-            **common, enrollment_ids=payload.enrollment_ids, override=_override(payload))
+            **common, enrollment_ids=payload.enrollment_ids, override=_override(payload),
+            override_reason=payload.override_reason, over_limit=payload.over_limit)
     return Status(201, result)

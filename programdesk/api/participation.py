@@ -167,17 +167,21 @@ class MarkIn(Schema):
 class AttendanceIn(Schema):
     records: list[MarkIn] = Field(max_length=MAX_IDS)
     complete_session: Bool = False
+    override_reason: str = Field("", max_length=1000, description=(
+        "Goes past the benefit's service limit for rows marked delivered (managers; audited)"))
 
 
 @router.post("/sessions/{session_id}/attendance", response=SessionDetailOut)
 def session_attendance(request: HttpRequest, session_id: int,
                        payload: AttendanceIn) -> BenefitSession:
     """Save the attendance sheet in one request. Late entry for past sessions is allowed and
-    audited."""
+    audited. Rows marked delivered past the benefit's service limit refuse the sheet (409)
+    unless a manager gives `override_reason`."""
     user = require(request, Cap.WRITE_RECORDS)
     session = _session(request, user, session_id)
     services.attendance_record(
         actor=user, session=session, complete_session=payload.complete_session,
+        override_reason=payload.override_reason,
         marks=[services.AttendanceMark(disbursement_id=r.disbursement_id, status=r.status,
                                        quantity=r.quantity) for r in payload.records])
     return session_detail_for(user, session.pk)
@@ -213,14 +217,19 @@ def check_in_search(request: HttpRequest, session_id: int,
 
 class CheckInIn(Schema):
     person_id: Id
+    override_reason: str = Field("", max_length=1000, description=(
+        "Goes past the benefit's service limit (managers; audited)"))
 
 
 @router.post("/sessions/{session_id}/check-in", response=DisbursementOut)
 def check_in(request: HttpRequest, session_id: int, payload: CheckInIn) -> BenefitDisbursement:
     """On the roster: the disbursement becomes delivered (`completed`). Not on it: added as a
-    walk-in, completed. Checking in twice changes nothing."""
+    walk-in, completed. Checking in twice changes nothing. Past the benefit's service limit:
+    409 saying when and where they were last served — to a kiosk only "Please see a staff
+    member." — unless a manager gives `override_reason`."""
     user, session = _kiosk_session(request, session_id)
-    return services.check_in(actor=user, session=session, person_id=payload.person_id)
+    return services.check_in(actor=user, session=session, person_id=payload.person_id,
+                             override_reason=payload.override_reason)
 
 
 class CardCheckInIn(Schema):

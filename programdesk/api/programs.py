@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from programdesk.api.auth import require
 from programdesk.api.pagination import Page, PageParams, paginate
@@ -19,6 +19,7 @@ from programdesk.core.models import FieldDefinition
 from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible_or_404
 from programdesk.programs import selectors, services
+from programdesk.programs.limits import MAX_DAYS, MAX_MAX, benefit_limit, limit_clean
 from programdesk.programs.models import Benefit, EligibilityRule, Program, ProgramCohort
 
 router = Router(tags=["programs"])
@@ -101,6 +102,21 @@ def update_program(request: HttpRequest, program_id: int, payload: ProgramPatch)
 
 # --- Benefits ----------------------------------------------------------------------------------
 
+class LimitIn(Schema):
+    max: StrictInt = Field(ge=1, le=MAX_MAX, description="At most this many deliveries")
+    per: Literal["day", "week", "month", "year", "days"] = Field(
+        description="The calendar day, week (Monday to Sunday), month or year of the "
+                    "disbursement date, or `days`: a rolling window of `days` days ending on it")
+    days: StrictInt | None = Field(None, ge=1, le=MAX_DAYS, description="Only with `per: days`")
+    scope: Literal["person", "household"] = Field(
+        description="Counted per person (or account), or per household (a person in none "
+                    "counts alone)")
+
+
+LIMIT_DESCRIPTION = ("The service limit, or null for none: every door that records a delivery "
+                     "refuses one past it (409) unless a manager gives `override_reason`")
+
+
 class BenefitIn(Schema):
     program_id: Id
     name: str = Field(min_length=1, max_length=200)
@@ -111,6 +127,7 @@ class BenefitIn(Schema):
     is_active: Bool = True
     default_quantity: Quantity | None = None
     description: str = Field("", max_length=10_000)
+    limit: LimitIn | None = Field(None, description=LIMIT_DESCRIPTION)
 
 
 class BenefitPatch(Schema):
@@ -122,6 +139,14 @@ class BenefitPatch(Schema):
     is_active: Bool | None = Field(None, json_schema_extra=not_null)
     default_quantity: Quantity | None = Field(None, json_schema_extra=not_null)
     description: str | None = Field(None, max_length=10_000)
+    limit: LimitIn | None = Field(None, description=LIMIT_DESCRIPTION)
+
+
+class LimitOut(Schema):
+    max: int
+    per: str
+    days: int | None
+    scope: str
 
 
 class BenefitOut(Schema):
@@ -134,10 +159,16 @@ class BenefitOut(Schema):
     is_active: bool
     default_quantity: QuantityOut
     description: str
+    limit: LimitOut | None
 
     @staticmethod
     def resolve_unit(obj: Benefit) -> str:
         return obj.unit.code
+
+    @staticmethod
+    def resolve_limit(obj: Benefit) -> dict[str, Any] | None:
+        limit = benefit_limit(obj)
+        return limit.as_dict() if limit else None
 
 
 class BenefitFilter(PageParams):
@@ -164,7 +195,8 @@ def create_benefit(request: HttpRequest, payload: BenefitIn) -> Status[Benefit]:
         unit=selectors.unit_for_field(payload.unit),
         benefit_type=selectors.benefit_type_for_field(payload.benefit_type_id),
         is_active=payload.is_active, default_quantity=payload.default_quantity,
-        description=payload.description)
+        description=payload.description,
+        limit=limit_clean(payload.limit.dict() if payload.limit else None))
     return Status(201, benefit)
 
 
@@ -190,6 +222,8 @@ def update_benefit(request: HttpRequest, benefit_id: int, payload: BenefitPatch)
         data["benefit_type"] = selectors.benefit_type_for_field(data.pop("benefit_type_id"))
     if "description" in data and data["description"] is None:
         data["description"] = ""
+    if "limit" in data:
+        data["limit"] = limit_clean(data["limit"])
     return services.benefit_update(actor=user, benefit=benefit, **data)
 
 

@@ -19,7 +19,8 @@ from django.utils import timezone
 from programdesk.core.audit import audit_record
 from programdesk.core.bulk import JsonValues, chunked, ids_inserted, last_id
 from programdesk.core.errors import Conflict
-from programdesk.imports.results import ImportResult
+from programdesk.imports.planning.disbursements import disbursement_limits_check
+from programdesk.imports.results import ImportErrors, ImportResult
 from programdesk.imports.run import Anonymous, ImportRun
 from programdesk.participation.models import (
     BenefitDisbursement,
@@ -173,6 +174,11 @@ class _Writer:
         planned = self.run.disbursements
         if not planned:
             return
+        # Limits again, now inside the write's transaction and locking: a delivery recorded
+        # since the check would otherwise go past one.
+        disbursement_limits_check(self.run, lock=True)
+        if self.run.result.errors:
+            raise ImportErrors(self.run.result)
         enrollment_of = self._active_enrollments(planned)
         assignment_of = self._assignments(planned, enrollment_of)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from programdesk.core.errors import ValidationError
 from programdesk.core.models import (
     DISBURSEMENT_BUCKETS,
     ENROLLMENT_BUCKETS,
@@ -19,7 +20,11 @@ from programdesk.core.params import parse_id
 from programdesk.core.scoping import visible
 from programdesk.people.forms import DateInput
 from programdesk.people.models import DocumentType
+from programdesk.programs.limits import MAX_DAYS as LIMIT_MAX_DAYS
+from programdesk.programs.limits import MAX_MAX as LIMIT_MAX_MAX
+from programdesk.programs.limits import limit_clean
 from programdesk.programs.models import (
+    Benefit,
     BenefitKind,
     BenefitType,
     Criterion,
@@ -50,6 +55,41 @@ class BenefitForm(forms.Form):
     is_active = forms.BooleanField(required=False, initial=True, label="Active",
                                    help_text="Only active benefits can be assigned or given")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    # The service limit (programs/limits.py); "at most" left empty: none.
+    limit_max = forms.IntegerField(required=False, min_value=1, max_value=LIMIT_MAX_MAX,
+                                   label="Service limit: at most",
+                                   help_text="How many times one person or household may "
+                                             "receive it in the period. Empty: no limit")
+    limit_scope = forms.ChoiceField(required=False, label="Per",
+                                    choices=[("household", "household"), ("person", "person")])
+    limit_per = forms.ChoiceField(required=False, label="In", choices=[
+        ("month", "a calendar month"), ("week", "a week (Monday to Sunday)"),
+        ("day", "a day"), ("year", "a calendar year"), ("days", "a rolling number of days")])
+    limit_days = forms.IntegerField(required=False, min_value=1, max_value=LIMIT_MAX_DAYS,
+                                    label="Days (rolling)", help_text="Only for a rolling "
+                                                                      "number of days")
+
+    def clean(self) -> dict[str, Any]:
+        """The four limit fields become one ``limit`` (a ServiceLimit, or None)."""
+        data = super().clean() or {}
+        values = {key: data.pop(f"limit_{key}", None) for key in ("max", "per", "days", "scope")}
+        if values["max"] is None:
+            data["limit"] = None
+            return data
+        if values["per"] != "days":
+            values["days"] = None
+        try:
+            data["limit"] = limit_clean(values)
+        except ValidationError as exc:
+            for error in exc.errors:
+                self.add_error(error["field"].replace("limit.", "limit_"), error["message"])
+        return data
+
+    @staticmethod
+    def limit_initial(benefit: Benefit) -> dict[str, Any]:
+        return {"limit_max": benefit.limit_max, "limit_per": benefit.limit_per or "month",
+                "limit_days": benefit.limit_days,
+                "limit_scope": benefit.limit_scope or "household"}
 
 
 class CohortForm(forms.Form):

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 
 from programdesk.core.models import TimeStampedModel
+from programdesk.programs.limits import PERIODS as LIMIT_PERIODS
+from programdesk.programs.limits import SCOPES as LIMIT_SCOPES
 
 
 def quantity_field(**kwargs: Any) -> models.DecimalField:
@@ -88,6 +90,16 @@ class Benefit(TimeStampedModel):
     is_active = models.BooleanField(default=True)
     default_quantity = quantity_field(default=1)
     description = models.TextField(blank=True)
+    # The service limit (programs/limits.py): at most ``limit_max`` delivered disbursements per
+    # person or household (``limit_scope``) in the window ``limit_per`` (calendar day, week,
+    # month, year, or the rolling ``limit_days``). All four null: no limit — null, not "", so
+    # the check constraint reads "all or none".
+    limit_max = models.PositiveIntegerField(null=True, blank=True)
+    limit_per = models.CharField(max_length=8, null=True, blank=True,  # noqa: DJ001
+                                 choices=[(p, p) for p in LIMIT_PERIODS])
+    limit_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    limit_scope = models.CharField(max_length=16, null=True, blank=True,  # noqa: DJ001
+                                   choices=[(s, s) for s in LIMIT_SCOPES])
 
     class Meta:
         ordering = ["program__name", "name"]
@@ -96,6 +108,17 @@ class Benefit(TimeStampedModel):
                                     name="programs_benefit_unique_name"),
             models.CheckConstraint(condition=Q(default_quantity__gte=0),
                                    name="programs_benefit_quantity_not_negative"),
+            models.CheckConstraint(
+                condition=Q(limit_max__isnull=True, limit_per__isnull=True,
+                            limit_days__isnull=True, limit_scope__isnull=True)
+                # isnull=False spelled out: a CHECK whose test is NULL passes.
+                | (Q(limit_max__isnull=False, limit_max__gte=1, limit_scope__isnull=False,
+                     limit_scope__in=list(LIMIT_SCOPES), limit_per__isnull=False)
+                   & (Q(limit_per="days", limit_days__isnull=False, limit_days__gte=1)
+                      | Q(limit_per__in=[p for p in LIMIT_PERIODS if p != "days"],
+                          limit_days__isnull=True))),
+                name="programs_benefit_limit_consistent",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from programdesk.core.models import User
 from programdesk.core.text import name_problem
 from programdesk.people.matching import postal_key
 from programdesk.people.models import DocumentType
+from programdesk.programs.limits import ServiceLimit, limit_columns
 from programdesk.programs.models import (
     Benefit,
     BenefitKind,
@@ -150,7 +151,7 @@ def program_update(*, actor: User | None, program: Program, **fields: Any) -> Pr
 # --- Benefits ----------------------------------------------------------------------------------
 
 BENEFIT_FIELDS = {"name", "unit", "benefit_type", "is_active", "default_quantity", "description",
-                  "program"}
+                  "program", "limit"}
 
 
 def _benefit_errors(benefit: Benefit) -> dict[str, str]:
@@ -173,15 +174,16 @@ def _benefit_errors(benefit: Benefit) -> dict[str, str]:
 def benefit_create(*, actor: User | None, program: Program, name: str,
                    unit: UnitOfMeasure | None = None, benefit_type: BenefitType | None = None,
                    is_active: bool = True, default_quantity: Decimal | None = None,
-                   description: str = "") -> Benefit:
+                   description: str = "", limit: ServiceLimit | None = None) -> Benefit:
     """A benefit of a program. Without a unit it takes its benefit type's; the default
-    quantity is 1 unless given."""
+    quantity is 1 unless given. ``limit``: its service limit (programs/limits.py), if any."""
     if unit is None and benefit_type is not None:
         unit = benefit_type.unit
     benefit = Benefit(program=program, name=(name or "").strip(), unit=unit,
                       benefit_type=benefit_type, is_active=is_active,
                       default_quantity=Decimal(1) if default_quantity is None
-                      else default_quantity, description=(description or "").strip())
+                      else default_quantity, description=(description or "").strip(),
+                      **limit_columns(limit))
     _raise(_benefit_errors(benefit))
     benefit.save()
     audit_record(actor=actor, action="benefit.create", obj=benefit, after=snapshot(benefit))
@@ -190,8 +192,9 @@ def benefit_create(*, actor: User | None, program: Program, name: str,
 
 @transaction.atomic
 def benefit_update(*, actor: User | None, benefit: Benefit, **fields: Any) -> Benefit:
-    """Change name, unit, benefit type, active flag, default quantity or description. A
-    benefit never moves to another program: its disbursements are counted under it. A unit
+    """Change name, unit, benefit type, active flag, default quantity, description or service
+    limit (``limit``: a ``ServiceLimit`` or None for none). A benefit never moves to another
+    program: its disbursements are counted under it. A unit
     change applies to new disbursements; recorded ones keep the unit they were given in."""
     unknown = set(fields) - BENEFIT_FIELDS
     if unknown:
@@ -202,6 +205,8 @@ def benefit_update(*, actor: User | None, benefit: Benefit, **fields: Any) -> Be
     if program is not None and program.pk != obj.program_id:
         errors["program_id"] = "A benefit cannot move to another program."
     before = snapshot(obj)
+    if "limit" in fields:
+        fields.update(limit_columns(fields.pop("limit")))
     for key, value in fields.items():
         setattr(obj, key, (value or "").strip() if key in {"name", "description"} else value)
     _raise({**_benefit_errors(obj), **errors})

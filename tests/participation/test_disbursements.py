@@ -323,7 +323,7 @@ def test_api_bulk_modes(api_as, bob) -> None:
         "person_ids": [p.pk for p in f.PersonFactory.create_batch(2)]})
     assert walk_in.status_code == 201, walk_in.content
     assert walk_in.json() == {"disbursements_created": 2, "enrollments_created": 2,
-                              "warnings": []}
+                              "warnings": [], "skipped": []}
     anonymous = api_as(bob).post(f"benefits/{benefit.pk}/bulk-disbursements", {
         "mode": "anonymous", "quantity": 40, "disbursed_on": "2026-03-04",
         "number_of_recipients": 40})

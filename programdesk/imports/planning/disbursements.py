@@ -34,7 +34,14 @@ from programdesk.imports.values import (
     read_int,
 )
 from programdesk.participation.models import BenefitDisbursement, ProgramEnrollment
-from programdesk.participation.services import check_quantity
+from programdesk.participation.services import (
+    LimitCandidate,
+    check_quantity,
+    limit_hits_described,
+    limits_check,
+)
+from programdesk.people.selectors import household_snapshots
+from programdesk.programs.limits import benefit_limit
 from programdesk.programs.models import Benefit
 from programdesk.scheduling.models import BenefitSchedule
 
@@ -276,6 +283,7 @@ def _new_disbursements_plan(run: ImportRun, planned: list[dict[str, Any]]) -> No
     run.result.summary["disbursements_new"] = len(run.disbursements)
     if run.marks:
         run.result.summary["disbursements_marked"] = len(run.marks)
+    disbursement_limits_check(run, lock=False)
 
 
 def _mark_plan(run: ImportRun, row: dict[str, Any], existing: tuple[int, int, str]) -> None:
@@ -285,6 +293,41 @@ def _mark_plan(run: ImportRun, row: dict[str, Any], existing: tuple[int, int, st
     pk, status_id, bucket = existing
     if bucket == "expected" and row["status"].pk != status_id:
         run.marks.append((pk, row["status"].pk))
+
+
+def disbursement_limits_check(run: ImportRun, *, lock: bool) -> None:
+    """The new delivered rows against their benefits' service limits (what was delivered
+    before, and the file's own earlier rows): a row past one is a row error naming when and
+    where the recipient was last served. No override: a manager logs that one by hand. The
+    dry run checks without locking; the write checks again inside its transaction, locking.
+    Constant queries: the limits, the household snapshots, the count (and, for errors, the
+    places and names)."""
+    delivered = [r for r in run.disbursements if r["status"].bucket == "delivered"
+                 and not isinstance(r["recipient"], Anonymous)]
+    benefit_ids = {r["benefit"] for r in delivered}
+    if not benefit_ids:
+        return
+    limits = {b.pk: limit for b in Benefit.objects.filter(pk__in=benefit_ids,
+                                                          limit_max__isnull=False)
+              if (limit := benefit_limit(b)) is not None}
+    delivered = [r for r in delivered if r["benefit"] in limits]
+    if not delivered:
+        return
+    # A new person or account has no id before the write: counted there, by the file's rows.
+    who = [(getattr(r["recipient"], "person_id", None), getattr(r["recipient"], "account_id",
+                                                                None)) for r in delivered]
+    snapshots = household_snapshots(person_ids={p for p, _ in who if p},
+                                     account_ids={a for _, a in who if a},
+                                     days={r["disbursed_on"] for r in delivered})
+    by_candidate: dict[LimitCandidate, int] = {}
+    for r, (person_id, account_id) in zip(delivered, who, strict=True):
+        by_candidate[LimitCandidate(
+            benefit_id=r["benefit"], person_id=person_id, account_id=account_id,
+            household_id=snapshots.of(person_id, account_id, r["disbursed_on"])[0],
+            on=r["disbursed_on"], field=str(r["index"]))] = r["index"]
+    hits = limits_check(limits=limits, candidates=list(by_candidate), lock=lock)
+    for hit in limit_hits_described(hits):
+        run.error(by_candidate[hit.candidate], "", hit.message())
 
 
 def _existing_disbursements(planned: list[dict[str, Any]]

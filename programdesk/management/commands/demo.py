@@ -41,6 +41,7 @@ from programdesk.people.services import (
     person_create,
     person_document_add,
 )
+from programdesk.programs.limits import ServiceLimit
 from programdesk.programs.models import Benefit, BenefitType, Program, UnitOfMeasure
 from programdesk.programs.services import (
     benefit_create,
@@ -233,7 +234,9 @@ def _build(admin: User, rng: random.Random, n_people: int) -> None:
 
     # 8. Flood relief: kits to households in the flooded area, and to people who gave no name.
     flood = program("Flood Relief", "Emergency kits for households in the flooded area.")
-    kit = benefit(flood, "Emergency kit", benefit_type=btype["Relief kit"])
+    # One kit per household per month: the front desk sees when and where one was given.
+    kit = benefit(flood, "Emergency kit", benefit_type=btype["Relief kit"],
+                  limit=ServiceLimit(max=1, per="month", scope="household"))
     flooded = list(Account.objects.filter(postal_code__in=FLOODED)[:30])
     flood_day = today - dt.timedelta(days=20)
     disbursements_bulk_walk_in(actor=admin, benefit=kit, quantity=Decimal(1),

@@ -8,5 +8,6 @@ disbursements and their corrections."""
 from programdesk.participation.services.attendance import *  # noqa: F403
 from programdesk.participation.services.disbursements import *  # noqa: F403
 from programdesk.participation.services.enrollments import *  # noqa: F403
+from programdesk.participation.services.limits import *  # noqa: F403
 from programdesk.participation.services.rosters import *  # noqa: F403
 from programdesk.participation.services.writers import *  # noqa: F403

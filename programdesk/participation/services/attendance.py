@@ -26,6 +26,12 @@ from programdesk.participation.models import (
     ProgramEnrollment,
     RecipientType,
 )
+from programdesk.participation.services.limits import (
+    LimitCandidate,
+    LimitOutcome,
+    limits_check,
+    limits_enforce,
+)
 from programdesk.participation.services.rosters import (
     session_add_participants,
 )
@@ -37,6 +43,7 @@ from programdesk.participation.services.writers import (
 )
 from programdesk.people.models import Account, Person
 from programdesk.people.selectors import card_find, people_visible
+from programdesk.programs.limits import ServiceLimit, benefit_limit, limit_from_columns
 from programdesk.programs.models import UnitOfMeasure
 from programdesk.scheduling.models import BenefitSession, SessionStatus
 from programdesk.scheduling.services import session_complete
@@ -57,26 +64,37 @@ class AttendanceMark:
     quantity: Decimal | None = None
 
 
-def _sheet_read(*, session_id: int, with_quantity: bool
-                ) -> tuple[str, bool, dict[int, tuple[int, Decimal | None]]] | None:
-    """The session's status, whether its day is past (late entry), and its rows
-    ({disbursement id: (status id, quantity or None)}) — one statement, which also locks the
-    session row until the sheet is saved (PostgreSQL; SQLite's write transaction already holds
-    the database). None when there is no such session. Quantities are read only when a mark
-    changes some: most sheets only set statuses."""
+@dataclass(frozen=True)
+class _Sheet:
+    status: str
+    late: bool
+    current: dict[int, tuple[int, Decimal | None]]
+    limit: ServiceLimit | None
+
+
+def _sheet_read(*, session_id: int, with_quantity: bool) -> _Sheet | None:
+    """The session's status, whether its day is past (late entry), its rows ({disbursement
+    id: (status id, quantity or None)}) and its benefit's service limit — one statement, which
+    also locks the session row until the sheet is saved (PostgreSQL; SQLite's write
+    transaction already holds the database). None when there is no such session. Quantities
+    are read only when a mark changes some: most sheets only set statuses."""
     lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
     quantity = ", d.quantity" if with_quantity else ""
-    sql = ("SELECT s.status, s.local_date < %s, d.id, d.status_id" + quantity  # noqa: S608
-           + " FROM scheduling_benefitsession s LEFT JOIN participation_benefitdisbursement d"
+    sql = ("SELECT s.status, s.local_date < %s, b.limit_max, b.limit_per, b.limit_days,"  # noqa: S608
+           " b.limit_scope, d.id, d.status_id" + quantity
+           + " FROM scheduling_benefitsession s"
+             " JOIN programs_benefit b ON b.id = s.benefit_id"
+             " LEFT JOIN participation_benefitdisbursement d"
              " ON d.session_id = s.id WHERE s.id = %s" + lock)
     with connection.cursor() as cursor:
         cursor.execute(sql, [db_date(_today()), session_id])
         rows = cursor.fetchall()
     if not rows:
         return None
-    current = {row[2]: (row[3], Decimal(str(row[4])).quantize(QUANTITY_STEP) if with_quantity
-                        and row[4] is not None else None) for row in rows if row[2] is not None}
-    return rows[0][0], bool(rows[0][1]), current
+    current = {row[6]: (row[7], Decimal(str(row[8])).quantize(QUANTITY_STEP) if with_quantity
+                        and row[8] is not None else None) for row in rows if row[6] is not None}
+    return _Sheet(status=rows[0][0], late=bool(rows[0][1]), current=current,
+                  limit=limit_from_columns(*rows[0][2:6]))
 
 
 def _disbursement_statuses() -> tuple[dict[str, tuple[int, bool]], set[int]]:
@@ -118,10 +136,13 @@ def _marks_check(*, marks: Sequence[AttendanceMark], statuses: dict[str, tuple[i
 @transaction.atomic
 def attendance_record(*, actor: User | None, session: BenefitSession,
                       marks: Sequence[AttendanceMark], complete_session: bool = False,
-                      ) -> int:
+                      override_reason: str = "") -> int:
     """Save a whole attendance sheet in one go. Returns how many disbursements changed.
 
-    Late entry (a past session) is allowed and recorded as such in the audit log.
+    Late entry (a past session) is allowed and recorded as such in the audit log. Rows
+    becoming delivered are held to the benefit's service limit: past it the whole sheet is
+    refused (``ServiceLimitExceeded`` naming each mark), unless a manager gives
+    ``override_reason``. A benefit without a limit costs no statement more.
     """
     # Plain values in two reads, not model instances or ORM queries: a sheet is saved many
     # times an hour, and for a 200-row sheet building them cost more than the write itself.
@@ -129,7 +150,7 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     found = _sheet_read(session_id=session.pk, with_quantity=with_quantity)
     if found is None:
         raise NotFound()
-    status, late, current = found
+    status, late, current = found.status, found.late, found.current
     # Completing a cancelled session would restore it, which is a manager's (session_update).
     if status == SessionStatus.CANCELLED and (marks or complete_session):
         raise Conflict("This session is cancelled; its attendance cannot be recorded.")
@@ -161,27 +182,56 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     changed = update_rows(BenefitDisbursement, ["status", "quantity", "updated_at"], rows,
                           keep_if_null={"quantity"})
     # Rows written weeks ahead count the household as it is on the session's day.
-    disbursements_household_refresh(disbursement_ids=becoming_delivered)
+    snapshots = disbursements_household_refresh(disbursement_ids=becoming_delivered)
+    limit_outcome = LimitOutcome()
+    if found.limit is not None and becoming_delivered:
+        limit_outcome = _sheet_limits(actor=actor, limit=found.limit, marks=marks,
+                                      becoming_delivered=becoming_delivered,
+                                      snapshots=snapshots, override_reason=override_reason)
     if complete_session and status != SessionStatus.COMPLETED:
         session_complete(session=session)
     audit_record(actor=actor, action="attendance.record_late" if late else "attendance.record",
-                 obj=session, object_ids=[r[-1] for r in rows], before=before,
-                 after={**after, "complete_session": complete_session})
+                 obj=session, object_ids=[r[-1] for r in rows],
+                 before={**before, **limit_outcome.audit()},
+                 after={**after, "complete_session": complete_session},
+                 reason=limit_outcome.reason)
     return changed
 
 
+def _sheet_limits(*, actor: User | None, limit: ServiceLimit, marks: Sequence[AttendanceMark],
+                  becoming_delivered: list[int],
+                  snapshots: Mapping[int, tuple[int | None, int | None]],
+                  override_reason: str) -> LimitOutcome:
+    """The service limit of a sheet's rows becoming delivered (already updated, so they are
+    left out of what was served before): one read of whose rows they are, then the check."""
+    position = {m.disbursement_id: i for i, m in enumerate(marks)}
+    rows = (BenefitDisbursement.objects.filter(pk__in=becoming_delivered)
+            .values_list("pk", "benefit_id", "person_id", "account_id", "disbursed_on"))
+    candidates = [LimitCandidate(benefit_id=benefit_id, person_id=person_id,
+                                 account_id=account_id, household_id=snapshots[pk][0],
+                                 on=day, field=f"records.{position[pk]}.status")
+                  for pk, benefit_id, person_id, account_id, day in rows.order_by()]
+    candidates.sort(key=lambda c: c.field)  # the sheet's order: the later marks are refused
+    hits = limits_check(limits={candidates[0].benefit_id: limit}, candidates=candidates,
+                        exclude_ids=becoming_delivered)
+    return limits_enforce(actor=actor, hits=hits, override_reason=override_reason)
+
+
 # A check-in's row, read (and locked) in one statement with what the answer shows — its unit —
-# and with the delivered default it becomes (`completed`: the first active status of the
-# delivered bucket). Plain SQL: this is the kiosk's hot path, and building the same query with
-# the ORM cost more than running it.
+# its benefit's service limit, and the delivered default it becomes (`completed`: the first
+# active status of the delivered bucket). Plain SQL: this is the kiosk's hot path, and
+# building the same query with the ORM cost more than running it.
 _CHECK_IN_ROW = """
 SELECT d.*, current.code AS current_code, current.bucket AS current_bucket,
        u.code AS unit_code, u.name AS unit_name,
        v.id AS delivered_id, v.code AS delivered_code, v.label AS delivered_label,
-       v.is_default AS delivered_is_default, v."order" AS delivered_order
+       v.is_default AS delivered_is_default, v."order" AS delivered_order,
+       b.limit_max AS b_limit_max, b.limit_per AS b_limit_per, b.limit_days AS b_limit_days,
+       b.limit_scope AS b_limit_scope
 FROM participation_benefitdisbursement d
 JOIN core_statusvalue current ON current.id = d.status_id
 JOIN programs_unitofmeasure u ON u.id = d.unit_id
+JOIN programs_benefit b ON b.id = d.benefit_id
 LEFT JOIN (SELECT id, code, label, is_default, "order" FROM core_statusvalue
            WHERE kind = %s AND bucket = 'delivered' AND is_active
            ORDER BY "order", id LIMIT 1) v ON 1 = 1
@@ -201,13 +251,16 @@ def _check_in_row(*, session_id: int, person_id: int) -> BenefitDisbursement | N
 
 
 @transaction.atomic
-def check_in(*, actor: User | None, session: BenefitSession, person_id: int
-             ) -> BenefitDisbursement:
+def check_in(*, actor: User | None, session: BenefitSession, person_id: int,
+             override_reason: str = "") -> BenefitDisbursement:
     """A person checks in to a session: their disbursement becomes the delivered default
-    (`completed`); someone not on it is added as a walk-in, completed. Twice is once.
+    (`completed`); someone not on it is added as a walk-in, completed. Twice is once. Past the
+    benefit's service limit it is refused (``ServiceLimitExceeded``; a kiosk is only told to
+    see a staff member) unless a manager gives ``override_reason``.
 
     On the roster — nearly every check-in — it is three statements: the row (locked, with the
-    delivered default read alongside), the UPDATE of its status, the audit event."""
+    delivered default and the benefit's limit read alongside), the UPDATE of its status, the
+    audit event. A limit adds the household snapshot's reads, the lock and the count."""
     on_session = BenefitDisbursement.objects.filter(session=session, person_id=person_id)
     existing = _check_in_row(session_id=session.pk, person_id=person_id)
     if existing is None:
@@ -219,9 +272,13 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
             raise ValidationError.for_fields({"person_id": f"Unknown person {person_id}."})
         session_add_participants(actor=actor, session=session, person_ids=[person_id],
                                  status=delivered, recipient_type=RecipientType.WALK_IN)
-        disbursement = on_session.select_related("status", "unit").get()
+        disbursement = on_session.select_related("status", "unit", "benefit").get()
+        outcome = _check_in_limit(actor=actor, disbursement=disbursement,
+                                  limit=benefit_limit(disbursement.benefit),
+                                  override_reason=override_reason, written=True)
         audit_record(actor=actor, action="session.check_in", obj=disbursement,
-                     after={"status": delivered.code, "walk_in": True})
+                     after={"status": delivered.code, "walk_in": True},
+                     before=outcome.audit() or None, reason=outcome.reason)
         return disbursement
     read: Any = existing  # with the raw query's extra columns
     if read.delivered_id is None:
@@ -232,18 +289,25 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int
                             order=read.delivered_order)
     before = read.current_code
     changes = existing.status_id != delivered.pk
-    existing.status = delivered
     if changes:
+        outcome = LimitOutcome()
+        if read.current_bucket != "delivered":
+            # Written weeks ahead: the household as it is on the session's day (taken before
+            # the limit counts it).
+            disbursement_household_refresh(existing)
+            outcome = _check_in_limit(
+                actor=actor, disbursement=existing, override_reason=override_reason,
+                limit=limit_from_columns(read.b_limit_max, read.b_limit_per, read.b_limit_days,
+                                         read.b_limit_scope), written=False)
         existing.updated_at = timezone.now()
         with connection.cursor() as cursor:
             cursor.execute("UPDATE participation_benefitdisbursement SET status_id = %s, "
                            "updated_at = %s WHERE id = %s",
                            [delivered.pk, db_datetime(existing.updated_at), existing.pk])
-        if read.current_bucket != "delivered":
-            # Written weeks ahead: the household as it is on the session's day.
-            disbursement_household_refresh(existing)
         audit_record(actor=actor, action="session.check_in", obj=existing,
-                     before={"status": before}, after={"status": delivered.code})
+                     before={"status": before, **outcome.audit()},
+                     after={"status": delivered.code}, reason=outcome.reason)
+    existing.status = delivered
     return existing
 
 
@@ -325,6 +389,21 @@ def check_in_card(*, actor: User | None, session: BenefitSession, code: str,
                                                  person_id=candidates[0].pk))
     return CardCheckIn(choices=tuple({"person_id": p.pk, "display_name": p.kiosk_name}
                                      for p in candidates))
+
+
+def _check_in_limit(*, actor: User | None, disbursement: BenefitDisbursement,
+                    limit: ServiceLimit | None, override_reason: str, written: bool
+                    ) -> LimitOutcome:
+    """A check-in against its benefit's service limit; ``written``: the row is delivered
+    already (a walk-in's, just added), so it is not one of the earlier deliveries."""
+    if limit is None:
+        return LimitOutcome()
+    d = disbursement
+    hits = limits_check(limits={d.benefit_id: limit}, candidates=[LimitCandidate(
+        benefit_id=d.benefit_id, person_id=d.person_id, account_id=d.account_id,
+        household_id=d.household_id, on=d.disbursed_on, field="person_id")],
+        exclude_ids=[d.pk] if written else ())
+    return limits_enforce(actor=actor, hits=hits, override_reason=override_reason)
 
 
 @transaction.atomic

@@ -24,6 +24,13 @@ from programdesk.participation.models import (
     RecipientType,
 )
 from programdesk.participation.services.enrollments import _validated_extra_for
+from programdesk.participation.services.limits import (
+    LimitCandidate,
+    LimitOutcome,
+    OverLimit,
+    limits_check,
+    limits_enforce,
+)
 from programdesk.participation.services.rosters import session_add_participants
 from programdesk.participation.services.writers import (
     DISBURSEMENT_FIELDS,
@@ -35,12 +42,14 @@ from programdesk.participation.services.writers import (
     _require_active_benefit,
     active_enrollment_status,
     assignments_ensure,
+    disbursement_household_refresh,
     enrollments_ensure,
     enrollments_insert_many,
     participants_enroll,
 )
 from programdesk.people.models import Account, Case, Person
-from programdesk.people.selectors import household_snapshots
+from programdesk.people.selectors import HouseholdSnapshots, household_snapshots
+from programdesk.programs.limits import benefit_limit
 from programdesk.programs.models import Benefit
 from programdesk.programs.quantities import QUANTITY_MAX as QUANTITY_MAX  # for services.*
 from programdesk.programs.quantities import check_quantity
@@ -56,6 +65,8 @@ class BulkResult:
     enrollments_created: int = 0
     warnings: list[dict[str, str]] = field(default_factory=list)
     disbursement_ids: list[int] = field(default_factory=list)
+    # Recipients left out by ``over_limit="skip"``: {person_id, account_id, last_served_on}.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append({"code": code, "message": message})
@@ -108,20 +119,77 @@ def _select_new_ids(benefit: Benefit, disbursed_on: dt.date, created_at: Any) ->
         created_at=created_at).values_list("id", flat=True))
 
 
+def _snapshots(enrollees: Sequence[Enrollee], on: dt.date) -> HouseholdSnapshots:
+    return household_snapshots(person_ids=[e.person_id for e in enrollees if e.person_id],
+                               account_ids=[e.account_id for e in enrollees if e.account_id],
+                               days=[on])
+
+
+@dataclass
+class _LimitGate:
+    """The service limit of a bulk call, checked between eligibility and enrolling (so people
+    skipped get no enrollment either): ``participants_enroll`` calls it with the enrollees and
+    writes only those it returns. Keeps the household snapshots it took for the insert."""
+
+    actor: User | None
+    benefit: Benefit
+    on: dt.date
+    delivered: bool
+    override_reason: str
+    over_limit: str
+    field_name: str
+    households: HouseholdSnapshots | None = None
+    outcome: LimitOutcome = field(default_factory=LimitOutcome)
+
+    def __call__(self, enrollees: list[Enrollee]) -> list[Enrollee]:
+        limit = benefit_limit(self.benefit)
+        if limit is None or not self.delivered:
+            return enrollees
+        self.households = _snapshots(enrollees, self.on)
+        candidates = [(e, LimitCandidate(
+            benefit_id=self.benefit.pk, person_id=e.person_id, account_id=e.account_id,
+            household_id=self.households.of(e.person_id, e.account_id, self.on)[0],
+            on=self.on, field=self.field_name)) for e in enrollees]
+        hits = limits_check(limits={self.benefit.pk: limit},
+                            candidates=[c for _, c in candidates])
+        self.outcome = limits_enforce(actor=self.actor, hits=hits,
+                                      override_reason=self.override_reason,
+                                      over_limit=self.over_limit)
+        left_out = self.outcome.skipped_candidates
+        return [e for e, c in candidates if c not in left_out]
+
+    def report(self, result: BulkResult) -> dict[str, Any]:
+        """Lists the skipped in the answer; returns what the audit event adds."""
+        result.skipped = [{"person_id": h.candidate.person_id,
+                           "account_id": h.candidate.account_id,
+                           "last_served_on": h.last_served_on.isoformat()}
+                          for h in self.outcome.skipped]
+        return self.outcome.audit()
+
+
+def _audit_kwargs(done: Any, gate: _LimitGate) -> dict[str, Any]:
+    """The eligibility override's and the limit override's reasons and what they overrode."""
+    kwargs = done.audit_kwargs()
+    if gate.outcome.overridden:
+        kwargs["before"] = {**(kwargs.get("before") or {}), **gate.outcome.audit()}
+        kwargs["reason"] = "; ".join(dict.fromkeys(
+            r for r in (kwargs.get("reason", ""), gate.outcome.reason) if r))
+    return kwargs
+
+
 def _insert_ad_hoc(*, benefit: Benefit, participants: Sequence[tuple[int, int, Enrollee]],
                    quantity: Decimal, status: StatusValue, disbursed_on: dt.date,
                    recipient_type: str, extra: dict[str, Any], recipient_count: int = 1,
-                   case_id: int | None = None) -> tuple[int, list[int]]:
+                   case_id: int | None = None, households: HouseholdSnapshots | None = None
+                   ) -> tuple[int, list[int]]:
     now = timezone.now()
     now_value = db_datetime(now)
     day, extra_value = db_date(disbursed_on), db_json(extra)
     # Constants hoisted: this runs once per row of a bulk of 10,000.
     benefit_id, program_id, unit_id, status_id = (benefit.pk, benefit.program_id,
                                                   benefit.unit_id, status.pk)
-    households = household_snapshots(
-        person_ids=[e.person_id for _, _, e in participants if e.person_id],
-        account_ids=[e.account_id for _, _, e in participants if e.account_id],
-        days=[disbursed_on])
+    if households is None:
+        households = _snapshots([e for _, _, e in participants], disbursed_on)
     rows = ((assignment_id, None, enrollment_id, benefit_id, program_id, e.person_id,
              e.account_id, case_id, recipient_type, recipient_count, quantity, unit_id,
              status_id, day, extra_value, now_value, now_value,
@@ -158,11 +226,13 @@ def _ad_hoc_request_check(*, person: Person | None, account: Account | None, cas
 def disbursements_create_ad_hoc(
     *, actor: User | None, person: Person | None = None, account: Account | None = None,
     case: Case | None = None, disbursed_on: dt.date, lines: Sequence[DisbursementLine],
-    override: EligibilityOverride | None = None,
+    override: EligibilityOverride | None = None, override_reason: str = "",
 ) -> AdHocResult:
     """Several benefits for one client at once ("a bus pass, an hour of job coaching and 30
     minutes of résumé review"). Missing enrollments and assignments are made on the spot;
-    disbursements whose enrollment was made on the spot are walk-ins."""
+    disbursements whose enrollment was made on the spot are walk-ins. A delivered line past
+    its benefit's service limit refuses the call (``ServiceLimitExceeded``) unless a manager
+    gives ``override_reason``."""
     _ad_hoc_request_check(person=person, account=account, case=case, lines=lines)
     benefits = _visible_benefits(actor, [line.benefit_id for line in lines])
     errors: dict[str, str] = {}
@@ -200,6 +270,9 @@ def disbursements_create_ad_hoc(
         person_ids=[enrollee.person_id] if enrollee.person_id else [],
         account_ids=[enrollee.account_id] if enrollee.account_id else [],
         days=[disbursed_on]).of(enrollee.person_id, enrollee.account_id, disbursed_on)
+    limit_outcome = _ad_hoc_limits(actor=actor, prepared=prepared, enrollee=enrollee,
+                                   household_id=household_id, on=disbursed_on,
+                                   override_reason=override_reason)
     for benefit, quantity, status, extra in prepared:
         by_key, created = enrollments_ensure(program=benefit.program, enrollees=[enrollee],
                                              on=disbursed_on)
@@ -223,9 +296,30 @@ def disbursements_create_ad_hoc(
                         "case_id": getattr(case, "pk", None),
                         "lines": [{"benefit_id": b.pk, "quantity": str(q), "status": s.code}
                                   for b, q, s, _ in prepared]},
-                 reason="; ".join(o["reason"] for o in overrides.values()),
-                 before={"eligibility_overridden": overrides} if overrides else None)
+                 reason="; ".join(dict.fromkeys(
+                     [o["reason"] for o in overrides.values()]
+                     + ([limit_outcome.reason] if limit_outcome.reason else []))),
+                 before=({"eligibility_overridden": overrides} if overrides else {})
+                 | limit_outcome.audit() or None)
     return AdHocResult(disbursements=disbursements, warnings=result.warnings)
+
+
+def _ad_hoc_limits(*, actor: User | None, prepared: Sequence[tuple[Benefit, Decimal, StatusValue,
+                                                                    Any]],
+                   enrollee: Enrollee, household_id: int | None, on: dt.date,
+                   override_reason: str) -> LimitOutcome:
+    """The service limits of an ad hoc call's delivered lines (two lines of one benefit count
+    twice). No statement when no line's benefit has a limit."""
+    limits = {b.pk: limit for b, _, s, _ in prepared
+              if s.bucket == "delivered" and (limit := benefit_limit(b)) is not None}
+    if not limits:
+        return LimitOutcome()
+    hits = limits_check(limits=limits, candidates=[
+        LimitCandidate(benefit_id=b.pk, person_id=enrollee.person_id,
+                       account_id=enrollee.account_id, household_id=household_id, on=on,
+                       field=f"items.{i}.benefit_id")
+        for i, (b, _, s, _) in enumerate(prepared) if s.bucket == "delivered"])
+    return limits_enforce(actor=actor, hits=hits, override_reason=override_reason)
 
 
 # --- bulk -----------------------------------------------------------------------------------
@@ -253,16 +347,23 @@ def disbursements_bulk_walk_in(
     *, actor: User | None, benefit: Benefit, quantity: Decimal, disbursed_on: dt.date,
     person_ids: Sequence[int] = (), account_ids: Sequence[int] = (), status: str | None = None,
     extra: dict[str, Any] | None = None, add_to_upcoming_session: bool = False,
-    override: EligibilityOverride | None = None,
+    override: EligibilityOverride | None = None, override_reason: str = "",
+    over_limit: str = OverLimit.REFUSE,
 ) -> BulkResult:
     """The same benefit to many people or accounts who did not enroll in advance: what is
-    missing (enrollment, assignment) is made, and every disbursement is a walk-in."""
+    missing (enrollment, assignment) is made, and every disbursement is a walk-in. Past the
+    benefit's service limit: ``over_limit`` refuses the call or skips those people (listed in
+    ``skipped``), unless a manager gives ``override_reason``."""
     benefit = Benefit.objects.select_related("program").get(pk=benefit.pk)
     result, quantity, status_value, extra = _bulk_start(benefit, quantity, status,
                                                         disbursed_on, extra)
+    gate = _LimitGate(actor=actor, benefit=benefit, on=disbursed_on,
+                      delivered=status_value.bucket == "delivered",
+                      override_reason=override_reason, over_limit=over_limit,
+                      field_name="person_ids")
     done = participants_enroll(actor=actor, benefit_id=benefit.pk, on=disbursed_on,
                                person_ids=person_ids, account_ids=account_ids,
-                               override=override)
+                               override=override, limits_gate=gate)
     _merge(result, done.result)
     result.enrollments_created = len(done.created)
     enrollments, assignments = done.enrollments, done.assignments
@@ -270,7 +371,8 @@ def disbursements_bulk_walk_in(
         benefit=benefit, participants=[(assignments[eid], eid, e)
                                        for eid, e in enrollments.items()],
         quantity=quantity, status=status_value, disbursed_on=disbursed_on,
-        recipient_type=RecipientType.WALK_IN, extra=extra)
+        recipient_type=RecipientType.WALK_IN, extra=extra, households=gate.households)
+    gate.report(result)
     session = None
     if add_to_upcoming_session:
         session = (BenefitSession.objects.filter(benefit=benefit, local_date__gte=disbursed_on)
@@ -290,8 +392,9 @@ def disbursements_bulk_walk_in(
                  after={"quantity": str(quantity), "status": status_value.code,
                         "disbursed_on": disbursed_on.isoformat(),
                         "enrollments_created": sorted(done.created),
-                        "session_id": getattr(session, "pk", None)},
-                 **done.audit_kwargs())
+                        "session_id": getattr(session, "pk", None),
+                        "skipped": result.skipped},
+                 **_audit_kwargs(done, gate))
     return result
 
 
@@ -347,27 +450,36 @@ def disbursements_bulk_enrollment(
     *, actor: User | None, benefit: Benefit, quantity: Decimal, disbursed_on: dt.date,
     enrollment_ids: Sequence[int], status: str | None = None,
     extra: dict[str, Any] | None = None, override: EligibilityOverride | None = None,
+    override_reason: str = "", over_limit: str = OverLimit.REFUSE,
 ) -> BulkResult:
-    """Benefits delivered outside sessions to enrollments picked from the program."""
+    """Benefits delivered outside sessions to enrollments picked from the program; the
+    service limit as for ``disbursements_bulk_walk_in``."""
     benefit = Benefit.objects.select_related("program").get(pk=benefit.pk)
     result, quantity, status_value, extra = _bulk_start(benefit, quantity, status,
                                                         disbursed_on, extra)
     if not enrollment_ids:
         raise ValidationError.for_fields({"enrollment_ids": "Pick at least one enrollment."})
+    gate = _LimitGate(actor=actor, benefit=benefit, on=disbursed_on,
+                      delivered=status_value.bucket == "delivered",
+                      override_reason=override_reason, over_limit=over_limit,
+                      field_name="enrollment_ids")
     done = participants_enroll(actor=actor, benefit_id=benefit.pk, on=disbursed_on,
-                               enrollment_ids=enrollment_ids, override=override)
+                               enrollment_ids=enrollment_ids, override=override,
+                               limits_gate=gate)
     _merge(result, done.result)
     enrollments, assignments = done.enrollments, done.assignments
     result.disbursements_created, result.disbursement_ids = _insert_ad_hoc(
         benefit=benefit, participants=[(assignments[eid], eid, e)
                                        for eid, e in enrollments.items()],
         quantity=quantity, status=status_value, disbursed_on=disbursed_on,
-        recipient_type=RecipientType.ENROLLMENT, extra=extra)
+        recipient_type=RecipientType.ENROLLMENT, extra=extra, households=gate.households)
+    gate.report(result)
     audit_record(actor=actor, action="disbursement.bulk_enrollment", obj=benefit,
                  object_ids=result.disbursement_ids,
                  after={"quantity": str(quantity), "status": status_value.code,
-                        "disbursed_on": disbursed_on.isoformat()},
-                 **done.audit_kwargs())
+                        "disbursed_on": disbursed_on.isoformat(),
+                        "skipped": result.skipped},
+                 **_audit_kwargs(done, gate))
     return result
 
 
@@ -377,14 +489,23 @@ def disbursements_bulk_enrollment(
 @transaction.atomic
 def disbursement_update(*, actor: User | None, disbursement: BenefitDisbursement,
                         status: str | None = None, quantity: Decimal | None = None,
-                        extra: dict[str, Any] | None = None) -> BenefitDisbursement:
+                        extra: dict[str, Any] | None = None, override_reason: str = ""
+                        ) -> BenefitDisbursement:
+    """Correct a disbursement. One becoming delivered is held to its benefit's service limit
+    like a new one (``override_reason``: a manager going past it)."""
     try:
-        disbursement = BenefitDisbursement.objects.select_for_update().get(pk=disbursement.pk)
+        disbursement = (BenefitDisbursement.objects.select_for_update()
+                        .select_related("status", "benefit").get(pk=disbursement.pk))
     except BenefitDisbursement.DoesNotExist:
         raise NotFound() from None
     before = snapshot(disbursement)
+    limit_outcome = LimitOutcome()
     if status is not None:
-        disbursement.status = _status(status, "status")
+        new_status = _status(status, "status")
+        if new_status.bucket == "delivered" and disbursement.status.bucket != "delivered":
+            limit_outcome = _becoming_delivered_limit(actor=actor, disbursement=disbursement,
+                                                      override_reason=override_reason)
+        disbursement.status = new_status
     if quantity is not None:
         disbursement.quantity = check_quantity(quantity)
     if extra is not None:
@@ -393,9 +514,23 @@ def disbursement_update(*, actor: User | None, disbursement: BenefitDisbursement
             program_id=disbursement.program_id, benefit_id=disbursement.benefit_id)
     disbursement.save(update_fields=["status", "quantity", "extra", "updated_at"])
     old, new = changes(before, snapshot(disbursement))
-    audit_record(actor=actor, action="disbursement.update", obj=disbursement, before=old,
-                 after=new)
+    audit_record(actor=actor, action="disbursement.update", obj=disbursement,
+                 before={**old, **limit_outcome.audit()}, after=new, reason=limit_outcome.reason)
     return disbursement
+
+
+def _becoming_delivered_limit(*, actor: User | None, disbursement: BenefitDisbursement,
+                              override_reason: str) -> LimitOutcome:
+    limit = benefit_limit(disbursement.benefit)
+    if limit is None:
+        return LimitOutcome()
+    # The household as on its date, as for any row becoming delivered.
+    disbursement_household_refresh(disbursement)
+    hits = limits_check(limits={disbursement.benefit_id: limit}, candidates=[LimitCandidate(
+        benefit_id=disbursement.benefit_id, person_id=disbursement.person_id,
+        account_id=disbursement.account_id, household_id=disbursement.household_id,
+        on=disbursement.disbursed_on, field="status")])
+    return limits_enforce(actor=actor, hits=hits, override_reason=override_reason)
 
 
 @transaction.atomic

@@ -593,11 +593,14 @@ def participants_enroll(*, actor: User | None, benefit_id: int, on: dt.date,
                         person_ids: Sequence[int] = (), account_ids: Sequence[int] = (),
                         enrollment_ids: Sequence[int] = (),
                         override: EligibilityOverride | None = None,
-                        on_ineligible: str = OnIneligible.REFUSE) -> Enrolled:
+                        on_ineligible: str = OnIneligible.REFUSE,
+                        limits_gate: Callable[[list[Enrollee]], list[Enrollee]] | None = None
+                        ) -> Enrolled:
     """Resolve the participants, apply eligibility, then reuse or create each one's active
     enrollment in the benefit's program and their assignment of the benefit — set-based.
     With ``on_ineligible="skip"`` people failed `block` rules refuse are left out (listed in
-    ``result.skipped``); when that leaves nobody, nothing is written."""
+    ``result.skipped``); when that leaves nobody, nothing is written. ``limits_gate`` (a
+    bulk disbursement's service limit) may refuse, or return the enrollees to go on with."""
     benefit = Benefit.objects.select_related("program").get(pk=benefit_id)
     _require_active_benefit(benefit)
     result = ParticipationResult()
@@ -617,6 +620,10 @@ def participants_enroll(*, actor: User | None, benefit_id: int, on: dt.date,
         enrollees = [e for e in enrollees if e.person_id not in left_out]
         if not enrollees:
             return Enrolled(benefit, result, {}, set(), {}, None)
+    if limits_gate is not None:
+        enrollees = limits_gate(list(enrollees))
+        if not enrollees:
+            return Enrolled(benefit, result, {}, set(), {}, override_audit)
     by_key, created = enrollments_ensure(program=benefit.program, enrollees=enrollees, on=on)
     result.enrollments_created = len(created)
     enrollments = {by_key[e.key]: e for e in enrollees}

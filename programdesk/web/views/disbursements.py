@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from programdesk.core.custom_fields import field_definitions_for
 from programdesk.core.errors import DomainError, ValidationError
@@ -35,6 +36,7 @@ from programdesk.people.selectors import (
     people_visible,
     person_get,
 )
+from programdesk.programs.limits import benefit_limit
 from programdesk.programs.models import Benefit, Program
 from programdesk.programs.selectors import benefits_visible, programs_visible
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
@@ -66,6 +68,18 @@ def _show_errors(request: HttpRequest, exc: DomainError) -> None:
     for error in exc.errors:
         if error["message"] not in exc.detail:
             messages.error(request, error["message"])
+
+
+def _limit_reason(request: HttpRequest, user: User) -> str:
+    """A manager's reason for going past a benefit's service limit (the field is shown to
+    managers only, after a refusal; anyone else's would be refused by the service)."""
+    return (request.POST.get("limit_override_reason", "").strip()
+            if user.can(Cap.MANAGE_PROGRAMS) else "")
+
+
+def _limit_refused(user: User, exc: DomainError) -> bool:
+    """Refused by a service limit, to a manager: the page shows the reason field."""
+    return isinstance(exc, services.ServiceLimitExceeded) and user.can(Cap.MANAGE_PROGRAMS)
 
 
 def _count(n: int, noun: str) -> str:
@@ -145,6 +159,7 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
     lines_wanted = parse_int(request.GET.get("lines"), default=3, minimum=1,
                              maximum=services.MAX_LINES)
     posted_lines: list[dict[str, Any]] = []
+    limit_override = False
     if request.method == "POST":
         posted_lines = _posted_lines(request)
         lines_wanted = max(len(posted_lines), 1)
@@ -163,7 +178,8 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                 if _claim_submission(request):
                     result = services.disbursements_create_ad_hoc(
                         actor=user, person=person, account=account, case=case,
-                        disbursed_on=day, lines=lines)
+                        disbursed_on=day, lines=lines,
+                        override_reason=_limit_reason(request, user))
                     messages.success(request,
                                      f"Logged {_count(len(result.disbursements), 'benefit')}.")
                     for warning in result.warnings:
@@ -173,6 +189,7 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
             pass
         except DomainError as exc:
             _show_errors(request, exc)
+            limit_override = _limit_refused(user, exc)
     benefits = _benefits_for(user)
     by_id = {str(b.pk): b for b in benefits}
     lines_out: list[dict[str, Any]] = posted_lines + [
@@ -186,7 +203,7 @@ def log_benefits(request: HttpRequest, *, person: Person | None = None,
                                 on=timezone.localdate())
     return render(request, "web/disbursements/log_benefits.html", {
         "client": person or account, "case": case, "back": back, "benefits": benefits,
-        "serving": serving,
+        "serving": serving, "limit_override": limit_override,
         "statuses": _statuses(), "lines": lines_out, "default_status": _delivered_code(),
         "more": lines_wanted + 1,
         "today": request.POST.get("disbursed_on") or timezone.localdate().isoformat(),
@@ -302,11 +319,16 @@ def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
     mode = params.get("mode", "walk_in")
     if mode not in {"walk_in", "anonymous", "enrollment"}:
         mode = "walk_in"
+    limit_override = False
     if request.method == "POST":
         try:
             with transaction.atomic():
                 result = _bulk_save(request, benefit, mode, user)
             if result is not None:
+                if result.skipped:
+                    messages.warning(request, gettext(
+                        "%(n)s left out: already served within the benefit's limit.")
+                        % {"n": _count(len(result.skipped), "recipient")})
                 messages.success(request, "Saved " + ", ".join(
                     [_count(result.disbursements_created, "disbursement")]
                     + ([_count(result.enrollments_created, "new enrollment")]
@@ -317,6 +339,7 @@ def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(f"/disbursements/?benefit={benefit.pk}")
         except DomainError as exc:
             _show_errors(request, exc)
+            limit_override = _limit_refused(user, exc)
     has_schedule = BenefitSchedule.objects.filter(benefit=benefit).exists()
     rostered_people, rostered_enrollments = (
         selectors.on_benefit_rosters(benefit_id=benefit.pk) if has_schedule else (set(), set()))
@@ -331,6 +354,7 @@ def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
         "today": timezone.localdate().isoformat(), "cohorts": program.cohorts.all(),
         "enrollment_statuses": StatusValue.objects.filter(kind="enrollment"),
         "submission": uuid.uuid4().hex, "limit": LIST_LIMIT,
+        "service_limit": benefit_limit(benefit), "limit_override": limit_override,
     }
     if mode == "walk_in":
         people = _recipients(request, program)
@@ -363,15 +387,17 @@ def _bulk_save(request: HttpRequest, benefit: Benefit, mode: str, user: User
         return services.disbursements_bulk_anonymous(
             actor=user, benefit=benefit, quantity=quantity, disbursed_on=day,
             number_of_recipients=count, status=status)
+    limits: dict[str, Any] = {"override_reason": _limit_reason(request, user),
+                              "over_limit": post.get("over_limit") or "refuse"}
     if mode == "enrollment":
         return services.disbursements_bulk_enrollment(
             actor=user, benefit=benefit, quantity=quantity, disbursed_on=day, status=status,
             enrollment_ids=_selected(request, "enrollment_ids",
-                                     _enrollments(request, benefit.program, user)))
+                                     _enrollments(request, benefit.program, user)), **limits)
     return services.disbursements_bulk_walk_in(
         actor=user, benefit=benefit, quantity=quantity, disbursed_on=day, status=status,
         person_ids=_selected(request, "person_ids", _recipients(request, benefit.program)),
-        add_to_upcoming_session=bool(post.get("add_to_upcoming_session")))
+        add_to_upcoming_session=bool(post.get("add_to_upcoming_session")), **limits)
 
 
 # --- the list and corrections ---------------------------------------------------------------

@@ -296,7 +296,8 @@ def _posted_marks(request: HttpRequest) -> dict[int, tuple[str, str]]:
 
 def _sheet_page(request: HttpRequest, session: BenefitSession, *,
                 posted: dict[int, tuple[str, str]] | None = None,
-                walk_in: dict[str, Any] | None = None) -> HttpResponse:
+                walk_in: dict[str, Any] | None = None, limit_refused: bool = False
+                ) -> HttpResponse:
     user = page_user(request)
     can_edit = user.can(Cap.WRITE_RECORDS)
     sheet = selectors.session_sheet(session=session)
@@ -306,7 +307,16 @@ def _sheet_page(request: HttpRequest, session: BenefitSession, *,
         **session_page_context(user=user, session=session),
         **attendance_context(session, lines=_lines(sheet, posted)),
         "can_edit": can_edit and session.status != "cancelled", "walk_in": walk_in,
+        # Refused by the benefit's service limit: a manager may save again with a reason.
+        "limit_override": limit_refused and user.can(Cap.MANAGE_PROGRAMS),
     })
+
+
+def _limit_override_reason(request: HttpRequest, user: User) -> str:
+    """A manager's reason for going past a service limit (anyone else's is not sent: the
+    service would refuse it)."""
+    return (request.POST.get("limit_override_reason", "").strip()
+            if user.can(Cap.MANAGE_PROGRAMS) else "")
 
 
 @role_required(Cap.READ_SETUP)
@@ -331,21 +341,24 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
                   for pk, (code, quantity) in posted.items()}
         return _sheet_page(request, session, posted=posted)
     marks, errors = _marks_from_post(request)
+    limit_refused = False
     if not errors:
         try:
-            changed = services.attendance_record(actor=user, session=session, marks=marks,
-                                                 complete_session=action == "complete")
+            changed = services.attendance_record(
+                actor=user, session=session, marks=marks, complete_session=action == "complete",
+                override_reason=_limit_override_reason(request, user))
         except DomainError as exc:
             errors = _error_lines(exc)
+            limit_refused = isinstance(exc, services.ServiceLimitExceeded)
         else:
             messages.success(request, f"Attendance saved ({changed} changed)."
                              + (" Session completed." if action == "complete" else ""))
             return redirect(request.path)
     for error in errors:
         messages.error(request, error)
-    messages.warning(request, "Attendance not saved yet: your marks are kept below. Correct "
-                              "them and save again.")
-    return _sheet_page(request, session, posted=posted)
+    messages.warning(request, gettext("Attendance not saved yet: your marks are kept below. "
+                                      "Correct them and save again."))
+    return _sheet_page(request, session, posted=posted, limit_refused=limit_refused)
 
 
 def _error_lines(exc: DomainError) -> list[str]:
@@ -627,6 +640,11 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, "We could not check you in. Please search again or "
                                         "ask a staff member.")
                 return redirect(request.path)
+        except services.ServiceLimitExceeded:
+            # Whoever is signed in, the kiosk's screen names nobody: not who else in the
+            # household was served, nor when or where.
+            messages.error(request, gettext("Please see a staff member."))
+            return redirect(request.path)
         except Conflict as exc:
             if exc.extra.get("type") != "possible_duplicate":
                 messages.error(request, f"{exc.detail} Please ask a staff member.")

@@ -14,6 +14,7 @@ from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible_or_404
 from programdesk.programs import selectors, services
 from programdesk.programs.forms import BenefitForm, CohortForm, ProgramForm
+from programdesk.programs.limits import benefit_limit
 from programdesk.programs.models import Benefit, Program, ProgramCohort, ProgramStatus
 from programdesk.web.forms import add_service_errors
 from programdesk.web.permissions import page_user, role_required
@@ -109,7 +110,8 @@ def _benefit_form_page(request: HttpRequest, program: Program,
         if benefit is not None:
             initial = {"name": benefit.name, "benefit_type": benefit.benefit_type_id,
                        "unit": benefit.unit_id, "default_quantity": benefit.default_quantity,
-                       "is_active": benefit.is_active, "description": benefit.description}
+                       "is_active": benefit.is_active, "description": benefit.description,
+                       **BenefitForm.limit_initial(benefit)}
         form = BenefitForm(initial=initial)
     return render(request, "web/programs/benefit_form.html",
                   {"form": form, "program": program, "benefit": benefit})
@@ -136,7 +138,7 @@ def benefit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "program", "unit", "benefit_type"), pk)
     listed = selectors.benefit_page(benefit=benefit)
     return render(request, "web/programs/benefit.html", {
-        "benefit": benefit,
+        "benefit": benefit, "service_limit": benefit_limit(benefit),
         "schedules": BenefitSchedule.objects.filter(benefit=benefit).order_by("first_date", "id"),
         "rules": selectors.rules_with_summaries(listed["rules"]), "fields": listed["fields"],
         "can_manage": user.can(Cap.MANAGE_PROGRAMS), "can_configure": user.can(Cap.CONFIGURE),
