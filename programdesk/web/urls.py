@@ -5,6 +5,7 @@ from programdesk.web.views import (
     exports,
     home,
     imports,
+    offline,
     participation,
     people,
     programs,
@@ -25,4 +26,5 @@ urlpatterns = [
     *reports.urlpatterns,
     *exports.urlpatterns,
     *imports.urlpatterns,
+    *offline.urlpatterns,
 ]
