@@ -124,7 +124,7 @@
     if (reviewed) text += " · " + words.review.replace("%(count)s", reviewed);
     banner.textContent = text;
     banner.dataset.state = !online ? "offline" : waiting ? "waiting" : "sent";
-    banner.dataset.waiting = String(waiting);
+    banner.dataset.count = String(waiting);
     banner.hidden = !frontDesk && online && !waiting && !reviewed;
   }
 
@@ -444,10 +444,12 @@
       const box = document.getElementById("kiosk-q");
       if (box && box.value.trim().length >= 2) kioskSearch(box.value);
     }
-    setInterval(checkConnection, PROBE_MS);
-    window.addEventListener("online", checkConnection);
+    setInterval(() => checkConnection().catch(() => {}), PROBE_MS);
+    window.addEventListener("online", () => checkConnection().catch(() => {}));
     window.addEventListener("offline", () => { online = false; render(); });
   }
 
-  start();
+  start().catch(() => {
+    // Storage refused (a private window, a full disk): the pages work as they do online.
+  });
 })();
