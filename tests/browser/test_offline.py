@@ -90,7 +90,7 @@ def test_a_sync_cut_halfway_is_retried_and_still_counts_once(page, login, kim,
                                                               charlie) -> None:
     session = _session(charlie)
     _offline_visit(page, login, kim, session)
-    cuts = []
+    cuts: list[int] = []
 
     def cut_the_first(route: Any) -> None:
         if cuts:
