@@ -5,14 +5,13 @@ of conflict filed for staff, and who may send what."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from programdesk.core.models import AuditEvent, IdempotencyRecord, User
+from programdesk.core.models import AuditEvent, IdempotencyRecord
 from programdesk.offline.models import ConflictState, SyncConflict
 from programdesk.participation import services
 from programdesk.participation.models import BenefitDisbursement
@@ -20,41 +19,9 @@ from programdesk.people.models import Person
 from programdesk.scheduling.models import BenefitSession
 from tests import factories as f
 from tests.conftest import ApiClient
+from tests.offline.util import DEVICE, delivered, record, sync
 
 pytestmark = pytest.mark.django_db
-
-DEVICE = "tablet-1"
-
-
-@pytest.fixture
-def today(charlie: User) -> tuple[BenefitSession, list[BenefitDisbursement]]:
-    """Today's session with five people on its roster, expected."""
-    schedule = f.schedule_with_sessions(sessions=2)
-    people = f.PersonFactory.create_batch(5)
-    services.schedule_add_participants(actor=charlie, schedule=schedule,
-                                       person_ids=[p.pk for p in people])
-    session = schedule.sessions.order_by("start").first()
-    assert session is not None
-    rows = list(BenefitDisbursement.objects.filter(session=session).order_by("id"))
-    return session, rows
-
-
-def record(kind: str = "check_in", **fields: Any) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "kind": kind,
-            "happened_at": timezone.now().isoformat(), **fields}
-
-
-def sync(client: ApiClient, records: list[dict[str, Any]], device: str = DEVICE
-         ) -> list[dict[str, Any]]:
-    response = client.post("sync", {"device_id": device, "records": records})
-    assert response.status_code == 200, response.content
-    return response.json()["results"]
-
-
-def delivered(session: BenefitSession) -> int:
-    return BenefitDisbursement.objects.filter(session=session,
-                                              status__bucket="delivered").count()
-
 
 def test_five_check_ins_and_a_walk_in_are_applied_once_even_when_sent_three_times(
         kim, today) -> None:
