@@ -132,3 +132,27 @@ def test_logging_out_wipes_what_the_device_kept(page, login, kim, charlie) -> No
       };
     })""")
     assert kept == 0
+
+
+def test_the_attendance_sheet_saves_marks_offline_and_sends_them(page, login, charlie) -> None:
+    session = _session(charlie)
+    login(charlie, f"/sessions/{session.pk}/")
+    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
+    page.context.set_offline(True)
+    page.reload()
+    banner = page.locator("#offline-banner")
+    expect(banner).to_contain_text("Offline", timeout=SYNC_WAIT)
+    rows = page.locator("[data-sheet-row]")
+    expect(rows).to_have_count(5)
+    for i in range(3):
+        rows.nth(i).locator("label.sheet-choice.delivered").click()
+    rows.nth(3).locator("label.sheet-choice.absent").click()
+    page.get_by_role("button", name="Save attendance").click()
+    expect(page.get_by_text("4 marks saved on this tablet")).to_be_visible()
+    expect(banner).to_have_text("Offline — 4 waiting to send")
+    page.context.set_offline(False)
+    expect(banner).to_have_text("All sent", timeout=SYNC_WAIT)
+    assert _delivered(session) == 3
+    assert BenefitDisbursement.objects.filter(session=session,
+                                              status__bucket="absent").count() == 1
+    assert AuditEvent.objects.filter(action="sync.attendance").count() == 4
