@@ -33,7 +33,7 @@ def test_staff_see_the_reason_and_resolve_with_one_click(kim, charlie, today) ->
     conflict = SyncConflict.objects.get()
     client = _client(charlie)
     page = client.get("/sync/conflicts/").content.decode()
-    assert "Someone with this name is registered already." in page
+    assert "The walk-in may be someone registered already" in page
     assert "tablet-1" in page and "Merge" in page and "Register as someone new" in page
     response = client.post("/sync/conflicts/", {"conflict_id": conflict.pk,
                                                 "resolution": "merge",

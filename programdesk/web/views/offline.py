@@ -19,6 +19,7 @@ from programdesk.core.roles import Cap
 from programdesk.core.scoping import visible_or_404
 from programdesk.offline import selectors, services
 from programdesk.offline.models import ConflictReason, ConflictState
+from programdesk.people.selectors import people_visible
 from programdesk.web.permissions import page_user, role_required
 
 # Bump when sw.js changes what it caches: the new worker deletes the old caches.
@@ -79,8 +80,17 @@ def sync_conflicts(request: HttpRequest) -> HttpResponse:
     if state not in ConflictState.values:
         state = ConflictState.OPEN
     conflicts = list(selectors.conflicts_list(user=user, state=state)[:200])
+    # The people the records name, by name (staff see names; the device sent ids).
+    people = people_visible(user).in_bulk([
+        c.payload["person_id"] for c in conflicts if isinstance(c.payload.get("person_id"), int)])
+    for conflict in conflicts:
+        person = people.get(conflict.payload.get("person_id"))
+        conflict.person_name = person.full_name if person else ""  # type: ignore[attr-defined]
     return render(request, "web/offline/conflicts.html", {
         "conflicts": conflicts, "state": state, "states": ConflictState.choices,
+        # The reasons whose server's words say more than the reason itself.
+        "detailed": {ConflictReason.SERVICE_LIMIT, ConflictReason.ELIGIBILITY,
+                     ConflictReason.REFUSED},
         "can_override": user.can(Cap.MANAGE_PROGRAMS),
         "manager_reasons": {ConflictReason.SERVICE_LIMIT, ConflictReason.ELIGIBILITY},
         "open_count": selectors.conflicts_open_count(user=user)})
