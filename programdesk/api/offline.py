@@ -61,7 +61,7 @@ def offline_roster(request: HttpRequest) -> dict[str, Any]:
 
 
 class SyncRecordIn(Schema):
-    id: str = Field(min_length=1, max_length=200,
+    id: str = Field(min_length=1, max_length=190,
                     description="Made on the device; the record's Idempotency-Key")
     kind: Literal["check_in", "attendance", "register", "walk_in_disbursement"]
     happened_at: DateTime = Field(description="The device's time; bounded by the server")
