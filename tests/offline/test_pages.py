@@ -88,3 +88,8 @@ def test_service_worker_and_manifest(client) -> None:
     assert "programdesk-pages" in worker.content.decode()
     manifest = json.loads(client.get("/manifest.webmanifest").content)
     assert manifest["start_url"] == "/kiosk/" and manifest["display"] == "standalone"
+
+
+def test_the_check_in_page_links_staff_to_the_review(charlie, kim) -> None:
+    assert b"/sync/conflicts/" in _client(charlie).get("/kiosk/").content
+    assert b"/sync/conflicts/" not in _client(kim).get("/kiosk/").content
