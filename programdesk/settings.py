@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "programdesk.participation",
     "programdesk.reports",
     "programdesk.imports",
+    "programdesk.offline",
     "programdesk.api",
     "programdesk.web",
 ]
@@ -230,6 +231,11 @@ SESSION_SAVE_EVERY_REQUEST = True  # the age above is then an idle timeout
 SESSION_MAX_AGE_SECONDS = int(os.environ.get("SESSION_MAX_AGE_SECONDS", str(12 * 60 * 60)))
 # Stored idempotent answers (api.middleware) are purged this long after their request.
 IDEMPOTENCY_KEEP_HOURS = int(os.environ.get("IDEMPOTENCY_KEEP_HOURS", "24"))
+# The offline front desk (docs/front-desk.md): a synced record's answer is kept longer than a
+# device keeps what it made offline (24 hours), so a late retry is still recognised; resolved
+# conflicts are deleted after this many days (the audit log keeps every decision).
+SYNC_KEEP_HOURS = int(os.environ.get("SYNC_KEEP_HOURS", "72"))
+SYNC_CONFLICT_KEEP_DAYS = int(os.environ.get("SYNC_CONFLICT_KEEP_DAYS", "90"))
 # How often `manage.py serve` runs `manage.py purge` (0: never; run it from cron instead).
 PURGE_INTERVAL_SECONDS = int(os.environ.get("PURGE_INTERVAL_SECONDS", "3600"))
 # API tokens expire this many days after they are made, unless made with another lifetime.

@@ -20,6 +20,7 @@ from programdesk.api import (
     disbursements,
     imports,
     me,
+    offline,
     participation,
     people,
     programs,
@@ -70,6 +71,7 @@ for prefix, module in [
     ("", disbursements),
     ("/reports", reports),
     ("", imports),
+    ("", offline),
 ]:
     api.add_router(prefix, module.router)
 

@@ -14,7 +14,10 @@ from programdesk.core.roles import Role
 from programdesk.core.scoping import MAX_ID
 
 # What a kiosk login may reach: the check-in pages and their API, logging out, static files.
-KIOSK_PREFIXES = ("/kiosk/", "/logout/", "/static/", "/api/v1/sessions/", "/login/")
+# The offline front desk (docs/front-desk.md): the service worker and the app manifest at the
+# root, the roster a device keeps and the sync of what it did offline.
+KIOSK_PREFIXES = ("/kiosk/", "/logout/", "/static/", "/api/v1/sessions/", "/login/",
+                  "/sw.js", "/manifest.webmanifest", "/api/v1/offline/", "/api/v1/sync")
 
 
 class RoleAccessMiddleware:

@@ -249,7 +249,11 @@ def idempotency_records_purge() -> int:
     They can hold personal data (the JSON of a created person); a client retries within
     minutes, not days."""
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEEP_HOURS)
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    # An offline device's records (method SYNC) are kept longer: a device sends them up to a
+    # day after they were made, and a retry must still find them (docs/front-desk.md).
+    sync_cutoff = timezone.now() - timedelta(hours=settings.SYNC_KEEP_HOURS)
+    deleted, _ = (IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+                  .exclude(method="SYNC", created_at__gte=sync_cutoff).delete())
     return deleted
 
 

@@ -6,6 +6,7 @@ from programdesk.web.views import (
     exports,
     home,
     imports,
+    offline,
     participation,
     people,
     programs,
@@ -27,4 +28,5 @@ urlpatterns = [
     *reports.urlpatterns,
     *exports.urlpatterns,
     *imports.urlpatterns,
+    *offline.urlpatterns,
 ]

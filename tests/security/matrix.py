@@ -203,6 +203,14 @@ API: dict[tuple[str, str], Api] = {
         "person_id": s.person.pk}),
     ("POST", f"{V}/sessions/{{session_id}}/check-in/card"): Api(CHECK_IN, body=lambda s, w: {
         "code": s.person.card_code}),
+    # the offline front desk: the roster a device keeps, the batch sync (a record naming
+    # another program's session is "rejected" in a 200 answer: tests/offline), the conflicts
+    ("GET", f"{V}/offline/roster"): Api(CHECK_IN, scope=None),
+    ("POST", f"{V}/sync"): Api(CHECK_IN, scope=None, body=lambda s, w: {
+        "device_id": "tablet-1", "records": [{
+            "id": "r-1", "kind": "check_in", "happened_at": "2026-01-05T10:00:00Z",
+            "session_id": s.session.pk, "person_id": s.person.pk}]}),
+    ("GET", f"{V}/sync/conflicts"): Api(WRITE, scope=None),
     ("GET", f"{V}/enrollments"): Api(READ, scope=None),
     ("POST", f"{V}/enrollments"): Api(WRITE, scope="body", ok=201, body=lambda s, w: {
         "program_id": s.program.pk, "is_anonymous": True}),
@@ -286,6 +294,14 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "kiosk/"): Page(CHECK_IN, scoped=False, kiosk_page=True),
     ("GET", "kiosk/<int:pk>/"): Page(CHECK_IN, kiosk_page=True),
     ("GET", "kiosk/<int:pk>/search"): Page(CHECK_IN, kiosk_page=True, query=lambda s: {"q": "Pat"}),
+    # the offline front desk: the service worker and the manifest hold no data (anyone);
+    # the review of records a device could not send (no conflict in the world: 404)
+    ("GET", "sw.js"): Page(EVERYONE, scoped=False, public={
+        "anonymous": 200, **dict.fromkeys(EVERYONE, 200)}),
+    ("GET", "manifest.webmanifest"): Page(EVERYONE, scoped=False, public={
+        "anonymous": 200, **dict.fromkeys(EVERYONE, 200)}),
+    ("GET", "sync/conflicts/"): Page(WRITE, scoped=False),
+    ("POST", "sync/conflicts/"): Page(WRITE, scoped=False, ok=404),
     ("GET", "programs/<int:pk>/enrollments/"): Page(READ),
     ("POST", "programs/<int:pk>/enrollments/"): Page(WRITE, ok=302, query=lambda s: {
         "cohort_id": s.cohort.pk, "enrollment_ids": s.enrollment.pk}),

@@ -114,8 +114,9 @@ def test_write_ignores_fields_it_does_not_declare(method: str, path: str) -> Non
     extras = {k: v for k, v in _forged(world).items() if k not in declared}
     if body is not None:
         body = {**body, **extras}
-        if isinstance(body.get("records"), list):  # nested items get them too
-            body["records"] = [{**r, **extras} for r in body["records"]]
+        if isinstance(body.get("records"), list):  # nested items get them too (the fields
+            # a record declares keep their values: a sync record's id, session_id, person_id)
+            body["records"] = [{**extras, **r} for r in body["records"]]
         if isinstance(body.get("items"), list):
             body["items"] = [{**i, **{k: v for k, v in extras.items() if k != "benefit_id"}}
                              for i in body["items"]]

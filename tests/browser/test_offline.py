@@ -1,0 +1,158 @@
+"""The offline front desk (issue 19; docs/front-desk.md, Offline) in a real browser with the
+network cut (``context.set_offline``): the kiosk loads while online, still loads offline (the
+service worker), checks five people in and registers a walk-in into the device's queue, and
+sends them when the network is back — exactly six deliveries, once each, also when the sync is
+cut halfway and retried."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from programdesk.core.models import AuditEvent, IdempotencyRecord
+from programdesk.participation import services
+from programdesk.participation.models import BenefitDisbursement
+from programdesk.people.models import Person
+from programdesk.scheduling.models import BenefitSession
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FIRST_NAMES = ["Ana", "Bruno", "Chidi", "Dalia", "Emeka"]
+SYNC_WAIT = 30_000  # the probe runs every 5 s; the machine may be busy
+
+
+def _session(charlie: Any) -> BenefitSession:
+    schedule = f.schedule_with_sessions(sessions=1, name="Food pantry")
+    people = [f.PersonFactory(first_name=name, last_name="Okafor") for name in FIRST_NAMES]
+    services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                       person_ids=[p.pk for p in people])
+    session = schedule.sessions.get()
+    return session
+
+
+def _delivered(session: BenefitSession) -> int:
+    return BenefitDisbursement.objects.filter(session=session,
+                                              status__bucket="delivered").count()
+
+
+def _offline_visit(page: Any, login: Any, kim: Any, session: BenefitSession) -> None:
+    """Online: open the kiosk (the device keeps today's pages and roster); offline: reload, five
+    check-ins and one registration, all queued."""
+    login(kim, f"/kiosk/{session.pk}/")
+    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
+    page.context.set_offline(True)
+    page.reload()
+    banner = page.locator("#offline-banner")
+    expect(banner).to_contain_text("Offline", timeout=SYNC_WAIT)
+    for name in FIRST_NAMES:
+        page.get_by_label("Type your name (or your card code)").fill(name)
+        page.get_by_role("button", name=f"I'm {name} O.").click()
+        expect(page.get_by_text(f"Welcome, {name}! You are checked in.")).to_be_visible()
+    page.get_by_text("First time here? Register").click()
+    page.get_by_label("First name").fill("Noor")
+    page.get_by_label("Last name").fill("Haddad")
+    page.get_by_role("button", name="Register and check in").click()
+    expect(page.get_by_text("Welcome, Noor! You are checked in.")).to_be_visible()
+    expect(banner).to_have_text("Offline — 6 waiting to send")
+    assert _delivered(session) == 0
+
+
+def _assert_six_once(session: BenefitSession) -> None:
+    assert _delivered(session) == 6
+    assert BenefitDisbursement.objects.filter(session=session).count() == 6
+    assert Person.objects.filter(first_name="Noor", last_name="Haddad").count() == 1
+    assert IdempotencyRecord.objects.filter(method="SYNC").count() == 6
+    assert AuditEvent.objects.filter(action="sync.check_in").count() == 5
+    assert AuditEvent.objects.filter(action="sync.register").count() == 1
+    devices = {e.after["device_id"] for e in AuditEvent.objects.filter(
+        action__startswith="sync.")}
+    assert len(devices) == 1
+
+
+def test_the_kiosk_works_offline_and_sends_six_deliveries_once(page, login, kim,
+                                                                charlie) -> None:
+    session = _session(charlie)
+    _offline_visit(page, login, kim, session)
+    page.context.set_offline(False)
+    expect(page.locator("#offline-banner")).to_have_text("All sent", timeout=SYNC_WAIT)
+    _assert_six_once(session)
+    # Another page load sends nothing again.
+    page.reload()
+    expect(page.locator("#offline-banner")).to_have_text("All sent", timeout=SYNC_WAIT)
+    _assert_six_once(session)
+
+
+def test_a_sync_cut_halfway_is_retried_and_still_counts_once(page, login, kim,
+                                                              charlie) -> None:
+    session = _session(charlie)
+    _offline_visit(page, login, kim, session)
+    cuts: list[int] = []
+
+    def cut_the_first(route: Any) -> None:
+        if cuts:
+            route.continue_()
+            return
+        body = json.loads(route.request.post_data)
+        cuts.append(len(body["records"]))
+        # The server gets the first three records and applies them; the answer never
+        # reaches the tablet.
+        body["records"] = body["records"][:3]
+        route.fetch(post_data=json.dumps(body))
+        route.abort()
+
+    page.route("**/api/v1/sync", cut_the_first)
+    page.context.set_offline(False)
+    expect(page.locator("#offline-banner")).to_have_text("All sent", timeout=SYNC_WAIT)
+    assert cuts == [6]
+    _assert_six_once(session)
+
+
+def test_logging_out_wipes_what_the_device_kept(page, login, kim, charlie) -> None:
+    session = _session(charlie)
+    login(kim, f"/kiosk/{session.pk}/")
+    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
+    assert page.evaluate("caches.has('programdesk-pages')")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login/**")
+    assert not page.evaluate("caches.has('programdesk-pages')")
+    kept = page.evaluate("""() => new Promise((resolve) => {
+      const request = indexedDB.open("programdesk-offline");
+      request.onsuccess = () => {
+        const db = request.result;
+        if (!db.objectStoreNames.contains("meta")) { db.close(); resolve(0); return; }
+        const counts = [];
+        const tx = db.transaction(["meta", "queue"], "readonly");
+        tx.objectStore("meta").count().onsuccess = (e) => counts.push(e.target.result);
+        tx.objectStore("queue").count().onsuccess = (e) => counts.push(e.target.result);
+        tx.oncomplete = () => { db.close(); resolve(counts[0] + counts[1]); };
+      };
+    })""")
+    assert kept == 0
+
+
+def test_the_attendance_sheet_saves_marks_offline_and_sends_them(page, login, charlie) -> None:
+    session = _session(charlie)
+    login(charlie, f"/sessions/{session.pk}/")
+    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
+    page.context.set_offline(True)
+    page.reload()
+    banner = page.locator("#offline-banner")
+    expect(banner).to_contain_text("Offline", timeout=SYNC_WAIT)
+    rows = page.locator("[data-sheet-row]")
+    expect(rows).to_have_count(5)
+    for i in range(3):
+        rows.nth(i).locator("label.sheet-choice.delivered").click()
+    rows.nth(3).locator("label.sheet-choice.absent").click()
+    page.get_by_role("button", name="Save attendance").click()
+    expect(page.get_by_text("4 marks saved on this tablet")).to_be_visible()
+    expect(banner).to_have_text("Offline — 4 waiting to send")
+    page.context.set_offline(False)
+    expect(banner).to_have_text("All sent", timeout=SYNC_WAIT)
+    assert _delivered(session) == 3
+    assert BenefitDisbursement.objects.filter(session=session,
+                                              status__bucket="absent").count() == 1
+    assert AuditEvent.objects.filter(action="sync.attendance").count() == 4
