@@ -96,3 +96,34 @@ def test_kiosk_check_in_and_register_a_walk_in(page, login, kim, charlie, langua
     expect(page.get_by_text(words["registered"])).to_be_visible()
     rows = dict(BenefitDisbursement.objects.values_list("person__first_name", "recipient_type"))
     assert rows == {"Rosa": "enrollment", "Samir": "walk_in"}
+
+
+def test_the_attendance_sheet_and_walk_ins_in_spanish(page, login, charlie) -> None:
+    """The sheet's own script speaks the page's language (its words come from the page), and
+    the longer Spanish words scroll nothing sideways."""
+    schedule = f.schedule_with_sessions(sessions=1, name="Martes de despensa")
+    people = [f.PersonFactory(first_name=first, last_name="Mbeki") for first in ["Ana", "Ben"]]
+    services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                       person_ids=[p.pk for p in people])
+    session = schedule.sessions.get()
+    login(charlie, "/kiosk/")
+    page.get_by_role("button", name="Español").click()
+    page.goto(f"/sessions/{session.pk}/")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    page.get_by_role("group", name="Estado de Mbeki, Ben").get_by_text("Ausente").click()
+    expect(page.locator("[data-sheet-unsaved]")).to_have_text("1 cambio sin guardar")
+    page.get_by_role("button", name="Marcar a todos presentes").click()
+    expect(page.locator("[data-sheet-unsaved]")).to_have_text("2 cambios sin guardar")
+    page.get_by_label("Buscar a una persona").fill("Haddad")
+    expect(page.get_by_text("No conocemos a nadie que coincida")).to_be_visible()
+    _no_sideways_scroll(page, "sheet-es")
+    for width in (390, 768, 1366):
+        page.set_viewport_size({"width": width, "height": 1024})
+        clipped = page.evaluate("""[...document.querySelectorAll(
+            '.sheet-choice span, fieldset.sheet-status')]
+            .filter(s => s.scrollWidth > s.clientWidth + 1).map(s => s.textContent.trim())""")
+        assert clipped == [], (width, clipped)  # every status word is whole
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.get_by_role("button", name="Guardar y completar la sesión").click()
+    expect(page.get_by_text("Sesión completada.")).to_be_visible()
+    expect(page.locator("#attendance-rate")).to_have_text("50%")
