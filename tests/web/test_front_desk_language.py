@@ -12,6 +12,7 @@ walk-in pages are translated, and CI fails on a missing or fuzzy Spanish string 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import re
@@ -38,7 +39,12 @@ from tests import factories as f
 
 SOURCE = Path(settings.BASE_DIR) / "programdesk"
 CATALOG = SOURCE / "locale" / "es" / "LC_MESSAGES" / "django.po"
-COMPILED = CATALOG.with_suffix(".mo")
+# Every language of the front desk but English (the source's): each has a complete catalog.
+TRANSLATED = [code for code, _name in settings.LANGUAGES if code != "en"]
+
+
+def catalog(code: str) -> Path:
+    return SOURCE / "locale" / code / "LC_MESSAGES" / "django.po"
 TEMPLATES = SOURCE / "web" / "templates"
 
 # The front desk's pages, as the views render them; the templates they include are found by
@@ -158,9 +164,10 @@ def _placeholders(text: str) -> list[str]:
     return sorted(re.findall(r"%\(\w+\)[sd]|\{\w*\}|<[^>]+>", text))
 
 
-def test_the_spanish_catalog_is_complete_and_not_fuzzy() -> None:
-    po = polib.pofile(str(CATALOG))
-    assert po.metadata.get("Language") == "es"
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_the_catalog_is_complete_and_not_fuzzy(code: str) -> None:
+    po = polib.pofile(str(catalog(code)))
+    assert po.metadata.get("Language") == code
     assert not po.metadata_is_fuzzy
     assert [e.msgid for e in po.untranslated_entries()] == []
     assert [e.msgid for e in po.fuzzy_entries()] == []
@@ -176,9 +183,10 @@ def test_the_spanish_catalog_is_complete_and_not_fuzzy() -> None:
             assert _placeholders(translation_) == wanted or entry.msgid_plural, entry.msgid
 
 
-def test_the_committed_mo_is_the_compiled_po(tmp_path: Path) -> None:
-    po = polib.pofile(str(CATALOG))
-    mo = polib.mofile(str(COMPILED))
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_the_committed_mo_is_the_compiled_po(code: str) -> None:
+    po = polib.pofile(str(catalog(code)))
+    mo = polib.mofile(str(catalog(code).with_suffix(".mo")))
 
     def entries(catalog: Any) -> dict[tuple[str | None, str], Any]:
         return {(e.msgctxt, e.msgid): (e.msgstr, dict(e.msgstr_plural))
@@ -189,23 +197,18 @@ def test_the_committed_mo_is_the_compiled_po(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("xgettext") is None or shutil.which("msgmerge") is None,
                     reason="gettext (xgettext, msgmerge) is not installed")
-def test_makemessages_finds_no_string_the_catalog_lacks(tmp_path: Path) -> None:
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_makemessages_finds_no_string_the_catalog_lacks(tmp_path: Path, code: str) -> None:
     """makemessages into a copy of the sources: a string added to a page (or changed) and not
     yet in the Spanish catalog fails here, with its text."""
     copy = tmp_path / "programdesk"
     shutil.copytree(SOURCE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    cwd = Path.cwd()
-    try:
-        import os
-
-        os.chdir(copy)
-        with override_settings(LOCALE_PATHS=[copy / "locale"]):
-            call_command("makemessages", locale=["es"], no_wrap=True, add_location="file",
-                         verbosity=0)
-    finally:
-        os.chdir(cwd)
-    fresh = polib.pofile(str(copy / "locale" / "es" / "LC_MESSAGES" / "django.po"))
-    committed = polib.pofile(str(CATALOG))
+    # makemessages works in the current directory; the copy's catalog is the one it updates.
+    with contextlib.chdir(copy), override_settings(LOCALE_PATHS=[copy / "locale"]):
+        call_command("makemessages", locale=[code], no_wrap=True, add_location="file",
+                     verbosity=0)
+    fresh = polib.pofile(str(copy / "locale" / code / "LC_MESSAGES" / "django.po"))
+    committed = polib.pofile(str(catalog(code)))
     known = {(e.msgctxt, e.msgid) for e in committed if not e.obsolete}
     found = {(e.msgctxt, e.msgid) for e in fresh if not e.obsolete}
     assert sorted(found - known, key=str) == [], "new strings: run makemessages and translate them"
