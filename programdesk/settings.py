@@ -208,6 +208,11 @@ PROGRAMDESK_EXPORT_KEEP_HOURS = int(os.environ.get("PROGRAMDESK_EXPORT_KEEP_HOUR
 
 # --- Locale and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# The front desk (kiosk, check-in, the attendance sheet and its walk-in panel) speaks these; the
+# rest of the app is in English. A page of the front desk is shown in the language chosen at the
+# kiosk (web/language.py); the translations are in programdesk/locale (docs/front-desk.md).
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "programdesk" / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True

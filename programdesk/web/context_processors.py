@@ -3,23 +3,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from programdesk.core.roles import Cap
 
-# (label, path, capability needed to see the link)
+# (label, path, capability needed to see the link). Translated: the front desk's pages show
+# the menu in their language (web/language.py); everywhere else it is English.
 NAV = [
-    ("Dashboard", "/", Cap.READ_SETUP),
-    ("People", "/people/", Cap.READ_RECORDS),
-    ("Accounts", "/accounts/", Cap.READ_RECORDS),
-    ("Cases", "/cases/", Cap.READ_RECORDS),
-    ("Programs", "/programs/", Cap.READ_SETUP),
-    ("Sessions", "/sessions/", Cap.READ_SETUP),
-    ("Disbursements", "/disbursements/", Cap.READ_RECORDS),
-    ("Bulk disbursement", "/disbursements/bulk/", Cap.LOG_DISBURSEMENTS),
-    ("Reports", "/reports/", Cap.READ_RECORDS),
-    ("Import", "/imports/", Cap.WRITE_RECORDS),
-    ("Settings", "/settings/", Cap.CONFIGURE),
-    ("Check-in", "/kiosk/", Cap.CHECK_IN),
+    (_("Dashboard"), "/", Cap.READ_SETUP),
+    (_("People"), "/people/", Cap.READ_RECORDS),
+    (_("Accounts"), "/accounts/", Cap.READ_RECORDS),
+    (_("Cases"), "/cases/", Cap.READ_RECORDS),
+    (_("Programs"), "/programs/", Cap.READ_SETUP),
+    (_("Sessions"), "/sessions/", Cap.READ_SETUP),
+    (_("Disbursements"), "/disbursements/", Cap.READ_RECORDS),
+    (_("Bulk disbursement"), "/disbursements/bulk/", Cap.LOG_DISBURSEMENTS),
+    (_("Reports"), "/reports/", Cap.READ_RECORDS),
+    (_("Import"), "/imports/", Cap.WRITE_RECORDS),
+    (_("Settings"), "/settings/", Cap.CONFIGURE),
+    (_("Check-in"), "/kiosk/", Cap.CHECK_IN),
 ]
 
 

@@ -1,5 +1,8 @@
 """Pages. Each area's view module lists its own urlpatterns; this file only collects them."""
 
+from django.urls import path
+
+from programdesk.web import language
 from programdesk.web.views import (
     cards,
     disbursements,
@@ -17,6 +20,8 @@ from programdesk.web.views import (
 
 urlpatterns = [
     *home.urlpatterns,
+    # The front desk's language, one tap at the kiosk (web/language.py).
+    path("kiosk/language/", language.choose_language, name="kiosk_language"),
     # participation first: its attendance sheet is the session page (/sessions/<id>/)
     *participation.urlpatterns,
     *scheduling.urlpatterns,

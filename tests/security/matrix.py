@@ -302,6 +302,10 @@ PAGES: dict[tuple[str, str], Page] = {
         "anonymous": 200, **dict.fromkeys(EVERYONE, 200)}),
     ("GET", "sync/conflicts/"): Page(WRITE, scoped=False),
     ("POST", "sync/conflicts/"): Page(WRITE, scoped=False, ok=404),
+    # The front desk's language (web/language.py): kept in the login's session, then back.
+    # It names no program's object: the same answer on either side.
+    ("POST", "kiosk/language/"): Page(CHECK_IN, ok=302, scoped=False, kiosk_page=True, other=302,
+                                      query=lambda s: {"language": "es", "next": "/kiosk/"}),
     ("GET", "programs/<int:pk>/enrollments/"): Page(READ),
     ("POST", "programs/<int:pk>/enrollments/"): Page(WRITE, ok=302, query=lambda s: {
         "cohort_id": s.cohort.pk, "enrollment_ids": s.enrollment.pk}),

@@ -15,8 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from programdesk.core import display
 from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.params import parse_id, parse_ids, query_id
@@ -38,6 +40,8 @@ from programdesk.programs.selectors import cohorts_visible, programs_visible
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 from programdesk.web import wording
 from programdesk.web.forms import add_service_errors
+from programdesk.web.front_desk_messages import front_desk_message, translated
+from programdesk.web.language import front_desk
 from programdesk.web.permissions import page_user, role_required
 from programdesk.web.views.scheduling import session_page_context
 
@@ -189,8 +193,9 @@ def schedule_participant_search(request: HttpRequest, pk: int) -> HttpResponse:
 
 # What the sheet's buttons say: the words a front desk uses, one per bucket. The values posted
 # stay the status codes; a second active status in the same bucket shows its own label.
-BUCKET_WORDS = {"expected": "Not recorded", "delivered": "Present", "absent": "Absent",
-                "excused": "Excused", "cancelled": "Cancelled"}
+BUCKET_WORDS = {"expected": gettext_lazy("Not recorded"), "delivered": gettext_lazy("Present"),
+                "absent": gettext_lazy("Absent"), "excused": gettext_lazy("Excused"),
+                "cancelled": gettext_lazy("Cancelled")}
 COUNTED = ("delivered", "absent", "excused", "expected", "cancelled")
 
 
@@ -228,7 +233,7 @@ def _sheet_statuses() -> list[SheetStatus]:
     seen: set[str] = set()
     statuses = []
     for s in _statuses():
-        word = s.label if s.bucket in seen else BUCKET_WORDS.get(s.bucket, s.label)
+        word = s.label if s.bucket in seen else str(BUCKET_WORDS.get(s.bucket, s.label))
         seen.add(s.bucket)
         statuses.append(SheetStatus(s.code, s.bucket, word))
     return statuses
@@ -320,6 +325,7 @@ def _limit_override_reason(request: HttpRequest, user: User) -> str:
 
 
 @role_required(Cap.READ_SETUP)
+@front_desk
 def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
     """The attendance sheet. A POST saves the whole sheet in one ``attendance_record``; when it
     cannot (a bad quantity, a status retired meanwhile) the sheet comes back with every mark as
@@ -351,20 +357,22 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
             errors = _error_lines(exc)
             limit_refused = isinstance(exc, services.ServiceLimitExceeded)
         else:
-            messages.success(request, f"Attendance saved ({changed} changed)."
-                             + (" Session completed." if action == "complete" else ""))
+            saved = _("Attendance saved ({changed} changed).").format(changed=changed)
+            messages.success(request, saved + (" " + _("Session completed.")
+                                               if action == "complete" else ""))
             return redirect(request.path)
     for error in errors:
         messages.error(request, error)
-    messages.warning(request, gettext("Attendance not saved yet: your marks are kept below. "
-                                      "Correct them and save again."))
+    messages.warning(request, _("Attendance not saved yet: your marks are kept below. Correct "
+                                "them and save again."))
     return _sheet_page(request, session, posted=posted, limit_refused=limit_refused)
 
 
 def _error_lines(exc: DomainError) -> list[str]:
     """A service's refusal as sentences; a sheet's field paths (records.3.status) mean nothing
     to the person at the desk."""
-    return [error["message"] for error in exc.errors] or [exc.detail]
+    return ([front_desk_message(error["message"]) for error in exc.errors]
+            or [front_desk_message(exc.detail)])
 
 
 def raise_forbidden() -> None:
@@ -389,8 +397,9 @@ def _marks_from_post(request: HttpRequest) -> tuple[list[services.AttendanceMark
             try:
                 quantity = services.check_quantity(Decimal(raw_quantity))
             except (InvalidOperation, ValidationError):
-                errors.append(f"Quantity '{raw_quantity[:40]}' must be a number from 0 to "
-                              f"{services.QUANTITY_MAX:,} with at most 2 decimals.")
+                errors.append(_("Quantity '{quantity}' must be a number from 0 to {most} with "
+                                "at most 2 decimals.").format(
+                    quantity=raw_quantity[:40], most=display.number(services.QUANTITY_MAX)))
                 continue
         marks.append(services.AttendanceMark(disbursement_id, value, quantity))
     return marks, errors
@@ -402,9 +411,10 @@ def _marks_from_post(request: HttpRequest) -> tuple[list[services.AttendanceMark
 class WalkInForm(forms.Form):
     """Someone new to us: the few fields a front desk asks."""
 
-    first_name = forms.CharField(max_length=100, label="First name")
-    last_name = forms.CharField(max_length=100, label="Last name")
-    postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
+    first_name = forms.CharField(max_length=100, label=gettext_lazy("First name"))
+    last_name = forms.CharField(max_length=100, label=gettext_lazy("Last name"))
+    postal_code = forms.CharField(max_length=20, required=False,
+                                  label=gettext_lazy("Postal code"))
 
 
 def _name_parts(query: str) -> dict[str, str]:
@@ -455,11 +465,11 @@ def _walk_in_person(request: HttpRequest, session: BenefitSession, user: User,
     person = people_visible(user).filter(
         pk=parse_id(request.POST.get("person_id", "")) or 0).first()
     if person is None:
-        panel["error"] = "Choose a person in the list."
+        panel["error"] = _("Choose a person in the list.")
         return None
     panel["person"] = person
     if any(r.person_id == person.pk for r in selectors.session_sheet(session=session)):
-        panel["error"] = f"{person.full_name} is already on this sheet."
+        panel["error"] = _("{name} is already on this sheet.").format(name=person.full_name)
         return None
     services.session_add_participants(actor=user, session=session, person_ids=[person.pk],
                                       override=override)
@@ -480,12 +490,13 @@ def _walk_in_add(request: HttpRequest, session: BenefitSession, user: User
         person = _walk_in_person(request, session, user, panel, _override_from(request, user))
     except ValidationError as exc:
         if new:
-            add_service_errors(form, exc)
+            add_service_errors(form, translated(exc))
         else:
             panel["error"] = " ".join(_error_lines(exc))
         return panel, None
     except Conflict as exc:
-        panel.update(error=exc.detail, reasons=[e["message"] for e in exc.errors])
+        panel.update(error=front_desk_message(exc.detail),
+                     reasons=[front_desk_message(e["message"]) for e in exc.errors])
         if exc.extra.get("type") == "eligibility_blocked":
             panel.update(blocked=True, can_override=user.can(Cap.MANAGE_PROGRAMS))
         return panel, None
@@ -503,6 +514,7 @@ def _walk_in_add(request: HttpRequest, session: BenefitSession, user: User
 
 
 @role_required(Cap.WRITE_RECORDS)
+@front_desk
 def session_walk_in(request: HttpRequest, pk: int) -> HttpResponse:
     """The walk-in panel of the attendance sheet. With htmx (``HX-Request``) it answers the
     panel's results only, and a person added comes with their sheet row, appended to the sheet
@@ -521,7 +533,8 @@ def session_walk_in(request: HttpRequest, pk: int) -> HttpResponse:
     panel, added = _walk_in_add(request, session, user)
     if not htmx:
         if added is not None:
-            messages.success(request, f"{panel['added'].full_name} is on this session's sheet.")
+            messages.success(request, _("{name} is on this session's sheet.").format(
+                name=panel["added"].full_name))
             return redirect(f"/sessions/{session.pk}/")
         return _sheet_page(request, session, walk_in=panel)
     context: dict[str, Any] = {"session": session, "walk_in": panel}
@@ -538,6 +551,7 @@ def session_walk_in(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Cap.CHECK_IN)
+@front_desk
 def kiosk(request: HttpRequest) -> HttpResponse:
     location = request.GET.get("location", "")
     sessions = selectors.kiosk_sessions(user=page_user(request), location=location)
@@ -552,14 +566,15 @@ def _kiosk_session(request: HttpRequest, pk: int) -> BenefitSession:
 
     session = _session(request, pk)
     if session.local_date != timezone.localdate() or session.status == "cancelled":
-        raise Http404("The kiosk checks people in to today's sessions only.")
+        raise Http404(_("The kiosk checks people in to today's sessions only."))
     return session
 
 
 class RegisterForm(forms.Form):
-    first_name = forms.CharField(max_length=100)
-    last_name = forms.CharField(max_length=100)
-    postal_code = forms.CharField(max_length=20, required=False)
+    first_name = forms.CharField(max_length=100, label=gettext_lazy("First name"))
+    last_name = forms.CharField(max_length=100, label=gettext_lazy("Last name"))
+    postal_code = forms.CharField(max_length=20, required=False,
+                                  label=gettext_lazy("Postal code"))
 
 
 class CheckInForm(forms.Form):
@@ -573,8 +588,10 @@ def _welcome(request: HttpRequest, disbursement: Any) -> None:
     # The size only, never the household's name or members: a kiosk shows nothing about
     # anyone else.
     size = disbursement.household_size
-    household = f" for your household of {size}" if size and size > 1 else ""
-    messages.success(request, f"Welcome, {name}! You are checked in{household}.")
+    messages.success(request, (
+        _("Welcome, {name}! You are checked in for your household of {size}.")
+        if size and size > 1 else _("Welcome, {name}! You are checked in.")
+    ).format(name=name, size=display.number(size)))
 
 
 def _kiosk_card(request: HttpRequest, session: BenefitSession, user: User
@@ -590,7 +607,7 @@ def _kiosk_card(request: HttpRequest, session: BenefitSession, user: User
         done = services.check_in_card(actor=user, session=session, code=code,
                                       person_id=person_id)
     except ValidationError:
-        messages.error(request, gettext("We don't know this card. Please type your name, or "
+        messages.error(request, _("We don't know this card. Please type your name, or "
                                         "ask a staff member."))
         return redirect(request.path)
     except (Conflict, NotAllowed, NotFound) as exc:
@@ -604,6 +621,7 @@ def _kiosk_card(request: HttpRequest, session: BenefitSession, user: User
 
 
 @role_required(Cap.CHECK_IN)
+@front_desk
 def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
     session = _kiosk_session(request, pk)
     user = page_user(request)
@@ -623,35 +641,37 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
                     person = services.kiosk_register(
                         actor=user, session=session, **register.cleaned_data,
                         new_person_confirmed=request.POST.get("confirm_new") == "1")
-                    messages.success(request, f"Welcome, {person.first_name}! You are "
-                                              "registered and checked in.")
+                    messages.success(request, _("Welcome, {name}! You are registered and "
+                                                "checked in.").format(name=person.first_name))
                     return redirect(request.path)
             else:
                 check_in = CheckInForm(request.POST)
                 if not check_in.is_valid():
-                    raise ValidationError("Choose your name in the list.")
+                    raise ValidationError(_("Choose your name in the list."))
                 _welcome(request, services.check_in(
                     actor=user, session=session, person_id=check_in.cleaned_data["person_id"]))
                 return redirect(request.path)
         except ValidationError as exc:
             if registering:
-                add_service_errors(register, exc)
+                add_service_errors(register, translated(exc))
             else:
-                messages.error(request, "We could not check you in. Please search again or "
-                                        "ask a staff member.")
+                messages.error(request, _("We could not check you in. Please search again or "
+                                          "ask a staff member."))
                 return redirect(request.path)
         except services.ServiceLimitExceeded:
             # Whoever is signed in, the kiosk's screen names nobody: not who else in the
             # household was served, nor when or where.
-            messages.error(request, gettext("Please see a staff member."))
+            messages.error(request, _("Please see a staff member."))
             return redirect(request.path)
         except Conflict as exc:
             if exc.extra.get("type") != "possible_duplicate":
-                messages.error(request, f"{exc.detail} Please ask a staff member.")
+                messages.error(request, _("{reason} Please ask a staff member.").format(
+                    reason=front_desk_message(exc.detail)))
                 return redirect(request.path)
             likely = exc.extra["matches"]  # ask "is this you?" before making anyone new
         except (NotAllowed, NotFound) as exc:
-            messages.error(request, f"{exc.detail} Please ask a staff member.")
+            messages.error(request, _("{reason} Please ask a staff member.").format(
+                reason=front_desk_message(exc.detail)))
             return redirect(request.path)
     query = request.GET.get("q", "").strip()
     return render(request, "web/participation/kiosk_session.html", {
@@ -663,6 +683,7 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Cap.CHECK_IN)
+@front_desk
 def kiosk_search(request: HttpRequest, pk: int) -> HttpResponse:
     session = _kiosk_session(request, pk)
     results = selectors.kiosk_search(session=session, query=request.GET.get("q", ""),

@@ -42,7 +42,8 @@
     if (rate) rate.textContent = counted ? `${Math.round((100 * counts.delivered) / counted)}%` : "—";
     const n = unsavedRows();
     const note = form.querySelector("[data-sheet-unsaved]");
-    if (note) note.textContent = n ? `${n} ${n === 1 ? "change" : "changes"} not saved yet` : "";
+    // The words come from the page, in its language (data-one, data-many: _attendance_sheet.html).
+    if (note) note.textContent = n ? (n === 1 ? note.dataset.one : note.dataset.many.replace("{n}", n)) : "";
     form.classList.toggle("sheet-dirty", n > 0);
     const empty = form.querySelector("[data-sheet-empty]");
     if (empty && form.querySelector("[data-sheet-row]")) empty.remove();
