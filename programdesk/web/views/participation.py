@@ -612,12 +612,58 @@ def _kiosk_card(request: HttpRequest, session: BenefitSession, user: User
         return redirect(request.path)
     except (Conflict, NotAllowed, NotFound) as exc:
         messages.error(request, exc.detail if exc.extra.get("type") == "card_revoked" else
-                       f"{exc.detail} {gettext('Please ask a staff member.')}")
+                       f"{exc.detail} {_('Please ask a staff member.')}")
         return redirect(request.path)
     if done.disbursement is None:
         return code, list(done.choices)
     _welcome(request, done.disbursement)
     return redirect(request.path)
+
+
+def _kiosk_post(request: HttpRequest, session: BenefitSession, user: User,
+                register: RegisterForm, *, registering: bool
+                ) -> HttpResponse | list[dict[str, Any]]:
+    """A kiosk's check-in or registration: a redirect when done (or refused), else the page
+    again with the form's errors, or the likely matches to ask "is this you?" about."""
+    try:
+        if registering:
+            if register.is_valid():
+                person = services.kiosk_register(
+                    actor=user, session=session, **register.cleaned_data,
+                    new_person_confirmed=request.POST.get("confirm_new") == "1")
+                messages.success(request, _("Welcome, {name}! You are registered and "
+                                            "checked in.").format(name=person.first_name))
+                return redirect(request.path)
+        else:
+            check_in = CheckInForm(request.POST)
+            if not check_in.is_valid():
+                raise ValidationError(_("Choose your name in the list."))
+            _welcome(request, services.check_in(
+                actor=user, session=session, person_id=check_in.cleaned_data["person_id"]))
+            return redirect(request.path)
+    except ValidationError as exc:
+        if registering:
+            add_service_errors(register, translated(exc))
+        else:
+            messages.error(request, _("We could not check you in. Please search again or "
+                                      "ask a staff member."))
+            return redirect(request.path)
+    except services.ServiceLimitExceeded:
+        # Whoever is signed in, the kiosk's screen names nobody: not who else in the
+        # household was served, nor when or where.
+        messages.error(request, _("Please see a staff member."))
+        return redirect(request.path)
+    except Conflict as exc:
+        if exc.extra.get("type") != "possible_duplicate":
+            messages.error(request, _("{reason} Please ask a staff member.").format(
+                reason=front_desk_message(exc.detail)))
+            return redirect(request.path)
+        return list(exc.extra["matches"])  # ask "is this you?" before making anyone new
+    except (NotAllowed, NotFound) as exc:
+        messages.error(request, _("{reason} Please ask a staff member.").format(
+            reason=front_desk_message(exc.detail)))
+        return redirect(request.path)
+    return []
 
 
 @role_required(Cap.CHECK_IN)
@@ -635,44 +681,10 @@ def kiosk_session(request: HttpRequest, pk: int) -> HttpResponse:
     register = RegisterForm(request.POST if registering else None)
     likely: list[dict[str, Any]] = []
     if request.method == "POST" and card is None:
-        try:
-            if registering:
-                if register.is_valid():
-                    person = services.kiosk_register(
-                        actor=user, session=session, **register.cleaned_data,
-                        new_person_confirmed=request.POST.get("confirm_new") == "1")
-                    messages.success(request, _("Welcome, {name}! You are registered and "
-                                                "checked in.").format(name=person.first_name))
-                    return redirect(request.path)
-            else:
-                check_in = CheckInForm(request.POST)
-                if not check_in.is_valid():
-                    raise ValidationError(_("Choose your name in the list."))
-                _welcome(request, services.check_in(
-                    actor=user, session=session, person_id=check_in.cleaned_data["person_id"]))
-                return redirect(request.path)
-        except ValidationError as exc:
-            if registering:
-                add_service_errors(register, translated(exc))
-            else:
-                messages.error(request, _("We could not check you in. Please search again or "
-                                          "ask a staff member."))
-                return redirect(request.path)
-        except services.ServiceLimitExceeded:
-            # Whoever is signed in, the kiosk's screen names nobody: not who else in the
-            # household was served, nor when or where.
-            messages.error(request, _("Please see a staff member."))
-            return redirect(request.path)
-        except Conflict as exc:
-            if exc.extra.get("type") != "possible_duplicate":
-                messages.error(request, _("{reason} Please ask a staff member.").format(
-                    reason=front_desk_message(exc.detail)))
-                return redirect(request.path)
-            likely = exc.extra["matches"]  # ask "is this you?" before making anyone new
-        except (NotAllowed, NotFound) as exc:
-            messages.error(request, _("{reason} Please ask a staff member.").format(
-                reason=front_desk_message(exc.detail)))
-            return redirect(request.path)
+        answer_or_likely = _kiosk_post(request, session, user, register, registering=registering)
+        if isinstance(answer_or_likely, HttpResponse):
+            return answer_or_likely
+        likely = answer_or_likely
     query = request.GET.get("q", "").strip()
     return render(request, "web/participation/kiosk_session.html", {
         "session": session, "register": register, "query": query, "likely": likely,
