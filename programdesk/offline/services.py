@@ -23,7 +23,6 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from programdesk.core import errors
 from programdesk.core.audit import audit_record
 from programdesk.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError
 from programdesk.core.models import AuditEvent, IdempotencyRecord, User
@@ -247,7 +246,8 @@ def _apply(*, actor: User, record: SyncRecord, target: _Target, happened: dt.dat
     if record.kind == SyncKind.CHECK_IN and session is not None:
         if record.person_id is None:
             raise ValidationError.for_fields({"person_id": _("Required.")})
-        return participation.check_in(actor=actor, session=session, person_id=record.person_id)
+        return participation.check_in(actor=actor, session=session, person_id=record.person_id,
+                                      override_reason=override_reason)
     if record.kind == SyncKind.REGISTER and session is not None:
         if not (record.first_name.strip() and record.last_name.strip()):
             raise ValidationError.for_fields({"last_name": _("First and last name, please.")})
@@ -259,27 +259,29 @@ def _apply(*, actor: User, record: SyncRecord, target: _Target, happened: dt.dat
         if record.disbursement_id is None or not record.status:
             raise ValidationError.for_fields({"status": _("A mark needs a row and a status.")})
         participation.attendance_record(actor=actor, session=session, marks=[
-            participation.AttendanceMark(record.disbursement_id, record.status, record.quantity)])
+            participation.AttendanceMark(record.disbursement_id, record.status, record.quantity)],
+            override_reason=override_reason)
         return session
     return _walk_in_disbursement(actor=actor, record=record, happened=happened,
-                                 override=override)
+                                 override=override, override_reason=override_reason)
 
 
 def _walk_in_disbursement(*, actor: User, record: SyncRecord, happened: dt.datetime,
-                          override: participation.EligibilityOverride | None) -> models.Model:
+                          override: participation.EligibilityOverride | None,
+                          override_reason: str) -> models.Model:
     person = people_visible(actor).filter(pk=record.person_id or 0).first()
     if person is None or record.benefit_id is None:
         raise ValidationError.for_fields({"person_id": _("Choose a person.")})
     result = participation.disbursements_create_ad_hoc(
         actor=actor, person=person, disbursed_on=timezone.localdate(happened), override=override,
+        override_reason=override_reason,
         lines=[participation.DisbursementLine(record.benefit_id, record.quantity or Decimal(1),
                                               record.status)])
     return result.disbursements[0]
 
 
 def _reason_of(exc: DomainError) -> str:
-    limit = getattr(errors, "ServiceLimitExceeded", None)
-    if limit is not None and isinstance(exc, limit):
+    if isinstance(exc, participation.ServiceLimitExceeded):
         return ConflictReason.SERVICE_LIMIT
     kind = str(exc.extra.get("type") or "")
     return kind if kind in ConflictReason.values else ConflictReason.REFUSED

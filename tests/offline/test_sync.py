@@ -231,21 +231,15 @@ def test_discard_closes_the_conflict_and_writes_nothing(kim, charlie, today) -> 
     assert delivered(session) == 0
 
 
-def test_a_record_over_a_service_limit_lands_in_the_review_list(kim, charlie, today) -> None:
-    """Once benefits carry service limits (ServiceLimitExceeded, a Conflict), a record made
-    offline that goes over one is filed for review, not delivered."""
-    from programdesk.core import errors
-    from programdesk.programs.models import Benefit
-
-    fields = {f.name for f in Benefit._meta.get_fields()}
-    limit_fields = sorted(name for name in fields if "limit" in name)
-    if not hasattr(errors, "ServiceLimitExceeded") or not limit_fields:
-        pytest.skip("Benefits have no service-limit fields yet (ServiceLimitExceeded)")
+def test_a_record_over_a_service_limit_lands_in_the_review_list(charlie, today) -> None:
+    """A record made offline that goes over a service limit (one per person per day, used up
+    meanwhile at the desk) is filed for review, not delivered; a manager applies it with a
+    reason, audited."""
     session, rows = today
     benefit = session.benefit
+    benefit.limit_max, benefit.limit_per, benefit.limit_scope = 1, "day", "person"
+    benefit.save(update_fields=["limit_max", "limit_per", "limit_scope"])
     person = Person.objects.get(pk=rows[0].person_id)
-    # Whatever the limit's fields are named, one delivery already uses it up.
-    _set_limit_of_one(benefit, limit_fields)
     services.disbursements_create_ad_hoc(
         actor=charlie, person=person, disbursed_on=timezone.localdate(),
         lines=[services.DisbursementLine(benefit.pk, Decimal(1))])
@@ -254,29 +248,27 @@ def test_a_record_over_a_service_limit_lands_in_the_review_list(kim, charlie, to
                                    person_id=person.pk, quantity=1)])
     assert results[0]["outcome"] == "conflict", results
     assert results[0]["reason"] == "service_limit"
-    assert SyncConflict.objects.get().reason == "service_limit"
-    assert BenefitDisbursement.objects.filter(person=person, session__isnull=True).count() == 1
+    assert "already served" in results[0]["detail"]
+    conflict = SyncConflict.objects.get()
+    assert conflict.reason == "service_limit"
+    ad_hoc = BenefitDisbursement.objects.filter(person=person, session__isnull=True)
+    assert ad_hoc.count() == 1
     page = client.client
     page.force_login(charlie)
-    assert person.first_name.encode() in page.get("/sync/conflicts/").content or \
-        b"service limit" in page.get("/sync/conflicts/").content.lower()
-
-
-def _set_limit_of_one(benefit: Any, limit_fields: list[str]) -> None:
-    from django.db import models
-
-    values: dict[str, Any] = {}
-    for name in limit_fields:
-        field = benefit._meta.get_field(name)
-        if isinstance(field, (models.IntegerField, models.DecimalField)):
-            values[name] = 1
-        elif isinstance(field, models.CharField) and field.choices:
-            values[name] = next((c for c, _ in field.choices if "year" in str(c)),
-                                field.choices[0][0])
-    type(benefit).objects.filter(pk=benefit.pk).update(**values)
-
-
-# --- who may send what ----------------------------------------------------------------------
+    assert b"A service limit was reached" in page.get("/sync/conflicts/").content
+    # Staff may not go past it; a manager may, with the reason kept in the audit event.
+    page.post("/sync/conflicts/", {"conflict_id": conflict.pk, "resolution": "apply",
+                                   "note": "Flood: second kit allowed"})
+    assert ad_hoc.count() == 1
+    manager = f.UserFactory(username="mona", role="manager")
+    page.force_login(manager)
+    response = page.post("/sync/conflicts/", {"conflict_id": conflict.pk, "resolution": "apply",
+                                              "note": "Flood: second kit allowed"})
+    assert response.status_code == 302
+    assert ad_hoc.count() == 2
+    conflict.refresh_from_db()
+    assert conflict.state == ConflictState.APPLIED
+    assert AuditEvent.objects.filter(reason__contains="Flood: second kit allowed").exists()
 
 
 def test_roles_and_program_scope(kim, dana, charlie, today) -> None:
