@@ -182,7 +182,7 @@ def _apply_or_file(*, actor: User, device_id: str, record: SyncRecord) -> SyncOu
     except DomainError as exc:
         conflict = _conflict_file(actor=actor, device_id=device_id, record=record,
                                   target=target, happened=happened, exc=exc)
-        return SyncOutcome(record.id, "conflict", conflict.reason, conflict.detail,
+        return SyncOutcome(record.id, "conflict", conflict.reason, _answer_detail(exc),
                            conflict_id=conflict.pk, happened_at=happened.isoformat())
     audit_record(actor=actor, action=f"sync.{record.kind}", obj=obj,
                  after={"device_id": device_id, "record_id": record.id,
@@ -292,10 +292,15 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def _answer_detail(exc: DomainError) -> str:
+    """What the device is told (a kiosk: only to see a staff member)."""
+    return " ".join([exc.detail, *(e["message"] for e in exc.errors
+                                   if e["message"] != exc.detail)])
+
+
 def _conflict_file(*, actor: User, device_id: str, record: SyncRecord, target: _Target,
                    happened: dt.datetime, exc: DomainError) -> SyncConflict:
-    detail = " ".join([exc.detail, *(e["message"] for e in exc.errors
-                                      if e["message"] != exc.detail)])
+    detail = getattr(exc, "staff_detail", "") or _answer_detail(exc)
     conflict = SyncConflict.objects.create(
         user=actor, device_id=device_id, record_id=record.id, kind=record.kind,
         payload=record.payload(), happened_at=happened, program_id=target.program_id,

@@ -7,12 +7,14 @@ cut halfway and retried."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from programdesk.core.models import AuditEvent, IdempotencyRecord
+from programdesk.offline.models import SyncConflict
 from programdesk.participation import services
 from programdesk.participation.models import BenefitDisbursement
 from programdesk.people.models import Person
@@ -156,3 +158,37 @@ def test_the_attendance_sheet_saves_marks_offline_and_sends_them(page, login, ch
     assert BenefitDisbursement.objects.filter(session=session,
                                               status__bucket="absent").count() == 1
     assert AuditEvent.objects.filter(action="sync.attendance").count() == 4
+
+
+def test_a_check_in_over_a_service_limit_meanwhile_lands_in_the_review_list(
+        page, login, kim, charlie) -> None:
+    """Ana checks in at the kiosk while it is offline; meanwhile the desk gives her the same
+    benefit, limited to one a day. Back online, her check-in is not delivered: it waits for
+    staff in the review list with the server's reason."""
+    session = _session(charlie)
+    benefit = session.benefit
+    benefit.limit_max, benefit.limit_per, benefit.limit_scope = 1, "day", "person"
+    benefit.save(update_fields=["limit_max", "limit_per", "limit_scope"])
+    ana = Person.objects.get(first_name="Ana")
+    login(kim, f"/kiosk/{session.pk}/")
+    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
+    page.context.set_offline(True)
+    page.reload()
+    banner = page.locator("#offline-banner")
+    expect(banner).to_contain_text("Offline", timeout=SYNC_WAIT)
+    page.get_by_label("Type your name (or your card code)").fill("Ana")
+    page.get_by_role("button", name="I'm Ana O.").click()
+    expect(page.get_by_text("Welcome, Ana! You are checked in.")).to_be_visible()
+    expect(banner).to_have_text("Offline — 1 waiting to send")
+    services.disbursements_create_ad_hoc(
+        actor=charlie, person=ana, disbursed_on=session.local_date,
+        lines=[services.DisbursementLine(benefit.pk, Decimal(1))])
+    page.context.set_offline(False)
+    expect(banner).to_contain_text("1 sent for staff review", timeout=SYNC_WAIT)
+    assert _delivered(session) == 0
+    assert SyncConflict.objects.get().reason == "service_limit"
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login/**")
+    login(charlie, "/sync/conflicts/")
+    expect(page.get_by_text("A service limit was reached")).to_be_visible()
+    expect(page.get_by_text("already served", exact=False)).to_be_visible()

@@ -346,3 +346,22 @@ def test_the_purge_keeps_sync_answers_longer_and_drops_old_resolved_conflicts(
     IdempotencyRecord.objects.update(created_at=timezone.now() - dt.timedelta(hours=80))
     purge_everything()
     assert IdempotencyRecord.objects.filter(method="SYNC").count() == 0
+
+
+def test_a_kiosk_is_told_only_to_see_staff_but_the_review_list_says_who_when_where(
+        kim, charlie, today) -> None:
+    session, rows = today
+    benefit = session.benefit
+    benefit.limit_max, benefit.limit_per, benefit.limit_scope = 1, "day", "person"
+    benefit.save(update_fields=["limit_max", "limit_per", "limit_scope"])
+    person = Person.objects.get(pk=rows[0].person_id)
+    services.disbursements_create_ad_hoc(
+        actor=charlie, person=person, disbursed_on=session.local_date,
+        lines=[services.DisbursementLine(benefit.pk, Decimal(1))])
+    results = sync(ApiClient(kim), [record("check_in", session_id=session.pk,
+                                           person_id=person.pk)])
+    assert results[0]["outcome"] == "conflict"
+    assert results[0]["detail"] == "Please see a staff member."
+    conflict = SyncConflict.objects.get()
+    assert conflict.reason == "service_limit"
+    assert "already served" in conflict.detail and person.last_name in conflict.detail

@@ -55,6 +55,9 @@ class ServiceLimitExceeded(Conflict):
     and where they were last served."""
 
     title = "Service limit reached"
+    # A kiosk is told only to see a staff member; what staff would be told (who, when, where)
+    # rides along for a record filed for their review (offline sync), never in the answer.
+    staff_detail = ""
 
 
 @dataclass(frozen=True)
@@ -178,16 +181,19 @@ def limits_enforce(*, actor: User | None, hits: Sequence[LimitHit], override_rea
         return LimitOutcome(overridden=list(hits), reason=reason)
     if over_limit == OverLimit.SKIP:
         return LimitOutcome(skipped=list(hits))
+    described = limit_hits_described(hits)
+    detail = (" ".join(h.message() for h in described[:3])
+              + (f" (and {len(described) - 3} more)" if len(described) > 3 else "")
+              + " A manager may override with a reason.")
     if actor is not None and actor.role == Role.KIOSK:
         message = gettext(KIOSK_MESSAGE)
-        raise ServiceLimitExceeded(message, errors=[{"field": hits[0].candidate.field,
-                                                     "message": message}],
-                                   type="service_limit")
-    described = limit_hits_described(hits)
+        refused = ServiceLimitExceeded(message, errors=[{"field": hits[0].candidate.field,
+                                                         "message": message}],
+                                       type="service_limit")
+        refused.staff_detail = detail
+        raise refused
     raise ServiceLimitExceeded(
-        " ".join(h.message() for h in described[:3])
-        + (f" (and {len(described) - 3} more)" if len(described) > 3 else "")
-        + " A manager may override with a reason.",
+        detail,
         errors=[{"field": h.candidate.field, "message": h.message()} for h in described],
         type="service_limit")
 
