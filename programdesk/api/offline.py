@@ -23,7 +23,7 @@ MAX_RECORDS = 500
 DEVICE_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 
-class RosterPersonOut(Schema):
+class OfflineRosterPersonOut(Schema):
     person_id: int
     disbursement_id: int
     assignment_id: int
@@ -35,21 +35,21 @@ class RosterPersonOut(Schema):
     bucket: str
 
 
-class RosterSessionOut(Schema):
+class OfflineRosterSessionOut(Schema):
     session_id: int
     name: str
     benefit_id: int
     start: dt.datetime
     location: str
-    people: list[RosterPersonOut]
+    people: list[OfflineRosterPersonOut]
 
 
-class RosterOut(Schema):
+class OfflineRosterOut(Schema):
     day: dt.date
-    sessions: list[RosterSessionOut]
+    sessions: list[OfflineRosterSessionOut]
 
 
-@router.get("/offline/roster", response=RosterOut)
+@router.get("/offline/roster", response=OfflineRosterOut)
 def offline_roster(request: HttpRequest) -> dict[str, Any]:
     """Today's sessions the user may check people in to, and who is on each: what a device
     keeps to work offline for a day. Display name, household size, card code and the ids a

@@ -152,11 +152,16 @@ def export_people(*, user: User, filters: ListFilter) -> Table:
     if user.can(Cap.SEE_ELIGIBILITY):
         columns += ["household_size", "annual_income"]
         header += ["household_size", "annual_income"]
-    # The household the person lives in now and its size now (a disbursement carries the
-    # size as it was on its date).
+    # The household the person lives in now and, for those who see eligibility details (the
+    # size is one), its size now (a disbursement carries the size as it was on its date).
     qs = qs.annotate(**current_household_columns())
-    columns += ["current_household_id", "current_household_size", "created_at"]
-    header += ["current_household_id", "current_household_size", "created_at"]
+    columns.append("current_household_id")
+    header.append("current_household_id")
+    if user.can(Cap.SEE_ELIGIBILITY):
+        columns.append("current_household_size")
+        header.append("current_household_size")
+    columns.append("created_at")
+    header.append("created_at")
     return _with_custom_fields(user, "person", qs.order_by("last_name", "first_name", "id"),
                                columns, header)
 
