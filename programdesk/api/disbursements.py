@@ -183,7 +183,7 @@ class BulkEnrollment(BulkBase, Override):
 BulkIn = Annotated[BulkWalkIn | BulkAnonymous | BulkEnrollment, Field(discriminator="mode")]
 
 
-class SkippedOut(Schema):
+class LimitSkippedOut(Schema):
     person_id: int | None
     account_id: int | None
     last_served_on: str = Field(description="The day of their last delivery in the window")
@@ -193,7 +193,7 @@ class BulkOut(Schema):
     disbursements_created: int
     enrollments_created: int
     warnings: list[Warning]
-    skipped: list[SkippedOut] = Field(description="Left out by `over_limit: skip`")
+    skipped: list[LimitSkippedOut] = Field(description="Left out by `over_limit: skip`")
 
 
 @router.post("/benefits/{benefit_id}/bulk-disbursements", response={201: BulkOut})

@@ -71,3 +71,25 @@ def test_problem_schema_matches_a_real_problem(client: Any, document: dict[str, 
     assert answer.status_code == 401
     assert answer["Content-Type"] == "application/problem+json"
     jsonschema_rs.validate(document["components"]["schemas"]["Problem"], answer.json())
+
+
+def test_no_two_api_schemas_share_a_name() -> None:
+    """django-ninja names an OpenAPI component after its class: two classes of one name in two
+    modules silently share one component, and one endpoint documents the other's shape (two
+    ``RosterOut`` once made the sessions' roster wrong)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from ninja import Schema
+
+    import programdesk.api
+
+    modules_of: dict[str, set[str]] = {}
+    for info in pkgutil.iter_modules(programdesk.api.__path__):
+        module = importlib.import_module(f"programdesk.api.{info.name}")
+        for obj in vars(module).values():
+            if (inspect.isclass(obj) and issubclass(obj, Schema)
+                    and obj.__module__ == module.__name__):
+                modules_of.setdefault(obj.__name__, set()).add(module.__name__)
+    assert {name: mods for name, mods in modules_of.items() if len(mods) > 1} == {}
