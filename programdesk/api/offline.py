@@ -44,20 +44,48 @@ class OfflineRosterSessionOut(Schema):
     people: list[OfflineRosterPersonOut]
 
 
+class OfflineWalkInPersonOut(Schema):
+    person_id: int
+    display_name: str
+    household_size: int | None
+    card_code: str
+
+
+class OfflineWalkInBenefitOut(Schema):
+    benefit_id: int
+    name: str
+    program_id: int
+    people: list[OfflineWalkInPersonOut] = Field(
+        description="The people the benefit's program served in the last 90 days")
+
+
 class OfflineRosterOut(Schema):
     day: dt.date
     sessions: list[OfflineRosterSessionOut]
+    benefits: list[OfflineWalkInBenefitOut] = Field(
+        description="The walk-in pages asked for (`benefit`) that the user may log")
+
+
+class OfflineRosterQuery(Schema):
+    benefit: list[int] = Field(
+        default_factory=list, max_length=selectors.WALK_IN_BENEFITS_MAX,
+        description="Benefits whose walk-in page the device keeps (repeat the parameter). "
+                    "Those the user may not log disbursements of are left out of `benefits`.")
 
 
 @router.get("/offline/roster", response=OfflineRosterOut)
-def offline_roster(request: HttpRequest) -> dict[str, Any]:
-    """Today's sessions the user may check people in to, and who is on each: what a device
-    keeps to work offline for a day. Display name, household size, card code and the ids a
-    record names only — never income, documents, birth dates or notes."""
+def offline_roster(request: HttpRequest, query: Query[OfflineRosterQuery]) -> dict[str, Any]:
+    """Today's sessions the user may check people in to, and who is on each; and, for the
+    walk-in pages the device asks for (`?benefit=ID&benefit=ID`), the people each benefit's
+    program served recently: what a device keeps to work offline for a day. Display name,
+    household size, card code and the ids a record names only — never income, documents,
+    birth dates or notes."""
     from django.utils import timezone
 
     user = require(request, Cap.CHECK_IN)
-    return {"day": timezone.localdate(), "sessions": selectors.offline_roster(user=user)}
+    return {"day": timezone.localdate(), "sessions": selectors.offline_roster(user=user),
+            "benefits": selectors.offline_walk_in_roster(user=user,
+                                                         benefit_ids=query.benefit)}
 
 
 class SyncRecordIn(Schema):
@@ -71,9 +99,10 @@ class SyncRecordIn(Schema):
     benefit_id: Id | None = Field(None, description="walk_in_disbursement: the benefit given")
     status: str | None = Field(None, max_length=40, description="attendance: a status code")
     quantity: Quantity | None = None
-    first_name: str = Field("", max_length=100, description="register")
-    last_name: str = Field("", max_length=100, description="register")
-    postal_code: str = Field("", max_length=20, description="register")
+    first_name: str = Field("", max_length=100, description=(
+        "register; walk_in_disbursement: a walk-in quick-added offline (instead of person_id)"))
+    last_name: str = Field("", max_length=100, description="register; walk_in_disbursement")
+    postal_code: str = Field("", max_length=20, description="register; walk_in_disbursement")
 
 
 class SyncIn(Schema):

@@ -30,7 +30,10 @@ from programdesk.core.roles import Cap, Role
 from programdesk.core.scoping import visible
 from programdesk.offline.models import ConflictReason, ConflictState, SyncConflict, SyncKind
 from programdesk.participation import services as participation
+from programdesk.participation.selectors import kiosk_likely_matches as likely_matches
+from programdesk.people.models import Person
 from programdesk.people.selectors import people_visible
+from programdesk.people.services import person_create
 from programdesk.programs.selectors import benefits_visible
 from programdesk.scheduling.models import BenefitSession, SessionStatus
 
@@ -204,6 +207,7 @@ def _target(*, actor: User, record: SyncRecord) -> _Target:
     if not actor.can(cap):
         raise _Rejected("not_allowed", _("Your role may not do this."))
     if record.kind == SyncKind.WALK_IN_DISBURSEMENT:
+        _walk_in_shape_check(record)
         benefit = benefits_visible(actor).filter(pk=record.benefit_id or 0).first()
         if benefit is None:
             raise _Rejected("not_found", _("Unknown benefit."))
@@ -218,6 +222,19 @@ def _target(*, actor: User, record: SyncRecord) -> _Target:
         # A kiosk checks in to today's sessions; one sent after midnight is yesterday's.
         raise _Rejected("not_allowed", _("The kiosk checks people in to today's sessions only."))
     return _Target(session.benefit.program_id, session, _day_start(session))
+
+
+def _walk_in_shape_check(record: SyncRecord) -> None:
+    """A walk-in disbursement names its benefit and either a person (``person_id``) or a
+    walk-in quick-added on the device (first and last name) — not both, not neither."""
+    named = bool(record.first_name.strip() or record.last_name.strip())
+    if record.benefit_id is None:
+        raise _Rejected("invalid", _("benefit_id: Required."))
+    if record.person_id is not None and named:
+        raise _Rejected("invalid", _("Give a person_id or a name, not both."))
+    if record.person_id is None and not (record.first_name.strip()
+                                         and record.last_name.strip()):
+        raise _Rejected("invalid", _("Give a person_id, or a first and last name."))
 
 
 def _person_merged_check(actor: User, person_id: int | None) -> None:
@@ -266,17 +283,39 @@ def _apply(*, actor: User, record: SyncRecord, target: _Target, happened: dt.dat
                                  override=override, override_reason=override_reason)
 
 
+def _walk_in_person(*, actor: User, record: SyncRecord, confirmed: bool) -> Person:
+    """The person a walk-in disbursement is for: the one named, or the walk-in quick-added on
+    the device — made here, after the kiosk's duplicate check (a likely match is a conflict
+    "possible_duplicate" whose merge gives the disbursement to the person found; ``confirmed``,
+    the "apply" resolution, registers them as someone new)."""
+    if record.person_id is not None:
+        person = people_visible(actor).filter(pk=record.person_id).first()
+        if person is None:
+            raise ValidationError.for_fields({"person_id": _("Choose a person.")})
+        return person
+    first, last = record.first_name.strip(), record.last_name.strip()
+    postal = record.postal_code.strip()
+    if not confirmed:
+        matches = likely_matches(first_name=first, last_name=last, postal_code=postal,
+                                 user=actor)
+        if matches:
+            raise Conflict(_("Someone with this name is registered already."),
+                           type=ConflictReason.POSSIBLE_DUPLICATE, matches=matches)
+    return person_create(actor=actor, first_name=first, last_name=last, postal_code=postal)
+
+
 def _walk_in_disbursement(*, actor: User, record: SyncRecord, happened: dt.datetime,
                           override: participation.EligibilityOverride | None,
                           override_reason: str) -> models.Model:
-    person = people_visible(actor).filter(pk=record.person_id or 0).first()
-    if person is None or record.benefit_id is None:
-        raise ValidationError.for_fields({"person_id": _("Choose a person.")})
+    person = _walk_in_person(actor=actor, record=record, confirmed=bool(override_reason))
+    if record.benefit_id is None:
+        raise ValidationError.for_fields({"benefit_id": _("Required.")})
     result = participation.disbursements_create_ad_hoc(
         actor=actor, person=person, disbursed_on=timezone.localdate(happened), override=override,
         override_reason=override_reason,
-        lines=[participation.DisbursementLine(record.benefit_id, record.quantity or Decimal(1),
-                                              record.status)])
+        lines=[participation.DisbursementLine(
+            record.benefit_id, Decimal(1) if record.quantity is None else record.quantity,
+            record.status)])
     return result.disbursements[0]
 
 
@@ -332,8 +371,9 @@ def _record_of(conflict: SyncConflict, *, person_id: int | None = None) -> SyncR
         payload["person_id"] = person_id
         if kind == SyncKind.REGISTER:  # "that's them": check in the person found
             kind = SyncKind.CHECK_IN
-            for name in ("first_name", "last_name", "postal_code"):
-                payload.pop(name, None)
+        # "That's them": the record is the person found's (a check-in, a walk-in's benefit).
+        for name in ("first_name", "last_name", "postal_code"):
+            payload.pop(name, None)
     if "quantity" in payload:
         payload["quantity"] = Decimal(payload["quantity"])
     return SyncRecord(id=conflict.record_id, kind=kind, happened_at=conflict.happened_at,

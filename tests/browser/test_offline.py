@@ -192,3 +192,144 @@ def test_a_check_in_over_a_service_limit_meanwhile_lands_in_the_review_list(
     login(charlie, "/sync/conflicts/")
     expect(page.get_by_text("A service limit was reached")).to_be_visible()
     expect(page.get_by_text("already served", exact=False)).to_be_visible()
+
+
+# --- the walk-in distribution page ----------------------------------------------------------
+
+REGULARS = ["Ana", "Bruno", "Chidi"]
+
+
+def _walk_in_benefit(charlie: Any) -> Any:
+    """A pantry's walk-in benefit; Ana, Bruno and Chidi Okafor were served by its program last
+    week (so a tablet offers them offline)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    benefit = f.BenefitFactory(name="Groceries")
+    for name in REGULARS:
+        person = f.PersonFactory(first_name=name, last_name="Okafor")
+        services.disbursements_create_ad_hoc(
+            actor=charlie, person=person,
+            disbursed_on=timezone.localdate() - dt.timedelta(days=7),
+            lines=[services.DisbursementLine(benefit.pk, Decimal(1))])
+    return benefit
+
+
+def _given_today(benefit: Any) -> Any:
+    from django.utils import timezone
+
+    return BenefitDisbursement.objects.filter(benefit=benefit,
+                                              disbursed_on=timezone.localdate())
+
+
+def _walk_in_offline(page: Any, login: Any, charlie: Any, benefit: Any) -> Any:
+    """Online: open the walk-in page (the tablet keeps it and who to offer); offline: reload."""
+    login(charlie, f"/benefits/{benefit.pk}/bulk/")
+    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
+    page.context.set_offline(True)
+    page.reload()
+    banner = page.locator("#offline-banner")
+    expect(banner).to_contain_text("Offline", timeout=SYNC_WAIT)
+    expect(page.locator("#walk-in-offline-list tr[data-find]")).to_have_count(3)
+    return banner
+
+
+def _quick_add(page: Any, first: str, last: str) -> None:
+    page.get_by_text("Not on the list? Add a walk-in").click()
+    page.get_by_label("First name").fill(first)
+    page.get_by_label("Last name").fill(last)
+    page.get_by_role("button", name="Add to the list").click()
+    expect(page.get_by_label(f"{first} {last}")).to_be_checked()
+
+
+def test_the_walk_in_page_works_offline_and_sends_three_disbursements_once(
+        page, login, charlie) -> None:
+    benefit = _walk_in_benefit(charlie)
+    banner = _walk_in_offline(page, login, charlie, benefit)
+    # The page kept on the tablet holds nobody's data: the list comes from the roster.
+    assert "Okafor" not in page.evaluate("""async () => {
+      const cache = await caches.open("programdesk-pages");
+      const kept = await cache.match(location.pathname);
+      return kept ? await kept.text() : "nothing kept";
+    }""")
+    name = page.get_by_label("Name", exact=True)
+    name.fill("ana")
+    expect(page.get_by_label("Bruno Okafor")).to_be_hidden()
+    page.get_by_label("Ana Okafor").check()
+    name.fill("Bru")
+    page.get_by_label("Bruno Okafor").check()
+    name.fill("")
+    _quick_add(page, "Noor", "Haddad")
+    page.get_by_label("Quantity per recipient").fill("2")
+    page.get_by_role("button", name="Save disbursements").click()
+    expect(page.get_by_text("Saved on this tablet: 3 disbursements, sent when the network is "
+                            "back.")).to_be_visible()
+    expect(banner).to_have_text("Offline — 3 waiting to send")
+    expect(page.get_by_label("Ana Okafor")).not_to_be_checked()  # the picks are cleared
+    expect(page.get_by_label("Noor Haddad")).to_have_count(0)
+    assert _given_today(benefit).count() == 0
+    page.context.set_offline(False)
+    expect(banner).to_have_text("All sent", timeout=SYNC_WAIT)
+    given = _given_today(benefit)
+    assert given.count() == 3
+    assert {d.person.first_name for d in given} == {"Ana", "Bruno", "Noor"}
+    assert {d.quantity for d in given} == {Decimal(2)}
+    assert Person.objects.filter(first_name="Noor", last_name="Haddad").count() == 1
+    assert IdempotencyRecord.objects.filter(method="SYNC").count() == 3
+    assert AuditEvent.objects.filter(action="sync.walk_in_disbursement").count() == 3
+    page.reload()
+    expect(banner).to_have_text("All sent", timeout=SYNC_WAIT)
+    assert _given_today(benefit).count() == 3
+
+
+def test_a_quick_added_walk_in_who_is_registered_already_is_merged_from_the_review_list(
+        page, login, charlie) -> None:
+    benefit = _walk_in_benefit(charlie)
+    # Registered, but not served lately: not on the tablet's list.
+    dalia = f.PersonFactory(first_name="Dalia", last_name="Okafor")
+    banner = _walk_in_offline(page, login, charlie, benefit)
+    _quick_add(page, "Dalia", "Okafor")
+    page.get_by_role("button", name="Save disbursements").click()
+    expect(banner).to_have_text("Offline — 1 waiting to send")
+    page.context.set_offline(False)
+    expect(banner).to_contain_text("1 sent for staff review", timeout=SYNC_WAIT)
+    assert _given_today(benefit).count() == 0
+    assert SyncConflict.objects.get().reason == "possible_duplicate"
+    page.goto("/sync/conflicts/")
+    expect(page.get_by_text("Walk-in disbursement: Dalia Okafor")).to_be_visible()
+    page.get_by_role("button", name="Merge").click()
+    expect(page.get_by_text("Applied to the person chosen.")).to_be_visible()
+    assert Person.objects.filter(first_name="Dalia", last_name="Okafor").count() == 1
+    assert [d.person_id for d in _given_today(benefit)] == [dalia.pk]
+
+
+def test_the_walk_in_page_fits_every_width_online_and_offline(page, login, charlie) -> None:
+    """Nothing scrolls sideways at 390, 768 or 1366 px, online and offline (a quick-added
+    walk-in on the list). PROGRAMDESK_WALK_IN_SHOTS=<directory> keeps a screenshot of each."""
+    import os
+    from pathlib import Path
+
+    shots = os.environ.get("PROGRAMDESK_WALK_IN_SHOTS")
+    benefit = _walk_in_benefit(charlie)
+
+    def check(state: str) -> None:
+        for width in (390, 768, 1366):
+            page.set_viewport_size({"width": width, "height": 900})
+            assert page.evaluate(
+                "document.documentElement.scrollWidth <= window.innerWidth"), (state, width)
+            if shots:
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=f"{shots}/walk-in-{state}-{width}.png", full_page=True)
+
+    login(charlie, f"/benefits/{benefit.pk}/bulk/")
+    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
+    check("online")
+    page.set_viewport_size({"width": 768, "height": 900})
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("#offline-banner")).to_contain_text("Offline", timeout=SYNC_WAIT)
+    expect(page.locator("#walk-in-offline-list tr[data-find]")).to_have_count(3)
+    _quick_add(page, "Noor", "Haddad-Fernández de la Torre")
+    page.get_by_label("Ana Okafor").check()
+    check("offline")

@@ -93,3 +93,24 @@ def test_service_worker_and_manifest(client) -> None:
 def test_the_check_in_page_links_staff_to_the_review(charlie, kim) -> None:
     assert b"/sync/conflicts/" in _client(charlie).get("/kiosk/").content
     assert b"/sync/conflicts/" not in _client(kim).get("/kiosk/").content
+
+
+def test_the_manifest_lists_192_and_512_px_icons_the_static_files_serve(client) -> None:
+    """Installable apps want a 192 and a 512 px PNG (and a maskable one): each icon the manifest
+    lists is served by the static files, a PNG of the size it says."""
+    import struct
+
+    manifest = json.loads(client.get("/manifest.webmanifest").content)
+    pngs = {icon["sizes"]: icon for icon in manifest["icons"] if icon["type"] == "image/png"}
+    assert {"192x192", "512x512"} <= set(pngs)
+    assert any(icon.get("purpose") == "maskable" for icon in manifest["icons"])
+    for icon in manifest["icons"]:
+        served = client.get(icon["src"])
+        assert served.status_code == 200, icon["src"]
+        if icon["type"] != "image/png":
+            continue
+        head = b"".join(served.streaming_content)[:24] if served.streaming else \
+            served.content[:24]
+        assert head[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", head[16:24])
+        assert icon["sizes"] == f"{width}x{height}"

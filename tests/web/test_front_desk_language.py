@@ -58,6 +58,7 @@ ROOTS = [
     "web/participation/_walk_in_results.html",
     "web/base.html",
     "web/scheduling/_session_header.html",
+    "web/disbursements/bulk.html",
 ]
 # Words that are no language's: the product's name.
 UNTRANSLATED_WORDS = {"Program", "Desk"}
@@ -340,6 +341,27 @@ def test_a_spanish_attendance_sheet_and_walk_in_panel_show_no_english(
         assert english_on(answer) == [], posted
     saved = client.post(f"/sessions/{session.pk}/", {"action": "save"}, follow=True)
     assert "Asistencia guardada" in saved.content.decode()
+
+
+def test_a_spanish_walk_in_page_shows_no_english(client: Client, charlie: Any,
+                                                  desk: dict[str, Any]) -> None:
+    """The walk-in distribution page (a benefit's bulk page, walk-in mode), online and the copy
+    a tablet keeps offline, and what it says after a save."""
+    client.force_login(charlie)
+    _in_spanish(client)
+    benefit = desk["session"].benefit
+    url = f"/benefits/{benefit.pk}/bulk/"
+    for page in (client.get(url), client.get(url, {"offline": "1"}),
+                 client.get(url, {"q": "zzzz"})):
+        text = page.content.decode()
+        assert page.status_code == 200 and page["Content-Language"] == "es"
+        assert english_on(text) == []
+        assert "Guardar entregas" in text and 'aria-pressed="true" class="primary">Español' in text
+    assert "Agregar a la lista" in client.get(url, {"offline": "1"}).content.decode()
+    saved = client.post(url, {"mode": "walk_in", "quantity": "1", "status": "",
+                              "disbursed_on": localdate().isoformat(),
+                              "person_ids": [desk["rosa"].pk]}, follow=True)
+    assert "1 entrega guardada" in saved.content.decode()
 
 
 def test_english_is_the_default_and_the_rest_of_the_app_stays_english(

@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from programdesk.core.custom_fields import field_definitions_for
 from programdesk.core.errors import DomainError, ValidationError
@@ -40,6 +40,8 @@ from programdesk.programs.limits import benefit_limit
 from programdesk.programs.models import Benefit, Program
 from programdesk.programs.selectors import benefits_visible, programs_visible
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+from programdesk.web.front_desk_messages import front_desk_message
+from programdesk.web.language import front_desk
 from programdesk.web.permissions import page_user, role_required
 
 LIST_LIMIT = 200
@@ -58,16 +60,17 @@ def _claim_submission(request: HttpRequest) -> bool:
                                              method="POST", path=request.path[:500],
                                              body_digest="", status_code=303)
     except IntegrityError:
-        messages.info(request, "That form was already saved.")
+        messages.info(request, gettext("That form was already saved."))
         return False
     return True
 
 
 def _show_errors(request: HttpRequest, exc: DomainError) -> None:
-    messages.error(request, exc.detail)
+    """The service's messages; in the desk's language on a front-desk page (the ones known)."""
+    messages.error(request, front_desk_message(exc.detail))
     for error in exc.errors:
         if error["message"] not in exc.detail:
-            messages.error(request, error["message"])
+            messages.error(request, front_desk_message(error["message"]))
 
 
 def _limit_reason(request: HttpRequest, user: User) -> str:
@@ -104,7 +107,8 @@ def _parse_quantity(raw: str, unit: str = "") -> Decimal:
             value = (value / 60).quantize(Decimal("0.01"))
     except InvalidOperation:
         raise ValidationError.for_fields(
-            {"quantity": f"'{raw[:40]}' is not a number."}) from None
+            {"quantity": gettext("'%(value)s' is not a number.") % {"value": raw[:40]}}
+        ) from None
     return value
 
 
@@ -112,7 +116,8 @@ def _parse_date(raw: str) -> dt.date:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise ValidationError.for_fields({"disbursed_on": "Give a date (YYYY-MM-DD)."}) from None
+        raise ValidationError.for_fields(
+            {"disbursed_on": gettext("Give a date (YYYY-MM-DD).")}) from None
 
 
 # --- log benefits for one client ------------------------------------------------------------
@@ -310,8 +315,41 @@ def bulk_choose_benefit(request: HttpRequest) -> HttpResponse:
         "program": None, "benefits": benefits})
 
 
+# The status menu of the walk-in page (a front-desk page) in the desk's words, one per bucket;
+# a second active status in the same bucket shows its own label.
+BUCKET_WORDS = {"expected": gettext_lazy("Expected"), "delivered": gettext_lazy("Delivered"),
+                "absent": gettext_lazy("Absent"), "excused": gettext_lazy("Excused"),
+                "cancelled": gettext_lazy("Cancelled")}
+
+
+def _status_choices() -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    choices = []
+    for s in _statuses():
+        choices.append((s.code, s.label if s.bucket in seen
+                         else str(BUCKET_WORDS.get(s.bucket, s.label))))
+        seen.add(s.bucket)
+    return choices
+
+
+def _saved_message(result: services.BulkResult) -> str:
+    created, enrolled = result.disbursements_created, result.enrollments_created
+    message = ngettext("Saved %(n)s disbursement", "Saved %(n)s disbursements", created) % {
+        "n": created}
+    if enrolled:
+        message += ", " + ngettext("%(n)s new enrollment", "%(n)s new enrollments",
+                                   enrolled) % {"n": enrolled}
+    return message + "."
+
+
 @role_required(Cap.LOG_DISBURSEMENTS)
+@front_desk
 def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
+    """A benefit's bulk disbursement; its walk-in mode (the default) is a front-desk page: in
+    the desk's language, and kept on the tablet to work offline. ``?offline=1`` is the copy a
+    tablet keeps (offline.js): the walk-in form without the people table, which offline.js
+    fills from the offline roster — the cached page holds nobody's data
+    (docs/front-desk.md, Offline)."""
     user = page_user(request)
     benefit = visible_or_404(benefits_visible(user).select_related("program", "unit"), pk)
     program = benefit.program
@@ -319,6 +357,7 @@ def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
     mode = params.get("mode", "walk_in")
     if mode not in {"walk_in", "anonymous", "enrollment"}:
         mode = "walk_in"
+    offline = request.method == "GET" and mode == "walk_in" and params.get("offline") == "1"
     limit_override = False
     if request.method == "POST":
         try:
@@ -326,13 +365,11 @@ def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
                 result = _bulk_save(request, benefit, mode, user)
             if result is not None:
                 if result.skipped:
-                    messages.warning(request, gettext(
-                        "%(n)s left out: already served within the benefit's limit.")
-                        % {"n": _count(len(result.skipped), "recipient")})
-                messages.success(request, "Saved " + ", ".join(
-                    [_count(result.disbursements_created, "disbursement")]
-                    + ([_count(result.enrollments_created, "new enrollment")]
-                       if result.enrollments_created else [])) + ".")
+                    messages.warning(request, ngettext(
+                        "%(n)s recipient left out: already served within the benefit's limit.",
+                        "%(n)s recipients left out: already served within the benefit's limit.",
+                        len(result.skipped)) % {"n": len(result.skipped)})
+                messages.success(request, _saved_message(result))
                 for warning in result.warnings:
                     if warning["code"] != "benefit_has_schedule":
                         messages.warning(request, warning["message"])
@@ -348,7 +385,8 @@ def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
                 .exclude(status="cancelled").order_by("start").first())
     context: dict[str, Any] = {
         "benefit": benefit, "program": program, "mode": mode, "has_schedule": has_schedule,
-        "upcoming": upcoming, "statuses": _statuses(), "params": params,
+        "upcoming": upcoming, "statuses": _status_choices(), "params": params,
+        "offline": offline,
         "rostered_people": rostered_people, "rostered_enrollments": rostered_enrollments,
         "default_status": _delivered_code(),
         "today": timezone.localdate().isoformat(), "cohorts": program.cohorts.all(),
@@ -356,7 +394,9 @@ def bulk_for_benefit(request: HttpRequest, pk: int) -> HttpResponse:
         "submission": uuid.uuid4().hex, "limit": LIST_LIMIT,
         "service_limit": benefit_limit(benefit), "limit_override": limit_override,
     }
-    if mode == "walk_in":
+    if offline:
+        context |= {"people": [], "matching": 0}
+    elif mode == "walk_in":
         people = _recipients(request, program)
         context |= {"people": people[:LIST_LIMIT], "matching": people.count()}
     elif mode == "enrollment":
@@ -382,8 +422,8 @@ def _bulk_save(request: HttpRequest, benefit: Benefit, mode: str, user: User
     if mode == "anonymous":
         count = parse_id(post.get("number_of_recipients"))
         if count is None or count > MAX_RECIPIENTS:
-            raise ValidationError.for_fields({"number_of_recipients": (
-                f"Give the number of recipients (1 to {MAX_RECIPIENTS:,}).")})
+            raise ValidationError.for_fields({"number_of_recipients": gettext(
+                "Give the number of recipients (1 to %(max)s).") % {"max": f"{MAX_RECIPIENTS:,}"}})
         return services.disbursements_bulk_anonymous(
             actor=user, benefit=benefit, quantity=quantity, disbursed_on=day,
             number_of_recipients=count, status=status)

@@ -23,7 +23,7 @@ from programdesk.people.selectors import people_visible
 from programdesk.web.permissions import page_user, role_required
 
 # Bump when sw.js changes what it caches: the new worker deletes the old caches.
-WORKER_VERSION = "1"
+WORKER_VERSION = "2"
 
 
 def service_worker(request: HttpRequest) -> HttpResponse:
@@ -34,7 +34,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         "static": json.dumps([static(name) for name in (
             "web/app.css", "web/app.js", "web/htmx-2.0.11.min.js", "web/kiosk.js",
             "web/attendance.js", "web/attendance.css", "web/offline.js", "web/favicon.svg",
-            "web/favicon.png")])},
+            "web/favicon.png", "web/icon-192.png")])},
         content_type="text/javascript; charset=utf-8")
     return response
 
@@ -45,8 +45,14 @@ def manifest(request: HttpRequest) -> HttpResponse:
         "name": _("Program Desk front desk"), "short_name": _("Front desk"),
         "start_url": "/kiosk/", "scope": "/", "display": "standalone",
         "background_color": "#ffffff", "theme_color": "#1f4e79",
+        # The PNGs are made by programdesk/web/icons.py (installable apps want 192 and 512 px,
+        # and a maskable one a launcher may crop to a circle).
         "icons": [{"src": static("web/favicon.svg"), "sizes": "any", "type": "image/svg+xml"},
-                  {"src": static("web/favicon.png"), "sizes": "32x32", "type": "image/png"}],
+                  {"src": static("web/favicon.png"), "sizes": "32x32", "type": "image/png"},
+                  {"src": static("web/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+                  {"src": static("web/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+                  {"src": static("web/icon-maskable-512.png"), "sizes": "512x512",
+                   "type": "image/png", "purpose": "maskable"}],
     }
     return HttpResponse(json.dumps(data), content_type="application/manifest+json")
 

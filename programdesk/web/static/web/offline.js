@@ -1,9 +1,11 @@
 // The offline front desk (docs/front-desk.md, Offline). Plain JavaScript, no build step.
 //
 // - Registers the service worker (/sw.js) and, on the front-desk pages, keeps a copy of the
-//   pages (check-in, today's kiosks, attendance sheets) and of today's rosters (IndexedDB),
-//   only what the front desk needs: display names, household size, card code, ids.
-// - Check-ins, registrations and attendance marks made while the server cannot be reached go
+//   pages (check-in, today's kiosks, attendance sheets, the walk-in pages opened here) and of
+//   today's rosters (IndexedDB), only what the front desk needs: display names, household
+//   size, card code, ids.
+// - Check-ins, registrations, attendance marks and walk-in disbursements made while the server
+//   cannot be reached go
 //   into a queue (IndexedDB), each with an id made here — its Idempotency-Key — and the time it
 //   happened; the queue is sent to POST /api/v1/sync on every page load, when the network comes
 //   back, and every 5 seconds while something waits.
@@ -25,7 +27,12 @@
   const path = location.pathname;
   const kioskMatch = path.match(/^\/kiosk\/(\d+)\/$/);
   const sheetMatch = path.match(/^\/sessions\/(\d+)\/$/);
-  const frontDesk = path === "/kiosk/" || Boolean(kioskMatch || sheetMatch);
+  const walkInForm = document.querySelector("#bulk-form[data-walk-in]");
+  const walkInMatch = path.match(/^\/benefits\/(\d+)\/bulk\/$/) && walkInForm
+    ? [path, walkInForm.dataset.walkIn] : null;
+  // The copy kept on the tablet (?offline=1): its list comes from the offline roster.
+  const walkInOffline = Boolean(walkInMatch && walkInForm.dataset.walkInOffline);
+  const frontDesk = path === "/kiosk/" || Boolean(kioskMatch || sheetMatch || walkInMatch);
   let online = navigator.onLine;
   let sending = false;
   let waiting = 0;
@@ -191,28 +198,54 @@
 
   // --- today's rosters and pages ----------------------------------------------------------
 
+  // The walk-in pages opened on this tablet (their benefits), kept with the roster.
+  async function walkInBenefits() {
+    const kept = await metaGet("walkIn");
+    const ids = kept && kept.user === user ? kept.benefits : [];
+    if (walkInMatch && !walkInOffline && !ids.includes(Number(walkInMatch[1]))) {
+      ids.push(Number(walkInMatch[1]));
+      await metaPut("walkIn", {user: user, benefits: ids.slice(-20)});
+    }
+    return ids.slice(-20);
+  }
+
   async function warm() {
     const roster = await metaGet("roster");
-    if (roster && roster.user === user && Date.now() - roster.fetchedAt < WARM_MS) {
+    const benefits = await walkInBenefits();
+    const known = roster && roster.benefitIds ? roster.benefitIds : [];
+    if (roster && roster.user === user && Date.now() - roster.fetchedAt < WARM_MS
+        && benefits.every((id) => known.includes(id))) {
       document.documentElement.dataset.offlineReady = "1";
       return;
     }
-    const response = await fetch("/api/v1/offline/roster", {credentials: "same-origin"});
+    const query = benefits.map((id) => "benefit=" + id).join("&");
+    const response = await fetch("/api/v1/offline/roster" + (query ? "?" + query : ""),
+                                 {credentials: "same-origin"});
     if (!response.ok) return;
     const data = await response.json();
-    const pages = ["/kiosk/"];
+    // Each page kept under its path; the copy fetched may be another URL (a walk-in page's
+    // copy is rendered without anyone's data: ?offline=1).
+    const pages = [["/kiosk/", "/kiosk/"]];
     for (const session of data.sessions) {
-      pages.push("/kiosk/" + session.session_id + "/");
-      if (body.dataset.sheets === "1") pages.push("/sessions/" + session.session_id + "/");
+      pages.push(["/kiosk/" + session.session_id + "/", "/kiosk/" + session.session_id + "/"]);
+      if (body.dataset.sheets === "1") {
+        pages.push(["/sessions/" + session.session_id + "/",
+                    "/sessions/" + session.session_id + "/"]);
+      }
+    }
+    for (const benefit of data.benefits || []) {
+      const page = "/benefits/" + benefit.benefit_id + "/bulk/";
+      pages.push([page, page + "?offline=1"]);
     }
     if ("caches" in window) {
       const cache = await caches.open(PAGES);
-      for (const page of pages) {
-        const answer = await fetch(page, {credentials: "same-origin"});
+      for (const [page, source] of pages) {
+        const answer = await fetch(source, {credentials: "same-origin"});
         if (answer.ok && !answer.redirected) await cache.put(page, answer);
       }
     }
     await metaPut("roster", {user: user, day: data.day, sessions: data.sessions,
+                             benefits: data.benefits || [], benefitIds: benefits,
                              savedAt: roster && roster.user === user ? roster.savedAt : Date.now(),
                              fetchedAt: Date.now()});
     document.documentElement.dataset.offlineReady = "1";
@@ -345,6 +378,135 @@
     if (online) send();
   }
 
+  // --- the walk-in distribution page offline ----------------------------------------------
+
+  function walkInRow(person, fresh) {
+    const row = document.createElement("tr");
+    const id = fresh ? "new-" + crypto.randomUUID() : "pick-" + person.person_id;
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.id = id;
+    if (fresh) {
+      box.name = "new_walk_in";
+      box.checked = true;
+      Object.assign(box.dataset, {first: person.first_name, last: person.last_name,
+                                  postal: person.postal_code});
+    } else {
+      box.name = "person_ids";
+      box.value = String(person.person_id);
+    }
+    const pick = document.createElement("td");
+    pick.append(box);
+    const name = document.createElement("td");
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = person.display_name;
+    name.append(label);
+    if (fresh) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = walkInForm.dataset.new;
+      name.append(" ", badge);
+    }
+    const size = document.createElement("td");
+    size.textContent = person.household_size == null ? "" : String(person.household_size);
+    row.append(pick, name, size);
+    row.dataset.find = [person.display_name, person.card_code || ""].join(" ").toLowerCase();
+    if (fresh) row.dataset.fresh = "1";
+    return row;
+  }
+
+  // The offline copy's list: the people the benefit's program served lately (the roster).
+  async function walkInList() {
+    const list = document.getElementById("walk-in-offline-list");
+    if (!list) return;
+    const roster = await metaGet("roster");
+    const benefit = roster && roster.user === user && (roster.benefits || []).find(
+      (b) => String(b.benefit_id) === String(walkInMatch[1]));
+    list.replaceChildren(...(benefit ? benefit.people : []).map((p) => walkInRow(p, false)));
+    const box = document.getElementById("q");
+    const asked = new URLSearchParams(location.search).get("q");
+    if (box && asked) box.value = asked;
+    walkInFilter();
+  }
+
+  function walkInFilter() {
+    const list = document.getElementById("walk-in-offline-list");
+    const box = document.getElementById("q");
+    if (!list || !box) return;
+    const terms = box.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const row of list.querySelectorAll("tr[data-find]")) {
+      const words = row.dataset.find.split(/\s+/);
+      const fits = row.dataset.fresh || terms.every(
+        (term) => words.some((word) => word.startsWith(term)));
+      row.hidden = !fits;
+      if (fits) shown += 1;
+    }
+    let none = list.querySelector("tr.walk-in-none");
+    if (!shown) {
+      if (!none) {
+        none = document.createElement("tr");
+        none.className = "walk-in-none";
+        const cell = document.createElement("td");
+        cell.colSpan = 3;
+        cell.className = "muted";
+        cell.textContent = walkInForm.dataset.nobody;
+        none.append(cell);
+        list.append(none);
+      }
+    } else if (none) {
+      none.remove();
+    }
+  }
+
+  function walkInAdd(form) {
+    const value = (name) => form.elements[name].value.trim();
+    if (!value("first_name") || !value("last_name")) {
+      say(words.nameNeeded, "error");
+      return;
+    }
+    const list = document.getElementById("walk-in-offline-list");
+    list.prepend(walkInRow({first_name: value("first_name"), last_name: value("last_name"),
+                            postal_code: value("postal_code"),
+                            display_name: value("first_name") + " " + value("last_name")},
+                           true));
+    form.reset();
+    walkInFilter();
+  }
+
+  async function walkInSave(form) {
+    const data = walkInForm.dataset;
+    if (form.elements.all_matching && form.elements.all_matching.checked) {
+      say(data.noAllMatching, "error");
+      return;
+    }
+    const quantity = Number(String(form.elements.quantity.value).trim());
+    if (!form.elements.quantity.value.trim() || !Number.isFinite(quantity) || quantity < 0) {
+      say(data.badQuantity, "error");
+      return;
+    }
+    const picked = Array.from(form.querySelectorAll(
+      "input[name=person_ids]:checked, input[name=new_walk_in]:checked"));
+    if (!picked.length) {
+      say(data.chooseSomeone, "error");
+      return;
+    }
+    const common = {kind: "walk_in_disbursement", benefit_id: Number(walkInMatch[1]),
+                    quantity: quantity, status: form.elements.status.value || null};
+    for (const box of picked) {
+      await enqueue(box.name === "person_ids"
+        ? Object.assign({person_id: Number(box.value)}, common)
+        : Object.assign({first_name: box.dataset.first, last_name: box.dataset.last,
+                         postal_code: box.dataset.postal || ""}, common));
+    }
+    say(data.queued.replace("%(count)s", picked.length));
+    for (const box of form.querySelectorAll("input[type=checkbox]:checked")) box.checked = false;
+    for (const row of form.querySelectorAll("tr[data-fresh]")) row.remove();
+    walkInFilter();
+    if (online) send();
+  }
+
   // --- forms: sent as usual when the server answers, queued when it does not -----------------
 
   const resubmitting = new WeakSet();
@@ -359,6 +521,17 @@
       const action = submitter ? submitter.value : "save";
       if (action === "save" || action === "complete") return () => sheetSave(form);
     }
+    if (walkInMatch && form === walkInForm) return () => walkInSave(form);
+    return null;
+  }
+
+  // The walk-in page's offline copy works on the tablet only: what it saves is queued (and
+  // sent at once when the network is up); its name box filters the list here.
+  function deviceOnlyAction(form) {
+    if (!walkInOffline) return null;
+    if (form === walkInForm) return () => walkInSave(form);
+    if (form.id === "walk-in-new-form") return () => walkInAdd(form);
+    if (form.id === "filter-form") return () => walkInFilter();
     return null;
   }
 
@@ -366,6 +539,12 @@
     const form = event.target;
     if (resubmitting.has(form)) {
       resubmitting.delete(form);
+      return;
+    }
+    const here = deviceOnlyAction(form);
+    if (here) {
+      event.preventDefault();
+      await here();
       return;
     }
     const action = offlineAction(form, event.submitter);
@@ -413,6 +592,11 @@
 
   // --- start ------------------------------------------------------------------------------
 
+  if (walkInOffline) {
+    const box = document.getElementById("q");
+    if (box) box.addEventListener("input", walkInFilter);
+  }
+
   async function start() {
     if (!user) {
       // The login page: whoever was logged in before is gone; their pages and roster too.
@@ -428,6 +612,7 @@
         // Without a service worker the queue still works while the page stays open.
       }
     }
+    if (walkInOffline) await walkInList();
     online = await probe();
     await render();
     if (online) {

@@ -8,7 +8,14 @@ const VERSION = "{{ version }}";
 const PAGES = "programdesk-pages";
 const STATIC = "programdesk-static-" + VERSION;
 const STATIC_FILES = {{ static|safe }};
-const FRONT_DESK = /^\/(kiosk\/(\d+\/)?|sessions\/\d+\/)$/;
+const FRONT_DESK = /^\/(kiosk\/(\d+\/)?|sessions\/\d+\/|benefits\/\d+\/bulk\/)$/;
+
+// A walk-in page's copy is its walk-in mode's: another mode is not answered from it.
+function keptFor(url) {
+  const mode = url.searchParams.get("mode");
+  return FRONT_DESK.test(url.pathname)
+    && (!url.pathname.startsWith("/benefits/") || !mode || mode === "walk_in");
+}
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(STATIC).then((cache) => cache.addAll(STATIC_FILES))
@@ -26,7 +33,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (request.mode === "navigate" && FRONT_DESK.test(url.pathname)) {
+  if (request.mode === "navigate" && keptFor(url)) {
     // The page without its query (a search typed offline is answered by offline.js).
     event.respondWith(fetch(request).catch(() => caches.open(PAGES)
       .then((cache) => cache.match(url.pathname))
