@@ -28,6 +28,21 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"programdesk database backend: {backend}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashes() -> Iterator[None]:
+    """Passwords hashed with a thousand PBKDF2 rounds, not a million (tests/hashers.py). It
+    takes the default hasher's place (one hasher per algorithm name: were both listed, a login
+    would rehash the password at a million rounds); the other hashers stay behind it."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    default = "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    hashers = ["tests.hashers.QuickPBKDF2PasswordHasher",
+               *(h for h in settings.PASSWORD_HASHERS if h != default)]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_server_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A 500 anywhere — test client or live server thread — fails the test."""
