@@ -40,7 +40,13 @@ def uses_the_database(item: pytest.Item) -> bool:
     return item.get_closest_marker("django_db") is not None or bool(names & DATABASE_FIXTURES)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's ordering
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _leave_out_on_postgresql(config, items)
+    _long_first(items)
+
+
+def _leave_out_on_postgresql(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On PostgreSQL, leave out the tests that never touch the database: pytest-django refuses
     them every query, so they run the same code on the same input as in the SQLite pass
     (parsers, recurrence and eligibility properties, the import contracts, ...). Set
@@ -57,6 +63,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
+
+
+# The tests that take a minute or more (measured with --durations), started first and longest
+# first: pytest-xdist hands out tests in collection order, so one of these near the end kept a
+# worker busy while the others sat idle. Transactional tests stay where pytest-django puts
+# them (last: their flush empties the tables the others expect filled).
+LONG_FIRST = (
+    "tests/security/test_schemathesis_served.py::",  # gunicorn and ~6,600 requests
+    "tests/core/test_commands.py::test_serve_runs_gunicorn",  # serve on a fresh database
+    "tests/web/test_hostile_input.py::test_no_page_answers_500",  # ~4,500 requests
+    "tests/participation/test_add_participants.py::test_thousand_people",
+    "tests/core/test_demo.py::",  # the demo data, loaded twice
+)
+
+
+def _long_first(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction"):
+            return len(LONG_FIRST)
+        return next((n for n, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)),
+                    len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session", autouse=True)
