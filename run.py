@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import venv
@@ -79,25 +81,60 @@ def _pytest(label: str, env: dict[str, str], pytest_args: list[str]) -> int:
     return code
 
 
+class Background:
+    """A check running beside the others, its output kept in a file and shown at the end."""
+
+    def __init__(self, label: str, cmd: list[str | Path], env: dict[str, str], log: Path) -> None:
+        self.label, self.log = label, log
+        self.started = self.ended = time.monotonic()
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=env, stdout=out,
+                                         stderr=subprocess.STDOUT)
+        self.waiter = threading.Thread(target=self._wait, daemon=True)
+        self.waiter.start()
+
+    def _wait(self) -> None:
+        self.proc.wait()
+        self.ended = time.monotonic()  # its own time, not when the end was shown
+
+    def finish(self) -> int:
+        """Wait for it; print its output under a header; its exit code."""
+        self.waiter.join()
+        code = self.proc.returncode
+        elapsed = self.ended - self.started
+        say(f"{self.label}: {'ok' if code == 0 else 'FAILED'} in {elapsed:.0f}s "
+            f"(output below, kept in {self.log.relative_to(ROOT)})")
+        sys.stdout.write(self.log.read_text(errors="replace"))
+        sys.stdout.flush()
+        return code
+
+
+# The layers and who writes what: [tool.importlinter] in pyproject.toml.
+LINTS: dict[str, list[str | Path]] = {
+    "ruff": [PY, "-m", "ruff", "check", "."],
+    "mypy": [PY, "-m", "mypy", "programdesk", "bench", "tests"],
+    "lint-imports": [VENV / "bin" / "lint-imports", "--no-cache"],
+    "migrations": [PY, "manage.py", "makemigrations", "--check", "--dry-run"],
+}
+
+
 def cmd_test(args: list[str]) -> None:
     ensure_venv(dev=True)
-    if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
-        args = ["-n", "auto", *args]  # one pytest worker per core (pytest-xdist)
     env = django_env(PROGRAMDESK_TESTING="1")
     env.pop("DATABASE_URL", None)
+    if "--long-fuzz" in args:  # the API fuzz's long hunt (docs/security.md#5-fuzzing)
+        args = [a for a in args if a != "--long-fuzz"]
+        env["PROGRAMDESK_FUZZ"] = "long"
+    if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
+        args = ["-n", "auto", *args]  # one pytest worker per core (pytest-xdist)
+    logs = ROOT / "var" / "test-logs"
+    logs.mkdir(parents=True, exist_ok=True)
     results: dict[str, int] = {}
 
-    say("ruff")
-    results["ruff"] = run(PY, "-m", "ruff", "check", ".", env=env, check=False)
-    say("mypy")
-    results["mypy"] = run(PY, "-m", "mypy", "programdesk", "bench", "tests", env=env,
-                          check=False)
-    say("lint-imports (the layers and who writes what: [tool.importlinter] in pyproject.toml)")
-    results["lint-imports"] = run(VENV / "bin" / "lint-imports", "--no-cache", env=env,
-                                  check=False)
-    say("makemigrations --check")
-    results["migrations"] = run(PY, "manage.py", "makemigrations", "--check", "--dry-run",
-                                env=env, check=False)
+    # The lints are one process each, mostly one core for a minute (mypy): they run beside
+    # pytest's start (collection, migrating a database per worker), their output at the end.
+    say("ruff, mypy, lint-imports, makemigrations --check: in the background, shown at the end")
+    lints = [Background(label, cmd, env, logs / f"{label}.log") for label, cmd in LINTS.items()]
 
     # The in-process API fuzz (tests/security/test_fuzz.py) runs in a pytest process of its own
     # on SQLite: sharing one with the live-server browser tests, either order breaks the other
@@ -111,21 +148,33 @@ def cmd_test(args: list[str]) -> None:
         results["sqlite fuzz"] = _pytest("SQLite (API fuzz)", env, [*args, fuzz])
 
     if shutil.which("pg_virtualenv"):
-        # A throwaway cluster for this run; pg_virtualenv exports PGHOST, PGPORT, PGUSER, ...
-        # Browser tests already ran on SQLite; the PostgreSQL run covers everything else.
-        inner = (f"DATABASE_URL=postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/programdesk "
-                 f"exec {PY} -m pytest -m 'not browser' {' '.join(args)}")
-        say("pytest on PostgreSQL (pg_virtualenv)")
-        started = time.monotonic()
-        results["postgresql"] = run("pg_virtualenv", "-t", "-o", "fsync=off", "sh", "-c", inner,
-                                    env=env, check=False)
-        say(f"pytest on PostgreSQL: {'passed' if results['postgresql'] == 0 else 'FAILED'} in "
-            f"{time.monotonic() - started:.0f}s")
+        results["postgresql"] = _pytest_postgresql(env, args)
     else:
         say("PostgreSQL server binaries not found (pg_virtualenv): ran on SQLite only")
 
+    for lint in lints:
+        results[lint.label] = lint.finish()
     say("Summary: " + ", ".join(f"{k} {'ok' if v == 0 else 'FAILED'}" for k, v in results.items()))
     sys.exit(0 if all(v == 0 for v in results.values()) else 1)
+
+
+# The throwaway cluster loses everything at the end anyway: no waiting for the disk.
+PG_SETTINGS = ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
+
+
+def _pytest_postgresql(env: dict[str, str], args: list[str]) -> int:
+    """pytest on a throwaway PostgreSQL cluster (pg_virtualenv exports PGHOST, PGPORT, ...).
+    Browser tests already ran on SQLite; the PostgreSQL run covers everything else that
+    touches the database (tests/conftest.py leaves out the ones that do not)."""
+    inner = (f"DATABASE_URL=postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/programdesk "
+             f"exec {shlex.quote(str(PY))} -m pytest -m 'not browser' {shlex.join(args)}")
+    options = [part for setting in PG_SETTINGS for part in ("-o", setting)]
+    say("pytest on PostgreSQL (pg_virtualenv)")
+    started = time.monotonic()
+    code = run("pg_virtualenv", "-t", *options, "sh", "-c", inner, env=env, check=False)
+    say(f"pytest on PostgreSQL: {'passed' if code == 0 else 'FAILED'} in "
+        f"{time.monotonic() - started:.0f}s")
+    return code
 
 
 def cmd_bench(args: list[str]) -> None:

@@ -28,6 +28,82 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"programdesk database backend: {backend}"
 
 
+# Fixtures that give a test the database (pytest-django's, and the live server's).
+DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences",
+                               "django_db_serialized_rollback", "live_server", "django_db_setup"})
+
+
+def uses_the_database(item: pytest.Item) -> bool:
+    """The test reaches the test database: marked django_db, or a fixture it needs is one of
+    pytest-django's database fixtures. A test without either is refused every query."""
+    names = set(getattr(item, "fixturenames", ()))
+    return item.get_closest_marker("django_db") is not None or bool(names & DATABASE_FIXTURES)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's ordering
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _leave_out_on_postgresql(config, items)
+    _long_first(items)
+
+
+def _leave_out_on_postgresql(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, leave out the tests that never touch the database: pytest-django refuses
+    them every query, so they run the same code on the same input as in the SQLite pass
+    (parsers, recurrence and eligibility properties, the import contracts, ...). Set
+    PROGRAMDESK_PG_ALL=1 to run them on PostgreSQL too."""
+    import os
+
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or os.environ.get(
+            "PROGRAMDESK_PG_ALL"):
+        return
+    kept: list[pytest.Item] = []
+    left: list[pytest.Item] = []
+    for item in items:
+        (kept if uses_the_database(item) else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
+# The tests that take a minute or more (measured with --durations), started first and longest
+# first: pytest-xdist hands out tests in collection order, so one of these near the end kept a
+# worker busy while the others sat idle. Transactional tests stay where pytest-django puts
+# them (last: their flush empties the tables the others expect filled).
+LONG_FIRST = (
+    "tests/security/test_schemathesis_served.py::",  # gunicorn and ~6,600 requests
+    "tests/core/test_commands.py::test_serve_runs_gunicorn",  # serve on a fresh database
+    "tests/web/test_hostile_input.py::test_no_page_answers_500",  # ~4,500 requests
+    "tests/participation/test_add_participants.py::test_thousand_people",
+    "tests/core/test_demo.py::",  # the demo data, loaded twice
+)
+
+
+def _long_first(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction"):
+            return len(LONG_FIRST)
+        return next((n for n, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)),
+                    len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashes() -> Iterator[None]:
+    """Passwords hashed with a thousand PBKDF2 rounds, not a million (tests/hashers.py). It
+    takes the default hasher's place (one hasher per algorithm name: were both listed, a login
+    would rehash the password at a million rounds); the other hashers stay behind it."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    default = "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    hashers = ["tests.hashers.QuickPBKDF2PasswordHasher",
+               *(h for h in settings.PASSWORD_HASHERS if h != default)]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_server_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A 500 anywhere — test client or live server thread — fails the test."""

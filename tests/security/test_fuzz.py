@@ -2,11 +2,14 @@
 every operation, generated valid and invalid requests as an admin — no answer is a 5xx, every
 answer matches the schema the document gives for it, invalid input is refused with a 4xx.
 
-Bounded: schemathesis's coverage phase (every boundary value and missing or mistyped field
-the schema implies) on SQLite, and FUZZ_EXAMPLES generated examples per operation and mode
-(environment variable, default 3) on both databases; about a minute on SQLite, seconds on
-PostgreSQL, on two cores. A longer hunt: FUZZ_EXAMPLES=100 FUZZ_COVERAGE=1 python3 run.py test
--k fuzz (FUZZ_COVERAGE=1 adds the coverage phase on PostgreSQL)."""
+Bounded by default: FUZZ_EXAMPLES generated examples per operation and mode (environment
+variable, default 3) on both databases, which sends every operation valid and invalid
+requests. The coverage phase (every boundary value and missing or mistyped field the schema
+implies, about 60 requests per operation) is the long hunt's: the served run
+(test_schemathesis_served.py) sends those requests on SQLite in every run, with every check.
+The long hunt, PROGRAMDESK_FUZZ=long (python3 run.py test --long-fuzz): the coverage phase and
+100 examples per operation and mode, on both databases. FUZZ_EXAMPLES and FUZZ_COVERAGE=1 set
+either alone."""
 
 from __future__ import annotations
 
@@ -28,12 +31,11 @@ from programdesk.core.services import token_create
 from tests import factories as f
 from tests.security.world import build_world
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
+LONG = os.environ.get("PROGRAMDESK_FUZZ") == "long"
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100" if LONG else "3"))
 
 
 def _schema() -> Any:
-    from django.db import connection
-
     from programdesk.wsgi import application
 
     loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
@@ -44,9 +46,10 @@ def _schema() -> Any:
     # Wrong methods on every path: one 405 test (tests/api) pins how they are answered.
     coverage.unexpected_methods = set()
     # The coverage phase (every boundary and missing or mistyped field the schema implies,
-    # about 60 requests per operation) runs on SQLite; PostgreSQL gets the generated examples
-    # alone, which keeps the suite within its time budget.
-    coverage.enabled = connection.vendor == "sqlite" or bool(os.environ.get("FUZZ_COVERAGE"))
+    # about 60 requests per operation) is the long hunt's: by default the served run sends
+    # the same requests on SQLite with every check, and the generated examples alone reach
+    # every operation here.
+    coverage.enabled = LONG or bool(os.environ.get("FUZZ_COVERAGE"))
     return loaded
 
 

@@ -4,8 +4,9 @@ server error, and every answer — status, content type, headers, body — as th
 says; schema-valid requests accepted, schema-violating ones refused.
 
 Deterministic (`--generation-deterministic`) and bounded (SERVED_FUZZ_EXAMPLES per operation,
-default 2, and the coverage phase; settings in schemathesis.toml): about 6,600 requests in two
-minutes on two cores, one at a time so that every run sees the same data. The rules the document
+default 2, 20 in the long hunt PROGRAMDESK_FUZZ=long, and the coverage phase; settings in
+schemathesis.toml): about 6,600 requests in two minutes on two cores, one at a time so that
+every run sees the same data. The rules the document
 cannot say (a benefit of another program, a name already taken) are listed, with their
 operations, in tests/security/schemathesis.toml. On failure the test prints schemathesis's
 report: each failure with a curl line to reproduce it against `python -m tests.security.served`.
@@ -23,7 +24,8 @@ import pytest
 from tests.security.served import served
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-EXAMPLES = os.environ.get("SERVED_FUZZ_EXAMPLES", "2")
+LONG = os.environ.get("PROGRAMDESK_FUZZ") == "long"  # python3 run.py test --long-fuzz
+EXAMPLES = os.environ.get("SERVED_FUZZ_EXAMPLES", "20" if LONG else "2")
 
 
 @pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
@@ -39,7 +41,8 @@ def test_schemathesis_all_checks_pass_against_a_served_instance(tmp_path: Path) 
              "--workers", "1",  # one at a time: the same order, so the same data, every run
              "--output-truncate", "false",
              "--request-timeout", "60"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False)
+            cwd=tmp_path, capture_output=True, text=True, timeout=7200 if LONG else 900,
+            check=False)
         server_log = instance.log.read_text(errors="replace")
     report = result.stdout + result.stderr
     print(report[-3000:])  # the summary (pytest -rP shows it for a passing run too)
