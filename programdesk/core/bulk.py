@@ -227,6 +227,13 @@ class JsonValues(Expression):
         return (f"(SELECT (jsonb_array_elements_text(%s::jsonb)){cast})",
                 [json.dumps(self.values)])
 
+    def raw_sql(self) -> tuple[str, list[Any]]:
+        """The same subquery for a plain-SQL statement on the default connection:
+        ``sql, params = id_values(ids).raw_sql()``, then ``f"... WHERE id IN {sql}"``."""
+        if connection.vendor == "postgresql":
+            return self.as_postgresql(None, connection)
+        return self.as_sql(None, connection)
+
 
 def id_values(ids: Iterable[int]) -> JsonValues:
     """``JsonValues`` of ids: ``qs.filter(person_id__in=id_values(ids))``."""

@@ -97,11 +97,10 @@ def test_a_200_person_sheet_takes_a_constant_number_of_queries(
     session = schedule.sessions.get()
     rows = list(BenefitDisbursement.objects.filter(session=session))
     # The session (locked) with its rows, the statuses, the UPDATE of the changed rows, the
-    # session's completion, the audit event — and SAVEPOINT and RELEASE, which stand for BEGIN
-    # and COMMIT inside the test's transaction; and 4 for the household snapshot of the rows
-    # becoming delivered (their rows, then people.selectors.household_snapshots' 3; nobody
-    # moved, so nothing is rewritten).
-    with django_assert_max_num_queries(11):
+    # household snapshot of the rows becoming delivered (one statement; nobody moved, so
+    # nothing is rewritten), the session's completion, the audit event — and SAVEPOINT and
+    # RELEASE, which stand for BEGIN and COMMIT inside the test's transaction.
+    with django_assert_max_num_queries(8):
         services.attendance_record(actor=charlie, session=session, complete_session=True,
                                    marks=[Mark(r.pk, "completed" if i % 3 else "absent")
                                           for i, r in enumerate(rows)])

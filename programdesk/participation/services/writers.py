@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
@@ -39,7 +40,12 @@ from programdesk.participation.models import (
     ScheduleAssignment,
 )
 from programdesk.people.models import Account, Person
-from programdesk.people.selectors import accounts_visible, household_snapshots, people_visible
+from programdesk.people.selectors import (
+    accounts_visible,
+    household_snapshot_sql,
+    household_snapshots,
+    people_visible,
+)
 from programdesk.programs.eligibility import eligibility_check_many
 from programdesk.programs.models import Benefit, Program
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
@@ -474,13 +480,29 @@ def disbursements_household_refresh(*, disbursement_ids: Sequence[int]
     """Take the household snapshot again for expected rows becoming delivered: a session's
     rows are written weeks ahead, and whoever moved meanwhile must count where they lived on
     the day. Dated memberships give the same answer on any later call. Only rows whose
-    snapshot differs are written. Constant queries; returns {id: (household id, size)}."""
+    snapshot differs are written. Returns {id: (household id, size)}.
+
+    One plain-SQL statement computes every row's snapshot on its date, by the rule of
+    ``HouseholdSnapshots.of`` (``people.selectors.household_snapshot_sql``), beside the one
+    stored; a second, the UPDATE, only when one differs (someone moved since the row was
+    written). An attendance sheet runs this on every save: re-reading its rows and the
+    memberships through the ORM cost more than the sheet's own UPDATE."""
     if not disbursement_ids:
         return {}
-    return _household_refresh(list(
-        BenefitDisbursement.objects.filter(id__in=id_values(disbursement_ids))
-        .values_list("id", "person_id", "account_id", "disbursed_on", "household_id",
-                     "household_size")))
+    ids, params = id_values(disbursement_ids).raw_sql()
+    sql = household_snapshot_sql(
+        "SELECT id AS ref, person_id, account_id, disbursed_on AS day,"  # noqa: S608
+        " household_id AS stored_id, household_size AS stored_size"
+        f" FROM {BenefitDisbursement._meta.db_table} WHERE id IN {ids}",
+        passthrough=("stored_id", "stored_size"))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    changed = [(household, size, pk) for pk, household, size, stored, stored_size in found
+               if (household, size) != (stored, stored_size)]
+    if changed:
+        update_rows(BenefitDisbursement, ["household", "household_size"], changed)
+    return {pk: (household, size) for pk, household, size, _, _ in found}
 
 
 def disbursement_household_refresh(disbursement: BenefitDisbursement) -> None:
