@@ -227,12 +227,13 @@ class JsonValues(Expression):
         return (f"(SELECT (jsonb_array_elements_text(%s::jsonb)){cast})",
                 [json.dumps(self.values)])
 
-    def raw_sql(self) -> tuple[str, list[Any]]:
-        """The same subquery for a plain-SQL statement on the default connection:
-        ``sql, params = id_values(ids).raw_sql()``, then ``f"... WHERE id IN {sql}"``."""
-        if connection.vendor == "postgresql":
-            return self.as_postgresql(None, connection)
-        return self.as_sql(None, connection)
+
+def ids_sql(ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """``id_values`` for a plain-SQL statement: ``sql, params = ids_sql(ids)``, then
+    ``f"... WHERE id IN {sql}"`` — the ids (ints) as one JSON parameter."""
+    if connection.vendor == "postgresql":
+        return "(SELECT (jsonb_array_elements_text(%s::jsonb))::bigint)", [json.dumps(ids)]
+    return "(SELECT value FROM json_each(%s))", [json.dumps(ids)]
 
 
 def id_values(ids: Iterable[int]) -> JsonValues:

@@ -24,6 +24,7 @@ from programdesk.core.bulk import (
     db_json,
     db_now,
     id_values,
+    ids_sql,
     insert_rows,
     insert_rows_batched,
     update_rows,
@@ -489,7 +490,7 @@ def disbursements_household_refresh(*, disbursement_ids: Sequence[int]
     memberships through the ORM cost more than the sheet's own UPDATE."""
     if not disbursement_ids:
         return {}
-    ids, params = id_values(disbursement_ids).raw_sql()
+    ids, params = ids_sql([int(pk) for pk in disbursement_ids])
     sql = household_snapshot_sql(
         "SELECT id AS ref, person_id, account_id, disbursed_on AS day,"  # noqa: S608
         " household_id AS stored_id, household_size AS stored_size"
