@@ -537,8 +537,11 @@ class HouseholdSnapshots:
            ) -> tuple[int | None, int | None]:
         household_id = None
         if person_id is not None:
-            household_id = next((h for h, span in self._person_spans.get(person_id, ())
-                                 if _covers(span, day)), None)
+            # Most people of a bulk write are in no household: no generator for them.
+            spans = self._person_spans.get(person_id)
+            if not spans:
+                return None, None
+            household_id = next((h for h, span in spans if _covers(span, day)), None)
         elif account_id is not None and account_id in self._declared:
             household_id = account_id
         if household_id is None:

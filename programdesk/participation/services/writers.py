@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import Case as CaseWhen
+from django.db.models import IntegerField, Value, When
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record
@@ -197,12 +198,15 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
     # after the insert).
     status = active_enrollment_status()
     stamp = timezone.now()
+    program_id = program.pk  # hoisted: ``.pk`` is a property, and this runs once per row
     enrollments_insert_many(now=stamp, enrollments=[
-        NewEnrollment(program_id=program.pk, person_id=e.person_id, account_id=e.account_id,
+        NewEnrollment(program_id=program_id, person_id=e.person_id, account_id=e.account_id,
                       status=status, start_date=on)
         for e in wanted])
     active = ProgramEnrollment.objects.filter(program=program, is_active=True)
-    is_new = ExpressionWrapper(Q(created_at=stamp), output_field=BooleanField())
+    # 1 or 0, an integer: a boolean column would be converted row by row (10,000 rows).
+    is_new = CaseWhen(When(created_at=stamp, then=Value(1)), default=Value(0),
+                  output_field=IntegerField())
     for column, ids in [("person_id", [e.person_id for e in wanted if e.person_id]),
                         ("account_id", [e.account_id for e in wanted if e.account_id])]:
         if not ids:
@@ -224,7 +228,8 @@ def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
     """
     now = db_now()
     # An enrollee with neither person nor account is the program's anonymous enrollment.
-    rows = [(benefit.pk, eid, e.person_id, e.account_id,
+    benefit_id = benefit.pk  # hoisted out of the per-row loop
+    rows = [(benefit_id, eid, e.person_id, e.account_id,
              e.person_id is None and e.account_id is None, now, now)
             for eid, e in enrollments.items()]
     created = insert_rows(BenefitAssignment,
@@ -267,7 +272,7 @@ def enrollments_insert_many(*, enrollments: Iterable[NewEnrollment],
     were inserted. ``now`` stamps them (a caller finding its rows by ``created_at``);
     ``written`` hears how many rows each batch wrote."""
     now_db, empty, date = db_datetime(now or timezone.now()), db_json({}), DbDates()
-    rows = ((e.program_id, e.person_id, e.account_id, e.is_anonymous, e.status.pk,
+    rows = ((e.program_id, e.person_id, e.account_id, e.is_anonymous, e.status.id,
              e.status.bucket == "active", date[e.application_date], date[e.start_date],
              date[e.end_date], db_json(e.extra) if e.extra else empty, now_db, now_db)
             for e in enrollments)
