@@ -228,6 +228,14 @@ class JsonValues(Expression):
                 [json.dumps(self.values)])
 
 
+def ids_sql(ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """``id_values`` for a plain-SQL statement: ``sql, params = ids_sql(ids)``, then
+    ``f"... WHERE id IN {sql}"`` — the ids (ints) as one JSON parameter."""
+    if connection.vendor == "postgresql":
+        return "(SELECT (jsonb_array_elements_text(%s::jsonb))::bigint)", [json.dumps(ids)]
+    return "(SELECT value FROM json_each(%s))", [json.dumps(ids)]
+
+
 def id_values(ids: Iterable[int]) -> JsonValues:
     """``JsonValues`` of ids: ``qs.filter(person_id__in=id_values(ids))``."""
     return JsonValues([int(i) for i in ids], cast="bigint")

@@ -16,6 +16,7 @@ from programdesk.core.bulk import (
     db_date,
     db_datetime,
     db_now,
+    ids_sql,
     update_rows,
 )
 from programdesk.core.errors import Conflict, NotFound, ValidationError
@@ -158,8 +159,7 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     _marks_check(marks=marks, statuses=statuses, on_sheet=current)
 
     codes = {pk: code for code, (pk, _) in statuses.items()}
-    now = db_now()
-    rows: list[tuple[Any, ...]] = []
+    rows: list[tuple[Any, ...]] = []  # (new status id, quantity, disbursement id) changed
     becoming_delivered: list[int] = []
     # The audit event groups ids by status ({code: [ids]}) and lists changed quantities.
     before: dict[str, Any] = {"status": {}, "quantity": {}}
@@ -170,7 +170,8 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
         quantity_changes = mark.quantity is not None and mark.quantity != quantity
         if new_status == status_id and not quantity_changes:
             continue
-        rows.append((new_status, mark.quantity, now, mark.disbursement_id))
+        rows.append((new_status, mark.quantity if quantity_changes else None,
+                     mark.disbursement_id))
         if new_status in delivered_ids and status_id not in delivered_ids:
             becoming_delivered.append(mark.disbursement_id)
         before["status"].setdefault(codes[status_id], []).append(mark.disbursement_id)
@@ -178,9 +179,7 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
         if quantity_changes:
             before["quantity"][mark.disbursement_id] = str(quantity)
             after["quantity"][mark.disbursement_id] = str(mark.quantity)
-    # COALESCE keeps the quantity of rows whose mark gave none.
-    changed = update_rows(BenefitDisbursement, ["status", "quantity", "updated_at"], rows,
-                          keep_if_null={"quantity"})
+    changed = _sheet_write(rows)
     # Rows written weeks ahead count the household as it is on the session's day.
     snapshots = disbursements_household_refresh(disbursement_ids=becoming_delivered)
     limit_outcome = LimitOutcome()
@@ -195,6 +194,37 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
                  before={**before, **limit_outcome.audit()},
                  after={**after, "complete_session": complete_session},
                  reason=limit_outcome.reason)
+    return changed
+
+
+def _sheet_write(rows: Sequence[tuple[int, Decimal | None, int]]) -> int:
+    """Write a sheet's changed rows — (new status id, new quantity or None, id) each — and
+    return how many: one UPDATE for all of them, the status chosen per row by a ``CASE`` over
+    the id lists of each status (a sheet uses two or three), not a statement per row; then
+    the rows whose quantity changes, which most sheets have none of, in one executemany.
+    On SQLite a 200-row sheet's executemany cost twice the set-based UPDATE."""
+    if not rows:
+        return 0
+    by_status: dict[int, list[int]] = {}
+    for status_id, _, pk in rows:
+        by_status.setdefault(status_id, []).append(pk)
+    *cases, (last_status, _) = by_status.items()
+    sql, params = "", []
+    for status_id, ids in cases:
+        ids_in, ids_params = ids_sql(ids)
+        sql += f" WHEN id IN {ids_in} THEN %s"
+        params += [*ids_params, status_id]
+    every_sql, every_params = ids_sql([pk for _, _, pk in rows])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {BenefitDisbursement._meta.db_table} SET status_id = "  # noqa: S608
+            + (f"CASE{sql} ELSE %s END" if cases else "%s")
+            + f", updated_at = %s WHERE id IN {every_sql}",
+            [*params, last_status, db_now(), *every_params])
+        changed = max(cursor.rowcount, 0)
+    quantities = [(quantity, pk) for _, quantity, pk in rows if quantity is not None]
+    if quantities:
+        update_rows(BenefitDisbursement, ["quantity"], quantities)
     return changed
 
 

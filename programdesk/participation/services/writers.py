@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db import connection
+from django.db.models import Case as CaseWhen
+from django.db.models import IntegerField, Value, When
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record
@@ -23,6 +25,7 @@ from programdesk.core.bulk import (
     db_json,
     db_now,
     id_values,
+    ids_sql,
     insert_rows,
     insert_rows_batched,
     update_rows,
@@ -39,7 +42,12 @@ from programdesk.participation.models import (
     ScheduleAssignment,
 )
 from programdesk.people.models import Account, Person
-from programdesk.people.selectors import accounts_visible, household_snapshots, people_visible
+from programdesk.people.selectors import (
+    accounts_visible,
+    household_snapshot_sql,
+    household_snapshots,
+    people_visible,
+)
 from programdesk.programs.eligibility import eligibility_check_many
 from programdesk.programs.models import Benefit, Program
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
@@ -190,12 +198,15 @@ def enrollments_ensure(*, program: Program, enrollees: Sequence[Enrollee], on: d
     # after the insert).
     status = active_enrollment_status()
     stamp = timezone.now()
+    program_id = program.pk  # hoisted: ``.pk`` is a property, and this runs once per row
     enrollments_insert_many(now=stamp, enrollments=[
-        NewEnrollment(program_id=program.pk, person_id=e.person_id, account_id=e.account_id,
+        NewEnrollment(program_id=program_id, person_id=e.person_id, account_id=e.account_id,
                       status=status, start_date=on)
         for e in wanted])
     active = ProgramEnrollment.objects.filter(program=program, is_active=True)
-    is_new = ExpressionWrapper(Q(created_at=stamp), output_field=BooleanField())
+    # 1 or 0, an integer: a boolean column would be converted row by row (10,000 rows).
+    is_new = CaseWhen(When(created_at=stamp, then=Value(1)), default=Value(0),
+                  output_field=IntegerField())
     for column, ids in [("person_id", [e.person_id for e in wanted if e.person_id]),
                         ("account_id", [e.account_id for e in wanted if e.account_id])]:
         if not ids:
@@ -217,7 +228,8 @@ def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
     """
     now = db_now()
     # An enrollee with neither person nor account is the program's anonymous enrollment.
-    rows = [(benefit.pk, eid, e.person_id, e.account_id,
+    benefit_id = benefit.pk  # hoisted out of the per-row loop
+    rows = [(benefit_id, eid, e.person_id, e.account_id,
              e.person_id is None and e.account_id is None, now, now)
             for eid, e in enrollments.items()]
     created = insert_rows(BenefitAssignment,
@@ -260,7 +272,7 @@ def enrollments_insert_many(*, enrollments: Iterable[NewEnrollment],
     were inserted. ``now`` stamps them (a caller finding its rows by ``created_at``);
     ``written`` hears how many rows each batch wrote."""
     now_db, empty, date = db_datetime(now or timezone.now()), db_json({}), DbDates()
-    rows = ((e.program_id, e.person_id, e.account_id, e.is_anonymous, e.status.pk,
+    rows = ((e.program_id, e.person_id, e.account_id, e.is_anonymous, e.status.id,
              e.status.bucket == "active", date[e.application_date], date[e.start_date],
              date[e.end_date], db_json(e.extra) if e.extra else empty, now_db, now_db)
             for e in enrollments)
@@ -474,13 +486,29 @@ def disbursements_household_refresh(*, disbursement_ids: Sequence[int]
     """Take the household snapshot again for expected rows becoming delivered: a session's
     rows are written weeks ahead, and whoever moved meanwhile must count where they lived on
     the day. Dated memberships give the same answer on any later call. Only rows whose
-    snapshot differs are written. Constant queries; returns {id: (household id, size)}."""
+    snapshot differs are written. Returns {id: (household id, size)}.
+
+    One plain-SQL statement computes every row's snapshot on its date, by the rule of
+    ``HouseholdSnapshots.of`` (``people.selectors.household_snapshot_sql``), beside the one
+    stored; a second, the UPDATE, only when one differs (someone moved since the row was
+    written). An attendance sheet runs this on every save: re-reading its rows and the
+    memberships through the ORM cost more than the sheet's own UPDATE."""
     if not disbursement_ids:
         return {}
-    return _household_refresh(list(
-        BenefitDisbursement.objects.filter(id__in=id_values(disbursement_ids))
-        .values_list("id", "person_id", "account_id", "disbursed_on", "household_id",
-                     "household_size")))
+    ids, params = ids_sql([int(pk) for pk in disbursement_ids])
+    sql = household_snapshot_sql(
+        "SELECT id AS ref, person_id, account_id, disbursed_on AS day,"  # noqa: S608
+        " household_id AS stored_id, household_size AS stored_size"
+        f" FROM {BenefitDisbursement._meta.db_table} WHERE id IN {ids}",
+        passthrough=("stored_id", "stored_size"))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    changed = [(household, size, pk) for pk, household, size, stored, stored_size in found
+               if (household, size) != (stored, stored_size)]
+    if changed:
+        update_rows(BenefitDisbursement, ["household", "household_size"], changed)
+    return {pk: (household, size) for pk, household, size, _, _ in found}
 
 
 def disbursement_household_refresh(disbursement: BenefitDisbursement) -> None:
