@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import itertools
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from itertools import islice
@@ -100,10 +102,54 @@ def copy_rows(model: type[models.Model], fields: Sequence[str],
             for row in rows:
                 copy.write_row(row)
                 count += 1
-    if connection.queries_logged:  # counted like any statement (tests pin the counts)
-        connection.queries_log.append({"sql": f"{sql} -- {count} rows",
-                                       "time": f"{time.monotonic() - started:.3f}"})
+    _bulk_logged(f"{sql} -- {count} rows", started)
     return count
+
+
+def insert_values(model: type[models.Model], fields: Sequence[str],
+                  rows: Sequence[Sequence[Any]]) -> int:
+    """``rows`` (a list) as ONE multi-row ``INSERT ... VALUES (...), (...), ...`` statement,
+    SQLite only; returns how many were inserted. On SQLite a statement per row
+    (``executemany``) costs about as much again as the row itself — the statement's start
+    and end, the AUTOINCREMENT counter read and written back — so a bulk load writes up to
+    ``values_rows_per_statement`` rows per statement instead: the same rows, in the same
+    order (the ids ascend as before), the same constraints checked row by row; an error is
+    Django's (``IntegrityError``), and the caller's transaction takes the statement back.
+
+    The statement goes to the driver as written, with ``?`` placeholders, and is logged as
+    one statement (as ``copy_rows`` is): Django's cursor would rewrite ``%s`` placeholders
+    across the whole text (about 70 kB for 2,000 rows) before every statement."""
+    if not rows:
+        return 0
+    meta = model._meta
+    columns = ", ".join(_column(model, f) for f in fields)
+    table = connection.ops.quote_name(meta.db_table)
+    head = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
+    one = f"({','.join('?' * len(fields))})"
+    started = time.monotonic()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.execute(head + ",".join([one] * len(rows)),
+                                               list(itertools.chain.from_iterable(rows)))
+        count = max(cursor.rowcount, 0)
+    _bulk_logged(f"{head}{one} -- {len(rows)} rows in one statement", started)
+    return count
+
+
+def _bulk_logged(sql: str, started: float) -> None:
+    """A bulk statement run on the driver's cursor, counted like any statement (tests pin
+    the counts)."""
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": sql,
+                                       "time": f"{time.monotonic() - started:.3f}"})
+
+
+def values_rows_per_statement(columns: int) -> int:
+    """How many rows of ``columns`` values one SQLite statement may bind (its limit of
+    bound values: 32,766 since SQLite 3.32)."""
+    connection.ensure_connection()
+    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return max(limit // max(columns, 1), 1)
 
 
 def insert_rows_batched(model: type[models.Model], fields: Sequence[str],
@@ -111,13 +157,20 @@ def insert_rows_batched(model: type[models.Model], fields: Sequence[str],
                         ignore_conflicts: bool = False, copy: bool = False,
                         written: Callable[[int], None] | None = None) -> int:
     """``insert_rows`` in statements of ``batch`` rows, telling ``written`` how many rows each
-    one wrote (a long import's progress); returns how many were inserted. ``copy``: on
-    PostgreSQL, each batch goes through ``copy_rows`` (not with ``ignore_conflicts``)."""
-    use_copy = copy and not ignore_conflicts and connection.vendor == "postgresql"
+    one wrote (a long import's progress); returns how many were inserted. ``copy``: a bulk
+    load (not with ``ignore_conflicts``) — on PostgreSQL each batch goes through
+    ``copy_rows`` (``COPY``), on SQLite through ``insert_values`` (as many rows per
+    statement as it may bind)."""
+    bulk_load = copy and not ignore_conflicts
+    vendor = connection.vendor
+    if bulk_load and vendor == "sqlite":
+        batch = min(batch, values_rows_per_statement(len(fields)))
     created = 0
     for chunk in chunked(rows, batch):
-        if use_copy:
+        if bulk_load and vendor == "postgresql":
             created += copy_rows(model, fields, chunk)
+        elif bulk_load and vendor == "sqlite":
+            created += insert_values(model, fields, chunk)
         else:
             created += insert_rows(model, fields, chunk, ignore_conflicts=ignore_conflicts)
         if written is not None:
@@ -132,7 +185,11 @@ def gc_paused() -> Iterator[None]:
     A loop that makes hundreds of thousands of small objects that live on (an import's rows,
     their checked values and keys) sets off collection after collection, each walking every
     object made so far: a third of a 100,000-row import's time, to find no garbage (rows make
-    no reference cycles). Reference counting still frees everything as usual."""
+    no reference cycles). Reference counting still frees everything as usual.
+
+    Drop the loop's objects before leaving the block where you can (``del``): the first
+    collection after it walks every object made during the pause that is still alive —
+    for a 100,000-row import's run, a tenth of its time."""
     enabled = gc.isenabled()
     gc.disable()
     try:

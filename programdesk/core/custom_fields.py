@@ -234,15 +234,17 @@ class ExtraRules:
     def check(self, values: Mapping[str, Any] | None, *, partial: bool = False
               ) -> tuple[dict[str, Any], dict[str, str]]:
         """(the values cleaned, {field path: message}); nothing raised."""
-        if values is None:
-            values = {}
-        if not isinstance(values, Mapping):
-            return {}, {self.field_prefix: "Must be an object of field values."}
         prefix = self.field_prefix
-        if not values:  # the common case of imports and quick adds
+        # No values: the common case of imports and quick adds (first, before the slower
+        # Mapping test).
+        if values is None or (type(values) is dict and not values):
             if partial or not self.required:
                 return {}, {}
             return {}, {f"{prefix}.{key}": "This field is required." for key in self.required}
+        if not isinstance(values, Mapping):
+            return {}, {prefix: "Must be an object of field values."}
+        if not values:  # an empty mapping of another type: the same
+            return self.check(None, partial=partial)
         errors: dict[str, str] = {}
         cleaned: dict[str, Any] = {}
         by_key = self.by_key

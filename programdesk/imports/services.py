@@ -52,7 +52,9 @@ def import_check(*, actor: User | None, kind: str, table: Table, mapping: Sequen
         run = ImportRun.start(actor=actor, kind=kind, table=table, mapping=mapping,
                               progress=progress)
         plan(run)
-    return run.result
+        result = run.result
+        del run  # freed while the collector is off: it would walk every row once more
+    return result
 
 
 def import_commit(*, actor: User | None, kind: str, table: Table, mapping: Sequence[str],
@@ -78,7 +80,9 @@ def import_commit(*, actor: User | None, kind: str, table: Table, mapping: Seque
             raise ImportErrors(run.result)
         run.result.committed = True
         import_write(run, filename=filename, before_commit=before_commit)
-    return run.result
+        result = run.result
+        del run  # freed while the collector is off: it would walk every row once more
+    return result
 
 
 def import_allowed_check(*, actor: User | None, kind: str) -> None:

@@ -37,17 +37,24 @@ def _fold_unicode(text: str) -> str:
     return "".join(ch for ch in plain.casefold() if ch.isalnum())
 
 
-@functools.lru_cache(maxsize=65536)
 def sound_key(name: str) -> str:
     """American Soundex of a folded name ("Smith", "Smyth", "Smtih" -> "s530").
 
     Names outside the Latin alphabet have no Soundex; their folded form is the key, so they
     still match exactly (and, in memory, with typos)."""
-    folded = fold(name)
-    if not folded:
-        return ""
-    if not folded.isascii() or not folded.isalpha():
+    return sound_of_folded(fold(name))
+
+
+def sound_of_folded(folded: str) -> str:
+    """``sound_key`` of a name folded already (``fold``): the import folds each name once
+    and takes both keys from it."""
+    if not folded.isalpha() or not folded.isascii():  # "", digits, other scripts
         return folded[:20]
+    return _soundex(folded)
+
+
+@functools.lru_cache(maxsize=65536)  # names repeat: an import's last names, again and again
+def _soundex(folded: str) -> str:
     first, rest = folded[0], folded[1:]
     digits: list[str] = []
     previous = _SOUNDEX_CODES.get(first, "")
@@ -103,11 +110,11 @@ class PersonKeys(NamedTuple):
 
 def person_keys(first_name: str, last_name: str, email: str, phone: str) -> PersonKeys:
     """The matching keys of one person (values as ``person_values_clean`` leaves them)."""
-    # tuple.__new__: the same tuple without the NamedTuple constructor's extra call (an
-    # import makes 100,000 of these)
-    return _new_tuple(PersonKeys, (fold(first_name), fold(last_name), sound_key(first_name),
-                                   sound_key(last_name), email_key(email),
-                                   phone_key(phone)))
+    # Each name folded once, both its keys from that. tuple.__new__: the same tuple without
+    # the NamedTuple constructor's extra call (an import makes 100,000 of these).
+    first, last = fold(first_name), fold(last_name)
+    return _new_tuple(PersonKeys, (first, last, sound_of_folded(first), sound_of_folded(last),
+                                   email_key(email), phone_key(phone)))
 
 
 _new_tuple = tuple.__new__

@@ -238,15 +238,16 @@ class PersonRules:
         _names_clean(values, errors)
         _contacts_clean(values, errors)
         # The optional rules only when their field is given.
-        if values.get("birth_date") is not None:
+        get = values.get
+        if get("birth_date") is not None:
             _birth_date_check(values, errors, today=self.today)
-        if values.get("household_size") is not None:
+        if get("household_size") is not None:
             _household_size_check(values, errors)
-        if values.get("annual_income") is not None:
+        if get("annual_income") is not None:
             _income_clean(values, errors)
         if "extra" in values or not partial:
             # On create, the required custom fields must be given even when extra is not.
-            extra, problems = self.extra.check(values.get("extra", {}), partial=partial)
+            extra, problems = self.extra.check(get("extra", {}), partial=partial)
             if problems:
                 errors.update(problems)
             else:
@@ -256,9 +257,11 @@ class PersonRules:
         return errors
 
     def _too_long(self, values: dict[str, Any]) -> bool:
-        for name, limit in self.limits:
-            value = values.get(name)
-            if isinstance(value, str) and len(value) > limit:
+        """Whether a string is longer than its column. The limited fields are strings (or
+        None, or absent) once normalized, so their length is enough: no type test."""
+        get = values.get
+        for name, limit in self.limits:  # noqa: SIM110 (a loop: any() of a generator is slower)
+            if len(get(name) or "") > limit:
                 return True
         return False
 
@@ -283,20 +286,23 @@ def _clean_person(values: dict[str, Any], *, partial: bool,
 
 
 def _names_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
-    for key in ("first_name", "last_name"):
+    for key, label in (("first_name", "first name"), ("last_name", "last name")):
         if key in values:
             values[key] = name = " ".join((values[key] or "").split())
             if not name:
-                errors[key] = f"A {key.replace('_', ' ')} is required."
-            elif problem := name_problem(name):
-                errors[key] = f"The {key.replace('_', ' ')} {problem}"
+                errors[key] = f"A {label} is required."
+            # printable ASCII has no problem: name_problem only for the rest (it says None)
+            elif not (name.isascii() and name.isprintable()) and (
+                    problem := name_problem(name)):
+                errors[key] = f"The {label} {problem}"
 
 
 def _contacts_clean(values: dict[str, Any], errors: dict[str, str]) -> None:
     """Email (compared as ``matching.email_key``), phone, postal code and card code."""
     if "email" in values:
-        values["email"] = email = matching.email_key(values["email"])  # stripped, lower case
-        if message := _email_error(email):
+        # stripped, lower case: matching.email_key
+        values["email"] = email = (values["email"] or "").strip().lower()
+        if email and (message := _email_error(email)):
             errors["email"] = message
     if "phone" in values:
         values["phone"] = (values["phone"] or "").strip()

@@ -7,13 +7,13 @@ by the rules of ``people.services.person_create`` (``PersonRules``, compiled onc
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 from programdesk.core.bulk import JsonValues
 from programdesk.core.models import FieldDefinition
 from programdesk.imports.planning.accounts import accounts_by_id, accounts_by_name, new_account
 from programdesk.imports.run import (
+    PROGRESS_EVERY,
     ExistingAccount,
     ExistingPerson,
     ImportRun,
@@ -93,17 +93,20 @@ def _people_checked(run: ImportRun, rows: Rows, *, definitions: list[FieldDefini
     by_id: dict[int, list[int]] = defaultdict(list)
     cleaned: list[Checked] = []
     check = PersonRules.compile(definitions=definitions, today=run.today).check
-    keys_of, bad = matching.person_keys, run.bad
+    person_values = _PersonColumns(run, full=full).values
+    keys_of, bad, total = matching.person_keys, run.bad, len(run.rows)
+    by_person_id = "person_id" in run.column_of
     for n, (index, values) in enumerate(rows, 1):
-        run.progress_every("checking", n)
-        if values.get("person_id"):
+        if n % PROGRESS_EVERY == 0:
+            run.progress("checking", n, total)
+        if by_person_id and values["person_id"]:
             pk = read_id(values["person_id"])
             if pk is None:
                 run.error(index, "person_id", f"'{values['person_id']}' is not an id.")
             else:
                 by_id[pk].append(index)
             continue
-        person = _person_values(run, index, values, full=full)
+        person = person_values(index, values)
         errors = check(person)
         if errors:
             for name, message in errors.items():
@@ -114,36 +117,41 @@ def _people_checked(run: ImportRun, rows: Rows, *, definitions: list[FieldDefini
     return by_id, cleaned
 
 
-def _person_values(run: ImportRun, index: int, values: dict[str, str], *, full: bool
-                   ) -> dict[str, Any]:
-    """The person fields of one row as values (a field that cannot be read is an error
-    and left out, so the other fields are still checked)."""
-    get = values.get
-    person: dict[str, Any] = {"first_name": get("first_name", ""),
-                              "last_name": get("last_name", ""), "email": get("email", ""),
-                              "phone": get("phone", ""), "postal_code": get("postal_code", "")}
-    if get("birth_date"):
-        _read_into(run, index, person, "birth_date", read_date, values)
-    if full:
-        if get("household_size"):
-            _read_into(run, index, person, "household_size", read_int, values)
-        if get("annual_income"):
-            _read_into(run, index, person, "annual_income", read_decimal, values)
-        if get("card_code"):
+class _PersonColumns:
+    """The person fields of a row as values, for the columns this file maps (which are
+    mapped is settled once, not asked of every row). A field that cannot be read is an
+    error on the row and left out, so the other fields are still checked."""
+
+    def __init__(self, run: ImportRun, *, full: bool) -> None:
+        self.run = run
+        mapped = run.column_of
+        # read from text: (field, reader) of the mapped ones
+        self.read = [(name, reader) for name, reader in (
+            ("birth_date", read_date), ("household_size", read_int),
+            ("annual_income", read_decimal), ("household_start_date", read_date))
+            if name in mapped and (full or name == "birth_date")]
+        self.card_code = full and "card_code" in mapped
+        self.extra = full  # a people import: every row carries its custom fields ({})
+        self.extra_fields = bool(run.extra_fields)
+
+    def values(self, index: int, values: dict[str, str]) -> dict[str, Any]:
+        get = values.get
+        person: dict[str, Any] = {"first_name": get("first_name", ""),
+                                  "last_name": get("last_name", ""), "email": get("email", ""),
+                                  "phone": get("phone", ""),
+                                  "postal_code": get("postal_code", "")}
+        for name, read in self.read:
+            if text := get(name):
+                try:
+                    person[name] = read(text)
+                except UnreadableValue as exc:
+                    self.run.error(index, name, str(exc))
+        if self.card_code and values["card_code"]:
             person["card_code"] = values["card_code"]
-        if get("household_start_date"):
-            _read_into(run, index, person, "household_start_date", read_date, values)
-        person["extra"] = run.extra_values(values, skip_empty=True)
-    return person
-
-
-def _read_into(run: ImportRun, index: int, person: dict[str, Any], name: str,
-               read: Callable[[str], Any], values: dict[str, str]) -> None:
-    """``person[name]``: the cell read by ``read``; an error on the row when it cannot be."""
-    try:
-        person[name] = read(values[name])
-    except UnreadableValue as exc:
-        run.error(index, name, str(exc))
+        if self.extra:
+            person["extra"] = (self.run.extra_values(values, skip_empty=True)
+                               if self.extra_fields else {})
+        return person
 
 
 def _people_by_id(run: ImportRun, by_id: dict[int, list[int]]) -> None:
