@@ -130,15 +130,20 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend, whose writers wait for each other at BEGIN without SQLite's long
+    # sleeps (core/sqlite/base.py, docs/performance.md S7).
+    DATABASES["default"]["ENGINE"] = "programdesk.core.sqlite"
     # WAL lets readers work while one writer writes; IMMEDIATE takes the write lock at BEGIN so
     # two writers queue on the busy timeout instead of failing with "database is locked" when a
-    # read transaction tries to upgrade.
+    # read transaction tries to upgrade. The timeout is SQLite's busy timeout (30 s); Django
+    # itself turns foreign keys on. These run once per connection: with CONN_MAX_AGE above 0
+    # (docs/deploy.md) a worker keeps its connection, and runs them once.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
         "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-            " PRAGMA busy_timeout=30000; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+            " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
         ),
     }
     # Tests use a file, not memory, so concurrency tests see real locking.

@@ -26,6 +26,8 @@ from django.conf import settings
 from django.db import connections
 
 SQLITE = "django.db.backends.sqlite3"
+# settings.py's SQLite backend (Django's, with writers taking turns at BEGIN): the same files.
+SQLITE_ENGINES = frozenset({SQLITE, "programdesk.core.sqlite"})
 POSTGRES = "django.db.backends.postgresql"
 
 
@@ -42,7 +44,7 @@ def database_settings(url: str | None = None, *, using: str = "default") -> dict
 
 def _kind(db: dict[str, Any]) -> str:
     engine = db["ENGINE"]
-    if engine == SQLITE:
+    if engine in SQLITE_ENGINES:
         return "sqlite"
     if engine.startswith(POSTGRES):
         return "postgresql"

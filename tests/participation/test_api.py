@@ -269,25 +269,44 @@ def test_concurrent_adds_of_the_same_person_write_one_set(charlie) -> None:
     assert BenefitDisbursement.objects.filter(person=person).count() == 5
 
 
-def test_a_check_in_on_the_roster_is_eight_statements_with_authentication(
-        api_as, kim, charlie, schedule) -> None:
-    """The kiosk's hot path (S7 in docs/performance.md): the token with its program scope, the
-    session, then in one transaction the row with the delivered status, its UPDATE and the
-    audit event; and the household snapshot taken again as on the day (the row's people's
-    memberships — this person has none — a row written weeks ahead may count another household
-    now). Any statement more is a regression to look at."""
-    from django.test.utils import CaptureQueriesContext
+# The kiosk's hot path (S7 in docs/performance.md), pinned exactly, authentication included:
+# the token with its program scope, the session, then in one transaction the row (locked, with
+# the delivered status, the benefit's limit and whether the person is in a household), its
+# UPDATE and the audit event — SAVEPOINT and RELEASE stand for BEGIN and COMMIT inside the
+# test's transaction. A service limit adds the count of earlier deliveries (and, on
+# PostgreSQL, the lock of whom it counts: participation/services/limits.py); a person in a
+# household, the snapshot's three reads (their memberships, the household's declared size,
+# its members). A statement more is a regression to look at; one fewer, a pin to lower.
+CHECK_IN_STATEMENTS = 7
 
+
+@pytest.mark.parametrize(("limit", "household", "statements"), [
+    (False, False, CHECK_IN_STATEMENTS),
+    (True, False, CHECK_IN_STATEMENTS + 1),
+    (False, True, CHECK_IN_STATEMENTS + 3),
+    (True, True, CHECK_IN_STATEMENTS + 4),
+])
+def test_a_check_in_on_the_roster_takes_a_pinned_number_of_statements(
+        api_as, kim, charlie, schedule, django_assert_num_queries, limit: bool,
+        household: bool, statements: int) -> None:
     from programdesk.core.models import AuditEvent
 
+    if limit:
+        benefit = schedule.benefit
+        benefit.limit_max, benefit.limit_per, benefit.limit_scope = 1, "month", "household"
+        benefit.save(update_fields=["limit_max", "limit_per", "limit_scope"])
+        if connection.vendor == "postgresql":
+            statements += 1  # the row of whom the limit counts, locked
     person = f.PersonFactory()
+    if household:
+        f.MembershipFactory(person=person, account=f.AccountFactory(declared_size=2),
+                            relationship="head")
     today = schedule.sessions.get(local_date=timezone.localdate())
     services.session_add_participants(actor=charlie, session=today, person_ids=[person.pk])
     client = api_as(kim)
     client.get("me")  # the token's last_used_at is written (at most once a minute) here
-    with CaptureQueriesContext(connection) as statements:
+    with django_assert_num_queries(statements):
         response = client.post(f"sessions/{today.pk}/check-in", {"person_id": person.pk})
     assert response.status_code == 200 and response.json()["status"] == "completed"
-    # SAVEPOINT and RELEASE stand for BEGIN and COMMIT inside the test's transaction.
-    assert len(statements.captured_queries) == 8, [q["sql"] for q in statements]
+    assert response.json()["household_size"] == (3 if household else None)
     assert AuditEvent.objects.filter(action="session.check_in").count() == 1

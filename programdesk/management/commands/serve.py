@@ -135,13 +135,29 @@ class Supervisor:
                 proc.wait()
 
 
+def web_workers() -> int:
+    """gunicorn's worker processes: ``WORKERS``, default 2 (docs/deploy.md)."""
+    return int(os.environ.get("WORKERS", "2"))
+
+
+def gunicorn_command(*, bind: str, workers: int) -> list[str]:
+    """gunicorn as ``serve`` runs it (the S7 benchmark measures this command too)."""
+    return [sys.executable, "-m", "gunicorn", "programdesk.wsgi:application",
+            "--bind", bind, "--workers", str(workers),
+            "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+            # Paths without their query strings, which can hold names (?search=, ?q=).
+            "--access-logformat", ACCESS_LOG_FORMAT,
+            # Imports run on the task workers; exports answer when done: minutes, not 30 s.
+            "--timeout", "300"]
+
+
 class Command(BaseCommand):
     help = ("Migrate, load the demo data, collect static files and serve under gunicorn, with "
             "task workers beside it.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "2")))
+        parser.add_argument("--workers", type=int, default=web_workers())
         parser.add_argument("--task-workers", type=int,
                             default=int(os.environ.get("TASK_WORKERS", "1")),
                             help="Task worker processes (imports) beside gunicorn")
@@ -165,13 +181,7 @@ class Command(BaseCommand):
             self.stdout.write(f"(kept in {settings.VAR_DIR / 'demo-password.txt'})")
         self.stdout.write(f"Task workers: {options['task_workers']}. Stop with Ctrl-C.\n")
         sys.stdout.flush()
-        web = [sys.executable, "-m", "gunicorn", "programdesk.wsgi:application",
-               "--bind", host, "--workers", str(options["workers"]),
-               "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
-               # Paths without their query strings, which can hold names (?search=, ?q=).
-               "--access-logformat", ACCESS_LOG_FORMAT,
-               # Imports run on the task workers; exports answer when done: minutes, not 30 s.
-               "--timeout", "300"]
+        web = gunicorn_command(bind=host, workers=options["workers"])
         task = [sys.executable, str(settings.BASE_DIR / "manage.py"), "db_worker",
                 "--no-reload", "--interval", "1"]
 

@@ -248,16 +248,21 @@ def _sheet_limits(*, actor: User | None, limit: ServiceLimit, marks: Sequence[At
 
 
 # A check-in's row, read (and locked) in one statement with what the answer shows — its unit —
-# its benefit's service limit, and the delivered default it becomes (`completed`: the first
-# active status of the delivered bucket). Plain SQL: this is the kiosk's hot path, and
-# building the same query with the ORM cost more than running it.
+# its benefit's service limit, the delivered default it becomes (`completed`: the first
+# active status of the delivered bucket) and whether the person was in a household on the
+# row's day (`in_household`: most are in none, and then their snapshot needs no other read).
+# Plain SQL: this is the kiosk's hot path, and building the same query with the ORM cost more
+# than running it.
 _CHECK_IN_ROW = """
 SELECT d.*, current.code AS current_code, current.bucket AS current_bucket,
        u.code AS unit_code, u.name AS unit_name,
        v.id AS delivered_id, v.code AS delivered_code, v.label AS delivered_label,
        v.is_default AS delivered_is_default, v."order" AS delivered_order,
        b.limit_max AS b_limit_max, b.limit_per AS b_limit_per, b.limit_days AS b_limit_days,
-       b.limit_scope AS b_limit_scope
+       b.limit_scope AS b_limit_scope,
+       EXISTS (SELECT 1 FROM people_householdmembership m
+               WHERE m.person_id = d.person_id AND m.start_date <= d.disbursed_on
+               AND (m.end_date IS NULL OR m.end_date >= d.disbursed_on)) AS in_household
 FROM participation_benefitdisbursement d
 JOIN core_statusvalue current ON current.id = d.status_id
 JOIN programs_unitofmeasure u ON u.id = d.unit_id
@@ -289,8 +294,9 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int,
     see a staff member) unless a manager gives ``override_reason``.
 
     On the roster — nearly every check-in — it is three statements: the row (locked, with the
-    delivered default and the benefit's limit read alongside), the UPDATE of its status, the
-    audit event. A limit adds the household snapshot's reads, the lock and the count."""
+    delivered default, the benefit's limit and whether the person is in a household read
+    alongside), the UPDATE of its status, the audit event. Someone in a household adds the
+    snapshot's three reads; a limit adds the count (and the lock, on PostgreSQL)."""
     on_session = BenefitDisbursement.objects.filter(session=session, person_id=person_id)
     existing = _check_in_row(session_id=session.pk, person_id=person_id)
     if existing is None:
@@ -323,8 +329,12 @@ def check_in(*, actor: User | None, session: BenefitSession, person_id: int,
         outcome = LimitOutcome()
         if read.current_bucket != "delivered":
             # Written weeks ahead: the household as it is on the session's day (taken before
-            # the limit counts it).
-            disbursement_household_refresh(existing)
+            # the limit counts it). Someone in no household then, recorded in none, keeps
+            # (None, None) — ``HouseholdSnapshots.of`` for a person without a membership —
+            # without the snapshot's reads.
+            if read.in_household or existing.household_id is not None \
+                    or existing.household_size is not None:
+                disbursement_household_refresh(existing)
             outcome = _check_in_limit(
                 actor=actor, disbursement=existing, override_reason=override_reason,
                 limit=limit_from_columns(read.b_limit_max, read.b_limit_per, read.b_limit_days,
