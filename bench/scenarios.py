@@ -76,6 +76,31 @@ def _analyze() -> None:
     _sql("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
+def _explain(name: str, service: Callable[[], Any], baseline: Callable[[], Any]) -> None:
+    """With ``PROGRAMDESK_BENCH_EXPLAIN=FILE`` on PostgreSQL: append the ``EXPLAIN (ANALYZE,
+    BUFFERS)`` of each statement the service and the baseline run (after the timed runs, so
+    it changes no number) to FILE — docs/performance.md shows them."""
+    import os
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    path = os.environ.get("PROGRAMDESK_BENCH_EXPLAIN")
+    if not path or connection.vendor != "postgresql":
+        return
+    with open(path, "a", encoding="utf-8") as out:
+        for side, run in (("service", service), ("baseline", baseline)):
+            with CaptureQueriesContext(connection) as ctx:
+                run()
+            for query in ctx.captured_queries:
+                sql = query["sql"]
+                if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                    continue
+                plan = _sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+                out.write(f"### {name} {side}\n{sql}\n\n")
+                out.write("\n".join(row[0] for row in plan) + "\n\n")
+
+
 def _clear_participation() -> None:
     for table in ["participation_benefitdisbursement", "participation_scheduleassignment",
                   "participation_cohortmember", "participation_benefitassignment",
@@ -521,6 +546,7 @@ def s5_summary_report(*, scale: float, repeat: int) -> Result:
         summary, totals)
     seconds = _best(repeat, service, lambda: None)
     baseline_seconds = _best(repeat, baseline, lambda: None)
+    _explain("S5", service, baseline)
     return {"rows": rows, "seconds": seconds, "baseline_seconds": baseline_seconds,
             "setup_seconds": round(setup_seconds, 1)}
 
@@ -1072,6 +1098,7 @@ def s9_demographics(*, scale: float, repeat: int) -> Result:
     assert unknown == sum(r[2] for r in households if r[1] == "unknown")
     seconds = _best(repeat, service, lambda: None)
     baseline_seconds = _best(repeat, _s9_baseline, lambda: None)
+    _explain("S9", service, _s9_baseline)
     return {"rows": rows, "seconds": seconds, "baseline_seconds": baseline_seconds,
             "people": report["people"], "households": report["households"],
             "setup_seconds": round(setup_seconds, 1)}
