@@ -51,6 +51,56 @@ def _values(now: Any, day: Any) -> tuple[Any, Any, Any]:
             connection.ops.adapt_json_value({}, None))
 
 
+def _vendor() -> str:
+    from django.db import connection
+
+    return str(connection.vendor)
+
+
+def _copy(table: str, columns: str, rows: Any) -> None:
+    """PostgreSQL's ``COPY table (columns) FROM STDIN`` of ``rows`` (set-up only): psycopg 3's
+    ``cursor.copy`` on the raw cursor under Django's; the values adapted as parameters are."""
+    from django.db import connection
+
+    with (connection.cursor() as wrapper,
+          wrapper.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy):
+        for row in rows:
+            copy.write_row(row)
+
+
+def _analyze() -> None:
+    """Fresh planner statistics; on PostgreSQL also the visibility map (``VACUUM``), as
+    autovacuum would leave a table written in bulk, so both sides may read indexes alone."""
+    from django.db import connection
+
+    _sql("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+def _explain(name: str, service: Callable[[], Any], baseline: Callable[[], Any]) -> None:
+    """With ``PROGRAMDESK_BENCH_EXPLAIN=FILE`` on PostgreSQL: append the ``EXPLAIN (ANALYZE,
+    BUFFERS)`` of each statement the service and the baseline run (after the timed runs, so
+    it changes no number) to FILE — docs/performance.md shows them."""
+    import os
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    path = os.environ.get("PROGRAMDESK_BENCH_EXPLAIN")
+    if not path or connection.vendor != "postgresql":
+        return
+    with open(path, "a", encoding="utf-8") as out:
+        for side, run in (("service", service), ("baseline", baseline)):
+            with CaptureQueriesContext(connection) as ctx:
+                run()
+            for query in ctx.captured_queries:
+                sql = query["sql"]
+                if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                    continue
+                plan = _sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+                out.write(f"### {name} {side}\n{sql}\n\n")
+                out.write("\n".join(row[0] for row in plan) + "\n\n")
+
+
 def _clear_participation() -> None:
     for table in ["participation_benefitdisbursement", "participation_scheduleassignment",
                   "participation_cohortmember", "participation_benefitassignment",
@@ -330,10 +380,12 @@ SCENARIOS: dict[str, Callable[..., Result]] = {
 # --- S5: the summary report over a million disbursements ------------------------------------
 
 
-def _many_disbursements(n: int) -> None:
+def _many_disbursements(n: int, *, before: Callable[[], None] | None = None) -> None:
     """``n`` session disbursements over 5 programs (setup, plain SQL): 20,000 people each
-    enrolled in one program, 50 sessions a benefit, statuses and dates spread over two years."""
-    from django.db import transaction
+    enrolled in one program, 50 sessions a benefit, statuses and dates spread over two years.
+    ``before`` runs once the people exist, before the disbursements are written (S9's
+    households: on PostgreSQL each disbursement is written with its household snapshot)."""
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from programdesk.core.models import StatusValue
@@ -341,6 +393,8 @@ def _many_disbursements(n: int) -> None:
     sessions_per_benefit = 50
     people = max(n // sessions_per_benefit, 1)
     person_ids = _people(people)
+    if before is not None:
+        before()
     today = timezone.localdate()
     statuses = [StatusValue.objects.get(kind="disbursement", code=c).pk
                 for c in ["completed"] * 6 + ["absent", "absent", "excused", "enrolled"]]
@@ -348,12 +402,19 @@ def _many_disbursements(n: int) -> None:
     benefits = [_program_and_benefit(f"S5 program {i}")[1] for i in range(5)]
     with transaction.atomic():
         sessions: dict[int, list[tuple[int, dt.date]]] = {}
+        schedules: list[int] = []
         for benefit in benefits:
             schedule = _schedule(benefit, sessions_per_benefit, today - dt.timedelta(days=700))
             _sql("UPDATE scheduling_benefitsession SET status = 'completed' "
                  "WHERE schedule_id = %s", [schedule.pk])
             sessions[benefit.pk] = [(s.pk, s.local_date) for s in schedule.sessions.all()]
+            schedules.append(schedule.pk)
         now, day, extra = _values(timezone.now(), today)
+        if connection.vendor == "postgresql":
+            _pg_many_disbursements(person_ids=person_ids, benefits=benefits,
+                                   schedules=schedules, statuses=statuses, enrolled=enrolled,
+                                   now=now, day=day)
+            return
         _many("INSERT INTO participation_programenrollment (program_id, person_id, account_id, "
               "is_anonymous, status_id, is_active, start_date, extra, created_at, updated_at) "
               "VALUES (%s, %s, NULL, %s, %s, %s, %s, %s, %s, %s)",
@@ -368,8 +429,6 @@ def _many_disbursements(n: int) -> None:
         assignments = _sql("SELECT a.id, a.enrollment_id, a.person_id, a.benefit_id, "
                            "e.program_id FROM participation_benefitassignment a JOIN "
                            "participation_programenrollment e ON e.id = a.enrollment_id")
-        from django.db import connection
-
         ops = connection.ops
         _many("INSERT INTO participation_benefitdisbursement (assignment_id, session_id, "
               "enrollment_id, benefit_id, program_id, person_id, account_id, case_id, "
@@ -381,12 +440,80 @@ def _many_disbursements(n: int) -> None:
                for a, e, p, b, prog in assignments for s, s_day in sessions[b]))
 
 
+def _pg_many_disbursements(*, person_ids: list[int], benefits: list[Any], schedules: list[int],
+                           statuses: list[int], enrolled: int, now: Any, day: Any) -> None:
+    """``_many_disbursements``' rows on PostgreSQL, the same values, set-based: each
+    ``INSERT ... SELECT`` writes a table in one statement on the server, where the
+    ``executemany`` of SQLite's path sends (and Python builds) ten million rows. The person in
+    position i (by id) is enrolled in program i % 5; a disbursement's status is
+    ``statuses[(assignment * 7 + session) % 10]``, its quantity ``1 + (assignment + session) %
+    3``. Each disbursement carries its person's household snapshot when ``before`` put them in
+    one (S9; what ``_s9_snapshot`` writes on SQLite)."""
+    programs = [b.program_id for b in benefits]
+    _sql("SET LOCAL work_mem = '256MB'")  # the disbursements' ORDER BY sorts in memory
+    if _sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
+        # The rows are consistent by construction: skip the foreign keys' checks (deferred
+        # triggers, ten million rows times nine keys at COMMIT) in this set-up transaction
+        # only. Unique and CHECK constraints still hold every row. (A superuser's setting:
+        # pg_virtualenv's user is one; on another server the checks simply run.)
+        _sql("SET LOCAL session_replication_role = replica")
+    # Statistics of the tables just written, or the planner takes them for empty (nested loops).
+    _sql("ANALYZE people_person, people_account, people_householdmembership, "
+         "scheduling_benefitsession")
+    _sql("INSERT INTO participation_programenrollment (program_id, person_id, account_id, "
+         "is_anonymous, status_id, is_active, start_date, extra, created_at, updated_at) "
+         "SELECT (%s::bigint[])[((p.n - 1) %% 5) + 1], p.id, NULL, false, %s, true, %s, "
+         "'{}'::jsonb, %s, %s FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n "
+         "FROM people_person WHERE id = ANY(%s)) p ORDER BY p.id",
+         [programs, enrolled, day, now, now, person_ids])
+    _sql("INSERT INTO participation_benefitassignment (benefit_id, enrollment_id, person_id, "
+         "account_id, is_anonymous, created_at, updated_at) SELECT b.id, e.id, e.person_id, "
+         "NULL, false, %s, %s FROM participation_programenrollment e JOIN programs_benefit b "
+         "ON b.program_id = e.program_id WHERE b.id = ANY(%s) ORDER BY e.id",
+         [now, now, [b.pk for b in benefits]])
+    _sql("ANALYZE participation_programenrollment, participation_benefitassignment")
+    # Indexes not behind a constraint are built once after the rows, not kept up row by row:
+    # the same definitions (pg_indexes), sorted in one pass each.
+    indexes = _sql("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = "
+                   "'participation_benefitdisbursement' AND indexname NOT IN (SELECT conname "
+                   "FROM pg_constraint WHERE conrelid = "
+                   "'participation_benefitdisbursement'::regclass)")
+    for name, _ in indexes:
+        _sql(f'DROP INDEX "{name}"')
+    _sql("WITH hh AS MATERIALIZED (SELECT p.id, p.account_id, z.size FROM people_person p "
+         "JOIN (SELECT m.account_id, COUNT(*) + COALESCE(MAX(acc.declared_size), 0) AS size "
+         "FROM people_householdmembership m JOIN people_account acc ON acc.id = m.account_id "
+         "GROUP BY m.account_id) z ON z.account_id = p.account_id) "
+         "INSERT INTO participation_benefitdisbursement (assignment_id, session_id, "
+         "enrollment_id, benefit_id, program_id, person_id, account_id, case_id, "
+         "recipient_type, recipient_count, quantity, unit_id, status_id, disbursed_on, extra, "
+         "created_at, updated_at, household_id, household_size) "
+         "SELECT a.id, s.id, a.enrollment_id, a.benefit_id, e.program_id, a.person_id, NULL, "
+         "NULL, 'enrollment', 1, 1 + (a.id + s.id) %% 3, %s, "
+         "(%s::bigint[])[((a.id * 7 + s.id) %% 10) + 1], s.local_date, '{}'::jsonb, %s, %s, "
+         "hh.account_id, hh.size "
+         "FROM participation_benefitassignment a "
+         "JOIN participation_programenrollment e ON e.id = a.enrollment_id "
+         "JOIN scheduling_benefitsession s ON s.benefit_id = a.benefit_id "
+         "AND s.schedule_id = ANY(%s) "
+         "LEFT JOIN hh ON hh.id = a.person_id "
+         "WHERE a.benefit_id = ANY(%s) ORDER BY a.id, s.id",
+         [benefits[0].unit_id, statuses, now, now, schedules, [b.pk for b in benefits]])
+    _sql("SET LOCAL maintenance_work_mem = '512MB'")
+    for _, definition in indexes:
+        _sql(definition)
+
+
 def s5_summary_report(*, scale: float, repeat: int) -> Result:
     from programdesk.reports.filtering import report_filter
     from programdesk.reports.selectors import report_summary
 
     n = int(1_000_000 * scale)
+    started = time.perf_counter()
     _many_disbursements(n)
+    if _vendor() == "postgresql":
+        _analyze()
+    setup_seconds = time.perf_counter() - started
     admin = _admin()
     rows = _sql("SELECT COUNT(*) FROM participation_benefitdisbursement")[0][0]
 
@@ -419,7 +546,9 @@ def s5_summary_report(*, scale: float, repeat: int) -> Result:
         summary, totals)
     seconds = _best(repeat, service, lambda: None)
     baseline_seconds = _best(repeat, baseline, lambda: None)
-    return {"rows": rows, "seconds": seconds, "baseline_seconds": baseline_seconds}
+    _explain("S5", service, baseline)
+    return {"rows": rows, "seconds": seconds, "baseline_seconds": baseline_seconds,
+            "setup_seconds": round(setup_seconds, 1)}
 
 
 # --- S6: import people from CSV -------------------------------------------------------------
@@ -822,25 +951,29 @@ S9_GUIDELINE = {size: Decimal(15650 + 5500 * (size - 1)) for size in range(1, 10
 
 
 def _households_for_s9() -> None:
-    """S5's people and disbursements in households (setup, plain SQL): nine in ten people in
-    households of 1 to 8 (declared members in one of three), birth dates over 90 years, a
-    yearly income on four households in five, the guideline table, and every disbursement's
-    household snapshot — as the services would have recorded it."""
-    from django.db import transaction
+    """S5's people in households (setup, plain SQL; run before the disbursements are written):
+    nine in ten people in households of 1 to 8 (declared members in one of three), birth dates
+    over 90 years, a yearly income on four households in five, the guideline table — as the
+    services would have recorded them. Each disbursement's household snapshot is written with
+    it on PostgreSQL, by ``_s9_snapshot`` afterwards on SQLite."""
+    from django.db import connection, transaction
     from django.utils import timezone
 
+    postgres = connection.vendor == "postgresql"
     now, day, _ = _values(timezone.now(), timezone.localdate() - dt.timedelta(days=800))
     people = [row[0] for row in _sql("SELECT id FROM people_person ORDER BY id")]
     with transaction.atomic():
         _many("INSERT INTO programs_incomeguideline (household_size, annual_income) "
               "VALUES (%s, %s)", list(S9_GUIDELINE.items()))
         birth = timezone.localdate() - dt.timedelta(days=1)
-        from django.db import connection
-
         ops = connection.ops
-        _many("UPDATE people_person SET birth_date = %s WHERE id = %s",
-              ((ops.adapt_datefield_value(birth - dt.timedelta(days=(p * 7919) % 33000)), p)
-               for p in people))
+        if postgres:  # the same dates, in one statement
+            _sql("UPDATE people_person SET birth_date = %s::date - ((id * 7919) %% 33000)::int",
+                 [birth])
+        else:
+            _many("UPDATE people_person SET birth_date = %s WHERE id = %s",
+                  ((ops.adapt_datefield_value(birth - dt.timedelta(days=(p * 7919) % 33000)), p)
+                   for p in people))
         groups: list[list[int]] = []
         i = 0
         while i < len(people):
@@ -852,29 +985,50 @@ def _households_for_s9() -> None:
             groups.append(people[i:i + size])
             i += size
         households = [g for g in groups if g]
-        _many("INSERT INTO people_account (name, kind, email, phone, postal_code, "
-              "declared_size, annual_income, created_at, updated_at) VALUES "
-              "(%s, 'household', '', '', '', %s, %s, %s, %s)",
-              ((f"Household {n}", 1 if n % 3 == 0 else None,
-                None if n % 5 == 0 else Decimal(8000 + (n * 3571) % 90000), now, now)
-               for n in range(len(households))))
-        accounts = [row[0] for row in _sql("SELECT id FROM people_account ORDER BY id")]
+        accounts = ((f"Household {n}", 1 if n % 3 == 0 else None,
+                     None if n % 5 == 0 else Decimal(8000 + (n * 3571) % 90000), now, now)
+                    for n in range(len(households)))
+        if postgres:
+            _copy("people_account", "name, kind, email, phone, postal_code, declared_size, "
+                  "annual_income, created_at, updated_at",
+                  ((name, "household", "", "", "", *rest) for name, *rest in accounts))
+        else:
+            _many("INSERT INTO people_account (name, kind, email, phone, postal_code, "
+                  "declared_size, annual_income, created_at, updated_at) VALUES "
+                  "(%s, 'household', '', '', '', %s, %s, %s, %s)", accounts)
+        ids = [row[0] for row in _sql("SELECT id FROM people_account ORDER BY id")]
+        members = ((p, account, "head" if k == 0 else "other", day, None, now, now)
+                   for account, group in zip(ids, households, strict=True)
+                   for k, p in enumerate(group))
+        if postgres:
+            _copy("people_householdmembership", "person_id, account_id, relationship, "
+                  "start_date, end_date, created_at, updated_at", members)
+            _sql("UPDATE people_person p SET account_id = m.account_id "
+                 "FROM people_householdmembership m WHERE m.person_id = p.id")
+            return
         _many("INSERT INTO people_householdmembership (person_id, account_id, relationship, "
-              "start_date, end_date, created_at, updated_at) VALUES (%s, %s, %s, %s, NULL, %s, "
-              "%s)", ((p, account, "head" if k == 0 else "other", day, now, now)
-                      for account, members in zip(accounts, households, strict=True)
-                      for k, p in enumerate(members)))
+              "start_date, end_date, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, "
+              "%s)", members)
         _many("UPDATE people_person SET account_id = %s WHERE id = %s",
-              ((account, p) for account, members in zip(accounts, households, strict=True)
-               for p in members))
-        _sql("UPDATE participation_benefitdisbursement SET household_id = "
-             "(SELECT p.account_id FROM people_person p WHERE p.id = person_id)")
-        _sql("UPDATE participation_benefitdisbursement SET household_size = "
-             "(SELECT COUNT(*) + COALESCE(MAX(a.declared_size), 0) FROM "
-             "people_householdmembership m JOIN people_account a ON a.id = m.account_id "
-             "WHERE m.account_id = participation_benefitdisbursement.household_id) "
-             "WHERE household_id IS NOT NULL")
-    _sql("ANALYZE")
+              ((account, p) for account, group in zip(ids, households, strict=True)
+               for p in group))
+
+
+def _s9_snapshot() -> None:
+    """Every disbursement's household snapshot on SQLite (PostgreSQL's set-up writes it with
+    the row), then fresh planner statistics on both."""
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            _sql("UPDATE participation_benefitdisbursement SET household_id = "
+                 "(SELECT p.account_id FROM people_person p WHERE p.id = person_id)")
+            _sql("UPDATE participation_benefitdisbursement SET household_size = "
+                 "(SELECT COUNT(*) + COALESCE(MAX(a.declared_size), 0) FROM "
+                 "people_householdmembership m JOIN people_account a ON a.id = m.account_id "
+                 "WHERE m.account_id = participation_benefitdisbursement.household_id) "
+                 "WHERE household_id IS NOT NULL")
+    _analyze()
 
 
 def _s9_age(on: str, birth: str) -> str:
@@ -930,8 +1084,10 @@ def s9_demographics(*, scale: float, repeat: int) -> Result:
     from programdesk.reports.filtering import report_filter
 
     n = int(1_000_000 * scale)
-    _many_disbursements(n)
-    _households_for_s9()
+    started = time.perf_counter()
+    _many_disbursements(n, before=_households_for_s9)
+    _s9_snapshot()
+    setup_seconds = time.perf_counter() - started
     admin = _admin()
     rows = _sql("SELECT COUNT(*) FROM participation_benefitdisbursement")[0][0]
 
@@ -949,8 +1105,10 @@ def s9_demographics(*, scale: float, repeat: int) -> Result:
     assert unknown == sum(r[2] for r in households if r[1] == "unknown")
     seconds = _best(repeat, service, lambda: None)
     baseline_seconds = _best(repeat, _s9_baseline, lambda: None)
+    _explain("S9", service, _s9_baseline)
     return {"rows": rows, "seconds": seconds, "baseline_seconds": baseline_seconds,
-            "people": report["people"], "households": report["households"]}
+            "people": report["people"], "households": report["households"],
+            "setup_seconds": round(setup_seconds, 1)}
 
 
 SCENARIOS["S9"] = s9_demographics

@@ -422,6 +422,9 @@ def people_create_many(*, actor: User | None, rows: list[dict[str, Any]],
     ``account_id``). Returns the new ids, in the rows' order."""
     errors: dict[str, str] = {}
     people: list[tuple[dict[str, Any], int | None]] = []
+    # The custom field definitions and today once for the batch, not a query for every row.
+    definitions = field_definitions_for(target=FieldTarget.PERSON, any_scope=True)
+    today = _today()
     for i, row in enumerate(rows):
         row = dict(row)
         account_id = row.pop("account_id", None)
@@ -433,7 +436,7 @@ def people_create_many(*, actor: User | None, rows: list[dict[str, Any]],
         for key in ("first_name", "last_name", "email", "phone", "postal_code"):
             row.setdefault(key, "")
         try:
-            values = person_values_clean(row)
+            values = person_values_clean(row, definitions=definitions, today=today)
         except ValidationError as exc:
             errors.update({f"{field_prefix}.{i}.{e['field']}": e["message"] for e in exc.errors})
             continue
