@@ -41,15 +41,22 @@ def _delivered(session: BenefitSession) -> int:
                                               status__bucket="delivered").count()
 
 
-def _offline_visit(page: Any, login: Any, kim: Any, session: BenefitSession) -> None:
-    """Online: open the kiosk (the device keeps today's pages and roster); offline: reload, five
-    check-ins and one registration, all queued."""
-    login(kim, f"/kiosk/{session.pk}/")
+def _load_then_go_offline(page: Any, login: Any, user: Any, path: str) -> Any:
+    """Online: open ``path`` until the device has kept its pages and roster; then cut the
+    network and reload (the service worker answers). Returns the banner."""
+    login(user, path)
     expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
     page.context.set_offline(True)
     page.reload()
     banner = page.locator("#offline-banner")
     expect(banner).to_contain_text("Offline", timeout=SYNC_WAIT)
+    return banner
+
+
+def _offline_visit(page: Any, login: Any, kim: Any, session: BenefitSession) -> None:
+    """Online: open the kiosk (the device keeps today's pages and roster); offline: reload, five
+    check-ins and one registration, all queued."""
+    banner = _load_then_go_offline(page, login, kim, f"/kiosk/{session.pk}/")
     for name in FIRST_NAMES:
         page.get_by_label("Type your name (or your card code)").fill(name)
         page.get_by_role("button", name=f"I'm {name} O.").click()
@@ -138,12 +145,7 @@ def test_logging_out_wipes_what_the_device_kept(page, login, kim, charlie) -> No
 
 def test_the_attendance_sheet_saves_marks_offline_and_sends_them(page, login, charlie) -> None:
     session = _session(charlie)
-    login(charlie, f"/sessions/{session.pk}/")
-    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
-    page.context.set_offline(True)
-    page.reload()
-    banner = page.locator("#offline-banner")
-    expect(banner).to_contain_text("Offline", timeout=SYNC_WAIT)
+    banner = _load_then_go_offline(page, login, charlie, f"/sessions/{session.pk}/")
     rows = page.locator("[data-sheet-row]")
     expect(rows).to_have_count(5)
     for i in range(3):
@@ -170,12 +172,7 @@ def test_a_check_in_over_a_service_limit_meanwhile_lands_in_the_review_list(
     benefit.limit_max, benefit.limit_per, benefit.limit_scope = 1, "day", "person"
     benefit.save(update_fields=["limit_max", "limit_per", "limit_scope"])
     ana = Person.objects.get(first_name="Ana")
-    login(kim, f"/kiosk/{session.pk}/")
-    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
-    page.context.set_offline(True)
-    page.reload()
-    banner = page.locator("#offline-banner")
-    expect(banner).to_contain_text("Offline", timeout=SYNC_WAIT)
+    banner = _load_then_go_offline(page, login, kim, f"/kiosk/{session.pk}/")
     page.get_by_label("Type your name (or your card code)").fill("Ana")
     page.get_by_role("button", name="I'm Ana O.").click()
     expect(page.get_by_text("Welcome, Ana! You are checked in.")).to_be_visible()
@@ -225,12 +222,7 @@ def _given_today(benefit: Any) -> Any:
 
 def _walk_in_offline(page: Any, login: Any, charlie: Any, benefit: Any) -> Any:
     """Online: open the walk-in page (the tablet keeps it and who to offer); offline: reload."""
-    login(charlie, f"/benefits/{benefit.pk}/bulk/")
-    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1, timeout=SYNC_WAIT)
-    page.context.set_offline(True)
-    page.reload()
-    banner = page.locator("#offline-banner")
-    expect(banner).to_contain_text("Offline", timeout=SYNC_WAIT)
+    banner = _load_then_go_offline(page, login, charlie, f"/benefits/{benefit.pk}/bulk/")
     expect(page.locator("#walk-in-offline-list tr[data-find]")).to_have_count(3)
     return banner
 
