@@ -937,7 +937,7 @@ def s8_load_during_import(*, scale: float, repeat: int) -> Result:
         "web_workers": WEB_WORKERS, "task_workers": TASK_WORKERS, "load_1m_end": load_end,
         # How serve ran: the task workers' nice value and database connection reuse.
         "task_worker_nice": settings.TASK_WORKER_NICE,
-        "conn_max_age": int(os.environ.get("CONN_MAX_AGE", "0")),
+        "conn_max_age": settings.CONN_MAX_AGE,
     }
 
 

@@ -123,11 +123,17 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
+_DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'programdesk.sqlite3'}")
+# PostgreSQL starts a server process per connection: a connection per request cost the front
+# desk's p95 a third while a large import ran (S8, docs/performance.md: 434 → 276 ms), so on
+# PostgreSQL a web worker keeps its connection for a minute (checked before reuse). SQLite
+# and the test suite (whose servers come and go) open one per request unless CONN_MAX_AGE says.
+_KEEP_CONNECTIONS = ("60" if _DATABASE_URL.startswith(("postgres", "postgresql"))
+                     and not env_bool("PROGRAMDESK_TESTING") else "0")
+CONN_MAX_AGE = int(os.environ.get("CONN_MAX_AGE", _KEEP_CONNECTIONS))
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'programdesk.sqlite3'}"),
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
-    )
+    "default": dj_database_url.parse(_DATABASE_URL, conn_max_age=CONN_MAX_AGE,
+                                     conn_health_checks=CONN_MAX_AGE > 0),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend, whose writers wait for each other at BEGIN without SQLite's long
@@ -153,8 +159,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # reads; everything else reads and writes the primary (core/db_router.py, docs/deploy.md).
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
-        os.environ["DATABASE_REPLICA_URL"],
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=CONN_MAX_AGE,
+        conn_health_checks=CONN_MAX_AGE > 0,
     )
     # The test suite has no replica: the alias reads the test database itself.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
