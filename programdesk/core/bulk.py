@@ -288,9 +288,10 @@ class JsonValues(Expression):
 def ids_sql(ids: Sequence[int]) -> tuple[str, list[Any]]:
     """``id_values`` for a plain-SQL statement: ``sql, params = ids_sql(ids)``, then
     ``f"... WHERE id IN {sql}"`` — the ids (ints) as one JSON parameter."""
+    values = id_values(ids)
     if connection.vendor == "postgresql":
-        return "(SELECT (jsonb_array_elements_text(%s::jsonb))::bigint)", [json.dumps(ids)]
-    return "(SELECT value FROM json_each(%s))", [json.dumps(ids)]
+        return values.as_postgresql(None, connection)
+    return values.as_sql(None, connection)
 
 
 def id_values(ids: Iterable[int]) -> JsonValues:
