@@ -273,7 +273,9 @@ class JsonValues(Expression):
         super().__init__()
         if cast not in {"", "bigint", "date"}:
             raise ValueError(f"unsupported cast {cast!r}")
-        self.values = [v.isoformat() if isinstance(v, dt.date) else v for v in values]
+        # bigint values are ints (``id_values``): no date among them to write out.
+        self.values = (list(values) if cast == "bigint"
+                       else [v.isoformat() if isinstance(v, dt.date) else v for v in values])
         self.cast = cast
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:

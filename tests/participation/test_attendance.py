@@ -117,15 +117,30 @@ def test_a_200_person_sheet_takes_a_constant_number_of_queries(
     session = schedule.sessions.get()
     rows = list(BenefitDisbursement.objects.filter(session=session))
     # Exactly: the session (locked) with its rows, the statuses, the UPDATE of the changed
-    # rows (one, whatever their statuses), the household snapshot of the rows becoming
-    # delivered (one statement; nobody moved, so nothing is rewritten), the session's
-    # completion, the audit event — and SAVEPOINT and RELEASE, which stand for BEGIN and
-    # COMMIT inside the test's transaction. The same on PostgreSQL (the lock is in the read).
-    with django_assert_num_queries(8):
+    # rows (one, whatever their statuses), the session's completion, the audit event — and
+    # SAVEPOINT and RELEASE, which stand for BEGIN and COMMIT inside the test's transaction.
+    # Nobody here is in a household, so no snapshot is read (the next test). The same on
+    # PostgreSQL (the lock is in the read).
+    with django_assert_num_queries(7):
         services.attendance_record(actor=charlie, session=session, complete_session=True,
                                    marks=[Mark(r.pk, "completed" if i % 3 else "absent")
                                           for i, r in enumerate(rows)])
     assert selectors.session_tally(session=session).delivered == 133
+
+
+def test_a_sheet_of_people_in_households_reads_their_snapshot_in_one_statement_more(
+        charlie, django_assert_num_queries) -> None:
+    schedule = f.schedule_with_sessions(sessions=1)
+    people = [f.MembershipFactory().person for _ in range(200)]
+    services.schedule_add_participants(actor=charlie, schedule=schedule,
+                                       person_ids=[p.pk for p in people])
+    session = schedule.sessions.get()
+    rows = list(BenefitDisbursement.objects.filter(session=session))
+    # The 7 above and the household snapshot of the rows becoming delivered: one statement
+    # however many (nobody moved, so nothing is rewritten).
+    with django_assert_num_queries(8):
+        services.attendance_record(actor=charlie, session=session, complete_session=True,
+                                   marks=[Mark(r.pk, "completed") for r in rows])
 
 
 # --- check-in -------------------------------------------------------------------------------

@@ -116,6 +116,31 @@ def test_attendance_takes_the_snapshot_again_for_whoever_moved_before_the_sessio
     assert snapshot(person=ana) == [(elsewhere.pk, 2)]
 
 
+def test_attendance_clears_the_snapshot_of_whoever_left_every_household(bob, harris) -> None:
+    _, ana, _ = harris
+    session = f.SessionFactory(local_date=TODAY)
+    services.session_add_participants(actor=bob, session=session, person_ids=[ana.pk])
+    row = BenefitDisbursement.objects.get(person=ana)
+    HouseholdMembership.objects.filter(person=ana).delete()  # she lived alone all along
+    services.attendance_record(actor=bob, session=session,
+                               marks=[AttendanceMark(disbursement_id=row.pk, status="completed")])
+    assert snapshot(person=ana) == [(None, None)]
+
+
+def test_attendance_takes_the_household_of_whoever_joined_one_before_the_session(
+        bob, harris) -> None:
+    account, _, _ = harris
+    cleo = f.PersonFactory()
+    session = f.SessionFactory(local_date=TODAY)
+    services.session_add_participants(actor=bob, session=session, person_ids=[cleo.pk])
+    row = BenefitDisbursement.objects.get(person=cleo)
+    assert (row.household_id, row.household_size) == (None, None)
+    f.MembershipFactory(account=account, person=cleo, start_date=LAST_MONTH)
+    services.attendance_record(actor=bob, session=session,
+                               marks=[AttendanceMark(disbursement_id=row.pk, status="completed")])
+    assert snapshot(person=cleo) == [(account.pk, 5)]
+
+
 def test_the_migration_fills_existing_rows_from_todays_memberships(harris) -> None:
     module = importlib.import_module(
         "programdesk.participation.migrations.0003_household_snapshot_fill")

@@ -69,31 +69,43 @@ class AttendanceMark:
 class _Sheet:
     status: str
     late: bool
-    current: dict[int, tuple[int, Decimal | None]]
+    # {disbursement id: (status id, quantity or None, whether its household snapshot needs
+    # taking again when it becomes delivered)}
+    current: dict[int, tuple[int, Decimal | None, bool]]
     limit: ServiceLimit | None
 
 
+# Whether a row's household snapshot can differ from "none": it names an account or a
+# household already, or its person was in a household on its day. A row where none of these
+# holds is, and stays, in no household — most of a class's rows — and needs no snapshot read.
+_MAY_HAVE_HOUSEHOLD = """(d.account_id IS NOT NULL OR d.household_id IS NOT NULL
+ OR EXISTS (SELECT 1 FROM people_householdmembership m
+            WHERE m.person_id = d.person_id AND m.start_date <= d.disbursed_on
+              AND (m.end_date IS NULL OR m.end_date >= d.disbursed_on)))"""
+
+
 def _sheet_read(*, session_id: int, with_quantity: bool) -> _Sheet | None:
-    """The session's status, whether its day is past (late entry), its rows ({disbursement
-    id: (status id, quantity or None)}) and its benefit's service limit — one statement, which
-    also locks the session row until the sheet is saved (PostgreSQL; SQLite's write
-    transaction already holds the database). None when there is no such session. Quantities
-    are read only when a mark changes some: most sheets only set statuses."""
+    """The session's status, whether its day is past (late entry), its rows and its
+    benefit's service limit — one statement, which also locks the session row until the sheet
+    is saved (PostgreSQL; SQLite's write transaction already holds the database). None when
+    there is no such session. Quantities are read only when a mark changes some: most sheets
+    only set statuses."""
     lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
-    quantity = ", d.quantity" if with_quantity else ""
+    quantity = "d.quantity" if with_quantity else "NULL"
     sql = ("SELECT s.status, s.local_date < %s, b.limit_max, b.limit_per, b.limit_days,"  # noqa: S608
-           " b.limit_scope, d.id, d.status_id" + quantity
-           + " FROM scheduling_benefitsession s"
-             " JOIN programs_benefit b ON b.id = s.benefit_id"
-             " LEFT JOIN participation_benefitdisbursement d"
-             " ON d.session_id = s.id WHERE s.id = %s" + lock)
+           f" b.limit_scope, d.id, d.status_id, {quantity}, {_MAY_HAVE_HOUSEHOLD}"
+           " FROM scheduling_benefitsession s"
+           " JOIN programs_benefit b ON b.id = s.benefit_id"
+           " LEFT JOIN participation_benefitdisbursement d"
+           " ON d.session_id = s.id WHERE s.id = %s" + lock)
     with connection.cursor() as cursor:
         cursor.execute(sql, [db_date(_today()), session_id])
         rows = cursor.fetchall()
     if not rows:
         return None
-    current = {row[6]: (row[7], Decimal(str(row[8])).quantize(QUANTITY_STEP) if with_quantity
-                        and row[8] is not None else None) for row in rows if row[6] is not None}
+    current = {pk: (status_id, Decimal(str(q)).quantize(QUANTITY_STEP) if q is not None
+                    else None, bool(household))
+               for *_, pk, status_id, q, household in rows if pk is not None}
     return _Sheet(status=rows[0][0], late=bool(rows[0][1]), current=current,
                   limit=limit_from_columns(*rows[0][2:6]))
 
@@ -159,29 +171,37 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     _marks_check(marks=marks, statuses=statuses, on_sheet=current)
 
     codes = {pk: code for code, (pk, _) in statuses.items()}
-    rows: list[tuple[Any, ...]] = []  # (new status id, quantity, disbursement id) changed
+    # One pass over the marks (a sheet is saved many times an hour): the changed rows grouped
+    # by their new status, which is both what the UPDATE needs and what the audit event shows.
+    to_status: dict[int, list[int]] = {}
+    quantities: list[tuple[Decimal, int]] = []  # (new quantity, disbursement id)
     becoming_delivered: list[int] = []
-    # The audit event groups ids by status ({code: [ids]}) and lists changed quantities.
+    in_households: list[int] = []  # of those, the rows that may be in a household
     before: dict[str, Any] = {"status": {}, "quantity": {}}
     after: dict[str, Any] = {"status": {}, "quantity": {}}
+    before_status = before["status"]
     for mark in marks:
-        status_id, quantity = current[mark.disbursement_id]
+        pk = mark.disbursement_id
+        status_id, quantity, may_have_household = current[pk]
         new_status = statuses[mark.status][0]
-        quantity_changes = mark.quantity is not None and mark.quantity != quantity
-        if new_status == status_id and not quantity_changes:
+        if mark.quantity is not None and mark.quantity != quantity:
+            quantities.append((mark.quantity, pk))
+            before["quantity"][pk] = str(quantity)
+            after["quantity"][pk] = str(mark.quantity)
+        elif new_status == status_id:
             continue
-        rows.append((new_status, mark.quantity if quantity_changes else None,
-                     mark.disbursement_id))
         if new_status in delivered_ids and status_id not in delivered_ids:
-            becoming_delivered.append(mark.disbursement_id)
-        before["status"].setdefault(codes[status_id], []).append(mark.disbursement_id)
-        after["status"].setdefault(mark.status, []).append(mark.disbursement_id)
-        if quantity_changes:
-            before["quantity"][mark.disbursement_id] = str(quantity)
-            after["quantity"][mark.disbursement_id] = str(mark.quantity)
-    changed = _sheet_write(rows)
-    # Rows written weeks ahead count the household as it is on the session's day.
-    snapshots = disbursements_household_refresh(disbursement_ids=becoming_delivered)
+            becoming_delivered.append(pk)
+            if may_have_household:
+                in_households.append(pk)
+        before_status.setdefault(codes[status_id], []).append(pk)
+        to_status.setdefault(new_status, []).append(pk)
+    after["status"] = {codes[status_id]: ids for status_id, ids in to_status.items()}
+    changed_ids = [pk for ids in to_status.values() for pk in ids]
+    changed = _sheet_write(to_status=to_status, ids=changed_ids, quantities=quantities)
+    # Rows written weeks ahead count the household as it is on the session's day. The rest
+    # of the rows becoming delivered are in no household, as they were written.
+    snapshots = disbursements_household_refresh(disbursement_ids=in_households)
     limit_outcome = LimitOutcome()
     if found.limit is not None and becoming_delivered:
         limit_outcome = _sheet_limits(actor=actor, limit=found.limit, marks=marks,
@@ -190,31 +210,30 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     if complete_session and status != SessionStatus.COMPLETED:
         session_complete(session=session)
     audit_record(actor=actor, action="attendance.record_late" if late else "attendance.record",
-                 obj=session, object_ids=[r[-1] for r in rows],
+                 obj=session, object_ids=changed_ids,
                  before={**before, **limit_outcome.audit()},
                  after={**after, "complete_session": complete_session},
                  reason=limit_outcome.reason)
     return changed
 
 
-def _sheet_write(rows: Sequence[tuple[int, Decimal | None, int]]) -> int:
-    """Write a sheet's changed rows — (new status id, new quantity or None, id) each — and
+def _sheet_write(*, to_status: Mapping[int, list[int]], ids: list[int],
+                 quantities: list[tuple[Decimal, int]]) -> int:
+    """Write a sheet's changed rows (``ids``; ``to_status``: {new status id: [ids]}) and
     return how many: one UPDATE for all of them, the status chosen per row by a ``CASE`` over
     the id lists of each status (a sheet uses two or three), not a statement per row; then
-    the rows whose quantity changes, which most sheets have none of, in one executemany.
-    On SQLite a 200-row sheet's executemany cost twice the set-based UPDATE."""
-    if not rows:
+    the rows whose quantity changes ((new quantity, id) each), which most sheets have none
+    of, in one executemany. On SQLite a 200-row sheet's executemany cost twice the set-based
+    UPDATE."""
+    if not ids:
         return 0
-    by_status: dict[int, list[int]] = {}
-    for status_id, _, pk in rows:
-        by_status.setdefault(status_id, []).append(pk)
-    *cases, (last_status, _) = by_status.items()
+    *cases, (last_status, _) = to_status.items()
     sql, params = "", []
-    for status_id, ids in cases:
-        ids_in, ids_params = ids_sql(ids)
+    for status_id, status_ids in cases:
+        ids_in, ids_params = ids_sql(status_ids)
         sql += f" WHEN id IN {ids_in} THEN %s"
         params += [*ids_params, status_id]
-    every_sql, every_params = ids_sql([pk for _, _, pk in rows])
+    every_sql, every_params = ids_sql(ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {BenefitDisbursement._meta.db_table} SET status_id = "  # noqa: S608
@@ -222,7 +241,6 @@ def _sheet_write(rows: Sequence[tuple[int, Decimal | None, int]]) -> int:
             + f", updated_at = %s WHERE id IN {every_sql}",
             [*params, last_status, db_now(), *every_params])
         changed = max(cursor.rowcount, 0)
-    quantities = [(quantity, pk) for _, quantity, pk in rows if quantity is not None]
     if quantities:
         update_rows(BenefitDisbursement, ["quantity"], quantities)
     return changed
@@ -237,8 +255,10 @@ def _sheet_limits(*, actor: User | None, limit: ServiceLimit, marks: Sequence[At
     position = {m.disbursement_id: i for i, m in enumerate(marks)}
     rows = (BenefitDisbursement.objects.filter(pk__in=becoming_delivered)
             .values_list("pk", "benefit_id", "person_id", "account_id", "disbursed_on"))
+    # Rows not in ``snapshots`` are in no household (attendance_record).
     candidates = [LimitCandidate(benefit_id=benefit_id, person_id=person_id,
-                                 account_id=account_id, household_id=snapshots[pk][0],
+                                 account_id=account_id,
+                                 household_id=snapshots.get(pk, (None, None))[0],
                                  on=day, field=f"records.{position[pk]}.status")
                   for pk, benefit_id, person_id, account_id, day in rows.order_by()]
     candidates.sort(key=lambda c: c.field)  # the sheet's order: the later marks are refused
