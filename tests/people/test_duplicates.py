@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 
 from programdesk.people.models import Person
-from programdesk.people.selectors import people_find_duplicates, people_match_rows
+from programdesk.people.selectors import (
+    ASK_ANYONE_FROM,
+    people_find_duplicates,
+    people_match_rows,
+)
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -158,10 +162,26 @@ def test_match_rows_is_set_based(django_assert_max_num_queries) -> None:
              "email": f"p{i % 30}@example.org", "phone": f"617555{i:04d}"}
             for i in range(3000)]
     rows.append({"first_name": "New", "last_name": "Person", "email": "new@example.org"})
-    with django_assert_max_num_queries(1):
+    # Whether anyone is there to compare with (this many rows), then the candidates.
+    with django_assert_max_num_queries(2):
         matched = people_match_rows(rows, among=EVERYONE)
     assert matched[:30] == [p.pk for p in existing]
     assert matched[-1] is None and len(matched) == 3001
+
+
+def test_many_rows_against_nobody_send_no_keys(django_assert_num_queries) -> None:
+    rows = [{"first_name": f"Person{i}", "last_name": "Garcia", "email": f"p{i}@example.org"}
+            for i in range(ASK_ANYONE_FROM)]
+    with django_assert_num_queries(1):  # "anyone?": no
+        assert people_match_rows(rows, among=EVERYONE) == [None] * ASK_ANYONE_FROM
+
+
+def test_many_rows_against_someone_outside_the_scope_match_nobody() -> None:
+    """Ann is there but not among those the user may see: none of her keys is a match."""
+    ann = f.PersonFactory(first_name="Ann", last_name="Lee", email="ann@example.org")
+    rows = [{"first_name": "Ann", "last_name": "Lee", "email": "ann@example.org"}] * 1000
+    assert people_match_rows(rows, among=EVERYONE.exclude(pk=ann.pk)) == [None] * 1000
+    assert people_match_rows(rows, among=EVERYONE) == [ann.pk] * 1000
 
 
 def test_match_rows_of_nothing_asks_nothing(django_assert_num_queries) -> None:
