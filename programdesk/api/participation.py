@@ -25,6 +25,7 @@ from programdesk.people.selectors import accounts_visible, people_visible
 from programdesk.programs.models import ProgramCohort
 from programdesk.programs.selectors import cohorts_visible, program_for_field
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
+from programdesk.scheduling.selectors import session_for_check_in
 
 router = Router(tags=["participation"])
 
@@ -189,7 +190,7 @@ def session_attendance(request: HttpRequest, session_id: int,
 
 def _kiosk_session(request: HttpRequest, session_id: int) -> tuple[User, BenefitSession]:
     user = require(request, Cap.CHECK_IN)
-    session = _session(request, user, session_id)
+    session = session_for_check_in(user=user, pk=session_id)
     # A kiosk works on today's sessions only.
     if user.role == Role.KIOSK and session.local_date != timezone.localdate():
         raise NotAllowed("The kiosk checks people in to today's sessions only.")

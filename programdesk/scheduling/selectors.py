@@ -11,10 +11,11 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from programdesk.core.errors import ValidationError
+from programdesk.core.errors import NotFound, ValidationError
 from programdesk.core.models import Bucket, User
-from programdesk.core.scoping import visible, visible_or_404
+from programdesk.core.scoping import MAX_ID, visible, visible_or_404
 from programdesk.core.selectors import filter_given
+from programdesk.programs.models import Benefit
 from programdesk.scheduling import recurrence
 from programdesk.scheduling.models import BenefitSchedule, BenefitSession
 
@@ -45,6 +46,32 @@ def sessions_visible(*, user: User) -> QuerySet[BenefitSession]:
 
 def session_get(*, user: User, pk: Any) -> BenefitSession:
     return visible_or_404(sessions_visible(user=user), pk)
+
+
+def session_for_check_in(*, user: User, pk: Any) -> BenefitSession:
+    """``session_get`` for the kiosk's hot path (every check-in looks its session up): the
+    session alone, by one plain query — Django building the ``select_related`` query cost a
+    check-in more than its own write (S7: 1.8 ms of ~7). Its benefit is read if used (a
+    walk-in's)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 1 <= pk <= MAX_ID:
+        raise NotFound()
+    sql = f"SELECT s.* FROM {BenefitSession._meta.db_table} s WHERE s.id = %s"  # noqa: S608
+    params: list[Any] = [pk]
+    ids = user.visible_program_ids()
+    if ids is not None:
+        if not ids:
+            raise NotFound()
+        sql += (f" AND s.benefit_id IN (SELECT b.id FROM {Benefit._meta.db_table} b"  # noqa: S608
+                f" WHERE b.program_id IN ({', '.join(['%s'] * len(ids))}))")
+        params += sorted(ids)
+    found = list(BenefitSession.objects.raw(sql, params))
+    if not found:
+        raise NotFound()
+    return found[0]
 
 
 def with_counts(qs: QuerySet[BenefitSession]) -> QuerySet[BenefitSession]:

@@ -77,3 +77,21 @@ def test_description_of_a_rule_written_elsewhere() -> None:
     assert selectors.schedule_description(schedule) == "Weekly on Tuesday, 10 times"
     schedule.recurrence = {"frequency": "sometimes"}
     assert selectors.schedule_description(schedule) == ""
+
+
+def test_the_check_in_lookup_finds_a_session_only_in_the_users_programs() -> None:
+    from programdesk.core.errors import NotFound
+    from tests.factories import SessionFactory
+
+    session = SessionFactory()
+    mine, other = UserFactory(role="kiosk"), UserFactory(role="kiosk")
+    mine.programs.add(session.benefit.program)
+    other.programs.add(ProgramFactory())
+    found = selectors.session_for_check_in(user=mine, pk=session.pk)
+    assert (found.pk, found.local_date, found.start) == (session.pk, session.local_date,
+                                                         session.start)
+    assert found.benefit == session.benefit  # read when used
+    for user, pk in [(other, session.pk), (mine, session.pk + 1), (mine, -1),
+                     (mine, 2**70), (mine, "x")]:
+        with pytest.raises(NotFound):
+            selectors.session_for_check_in(user=user, pk=pk)
