@@ -23,6 +23,17 @@ def visible(qs: QuerySet[M], user: User, program_field: str = "program_id") -> Q
     return qs.filter(**{f"{program_field}__in": ids})
 
 
+def id_or_404(pk: Any) -> int:
+    """``pk`` as an id the database can hold, else NotFound (``/people/-1``, 2**70, "x")."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 1 <= pk <= MAX_ID:
+        raise NotFound()
+    return pk
+
+
 def visible_or_404(qs: QuerySet[M], pk: Any) -> M:
     """The object with this id in ``qs`` — already limited to what the user may see (``visible``
     or an area's ``*_visible`` selector) — else NotFound, which the API answers as 404 and the
@@ -30,13 +41,7 @@ def visible_or_404(qs: QuerySet[M], pk: Any) -> M:
 
     Ids outside what the database can hold (``/people/-1``, 2**70) are simply not found.
     """
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    if not 1 <= pk <= MAX_ID:
-        raise NotFound()
-    obj = qs.filter(pk=pk).first()
+    obj = qs.filter(pk=id_or_404(pk)).first()
     if obj is None:
         raise NotFound()
     return obj
