@@ -13,7 +13,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from programdesk.core.audit import audit_record, changes, snapshot
-from programdesk.core.bulk import db_date, db_datetime, db_json, db_now, insert_rows
+from programdesk.core.bulk import (
+    db_date,
+    db_datetime,
+    db_json,
+    db_now,
+    insert_rows,
+    insert_rows_batched,
+)
 from programdesk.core.errors import Conflict, NotFound, ValidationError
 from programdesk.core.models import StatusKind, StatusValue, User
 from programdesk.core.selectors import status_first_in_bucket
@@ -195,7 +202,8 @@ def _insert_ad_hoc(*, benefit: Benefit, participants: Sequence[tuple[int, int, E
              status_id, day, extra_value, now_value, now_value,
              *households.of(e.person_id, e.account_id, disbursed_on))
             for assignment_id, enrollment_id, e in participants)
-    created = insert_rows(BenefitDisbursement, DISBURSEMENT_FIELDS, rows)
+    # A bulk load: multi-row statements on SQLite, COPY on PostgreSQL (core.bulk).
+    created = insert_rows_batched(BenefitDisbursement, DISBURSEMENT_FIELDS, rows, copy=True)
     return created, _select_new_ids(benefit, disbursed_on, now)
 
 

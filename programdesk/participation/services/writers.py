@@ -232,9 +232,10 @@ def assignments_ensure(*, benefit: Benefit, enrollments: dict[int, Enrollee]
     rows = [(benefit_id, eid, e.person_id, e.account_id,
              e.person_id is None and e.account_id is None, now, now)
             for eid, e in enrollments.items()]
-    created = insert_rows(BenefitAssignment,
-                          ["benefit", "enrollment", "person", "account", "is_anonymous",
-                           "created_at", "updated_at"], rows, ignore_conflicts=True)
+    created = insert_rows_batched(BenefitAssignment,
+                                  ["benefit", "enrollment", "person", "account",
+                                   "is_anonymous", "created_at", "updated_at"], rows,
+                                  ignore_conflicts=True)
     mapping: dict[int, int] = {}
     if enrollments:
         mapping.update(BenefitAssignment.objects.filter(

@@ -1,0 +1,45 @@
+"""core.bulk's batched inserts: multi-row statements on SQLite, the same rows as a statement
+per row would write, conflicts skipped only when asked."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from programdesk.core.bulk import insert_rows_batched
+from programdesk.programs.models import UnitOfMeasure
+
+pytestmark = pytest.mark.django_db
+
+
+def _units(*codes: str) -> list[tuple[str, str]]:
+    return [(code, f"Unit {code}") for code in codes]
+
+
+def test_ignoring_conflicts_skips_rows_already_there_and_repeated_in_the_batch() -> None:
+    UnitOfMeasure.objects.create(code="cup", name="Cup")
+    created = insert_rows_batched(UnitOfMeasure, ["code", "name"],
+                                  _units("bowl", "cup", "plate", "bowl"), ignore_conflicts=True)
+    assert created == 2
+    assert sorted(UnitOfMeasure.objects.filter(code__in=["bowl", "cup", "plate"])
+                  .values_list("code", "name")) == [
+        ("bowl", "Unit bowl"), ("cup", "Cup"), ("plate", "Unit plate")]
+
+
+def test_without_ignoring_conflicts_a_repeated_row_fails_and_writes_nothing() -> None:
+    before = UnitOfMeasure.objects.count()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows_batched(UnitOfMeasure, ["code", "name"], _units("bowl", "plate", "bowl"))
+    assert UnitOfMeasure.objects.count() == before
+
+
+def test_rows_past_one_statements_share_go_in_more_statements_in_order() -> None:
+    codes = [f"n{i:05d}" for i in range(5000)]
+    with CaptureQueriesContext(connection) as captured:
+        created = insert_rows_batched(UnitOfMeasure, ["code", "name"], iter(_units(*codes)),
+                                      batch=1200, ignore_conflicts=True)
+    assert created == 5000
+    assert len(captured.captured_queries) == 5  # 1,200 a statement
+    assert list(UnitOfMeasure.objects.filter(code__startswith="n").order_by("id")
+                .values_list("code", flat=True)) == codes
