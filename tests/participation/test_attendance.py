@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -108,14 +109,18 @@ def test_late_entry_is_allowed_and_audited_as_late(charlie) -> None:
     assert event.after["status"] == {"completed": [row.pk]}
 
 
-def test_a_200_person_sheet_takes_a_constant_number_of_queries(
-        charlie, django_assert_num_queries) -> None:
+def _one_session_sheet(actor, people) -> tuple[Any, list[BenefitDisbursement]]:
+    """A one-session schedule with these people on it: the session and its rows."""
     schedule = f.schedule_with_sessions(sessions=1)
-    people = f.PersonFactory.create_batch(200)
-    services.schedule_add_participants(actor=charlie, schedule=schedule,
+    services.schedule_add_participants(actor=actor, schedule=schedule,
                                        person_ids=[p.pk for p in people])
     session = schedule.sessions.get()
-    rows = list(BenefitDisbursement.objects.filter(session=session))
+    return session, list(BenefitDisbursement.objects.filter(session=session))
+
+
+def test_a_200_person_sheet_takes_a_constant_number_of_queries(
+        charlie, django_assert_num_queries) -> None:
+    session, rows = _one_session_sheet(charlie, f.PersonFactory.create_batch(200))
     # Exactly: the session (locked) with its rows, the statuses, the UPDATE of the changed
     # rows (one, whatever their statuses), the session's completion, the audit event — and
     # SAVEPOINT and RELEASE, which stand for BEGIN and COMMIT inside the test's transaction.
@@ -130,12 +135,8 @@ def test_a_200_person_sheet_takes_a_constant_number_of_queries(
 
 def test_a_sheet_of_people_in_households_reads_their_snapshot_in_one_statement_more(
         charlie, django_assert_num_queries) -> None:
-    schedule = f.schedule_with_sessions(sessions=1)
-    people = [f.MembershipFactory().person for _ in range(200)]
-    services.schedule_add_participants(actor=charlie, schedule=schedule,
-                                       person_ids=[p.pk for p in people])
-    session = schedule.sessions.get()
-    rows = list(BenefitDisbursement.objects.filter(session=session))
+    session, rows = _one_session_sheet(
+        charlie, [f.MembershipFactory().person for _ in range(200)])
     # The 7 above and the household snapshot of the rows becoming delivered: one statement
     # however many (nobody moved, so nothing is rewritten).
     with django_assert_num_queries(8):
