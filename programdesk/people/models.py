@@ -51,9 +51,11 @@ class Person(TimeStampedModel):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     birth_date = models.DateField(null=True, blank=True)
-    email = models.EmailField(blank=True, db_index=True)
-    phone = models.CharField(max_length=40, blank=True, db_index=True)
-    postal_code = models.CharField(max_length=20, blank=True, db_index=True)
+    # Indexed in Meta (email) or not at all (phone: matching and search use phone_key;
+    # postal_code: searched by fragment, which no btree serves) — see Meta.indexes.
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="members")
     household_size = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -65,7 +67,7 @@ class Person(TimeStampedModel):
     # save (people.matching): Soundex of each name, the phone's digits.
     first_name_key = models.CharField(max_length=20, blank=True, editable=False)
     last_name_key = models.CharField(max_length=20, blank=True, editable=False)
-    phone_key = models.CharField(max_length=20, blank=True, editable=False, db_index=True)
+    phone_key = models.CharField(max_length=20, blank=True, editable=False)
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
@@ -75,6 +77,13 @@ class Person(TimeStampedModel):
             models.Index(fields=["last_name_key", "first_name_key"],
                          name="people_person_name_keys"),
             models.Index(fields=["birth_date"], name="people_person_birth_date"),
+            # Duplicate matching looks people up by email and phone digits (equality, IN):
+            # plain btrees. Declared here and not with db_index=True, which on PostgreSQL adds
+            # a second, varchar_pattern_ops index per column for LIKE 'x%' — no query uses
+            # one, and every index costs each insert (a 100,000-person import spent about a
+            # third of its write in the six dropped: docs/performance.md, round 5).
+            models.Index(fields=["email"], name="people_person_email"),
+            models.Index(fields=["phone_key"], name="people_person_phone_key"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(first_name="") & ~Q(last_name=""),

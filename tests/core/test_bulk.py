@@ -43,3 +43,19 @@ def test_rows_past_one_statements_share_go_in_more_statements_in_order() -> None
     assert len(captured.captured_queries) == 5  # 1,200 a statement
     assert list(UnitOfMeasure.objects.filter(code__startswith="n").order_by("id")
                 .values_list("code", flat=True)) == codes
+
+
+def test_a_bulk_load_tells_its_progress_every_batch_and_is_one_copy_on_postgresql() -> None:
+    codes = [f"c{i:05d}" for i in range(2500)]
+    heard: list[int] = []
+    with CaptureQueriesContext(connection) as captured:
+        created = insert_rows_batched(UnitOfMeasure, ["code", "name"], iter(_units(*codes)),
+                                      batch=1000, copy=True, written=heard.append)
+    assert created == 2500
+    assert heard == [1000, 1000, 500]
+    statements = [q["sql"] for q in captured.captured_queries]
+    if connection.vendor == "postgresql":
+        # one stream: the server works on rows while the next ones are made
+        assert len(statements) == 1 and statements[0].startswith("COPY")
+    assert list(UnitOfMeasure.objects.filter(code__startswith="c").order_by("id")
+                .values_list("code", flat=True)) == codes
