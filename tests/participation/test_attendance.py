@@ -121,12 +121,12 @@ def _one_session_sheet(actor, people) -> tuple[Any, list[BenefitDisbursement]]:
 def test_a_200_person_sheet_takes_a_constant_number_of_queries(
         charlie, django_assert_num_queries) -> None:
     session, rows = _one_session_sheet(charlie, f.PersonFactory.create_batch(200))
-    # Exactly: the session (locked) with its rows, the statuses, the UPDATE of the changed
+    # Exactly: the session (locked) with its rows and the statuses, the UPDATE of the changed
     # rows (one, whatever their statuses), the session's completion, the audit event — and
     # SAVEPOINT and RELEASE, which stand for BEGIN and COMMIT inside the test's transaction.
     # Nobody here is in a household, so no snapshot is read (the next test). The same on
     # PostgreSQL (the lock is in the read).
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         services.attendance_record(actor=charlie, session=session, complete_session=True,
                                    marks=[Mark(r.pk, "completed" if i % 3 else "absent")
                                           for i, r in enumerate(rows)])
@@ -137,9 +137,9 @@ def test_a_sheet_of_people_in_households_reads_their_snapshot_in_one_statement_m
         charlie, django_assert_num_queries) -> None:
     session, rows = _one_session_sheet(
         charlie, [f.MembershipFactory().person for _ in range(200)])
-    # The 7 above and the household snapshot of the rows becoming delivered: one statement
+    # The 6 above and the household snapshot of the rows becoming delivered: one statement
     # however many (nobody moved, so nothing is rewritten).
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         services.attendance_record(actor=charlie, session=session, complete_session=True,
                                    marks=[Mark(r.pk, "completed") for r in rows])
 

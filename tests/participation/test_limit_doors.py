@@ -247,10 +247,10 @@ def test_a_limited_200_person_sheet_adds_a_fixed_few_statements(charlie: Any,
                                    marks=[AttendanceMark(r.pk, "completed") for r in rows])
     # On PostgreSQL the households' rows are locked (everyone here is in one: no person lock).
     lock = 1 if connection.vendor == "postgresql" else 0
-    # The unlimited sheet's 7 (test_attendance pins them; the household snapshot is one
+    # The unlimited sheet's 6 (test_attendance pins them; the household snapshot is one
     # statement however many are in households), plus whose rows they are (1) and the count
     # (1) — and the locks on PostgreSQL.
-    assert len(captured.captured_queries) == 7 + 2 + lock, [
+    assert len(captured.captured_queries) == 6 + 2 + lock, [
         q["sql"][:80] for q in captured.captured_queries]
 
 

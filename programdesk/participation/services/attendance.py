@@ -76,6 +76,9 @@ class _Sheet:
     # taking again when it becomes delivered: true or false as the database gives it)}
     current: dict[int, tuple[int, Decimal | None, Any]]
     limit: ServiceLimit | None
+    # the disbursement statuses: {code: (id, is_active)}, and the delivered bucket's ids
+    statuses: dict[str, tuple[int, bool]]
+    delivered_ids: set[int]
 
 
 # Whether a row's household snapshot can differ from "none": it names an account or a
@@ -99,22 +102,26 @@ def _sheet_read(*, session_id: int, with_quantity: bool) -> _Sheet | None:
     lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
     quantity = "d.quantity" if with_quantity else "NULL"
     if connection.vendor == "postgresql":
-        rows_json = f"json_agg(json_build_array(d.id, d.status_id, {quantity}, {{}}))"
+        agg, array = "json_agg", "json_build_array"
     else:
-        rows_json = f"json_group_array(json_array(d.id, d.status_id, {quantity}, {{}}))"
+        agg, array = "json_group_array", "json_array"
     sql = ("SELECT s.status, s.local_date < %s, b.limit_max, b.limit_per, b.limit_days,"  # noqa: S608
-           " b.limit_scope, (SELECT " + rows_json.format(_MAY_HAVE_HOUSEHOLD) +
-           " FROM participation_benefitdisbursement d WHERE d.session_id = s.id)"
+           f" b.limit_scope, (SELECT {agg}({array}(d.id, d.status_id, {quantity},"
+           f" {_MAY_HAVE_HOUSEHOLD})) FROM participation_benefitdisbursement d"
+           " WHERE d.session_id = s.id),"
+           f" (SELECT {agg}({array}(v.code, v.id, v.is_active, v.bucket))"
+           " FROM core_statusvalue v WHERE v.kind = %s)"
            " FROM scheduling_benefitsession s"
            " JOIN programs_benefit b ON b.id = s.benefit_id WHERE s.id = %s" + lock)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [db_date(_today()), session_id])
+        cursor.execute(sql, [db_date(_today()), DISBURSEMENT.value, session_id])
         found = cursor.fetchone()
     if found is None:
         return None
-    rows = found[6] or []  # PostgreSQL's json_agg of no rows is NULL
-    if isinstance(rows, str):  # SQLite's JSON is text; psycopg reads json as Python values
-        rows = json.loads(rows)
+    rows, statuses = (
+        # SQLite's JSON is text; psycopg reads json as Python values, and json_agg of no rows
+        # as NULL
+        (json.loads(value) if isinstance(value, str) else value or []) for value in found[6:8])
     # (id, status id, quantity, household flag) each; indexing, not unpacking: this runs once
     # per row of every sheet saved.
     if with_quantity:
@@ -124,18 +131,9 @@ def _sheet_read(*, session_id: int, with_quantity: bool) -> _Sheet | None:
     else:
         current = {r[0]: (r[1], None, r[3]) for r in rows}
     return _Sheet(status=found[0], late=bool(found[1]), current=current,
-                  limit=limit_from_columns(*found[2:6]))
-
-
-def _disbursement_statuses() -> tuple[dict[str, tuple[int, bool]], set[int]]:
-    """{code: (id, is_active)} of the disbursement statuses, and the ids of the delivered
-    bucket's: one small read."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT code, id, is_active, bucket FROM core_statusvalue "
-                       "WHERE kind = %s", [DISBURSEMENT.value])
-        found = cursor.fetchall()
-    return ({code: (pk, bool(active)) for code, pk, active, _ in found},
-            {pk for _, pk, _, bucket in found if bucket == "delivered"})
+                  limit=limit_from_columns(*found[2:6]),
+                  statuses={code: (pk, bool(active)) for code, pk, active, _ in statuses},
+                  delivered_ids={pk for _, pk, _, bucket in statuses if bucket == "delivered"})
 
 
 def _mark_errors(*, index: int, mark: AttendanceMark, statuses: dict[str, tuple[int, bool]],
@@ -169,13 +167,12 @@ class _SheetChanges:
     after: dict[str, Any]
 
 
-def _sheet_changes(*, marks: Sequence[AttendanceMark],
-                   current: Mapping[int, tuple[int, Decimal | None, Any]]) -> _SheetChanges:
+def _sheet_changes(*, marks: Sequence[AttendanceMark], sheet: _Sheet) -> _SheetChanges:
     """One pass over the marks (a sheet is saved many times an hour): each checked — every
     mark names an active status, a quantity not below zero and a row of this sheet, each row
     once, else a ValidationError naming each bad mark — and the changed rows grouped by their
     new status, which is both what the UPDATE needs and what the audit event shows."""
-    statuses, delivered_ids = _disbursement_statuses()
+    current, statuses, delivered_ids = sheet.current, sheet.statuses, sheet.delivered_ids
     codes = {pk: code for code, (pk, _) in statuses.items()}
     active = {code: pk for code, (pk, is_active) in statuses.items() if is_active}
     errors: dict[str, str] = {}
@@ -236,11 +233,11 @@ def attendance_record(*, actor: User | None, session: BenefitSession,
     found = _sheet_read(session_id=session.pk, with_quantity=with_quantity)
     if found is None:
         raise NotFound()
-    status, late, current = found.status, found.late, found.current
+    status, late = found.status, found.late
     # Completing a cancelled session would restore it, which is a manager's (session_update).
     if status == SessionStatus.CANCELLED and (marks or complete_session):
         raise Conflict("This session is cancelled; its attendance cannot be recorded.")
-    changes = _sheet_changes(marks=marks, current=current)
+    changes = _sheet_changes(marks=marks, sheet=found)
     changed = _sheet_write(to_status=changes.to_status, ids=changes.ids,
                            quantities=changes.quantities)
     # Rows written weeks ahead count the household as it is on the session's day. The rest
