@@ -83,15 +83,13 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
 
 
 def copy_rows(model: type[models.Model], fields: Sequence[str],
-              rows: Iterable[Sequence[Any]], *, written: Callable[[int], None] | None = None,
-              every: int = 10_000) -> int:
+              rows: Iterable[Sequence[Any]]) -> int:
     """``insert_rows`` through PostgreSQL's ``COPY ... FROM STDIN`` (psycopg 3's
     ``cursor.copy``): the rows stream as one data stream, without a statement per row — three
     to four times ``executemany``'s speed for a large batch. The same values go in (psycopg
     adapts them as it does parameters, tabs, newlines and backslashes escaped), the same
     constraints check every row, and an error is Django's (``IntegrityError``). PostgreSQL
-    only; no ``ON CONFLICT`` (use ``insert_rows(ignore_conflicts=True)``). ``written`` hears
-    of every ``every`` rows sent (and of the last few), as the copy goes."""
+    only; no ``ON CONFLICT`` (use ``insert_rows(ignore_conflicts=True)``)."""
     meta = model._meta
     columns = ", ".join(_column(model, f) for f in fields)
     table = connection.ops.quote_name(meta.db_table)
@@ -105,10 +103,6 @@ def copy_rows(model: type[models.Model], fields: Sequence[str],
             for row in rows:
                 copy.write_row(row)
                 count += 1
-                if written is not None and count % every == 0:
-                    written(every)
-        if written is not None and count % every:
-            written(count % every)
         return count
 
     # Through the connection's execute wrappers, as one statement (see insert_values).
@@ -184,18 +178,20 @@ def insert_rows_batched(model: type[models.Model], fields: Sequence[str],
     batch is one multi-row statement (``insert_values``: as many rows as it may bind), with
     or without ``ignore_conflicts`` — a statement per row cost a bulk walk-in's three
     inserts about 40% more (S2). ``copy``: a bulk load (not with ``ignore_conflicts``),
-    which on PostgreSQL is ONE ``copy_rows`` (``COPY``) for all the rows, ``written`` told
-    every ``batch`` rows: the server checks and indexes rows while this process makes the
-    next ones, where a statement per batch made each wait for the other at its end."""
+    which on PostgreSQL goes through ``copy_rows`` (``COPY``), a statement per batch.
+
+    ``written`` is called between statements, never during one: it may use the database
+    (an import's progress writes its job's row on this same connection), which a ``COPY``
+    in progress holds — one stream for all the rows hung a background import (S8)."""
     vendor = connection.vendor
-    if copy and not ignore_conflicts and vendor == "postgresql":
-        return copy_rows(model, fields, rows, written=written, every=batch)
     if vendor == "sqlite":
         batch = min(batch, values_rows_per_statement(len(fields)))
     created = 0
     for chunk in chunked(rows, batch):
         if vendor == "sqlite":
             created += insert_values(model, fields, chunk, ignore_conflicts=ignore_conflicts)
+        elif copy and not ignore_conflicts and vendor == "postgresql":
+            created += copy_rows(model, fields, chunk)
         else:
             created += insert_rows(model, fields, chunk, ignore_conflicts=ignore_conflicts)
         if written is not None:
