@@ -746,16 +746,16 @@ def s7_http_check_in(*, scale: float, repeat: int) -> Result:
                       json.dumps({"person_id": p}).encode(), headers) for p in people]
         me: list[tuple[str, str, bytes, dict[str, str]]] = [
             ("GET", "/api/v1/me", b"", headers) for _ in people]
-        seconds = baseline = float("inf")
-        # In turns, check-ins then /me, so that a slow spell of the machine (seconds long
-        # here) does not fall on one side only.
-        for _ in range(max(repeat, 1)):
-            seconds = min(seconds, _hammer(port, check_ins, 8))
-            # Back to expected, so every run's check-ins write (a second check-in writes
-            # nothing and would measure only the read).
+        def back_to_expected() -> None:
+            # so every run's check-ins write (a second check-in writes nothing and would
+            # measure only the read)
             _sql("UPDATE participation_benefitdisbursement SET status_id = %s", [expected])
             connections.close_all()
-            baseline = min(baseline, _hammer(port, me, 8))
+
+        # In turns, check-ins then /me (a slow spell of the machine lasts seconds here).
+        seconds, baseline = _best_interleaved(
+            repeat, lambda: _hammer(port, check_ins, 8), lambda: _hammer(port, me, 8),
+            back_to_expected)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -135,15 +135,6 @@ DATABASES = {
     "default": dj_database_url.parse(_DATABASE_URL, conn_max_age=CONN_MAX_AGE,
                                      conn_health_checks=CONN_MAX_AGE > 0),
 }
-if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-        and env_bool("DATABASE_PREPARE", default=True)):
-    # Server-side parameters, and a statement run five times on a connection is prepared
-    # (parsed and planned once): with client-side binding PostgreSQL planned every statement
-    # anew, which on the kiosk's check-in was most of the database's time (planning the row's
-    # read: 1.7 ms, running it: 0.15; docs/performance.md, round 5). Behind PgBouncer in
-    # transaction mode, set max_prepared_statements there (PgBouncer 1.21+) or
-    # DATABASE_PREPARE=0 here.
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend, whose writers wait for each other at BEGIN without SQLite's long
     # sleeps (core/sqlite/base.py, docs/performance.md S7).
@@ -173,6 +164,17 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     )
     # The test suite has no replica: the alias reads the test database itself.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Server-side parameters, and a statement run five times on a connection is prepared (parsed
+# and planned once), on every PostgreSQL alias: with client-side binding PostgreSQL planned
+# every statement anew, which on the kiosk's check-in was most of the database's time
+# (planning the row's read: 1.7 ms, running it: 0.15; docs/performance.md, round 5). Behind
+# PgBouncer in transaction mode, set max_prepared_statements there (PgBouncer 1.21+) or
+# DATABASE_PREPARE=0 here.
+if env_bool("DATABASE_PREPARE", default=True):
+    for _database in DATABASES.values():
+        if _database["ENGINE"] == "django.db.backends.postgresql":
+            _database["OPTIONS"] = {**_database.get("OPTIONS", {}),
+                                    "server_side_binding": True, "prepare_threshold": 5}
 DATABASE_ROUTERS = ["programdesk.core.db_router.PrimaryReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
